@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# `make run`: web server, Celery worker and Celery beat with demo data, on SQLite and the
+# filesystem broker unless DATABASE_URL / REDIS_URL say otherwise. Ctrl-C stops all three.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=.venv/bin/python
+PORT="${PORT:-8000}"
+VAR_DIR="${HELPDESK_VAR_DIR:-$PWD/var}"
+mkdir -p "$VAR_DIR/broker/queue" "$VAR_DIR/broker/control" "$VAR_DIR/broker/processed" "$VAR_DIR/media" "$VAR_DIR/logs"
+
+echo "==> Applying database migrations"
+$PY manage.py migrate --noinput
+echo "==> Seeding demo data (skipped when present)"
+$PY manage.py seed_demo
+$PY manage.py ensure_admin
+
+pids=()
+stop() {
+    trap - INT TERM EXIT
+    echo
+    echo "==> Stopping web, worker and beat"
+    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    wait "${pids[@]}" 2>/dev/null || true
+    echo "==> Stopped"
+}
+trap stop INT TERM EXIT
+
+$PY -m celery -A helpdesk worker --loglevel INFO --pool threads --concurrency 4 --hostname "worker@%h" &
+pids+=($!)
+$PY -m celery -A helpdesk beat --loglevel INFO --schedule "$VAR_DIR/celerybeat-schedule" &
+pids+=($!)
+$PY manage.py runserver "127.0.0.1:$PORT" --noreload &
+pids+=($!)
+echo "==> Helpdesk running: http://127.0.0.1:$PORT/admin/  (Ctrl-C stops web, worker and beat)"
+wait -n "${pids[@]}"

@@ -1,0 +1,65 @@
+import os
+
+import pytest
+from django.conf import settings
+
+from tests import factories
+
+POSTGRES_REASON = "needs PostgreSQL: run with DATABASE_URL=postgres://postgres@127.0.0.1:5432/test"
+REDIS_REASON = "needs Redis: run with REDIS_URL=redis://127.0.0.1:6379/0"
+
+
+def _on_postgres() -> bool:
+    return settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+
+
+def _redis_url() -> str:
+    return os.environ.get("REDIS_URL", "")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # CI sets HELPDESK_REQUIRE_SERVICES=1: a missing service is then an error, not a quiet skip.
+    require = os.environ.get("HELPDESK_REQUIRE_SERVICES") == "1"
+    missing = []
+    if not _on_postgres():
+        missing.append(("postgres", POSTGRES_REASON))
+    if not _redis_url():
+        missing.append(("redis", REDIS_REASON))
+    for marker, reason in missing:
+        marked = [item for item in items if item.get_closest_marker(marker)]
+        if marked and require:
+            raise pytest.UsageError(f"HELPDESK_REQUIRE_SERVICES=1 but {len(marked)} tests {reason}")
+        for item in marked:
+            item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.fixture(autouse=True)
+def _fast_and_isolated_settings(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    # Real hashing is deliberately slow; tests only need a hasher that works.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def redis_url() -> str:
+    return _redis_url()
+
+
+@pytest.fixture
+def team(db):
+    return factories.TeamFactory()
+
+
+@pytest.fixture
+def agent_user(team):
+    return factories.AgentFactory(teams=[team]).user
+
+
+@pytest.fixture
+def customer(db):
+    return factories.CustomerFactory()
+
+
+@pytest.fixture
+def ticket(customer, team):
+    return factories.ticket(customer=customer, team=team)

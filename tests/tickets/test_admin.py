@@ -1,0 +1,176 @@
+import pytest
+from django.urls import reverse
+
+from tests import factories
+from tickets.models import Message, Status, Ticket
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client(client, django_user_model):
+    user = django_user_model.objects.create_superuser("lead", "lead@helpdesk.test", "pass-word-123")
+    client.force_login(user)
+    client.user = user
+    return client
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        "ticket",
+        "customer",
+        "organization",
+        "team",
+        "agent",
+        "message",
+        "attachment",
+        "auditentry",
+        "notification",
+        "skill",
+        "tag",
+    ],
+)
+def test_every_model_has_a_working_admin_list(admin_client, ticket, model):
+    response = admin_client.get(reverse(f"admin:tickets_{model}_changelist"))
+    assert response.status_code == 200
+
+
+def test_ticket_list_filters_and_search(admin_client, ticket):
+    url = reverse("admin:tickets_ticket_changelist")
+    for query in (
+        "?status__exact=new",
+        "?priority__exact=normal",
+        f"?team__id__exact={ticket.team_id}",
+        "?channel__exact=email",
+        "?assignee__isnull=True",
+        f"?q={ticket.reference}",
+        f"?q={ticket.customer.email}",
+    ):
+        response = admin_client.get(url + query)
+        assert response.status_code == 200, query
+        assert ticket.reference in response.content.decode(), query
+
+
+def test_ticket_change_page_shows_messages_and_audit_trail(admin_client, ticket):
+    response = admin_client.get(reverse("admin:tickets_ticket_change", args=[ticket.pk]))
+    body = response.content.decode()
+    assert "Help, my printer is on fire." in body
+    assert "audit trail" in body.lower()
+
+
+def test_saving_the_ticket_form_goes_through_the_services(admin_client, ticket, agent_user):
+    url = reverse("admin:tickets_ticket_change", args=[ticket.pk])
+    data = {
+        "subject": ticket.subject,
+        "customer": ticket.customer_id,
+        "channel": "email",
+        "priority": "high",
+        "status": "pending",
+        "team": ticket.team_id,
+        "assignee": agent_user.pk,
+        "tag_names": "vip, refund",
+        "body": "We are on it",
+        "body_visibility": "public",
+        "metrics-TOTAL_FORMS": "1",
+        "metrics-INITIAL_FORMS": "1",
+        "metrics-MIN_NUM_FORMS": "0",
+        "metrics-MAX_NUM_FORMS": "1",
+        "metrics-0-ticket": ticket.pk,
+        "messages-TOTAL_FORMS": "1",
+        "messages-INITIAL_FORMS": "1",
+        "messages-MIN_NUM_FORMS": "0",
+        "messages-MAX_NUM_FORMS": "1000",
+        "audit_entries-TOTAL_FORMS": "0",
+        "audit_entries-INITIAL_FORMS": "0",
+        "audit_entries-MIN_NUM_FORMS": "0",
+        "audit_entries-MAX_NUM_FORMS": "1000",
+    }
+    response = admin_client.post(url, data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    ticket.refresh_from_db()
+    assert (ticket.priority, ticket.status, ticket.assignee) == ("high", Status.PENDING, agent_user)
+    assert sorted(ticket.tags.values_list("name", flat=True)) == ["refund", "vip"]
+    assert ticket.messages.filter(author_role=Message.AuthorRole.AGENT, body_text="We are on it").exists()
+    fields = set(ticket.audit_entries.values_list("field", flat=True))
+    assert {"priority", "status", "assignee", "tags"} <= fields
+
+
+def test_a_refused_transition_in_the_admin_form_shows_the_reason(admin_client, ticket):
+    url = reverse("admin:tickets_ticket_change", args=[ticket.pk])
+    response = admin_client.post(
+        url,
+        {
+            "subject": ticket.subject,
+            "customer": ticket.customer_id,
+            "channel": "email",
+            "priority": "normal",
+            "status": "closed",
+        },
+    )
+    assert response.status_code == 200
+    assert "cannot go from" in response.content.decode()
+    ticket.refresh_from_db()
+    assert ticket.status == Status.NEW
+
+
+def test_admin_can_open_a_ticket_for_a_customer(admin_client, customer, team):
+    response = admin_client.post(
+        reverse("admin:tickets_ticket_add"),
+        {
+            "subject": "Called in about a refund",
+            "customer": customer.pk,
+            "channel": "phone",
+            "priority": "normal",
+            "team": team.pk,
+            "body": "Customer called about invoice 42.",
+            "body_visibility": "public",
+            "metrics-TOTAL_FORMS": "0",
+            "metrics-INITIAL_FORMS": "0",
+            "metrics-MIN_NUM_FORMS": "0",
+            "metrics-MAX_NUM_FORMS": "1",
+            "messages-TOTAL_FORMS": "0",
+            "messages-INITIAL_FORMS": "0",
+            "messages-MIN_NUM_FORMS": "0",
+            "messages-MAX_NUM_FORMS": "1000",
+            "audit_entries-TOTAL_FORMS": "0",
+            "audit_entries-INITIAL_FORMS": "0",
+            "audit_entries-MIN_NUM_FORMS": "0",
+            "audit_entries-MAX_NUM_FORMS": "1000",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    ticket = Ticket.objects.get(subject="Called in about a refund")
+    assert ticket.opened_by == admin_client.user
+    assert ticket.reference
+
+
+def test_merge_action_merges_into_the_oldest(admin_client, customer, team):
+    oldest = factories.ticket(customer=customer, team=team)
+    newer = factories.ticket(customer=customer, team=team)
+    response = admin_client.post(
+        reverse("admin:tickets_ticket_changelist"),
+        {
+            "action": "action_merge_into_oldest",
+            "_selected_action": [oldest.pk, newer.pk],
+        },
+    )
+    assert response.status_code == 302
+    newer.refresh_from_db()
+    assert newer.merged_into == oldest
+
+
+def test_solve_action_reports_refusals(admin_client, ticket):
+    closed = factories.ticket(customer=ticket.customer, team=ticket.team)
+    from tickets import services
+
+    services.ticket_change_status(ticket=closed, status="solved")
+    services.ticket_change_status(ticket=closed, status="closed")
+    response = admin_client.post(
+        reverse("admin:tickets_ticket_changelist"),
+        {"action": "action_solve", "_selected_action": [ticket.pk, closed.pk]},
+        follow=True,
+    )
+    body = response.content.decode()
+    assert "1 ticket(s) solved" in body
+    assert "is closed" in body

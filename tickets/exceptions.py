@@ -1,0 +1,17 @@
+"""Domain errors raised by the services; the API maps them to 400/409 in one handler."""
+
+
+class DomainError(Exception):
+    """A request the domain refuses; the message says what was wrong and what to do."""
+
+
+class TicketClosedError(DomainError):
+    pass
+
+
+class InvalidAssignmentError(DomainError):
+    pass
+
+
+class MergeError(DomainError):
+    pass

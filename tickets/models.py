@@ -1,0 +1,434 @@
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+
+from . import transitions
+
+
+class Status(models.TextChoices):
+    NEW = transitions.NEW, "New"
+    OPEN = transitions.OPEN, "Open"
+    PENDING = transitions.PENDING, "Pending"
+    ON_HOLD = transitions.ON_HOLD, "On hold"
+    SOLVED = transitions.SOLVED, "Solved"
+    CLOSED = transitions.CLOSED, "Closed"
+
+
+class Priority(models.TextChoices):
+    LOW = "low", "Low"
+    NORMAL = "normal", "Normal"
+    HIGH = "high", "High"
+    URGENT = "urgent", "Urgent"
+
+
+# Ordering of priorities for escalation ("raise priority") and sorting.
+PRIORITY_RANK = {Priority.LOW: 0, Priority.NORMAL: 1, Priority.HIGH: 2, Priority.URGENT: 3}
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", "Email"
+    WEB = "web", "Web form"
+    CHAT = "chat", "Chat"
+    PHONE = "phone", "Phone"
+    SOCIAL = "social", "Social"
+    API = "api", "API"
+
+
+class Organization(models.Model):
+    name = models.CharField(max_length=200, unique=True)
+    email_domains = models.JSONField(
+        default=list, blank=True, help_text="Email domains whose senders belong to this organization."
+    )
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Customer(models.Model):
+    name = models.CharField(max_length=200, blank=True)
+    email = models.EmailField(max_length=254, null=True, blank=True)
+    phone = models.CharField(max_length=32, null=True, blank=True, help_text="E.164, e.g. +4512345678")
+    organization = models.ForeignKey(
+        Organization, null=True, blank=True, on_delete=models.SET_NULL, related_name="customers"
+    )
+    is_vip = models.BooleanField("VIP", default=False)
+    notes = models.TextField(blank=True)
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_customers"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                Lower("email"), condition=Q(email__isnull=False), name="customer_email_unique_ci"
+            ),
+            models.UniqueConstraint(
+                fields=["phone"], condition=Q(phone__isnull=False), name="customer_phone_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        if self.name and self.email:
+            return f"{self.name} <{self.email}>"
+        return self.name or self.email or self.phone or f"Customer {self.pk}"
+
+    @property
+    def first_name(self) -> str:
+        return (self.name or "").split(" ")[0]
+
+
+class CustomerHandle(models.Model):
+    """A customer's identity on a channel other than email or phone (chat id, social handle)."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="handles")
+    channel = models.CharField(max_length=20, choices=Channel.choices)
+    platform = models.CharField(max_length=40, blank=True, help_text="e.g. twitter, facebook, whatsapp")
+    handle = models.CharField(max_length=200)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "platform", "handle"], name="customer_handle_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel}:{self.platform}:{self.handle}"
+
+
+class Skill(models.Model):
+    name = models.CharField(max_length=80, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Team(models.Model):
+    class AssignmentStrategy(models.TextChoices):
+        QUEUE = "queue", "Leave in the queue"
+        ROUND_ROBIN = "round_robin", "Round-robin"
+        LEAST_LOADED = "least_loaded", "Least loaded"
+        SKILL_BASED = "skill_based", "Skill-based, then least loaded"
+
+    name = models.CharField(max_length=100, unique=True)
+    email_address = models.EmailField(blank=True, help_text="The team's support address, if it has its own.")
+    lead = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="led_teams"
+    )
+    assignment_strategy = models.CharField(
+        max_length=20, choices=AssignmentStrategy.choices, default=AssignmentStrategy.QUEUE
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Agent(models.Model):
+    """The helpdesk side of a Django user who works tickets."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="agent")
+    teams = models.ManyToManyField(Team, blank=True, related_name="agents")
+    skills = models.ManyToManyField(Skill, blank=True, related_name="agents")
+    capacity = models.PositiveIntegerField(
+        default=20, help_text="How many unsolved tickets the agent can hold."
+    )
+    is_available = models.BooleanField(
+        default=True, help_text="Away agents are skipped by automatic assignment."
+    )
+
+    class Meta:
+        ordering = ["user__username"]
+
+    def __str__(self) -> str:
+        return self.user.get_full_name() or self.user.get_username()
+
+
+class Tag(models.Model):
+    name = models.SlugField(max_length=60, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def new_reply_token() -> str:
+    return secrets.token_urlsafe(12).replace("-", "x").replace("_", "y").lower()
+
+
+class Ticket(models.Model):
+    reference = models.CharField(max_length=32, unique=True, null=True, editable=False)
+    subject = models.CharField(max_length=250)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.NEW)
+    priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.NORMAL)
+    channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.EMAIL)
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets")
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_tickets",
+    )
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="tickets")
+    tags = models.ManyToManyField(Tag, blank=True, related_name="tickets")
+    required_skills = models.ManyToManyField(Skill, blank=True, related_name="tickets")
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="opened_tickets",
+        help_text="The agent who opened the ticket on the customer's behalf, if any.",
+    )
+    is_auto_generated = models.BooleanField(
+        default=False, help_text="Came from automatically generated mail (no surveys, no acknowledgements)."
+    )
+    follow_up_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="follow_ups"
+    )
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_tickets"
+    )
+    reply_token = models.CharField(max_length=32, unique=True, default=new_reply_token, editable=False)
+    created_at = models.DateTimeField(db_index=True)
+    updated_at = models.DateTimeField()
+    first_response_at = models.DateTimeField(null=True, blank=True)
+    solved_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    reopen_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["status", "team"], name="ticket_status_team"),
+            models.Index(fields=["assignee", "status"], name="ticket_assignee_status"),
+            models.Index(fields=["updated_at"], name="ticket_updated"),
+            models.Index(
+                fields=["solved_at"], condition=Q(status=transitions.SOLVED), name="ticket_solved_to_close"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.subject}"
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status == Status.CLOSED
+
+    @property
+    def is_unsolved(self) -> bool:
+        return self.status in transitions.UNSOLVED
+
+
+class Message(models.Model):
+    class AuthorRole(models.TextChoices):
+        CUSTOMER = "customer", "Customer"
+        AGENT = "agent", "Agent"
+        SYSTEM = "system", "System"
+
+    class Visibility(models.TextChoices):
+        PUBLIC = "public", "Public"
+        INTERNAL = "internal", "Internal note"
+
+    class DeliveryStatus(models.TextChoices):
+        NOT_APPLICABLE = "", "—"
+        QUEUED = "queued", "Queued"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        BOUNCED = "bounced", "Bounced"
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages")
+    author_role = models.CharField(max_length=10, choices=AuthorRole.choices)
+    visibility = models.CharField(max_length=10, choices=Visibility.choices, default=Visibility.PUBLIC)
+    author_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
+    )
+    author_customer = models.ForeignKey(
+        Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
+    )
+    channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.EMAIL)
+    body_text = models.TextField(blank=True, help_text="The visible new text (quoted history stripped).")
+    body_html = models.TextField(blank=True, help_text="Sanitised HTML, safe to render.")
+    full_text = models.TextField(blank=True, help_text="The original text including quoted history.")
+    is_automatic = models.BooleanField(
+        default=False, help_text="Sent by the system (acknowledgements, notices); never counts as a response."
+    )
+    email_message_id = models.CharField(max_length=998, null=True, blank=True)
+    delivery_status = models.CharField(
+        max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.NOT_APPLICABLE, blank=True
+    )
+    delivery_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["ticket", "created_at"], name="message_ticket_created")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["email_message_id"],
+                condition=Q(email_message_id__isnull=False),
+                name="message_email_message_id_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_author_role_display()} {self.get_visibility_display()} on {self.ticket_id}"
+
+    @property
+    def is_public_agent_reply(self) -> bool:
+        return (
+            self.author_role == self.AuthorRole.AGENT
+            and self.visibility == self.Visibility.PUBLIC
+            and not self.is_automatic
+        )
+
+
+def attachment_upload_to(instance: "Attachment", filename: str) -> str:
+    return f"attachments/{secrets.token_hex(8)}/{filename}"
+
+
+class Attachment(models.Model):
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(upload_to=attachment_upload_to, blank=True)
+    filename = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=255, default="application/octet-stream")
+    size = models.PositiveBigIntegerField(default=0)
+    content_id = models.CharField(max_length=255, blank=True)
+    is_inline = models.BooleanField(default=False)
+    rejected_reason = models.CharField(
+        max_length=255, blank=True, help_text="Why the content was not stored (e.g. over the size limit)."
+    )
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return self.filename
+
+    @property
+    def is_rejected(self) -> bool:
+        return bool(self.rejected_reason)
+
+
+class AuditEntry(models.Model):
+    """One change to a ticket: who, what, when, old and new value."""
+
+    class Action(models.TextChoices):
+        CREATED = "created", "Created"
+        FIELD_CHANGED = "field_changed", "Field changed"
+        MESSAGE_ADDED = "message_added", "Message added"
+        TAG_ADDED = "tag_added", "Tag added"
+        TAG_REMOVED = "tag_removed", "Tag removed"
+        MERGED_FROM = "merged_from", "Merged from another ticket"
+        MERGED_INTO = "merged_into", "Merged into another ticket"
+        FOLLOW_UP_CREATED = "follow_up_created", "Follow-up created"
+        ROUTED = "routed", "Routed"
+        SLA = "sla", "SLA"
+        SURVEY = "survey", "Survey"
+        EMAIL = "email", "Email"
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="audit_entries")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_label = models.CharField(
+        max_length=200, blank=True, help_text="Who acted when not a user: customer, system, a routing rule."
+    )
+    action = models.CharField(max_length=30, choices=Action.choices)
+    field = models.CharField(max_length=50, blank=True)
+    old_value = models.TextField(blank=True)
+    new_value = models.TextField(blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        verbose_name_plural = "audit entries"
+
+    def __str__(self) -> str:
+        if self.field:
+            return f"{self.field}: {self.old_value!r} → {self.new_value!r}"
+        return self.get_action_display()
+
+
+class TicketMetrics(models.Model):
+    """Per-ticket metric columns kept current by the services, so reports aggregate in the database."""
+
+    ticket = models.OneToOneField(Ticket, on_delete=models.CASCADE, primary_key=True, related_name="metrics")
+    first_response_seconds = models.PositiveBigIntegerField(null=True, blank=True)
+    first_response_business_seconds = models.PositiveBigIntegerField(null=True, blank=True)
+    resolution_seconds = models.PositiveBigIntegerField(null=True, blank=True)
+    resolution_business_seconds = models.PositiveBigIntegerField(null=True, blank=True)
+    agent_public_replies = models.PositiveIntegerField(default=0)
+    customer_messages = models.PositiveIntegerField(default=0)
+    reopens = models.PositiveIntegerField(default=0)
+    solved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The assignee when the ticket was (last) solved.",
+    )
+
+    class Meta:
+        verbose_name_plural = "ticket metrics"
+
+    def __str__(self) -> str:
+        return f"Metrics of ticket {self.ticket_id}"
+
+
+class Notification(models.Model):
+    class Kind(models.TextChoices):
+        ASSIGNMENT = "assignment", "Assignment"
+        SLA_WARNING = "sla_warning", "SLA warning"
+        SLA_BREACH = "sla_breach", "SLA breach"
+        POOR_SURVEY = "poor_survey", "Poor survey answer"
+        DELIVERY_FAILURE = "delivery_failure", "Delivery failure"
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    ticket = models.ForeignKey(
+        Ticket, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
+    )
+    title = models.CharField(max_length=250)
+    body = models.TextField(blank=True)
+    dedupe_key = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Makes a notification idempotent per recipient (e.g. 'breach:clock:42').",
+    )
+    created_at = models.DateTimeField()
+    read_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["recipient", "read_at"], name="notification_unread")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["recipient", "dedupe_key"], condition=~Q(dedupe_key=""), name="notification_dedupe"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title

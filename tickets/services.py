@@ -1,0 +1,737 @@
+"""Every write to the ticket domain goes through these functions.
+
+Each one runs in a transaction, locks the ticket row it changes (so concurrent writers serialise),
+writes the audit trail and keeps the per-ticket metric columns current.
+"""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import nh3
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.text import slugify
+
+from . import transitions
+from .exceptions import DomainError, InvalidAssignmentError, MergeError, TicketClosedError
+from .models import (
+    Agent,
+    Attachment,
+    AuditEntry,
+    Channel,
+    Customer,
+    Message,
+    Notification,
+    Priority,
+    Status,
+    Tag,
+    Team,
+    Ticket,
+    TicketMetrics,
+)
+
+SYSTEM = "system"
+
+
+@dataclass(frozen=True)
+class AttachmentInput:
+    filename: str
+    content: bytes
+    content_type: str = "application/octet-stream"
+    content_id: str = ""
+    is_inline: bool = False
+    rejected_reason: str = ""
+
+
+def _now(now: datetime | None) -> datetime:
+    return now or timezone.now()
+
+
+def _actor_label(actor: AbstractBaseUser | None, actor_label: str) -> str:
+    if actor_label:
+        return actor_label
+    return actor.get_username() if actor is not None else SYSTEM
+
+
+def audit_record(
+    *,
+    ticket: Ticket,
+    action: str,
+    now: datetime,
+    actor: AbstractBaseUser | None = None,
+    actor_label: str = "",
+    field: str = "",
+    old_value: object = "",
+    new_value: object = "",
+    details: dict | None = None,
+) -> AuditEntry:
+    return AuditEntry.objects.create(
+        ticket=ticket,
+        action=action,
+        actor=actor,
+        actor_label=_actor_label(actor, actor_label),
+        field=field,
+        old_value="" if old_value is None else str(old_value),
+        new_value="" if new_value is None else str(new_value),
+        details=details or {},
+        created_at=now,
+    )
+
+
+def _lock(ticket: Ticket) -> Ticket:
+    """Re-read the ticket under a row lock; callers work on (and return) the fresh copy."""
+    return Ticket.objects.select_for_update().get(pk=ticket.pk)
+
+
+def _ensure_mutable(ticket: Ticket) -> None:
+    if ticket.status == Status.CLOSED:
+        raise TicketClosedError(
+            f"Ticket {ticket.reference} is closed and cannot be changed; "
+            "a new customer message opens a follow-up ticket instead."
+        )
+
+
+def sanitize_html(html: str) -> str:
+    return nh3.clean(html) if html else ""
+
+
+def _seconds_between(start: datetime, end: datetime) -> int:
+    return max(0, int((end - start).total_seconds()))
+
+
+def _reference_for(ticket: Ticket) -> str:
+    return f"{settings.HELPDESK_REFERENCE_PREFIX}-{1000 + ticket.pk}"
+
+
+# --- tickets -------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def ticket_create(
+    *,
+    subject: str,
+    customer: Customer,
+    channel: str = Channel.EMAIL,
+    body_text: str = "",
+    body_html: str = "",
+    full_text: str = "",
+    priority: str = Priority.NORMAL,
+    team: Team | None = None,
+    assignee: AbstractBaseUser | None = None,
+    tags: Iterable[str] = (),
+    opened_by: AbstractBaseUser | None = None,
+    is_auto_generated: bool = False,
+    follow_up_of: Ticket | None = None,
+    email_message_id: str | None = None,
+    attachments: Sequence[AttachmentInput] = (),
+    actor_label: str = "",
+    now: datetime | None = None,
+) -> Ticket:
+    """Open a ticket with its first message.
+
+    `opened_by` is the agent who opens the ticket on the customer's behalf: the first message is then
+    a public agent message, and first response is measured from the customer's first message on.
+    """
+    now = _now(now)
+    subject = (subject or "").strip()[:250] or "(no subject)"
+    if priority not in Priority.values:
+        raise DomainError(f"Unknown priority {priority!r}; expected one of {', '.join(Priority.values)}.")
+    if channel not in Channel.values:
+        raise DomainError(f"Unknown channel {channel!r}; expected one of {', '.join(Channel.values)}.")
+    ticket = Ticket.objects.create(
+        subject=subject,
+        customer=customer,
+        channel=channel,
+        priority=priority,
+        team=team,
+        opened_by=opened_by,
+        is_auto_generated=is_auto_generated,
+        follow_up_of=follow_up_of,
+        created_at=now,
+        updated_at=now,
+    )
+    ticket.reference = _reference_for(ticket)
+    ticket.save(update_fields=["reference"])
+    has_first_message = bool(body_text or body_html or attachments)
+    TicketMetrics.objects.create(
+        ticket=ticket,
+        customer_messages=int(has_first_message and opened_by is None),
+        agent_public_replies=int(has_first_message and opened_by is not None),
+    )
+    audit_record(
+        ticket=ticket,
+        action=AuditEntry.Action.CREATED,
+        now=now,
+        actor=opened_by,
+        actor_label=actor_label or ("" if opened_by else f"customer {customer}"),
+        details={"channel": channel, "priority": priority, "team": team.name if team else None},
+    )
+    if follow_up_of is not None:
+        audit_record(
+            ticket=follow_up_of,
+            action=AuditEntry.Action.FOLLOW_UP_CREATED,
+            now=now,
+            actor_label=SYSTEM,
+            new_value=ticket.reference,
+        )
+    if has_first_message:
+        _message_create(
+            ticket=ticket,
+            author_role=Message.AuthorRole.AGENT if opened_by else Message.AuthorRole.CUSTOMER,
+            visibility=Message.Visibility.PUBLIC,
+            author_user=opened_by,
+            author_customer=None if opened_by else customer,
+            channel=channel,
+            body_text=body_text,
+            body_html=body_html,
+            full_text=full_text,
+            is_automatic=False,
+            email_message_id=email_message_id,
+            attachments=attachments,
+            now=now,
+        )
+    if tags:
+        ticket = _tags_add(ticket=ticket, names=tags, actor=opened_by, actor_label=actor_label, now=now)
+    if assignee is not None:
+        ticket = ticket_assign(ticket=ticket, assignee=assignee, actor=opened_by, now=now)
+    return ticket
+
+
+def _message_create(
+    *,
+    ticket: Ticket,
+    author_role: str,
+    visibility: str,
+    author_user: AbstractBaseUser | None,
+    author_customer: Customer | None,
+    channel: str,
+    body_text: str,
+    body_html: str,
+    full_text: str,
+    is_automatic: bool,
+    email_message_id: str | None,
+    attachments: Sequence[AttachmentInput],
+    now: datetime,
+) -> Message:
+    message = Message.objects.create(
+        ticket=ticket,
+        author_role=author_role,
+        visibility=visibility,
+        author_user=author_user,
+        author_customer=author_customer,
+        channel=channel,
+        body_text=body_text,
+        body_html=sanitize_html(body_html),
+        full_text=full_text or body_text,
+        is_automatic=is_automatic,
+        email_message_id=email_message_id or None,
+        created_at=now,
+    )
+    for item in attachments:
+        attachment = Attachment(
+            message=message,
+            filename=item.filename[:255],
+            content_type=item.content_type[:255],
+            size=len(item.content),
+            content_id=item.content_id[:255],
+            is_inline=item.is_inline,
+            rejected_reason=item.rejected_reason[:255],
+        )
+        if not item.rejected_reason:
+            attachment.file.save(
+                item.filename[:100] or "attachment.bin", ContentFile(item.content), save=False
+            )
+        attachment.save()
+    return message
+
+
+@transaction.atomic
+def message_add(
+    *,
+    ticket: Ticket,
+    author_role: str,
+    body_text: str,
+    body_html: str = "",
+    full_text: str = "",
+    visibility: str = Message.Visibility.PUBLIC,
+    author_user: AbstractBaseUser | None = None,
+    author_customer: Customer | None = None,
+    channel: str | None = None,
+    is_automatic: bool = False,
+    email_message_id: str | None = None,
+    attachments: Sequence[AttachmentInput] = (),
+    new_status: str | None = None,
+    now: datetime | None = None,
+) -> Message:
+    """Add a message to a ticket and apply its effects on status and metrics.
+
+    A customer message on a closed ticket lands on a new follow-up ticket linked to it (the returned
+    message's ticket tells which). A customer message reopens a pending or solved ticket. An agent's
+    public reply on a new ticket opens it; `new_status` submits the reply as e.g. pending or solved.
+    """
+    now = _now(now)
+    if author_role not in Message.AuthorRole.values:
+        raise DomainError(f"Unknown author role {author_role!r}.")
+    if visibility not in Message.Visibility.values:
+        raise DomainError(f"Unknown visibility {visibility!r}; expected 'public' or 'internal'.")
+    if author_role == Message.AuthorRole.CUSTOMER and visibility != Message.Visibility.PUBLIC:
+        raise DomainError("Customers cannot write internal notes.")
+    ticket = _lock(ticket)
+    channel = channel or ticket.channel
+
+    if ticket.status == Status.CLOSED:
+        if author_role != Message.AuthorRole.CUSTOMER:
+            raise TicketClosedError(f"Ticket {ticket.reference} is closed; it cannot take new messages.")
+        follow_up = ticket_create(
+            subject=ticket.subject,
+            customer=author_customer or ticket.customer,
+            channel=channel,
+            body_text=body_text,
+            body_html=body_html,
+            full_text=full_text,
+            priority=ticket.priority,
+            team=ticket.team,
+            follow_up_of=ticket,
+            email_message_id=email_message_id,
+            attachments=attachments,
+            now=now,
+        )
+        return follow_up.messages.get()
+
+    if author_role == Message.AuthorRole.CUSTOMER and author_customer is None:
+        author_customer = ticket.customer
+    message = _message_create(
+        ticket=ticket,
+        author_role=author_role,
+        visibility=visibility,
+        author_user=author_user,
+        author_customer=author_customer,
+        channel=channel,
+        body_text=body_text,
+        body_html=body_html,
+        full_text=full_text,
+        is_automatic=is_automatic,
+        email_message_id=email_message_id,
+        attachments=attachments,
+        now=now,
+    )
+    audit_record(
+        ticket=ticket,
+        action=AuditEntry.Action.MESSAGE_ADDED,
+        now=now,
+        actor=author_user,
+        actor_label="" if author_user else (f"customer {author_customer}" if author_customer else SYSTEM),
+        new_value=message.get_visibility_display(),
+        details={"message_id": message.pk, "author_role": author_role, "automatic": is_automatic},
+    )
+    actor_label = "" if author_user else f"customer {author_customer}" if author_customer else SYSTEM
+
+    if author_role == Message.AuthorRole.CUSTOMER:
+        TicketMetrics.objects.filter(ticket=ticket).update(customer_messages=F("customer_messages") + 1)
+        if ticket.status in transitions.REOPENED_BY_CUSTOMER_REPLY:
+            ticket = _change_status(
+                ticket=ticket, status=Status.OPEN, actor=None, actor_label=actor_label, now=now
+            )
+    elif message.is_public_agent_reply:
+        _record_public_agent_reply(ticket=ticket, message=message, now=now)
+        if ticket.status == Status.NEW and new_status is None:
+            ticket = _change_status(ticket=ticket, status=Status.OPEN, actor=author_user, now=now)
+
+    if new_status is not None and new_status != ticket.status:
+        ticket = _change_status(
+            ticket=ticket, status=new_status, actor=author_user, actor_label=actor_label, now=now
+        )
+    Ticket.objects.filter(pk=ticket.pk).update(updated_at=now)
+    message.ticket = ticket
+    return message
+
+
+def _record_public_agent_reply(*, ticket: Ticket, message: Message, now: datetime) -> None:
+    TicketMetrics.objects.filter(ticket=ticket).update(agent_public_replies=F("agent_public_replies") + 1)
+    if ticket.first_response_at is not None:
+        return
+    first_customer_message = (
+        ticket.messages.filter(author_role=Message.AuthorRole.CUSTOMER).order_by("created_at", "pk").first()
+    )
+    if ticket.opened_by_id is not None and first_customer_message is None:
+        # An agent-opened ticket is first responded to only after the customer has written.
+        return
+    start = ticket.created_at if ticket.opened_by_id is None else first_customer_message.created_at
+    ticket.first_response_at = now
+    Ticket.objects.filter(pk=ticket.pk).update(first_response_at=now)
+    TicketMetrics.objects.filter(ticket=ticket).update(first_response_seconds=_seconds_between(start, now))
+
+
+def _change_status(
+    *,
+    ticket: Ticket,
+    status: str,
+    actor: AbstractBaseUser | None,
+    now: datetime,
+    actor_label: str = "",
+) -> Ticket:
+    old = ticket.status
+    transitions.check_transition(old, status)
+    ticket.status = status
+    ticket.updated_at = now
+    update_fields = ["status", "updated_at"]
+    metrics_updates: dict[str, object] = {}
+    if status == Status.SOLVED:
+        ticket.solved_at = now
+        update_fields.append("solved_at")
+        metrics_updates.update(
+            resolution_seconds=_seconds_between(ticket.created_at, now), solved_by_id=ticket.assignee_id
+        )
+    elif status == Status.CLOSED:
+        ticket.closed_at = now
+        update_fields.append("closed_at")
+    if transitions.is_reopen(old, status):
+        ticket.reopen_count += 1
+        ticket.solved_at = None
+        update_fields += ["reopen_count", "solved_at"]
+        metrics_updates.update(
+            reopens=F("reopens") + 1, resolution_seconds=None, resolution_business_seconds=None
+        )
+    ticket.save(update_fields=update_fields)
+    if metrics_updates:
+        TicketMetrics.objects.filter(ticket=ticket).update(**metrics_updates)
+    audit_record(
+        ticket=ticket,
+        action=AuditEntry.Action.FIELD_CHANGED,
+        now=now,
+        actor=actor,
+        actor_label=actor_label,
+        field="status",
+        old_value=old,
+        new_value=status,
+    )
+    return ticket
+
+
+@transaction.atomic
+def ticket_change_status(
+    *, ticket: Ticket, status: str, actor: AbstractBaseUser | None = None, now: datetime | None = None
+) -> Ticket:
+    now = _now(now)
+    ticket = _lock(ticket)
+    if ticket.status == status:
+        return ticket
+    _ensure_mutable(ticket)
+    return _change_status(ticket=ticket, status=status, actor=actor, now=now)
+
+
+@transaction.atomic
+def ticket_change_priority(
+    *,
+    ticket: Ticket,
+    priority: str,
+    actor: AbstractBaseUser | None = None,
+    actor_label: str = "",
+    now: datetime | None = None,
+) -> Ticket:
+    now = _now(now)
+    if priority not in Priority.values:
+        raise DomainError(f"Unknown priority {priority!r}; expected one of {', '.join(Priority.values)}.")
+    ticket = _lock(ticket)
+    if ticket.priority == priority:
+        return ticket
+    _ensure_mutable(ticket)
+    old = ticket.priority
+    ticket.priority = priority
+    ticket.updated_at = now
+    ticket.save(update_fields=["priority", "updated_at"])
+    audit_record(
+        ticket=ticket,
+        action=AuditEntry.Action.FIELD_CHANGED,
+        now=now,
+        actor=actor,
+        actor_label=actor_label,
+        field="priority",
+        old_value=old,
+        new_value=priority,
+    )
+    return ticket
+
+
+_UNCHANGED = object()
+
+
+@transaction.atomic
+def ticket_assign(
+    *,
+    ticket: Ticket,
+    assignee: AbstractBaseUser | object | None = _UNCHANGED,
+    team: Team | object | None = _UNCHANGED,
+    actor: AbstractBaseUser | None = None,
+    actor_label: str = "",
+    now: datetime | None = None,
+) -> Ticket:
+    """Set the ticket's team and/or assignee.
+
+    The assignee must be an agent of the ticket's team. Moving a ticket to another team drops an
+    assignee who is not a member of the new team.
+    """
+    now = _now(now)
+    ticket = _lock(ticket)
+    _ensure_mutable(ticket)
+    new_team = ticket.team if team is _UNCHANGED else team
+    new_assignee = ticket.assignee if assignee is _UNCHANGED else assignee
+    if new_assignee is not None:
+        agent = Agent.objects.filter(user=new_assignee).first()
+        if agent is None:
+            raise InvalidAssignmentError(
+                f"{new_assignee} is not an agent; only agents can be assigned tickets."
+            )
+        if new_team is not None and not agent.teams.filter(pk=new_team.pk).exists():
+            if assignee is _UNCHANGED:
+                new_assignee = None
+            else:
+                raise InvalidAssignmentError(
+                    f"{new_assignee} is not a member of team {new_team}; "
+                    "add them to the team or pick another agent."
+                )
+    changes = []
+    if (new_team.pk if new_team else None) != ticket.team_id:
+        changes.append(("team", ticket.team, new_team))
+        ticket.team = new_team
+    if (new_assignee.pk if new_assignee else None) != ticket.assignee_id:
+        changes.append(("assignee", ticket.assignee, new_assignee))
+        ticket.assignee = new_assignee
+    if not changes:
+        return ticket
+    ticket.updated_at = now
+    ticket.save(update_fields=["team", "assignee", "updated_at"])
+    for field, old, new in changes:
+        audit_record(
+            ticket=ticket,
+            action=AuditEntry.Action.FIELD_CHANGED,
+            now=now,
+            actor=actor,
+            actor_label=actor_label,
+            field=field,
+            old_value=old or "",
+            new_value=new or "",
+        )
+    if (
+        new_assignee is not None
+        and any(field == "assignee" for field, _, _ in changes)
+        and new_assignee != actor
+    ):
+        notification_create(
+            recipient=new_assignee,
+            kind=Notification.Kind.ASSIGNMENT,
+            ticket=ticket,
+            title=f"{ticket.reference} was assigned to you",
+            body=ticket.subject,
+            now=now,
+        )
+    return ticket
+
+
+def _tag_names(names: Iterable[str]) -> list[str]:
+    cleaned = []
+    for name in names:
+        slug = slugify(name)[:60]
+        if not slug:
+            raise DomainError(f"{name!r} is not a usable tag: use letters, digits, '-' or '_'.")
+        if slug not in cleaned:
+            cleaned.append(slug)
+    return cleaned
+
+
+def _tags_add(
+    *, ticket: Ticket, names: Iterable[str], actor: AbstractBaseUser | None, actor_label: str, now: datetime
+) -> Ticket:
+    existing = set(ticket.tags.values_list("name", flat=True))
+    for name in _tag_names(names):
+        if name in existing:
+            continue
+        tag, _ = Tag.objects.get_or_create(name=name)
+        ticket.tags.add(tag)
+        audit_record(
+            ticket=ticket,
+            action=AuditEntry.Action.TAG_ADDED,
+            now=now,
+            actor=actor,
+            actor_label=actor_label,
+            field="tags",
+            new_value=name,
+        )
+    return ticket
+
+
+@transaction.atomic
+def ticket_add_tags(
+    *,
+    ticket: Ticket,
+    names: Iterable[str],
+    actor: AbstractBaseUser | None = None,
+    actor_label: str = "",
+    now: datetime | None = None,
+) -> Ticket:
+    now = _now(now)
+    ticket = _lock(ticket)
+    _ensure_mutable(ticket)
+    ticket = _tags_add(ticket=ticket, names=names, actor=actor, actor_label=actor_label, now=now)
+    Ticket.objects.filter(pk=ticket.pk).update(updated_at=now)
+    return ticket
+
+
+@transaction.atomic
+def ticket_remove_tags(
+    *,
+    ticket: Ticket,
+    names: Iterable[str],
+    actor: AbstractBaseUser | None = None,
+    now: datetime | None = None,
+) -> Ticket:
+    now = _now(now)
+    ticket = _lock(ticket)
+    _ensure_mutable(ticket)
+    for tag in ticket.tags.filter(name__in=_tag_names(names)):
+        ticket.tags.remove(tag)
+        audit_record(
+            ticket=ticket,
+            action=AuditEntry.Action.TAG_REMOVED,
+            now=now,
+            actor=actor,
+            field="tags",
+            old_value=tag.name,
+        )
+    Ticket.objects.filter(pk=ticket.pk).update(updated_at=now)
+    return ticket
+
+
+@transaction.atomic
+def ticket_merge(
+    *, source: Ticket, target: Ticket, actor: AbstractBaseUser | None = None, now: datetime | None = None
+) -> Ticket:
+    """Merge `source` into `target`: messages, audit trail and tags move; the source closes with a link."""
+    now = _now(now)
+    if source.pk == target.pk:
+        raise MergeError("A ticket cannot be merged into itself.")
+    # Lock both rows in a fixed order so two opposite merges cannot deadlock.
+    locked = {
+        t.pk: t
+        for t in Ticket.objects.select_for_update().filter(pk__in=[source.pk, target.pk]).order_by("pk")
+    }
+    source, target = locked[source.pk], locked[target.pk]
+    if source.status not in transitions.MERGE_CLOSABLE:
+        raise MergeError(f"Ticket {source.reference} is closed; closed tickets cannot be merged.")
+    if target.status == Status.CLOSED:
+        raise MergeError(f"Ticket {target.reference} is closed; merge into an unclosed ticket instead.")
+    moved_messages = source.messages.update(ticket=target)
+    moved_audit = source.audit_entries.update(ticket=target)
+    for tag in source.tags.all():
+        target.tags.add(tag)
+    TicketMetrics.objects.filter(ticket=target).update(
+        customer_messages=F("customer_messages") + source.metrics.customer_messages,
+        agent_public_replies=F("agent_public_replies") + source.metrics.agent_public_replies,
+    )
+    old_status = source.status
+    source.status = Status.CLOSED
+    source.closed_at = now
+    source.merged_into = target
+    source.updated_at = now
+    source.save(update_fields=["status", "closed_at", "merged_into", "updated_at"])
+    target.updated_at = now
+    target.save(update_fields=["updated_at"])
+    audit_record(
+        ticket=source,
+        action=AuditEntry.Action.MERGED_INTO,
+        now=now,
+        actor=actor,
+        field="status",
+        old_value=old_status,
+        new_value=Status.CLOSED,
+        details={"target": target.reference},
+    )
+    audit_record(
+        ticket=target,
+        action=AuditEntry.Action.MERGED_FROM,
+        now=now,
+        actor=actor,
+        new_value=source.reference,
+        details={
+            "source": source.reference,
+            "messages_moved": moved_messages,
+            "audit_entries_moved": moved_audit,
+        },
+    )
+    return target
+
+
+def tickets_close_solved(
+    *, now: datetime | None = None, older_than: timedelta | None = None, batch_size: int = 500
+) -> int:
+    """Close tickets solved longer ago than `older_than` (default HELPDESK_AUTO_CLOSE_DAYS days).
+
+    Each close is a compare-and-swap on (status, solved_at), so two sweeps at once, or a reopen that
+    races the sweep, never close a ticket that is no longer due.
+    """
+    now = _now(now)
+    older_than = older_than if older_than is not None else timedelta(days=settings.HELPDESK_AUTO_CLOSE_DAYS)
+    cutoff = now - older_than
+    closed = 0
+    due = list(
+        Ticket.objects.filter(status=Status.SOLVED, solved_at__lte=cutoff)
+        .order_by("solved_at")
+        .values_list("pk", flat=True)[:batch_size]
+    )
+    for pk in due:
+        with transaction.atomic():
+            changed = Ticket.objects.filter(pk=pk, status=Status.SOLVED, solved_at__lte=cutoff).update(
+                status=Status.CLOSED, closed_at=now, updated_at=now
+            )
+            if changed:
+                audit_record(
+                    ticket=Ticket(pk=pk),
+                    action=AuditEntry.Action.FIELD_CHANGED,
+                    now=now,
+                    actor_label="auto-close",
+                    field="status",
+                    old_value=Status.SOLVED,
+                    new_value=Status.CLOSED,
+                    details={"rule": f"solved for more than {older_than}"},
+                )
+                closed += 1
+    return closed
+
+
+# --- notifications -------------------------------------------------------------------------------
+
+
+def notification_create(
+    *,
+    recipient: AbstractBaseUser,
+    kind: str,
+    title: str,
+    body: str = "",
+    ticket: Ticket | None = None,
+    dedupe_key: str = "",
+    now: datetime | None = None,
+) -> Notification | None:
+    """Create an in-app notification; with a dedupe key, a second call for the same recipient does nothing."""
+    now = _now(now)
+    if dedupe_key:
+        notification, created = Notification.objects.get_or_create(
+            recipient=recipient,
+            dedupe_key=dedupe_key,
+            defaults={"kind": kind, "title": title[:250], "body": body, "ticket": ticket, "created_at": now},
+        )
+        return notification if created else None
+    return Notification.objects.create(
+        recipient=recipient, kind=kind, title=title[:250], body=body, ticket=ticket, created_at=now
+    )
+
+
+def notification_mark_read(*, notification: Notification, now: datetime | None = None) -> Notification:
+    now = _now(now)
+    Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(read_at=now)
+    notification.refresh_from_db(fields=["read_at"])
+    return notification

@@ -1,0 +1,62 @@
+"""The one table of allowed ticket status changes (pure: no Django imports).
+
+Statuses are plain strings so this module stays importable anywhere; `tickets.models.Status`
+uses the same values.
+"""
+
+from .exceptions import DomainError
+
+NEW = "new"
+OPEN = "open"
+PENDING = "pending"  # waiting on the customer
+ON_HOLD = "on_hold"  # waiting on a third party
+SOLVED = "solved"
+CLOSED = "closed"
+
+ALL_STATUSES = (NEW, OPEN, PENDING, ON_HOLD, SOLVED, CLOSED)
+
+# Closed is terminal: a closed ticket is immutable and later messages open a linked follow-up.
+# Only solved tickets close (by the auto-close sweep or by hand); merging is the one other way in,
+# see MERGE_CLOSABLE.
+ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
+    NEW: frozenset({OPEN, PENDING, ON_HOLD, SOLVED}),
+    OPEN: frozenset({PENDING, ON_HOLD, SOLVED}),
+    PENDING: frozenset({OPEN, ON_HOLD, SOLVED}),
+    ON_HOLD: frozenset({OPEN, PENDING, SOLVED}),
+    SOLVED: frozenset({OPEN, CLOSED}),
+    CLOSED: frozenset(),
+}
+
+# A merged-away ticket is closed whatever its status, as long as it is not closed already.
+MERGE_CLOSABLE = frozenset({NEW, OPEN, PENDING, ON_HOLD, SOLVED})
+
+# Statuses that count as "unsolved" work in queues and backlogs.
+UNSOLVED = frozenset({NEW, OPEN, PENDING, ON_HOLD})
+
+# A customer message moves these statuses back to open (solved -> open is a reopen).
+REOPENED_BY_CUSTOMER_REPLY = frozenset({PENDING, SOLVED})
+
+
+class TransitionError(DomainError):
+    """A status change that the lifecycle does not allow."""
+
+    def __init__(self, old: str, new: str) -> None:
+        self.old = old
+        self.new = new
+        allowed = ", ".join(sorted(ALLOWED_TRANSITIONS.get(old, ()))) or "none (closed tickets are immutable)"
+        super().__init__(f"A ticket cannot go from {old!r} to {new!r}; allowed from {old!r}: {allowed}.")
+
+
+def check_transition(old: str, new: str) -> None:
+    # str() turns enum members (Django's TextChoices) into their plain values for clear messages.
+    old, new = str(old), str(new)
+    if old not in ALLOWED_TRANSITIONS:
+        raise ValueError(f"Unknown status {old!r}; expected one of {', '.join(ALL_STATUSES)}.")
+    if new not in ALLOWED_TRANSITIONS:
+        raise ValueError(f"Unknown status {new!r}; expected one of {', '.join(ALL_STATUSES)}.")
+    if new not in ALLOWED_TRANSITIONS[old]:
+        raise TransitionError(old, new)
+
+
+def is_reopen(old: str, new: str) -> bool:
+    return old == SOLVED and new == OPEN

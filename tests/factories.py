@@ -7,7 +7,17 @@ from django.contrib.auth import get_user_model
 
 from tickets import services
 from tickets.intake import integration_key_create
-from tickets.models import Agent, Channel, Customer, IntegrationKey, Organization, RoutingRule, Skill, Team, Ticket
+from tickets.models import (
+    Agent,
+    Channel,
+    Customer,
+    IntegrationKey,
+    Organization,
+    RoutingRule,
+    Skill,
+    Team,
+    Ticket,
+)
 
 
 class UserFactory(factory.django.DjangoModelFactory):

@@ -64,8 +64,12 @@ def test_a_national_number_without_a_default_region_explains_the_setting(setting
 
 
 def test_handle_identifies_a_customer_and_social_handles_ignore_case_and_at_sign():
-    first = customer_get_or_create(handle=HandleInput(channel=Channel.SOCIAL, platform="Twitter", handle="@Ada"))
-    again = customer_get_or_create(handle=HandleInput(channel=Channel.SOCIAL, platform="twitter", handle="ada"))
+    first = customer_get_or_create(
+        handle=HandleInput(channel=Channel.SOCIAL, platform="Twitter", handle="@Ada")
+    )
+    again = customer_get_or_create(
+        handle=HandleInput(channel=Channel.SOCIAL, platform="twitter", handle="ada")
+    )
     assert again.pk == first.pk
     handle = first.handles.get()
     assert (handle.platform, handle.handle) == ("twitter", "ada")

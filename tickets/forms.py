@@ -22,8 +22,12 @@ class MultipleFileField(forms.FileField):
 
 
 class SupportRequestForm(forms.Form):
-    name = forms.CharField(max_length=200, label="Your name")
-    email = forms.EmailField(max_length=254, label="Your email address")
+    name = forms.CharField(
+        max_length=200, label="Your name", widget=forms.TextInput(attrs={"autocomplete": "name"})
+    )
+    email = forms.EmailField(
+        max_length=254, label="Your email address", widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )
     subject = forms.CharField(max_length=250)
     message = forms.CharField(max_length=50_000, widget=forms.Textarea(attrs={"rows": 8}))
     attachments = MultipleFileField(required=False, label="Attachments (optional)")

@@ -8,7 +8,7 @@ handle; a phone number within HELPDESK_PHONE_THREAD_HOURS. See docs/intake-chann
 import hashlib
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -35,7 +35,6 @@ class IntakeResult:
     ticket: Ticket
     created: bool
     messages_added: int = 0
-    details: dict = field(default_factory=dict)
 
 
 def _subject_from(text: str, fallback: str) -> str:
@@ -163,7 +162,7 @@ def _new_ticket(
     tags: Sequence[str] = (),
     now: datetime,
 ) -> Ticket:
-    ticket = services.ticket_create(
+    return services.ticket_create(
         subject=subject,
         customer=customer,
         channel=channel,
@@ -173,7 +172,6 @@ def _new_ticket(
         actor_label=f"integration {integration.name}",
         now=now,
     )
-    return ticket
 
 
 # --- chat ----------------------------------------------------------------------------------------
@@ -355,7 +353,7 @@ def intake_phone_call(
     if external_id and (
         call := PhoneCall.objects.filter(external_id=external_id).select_related("ticket").first()
     ):
-        return IntakeResult(ticket=call.ticket, created=False, details={"call_id": call.pk})
+        return IntakeResult(ticket=call.ticket, created=False)
     caller = normalize_phone(caller)
     customer = customer_get_or_create(phone=caller, name=customer_name)
     agent_user = _agent_user(agent)
@@ -391,7 +389,7 @@ def intake_phone_call(
             integration=integration,
             customer=customer,
             channel=Channel.PHONE,
-            subject=f"{verb} {customer.name or caller}" if customer.name else f"{verb} {caller}",
+            subject=f"{verb} {customer.name or caller}",
             body_text=summary,
             tags=[ABANDONED_CALL_TAG] if abandoned else [],
             now=started_at,
@@ -409,7 +407,16 @@ def intake_phone_call(
             ticket = services.ticket_add_tags(
                 ticket=ticket, names=[ABANDONED_CALL_TAG], actor_label="phone", now=now
             )
-    call = PhoneCall.objects.create(
+    # The agent who took the call owns its follow-up; routing then keeps this assignee (or drops it
+    # if a rule moves the ticket to a team the agent is not in).
+    answered_by = agent_user if created and outcome == PhoneCall.Outcome.ANSWERED else None
+    if answered_by is not None and (
+        ticket.team_id is None or ticket.team.agents.filter(user=answered_by).exists()
+    ):
+        ticket = services.ticket_assign(
+            ticket=ticket, assignee=answered_by, actor_label=f"integration {integration.name}", now=now
+        )
+    PhoneCall.objects.create(
         ticket=ticket,
         external_id=external_id or None,
         caller=caller,
@@ -424,7 +431,7 @@ def intake_phone_call(
     )
     if created:
         ticket = ticket_route(ticket=ticket, received_at_address=integration.name, now=now)
-    return IntakeResult(ticket=ticket, created=created, messages_added=1, details={"call_id": call.pk})
+    return IntakeResult(ticket=ticket, created=created, messages_added=1)
 
 
 def _call_summary(

@@ -321,6 +321,27 @@ def test_an_answered_call_creates_a_phone_ticket_and_a_call_record():
     assert record.started_at == T0
 
 
+def test_the_agent_who_answered_owns_the_new_ticket_if_routing_keeps_them_in_team():
+    team = factories.TeamFactory(assignment_strategy=Team.AssignmentStrategy.LEAST_LOADED)
+    maria = factories.AgentFactory(
+        teams=[team], user=factories.UserFactory(username="maria", email="maria@helpdesk.test")
+    )
+    factories.AgentFactory(teams=[team])
+    factories.RoutingRuleFactory(channels=["phone"], set_team=team)
+    api(Channel.PHONE).post(PHONE, call(), format="json")
+    ticket = Ticket.objects.get()
+    assert (ticket.team, ticket.assignee) == (team, maria.user)
+
+
+def test_an_answering_agent_outside_the_routed_team_is_replaced_by_the_teams_strategy():
+    team = factories.TeamFactory(assignment_strategy=Team.AssignmentStrategy.LEAST_LOADED)
+    factories.AgentFactory(user=factories.UserFactory(username="maria", email="maria@helpdesk.test"))
+    member = factories.AgentFactory(teams=[team])
+    factories.RoutingRuleFactory(channels=["phone"], set_team=team)
+    api(Channel.PHONE).post(PHONE, call(), format="json")
+    assert Ticket.objects.get().assignee == member.user
+
+
 def test_an_abandoned_call_is_recorded_and_makes_a_tagged_ticket():
     response = api(Channel.PHONE).post(
         PHONE, call(outcome="abandoned", talk_seconds=0, agent="", notes=""), format="json"

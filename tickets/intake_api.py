@@ -8,6 +8,7 @@ import logging
 
 from django.db import IntegrityError
 from django.utils import timezone
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -68,6 +69,28 @@ class IntegrationKeyAuthentication(BaseAuthentication):
     def authenticate_header(self, request: Request) -> str:
         # A non-empty header makes DRF answer 401 (not 403) for missing or bad credentials.
         return 'Bearer realm="intake"'
+
+
+class IntegrationKeyScheme(OpenApiAuthenticationExtension):
+    """Describes IntegrationKeyAuthentication in the OpenAPI schema (either header works)."""
+
+    target_class = IntegrationKeyAuthentication
+    name = ["integrationKeyBearer", "integrationKeyHeader"]
+
+    def get_security_definition(self, auto_schema) -> list[dict]:
+        return [
+            {"type": "http", "scheme": "bearer", "description": "An intake integration key."},
+            {
+                "type": "apiKey",
+                "in": "header",
+                "name": "X-Api-Key",
+                "description": "An intake integration key.",
+            },
+        ]
+
+    def get_security_requirement(self, auto_schema) -> list[dict]:
+        # Alternatives, not both at once.
+        return [{self.name[0]: []}, {self.name[1]: []}]
 
 
 class IntegrationForChannel(BasePermission):
@@ -145,7 +168,7 @@ def _validate_phone(value: str) -> str:
 # --- chat ----------------------------------------------------------------------------------------
 
 
-class ChatCustomerSerializer(serializers.Serializer):
+class IntakeChatCustomerSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     email = serializers.CharField(max_length=254, required=False, allow_blank=True)
     handle = serializers.CharField(
@@ -161,7 +184,7 @@ class ChatCustomerSerializer(serializers.Serializer):
         return attrs
 
 
-class ChatMessageSerializer(serializers.Serializer):
+class IntakeChatMessageSerializer(serializers.Serializer):
     id = serializers.CharField(
         max_length=200, required=False, allow_blank=True, help_text="The chat system's message id, if any."
     )
@@ -177,15 +200,15 @@ class ChatMessageSerializer(serializers.Serializer):
     timestamp = serializers.DateTimeField()
 
 
-class ChatTranscriptSerializer(serializers.Serializer):
+class IntakeChatTranscriptSerializer(serializers.Serializer):
     conversation_id = serializers.CharField(max_length=200)
-    customer = ChatCustomerSerializer()
-    messages = ChatMessageSerializer(many=True, allow_empty=False, max_length=1000)
+    customer = IntakeChatCustomerSerializer()
+    messages = IntakeChatMessageSerializer(many=True, allow_empty=False, max_length=1000)
 
 
 class ChatTranscriptView(IntakeView):
     channel = Channel.CHAT
-    input_serializer = ChatTranscriptSerializer
+    input_serializer = IntakeChatTranscriptSerializer
 
     @extend_schema(
         operation_id="intake_chat_transcript",
@@ -194,7 +217,7 @@ class ChatTranscriptView(IntakeView):
             "Opens a chat ticket, or appends the new messages to the conversation's unsolved ticket. "
             "Re-posting a transcript adds only messages not seen before (by message id, else position)."
         ),
-        request=ChatTranscriptSerializer,
+        request=IntakeChatTranscriptSerializer,
         responses={201: IntakeResultSerializer, 200: IntakeResultSerializer, **ERROR_RESPONSES},
         examples=[
             OpenApiExample(
@@ -247,7 +270,7 @@ class ChatTranscriptView(IntakeView):
 # --- phone ---------------------------------------------------------------------------------------
 
 
-class PhoneCallSerializer(serializers.Serializer):
+class IntakePhoneCallSerializer(serializers.Serializer):
     call_id = serializers.CharField(
         max_length=255,
         required=False,
@@ -279,7 +302,7 @@ class PhoneCallSerializer(serializers.Serializer):
 
 class PhoneCallView(IntakeView):
     channel = Channel.PHONE
-    input_serializer = PhoneCallSerializer
+    input_serializer = IntakePhoneCallSerializer
 
     @extend_schema(
         operation_id="intake_phone_call",
@@ -289,7 +312,7 @@ class PhoneCallView(IntakeView):
             "caller's unsolved phone ticket with a call in the last HELPDESK_PHONE_THREAD_HOURS hours, or "
             "on a new ticket. Abandoned calls also make a ticket, tagged `abandoned-call`."
         ),
-        request=PhoneCallSerializer,
+        request=IntakePhoneCallSerializer,
         responses={201: IntakeResultSerializer, 200: IntakeResultSerializer, **ERROR_RESPONSES},
         examples=[
             OpenApiExample(
@@ -328,7 +351,7 @@ class PhoneCallView(IntakeView):
 # --- social --------------------------------------------------------------------------------------
 
 
-class SocialMessageSerializer(serializers.Serializer):
+class IntakeSocialMessageSerializer(serializers.Serializer):
     platform = serializers.RegexField(
         r"^[A-Za-z0-9_.-]{1,40}$", help_text="e.g. twitter, facebook, instagram, whatsapp"
     )
@@ -347,7 +370,7 @@ class SocialMessageSerializer(serializers.Serializer):
 
 class SocialMessageView(IntakeView):
     channel = Channel.SOCIAL
-    input_serializer = SocialMessageSerializer
+    input_serializer = IntakeSocialMessageSerializer
 
     @extend_schema(
         operation_id="intake_social_message",
@@ -356,7 +379,7 @@ class SocialMessageView(IntakeView):
             "Opens a social ticket, or adds the message to the unsolved ticket of the same platform and "
             "handle. Idempotent on (platform, external_id)."
         ),
-        request=SocialMessageSerializer,
+        request=IntakeSocialMessageSerializer,
         responses={201: IntakeResultSerializer, 200: IntakeResultSerializer, **ERROR_RESPONSES},
         examples=[
             OpenApiExample(

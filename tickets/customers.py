@@ -112,7 +112,9 @@ def organization_for_email(email: str | None) -> Organization | None:
     if not email:
         return None
     domain = email.rpartition("@")[2].lower()
-    for organization in Organization.objects.exclude(email_domains=[]).order_by("pk"):
+    # icontains on the JSON text narrows the rows in the database (on SQLite and PostgreSQL alike);
+    # the exact comparison below rules out partial hits such as "acme.test" in "subacme.test".
+    for organization in Organization.objects.filter(email_domains__icontains=domain).order_by("pk"):
         if domain in {d.strip().lower().lstrip("@") for d in organization.email_domains or []}:
             return organization
     return None

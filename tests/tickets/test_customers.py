@@ -120,6 +120,7 @@ def test_new_customer_joins_the_organization_of_their_email_domain():
     assert customer_get_or_create(email="wile@ACME.test").organization == organization
     assert customer_get_or_create(email="road@acme.example").organization == organization
     assert customer_get_or_create(email="x@other.test").organization is None
+    assert customer_get_or_create(email="y@subacme.test").organization is None
 
 
 def test_an_existing_customer_without_organization_gets_it_by_domain():

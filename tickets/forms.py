@@ -30,9 +30,22 @@ class SupportRequestForm(forms.Form):
     )
     subject = forms.CharField(max_length=250)
     message = forms.CharField(max_length=50_000, widget=forms.Textarea(attrs={"rows": 8}))
-    attachments = MultipleFileField(required=False, label="Attachments (optional)")
+    attachments = MultipleFileField(
+        required=False,
+        label="Attachments (optional)",
+        widget=MultipleFileInput(attrs={"aria-describedby": "id_attachments_help"}),
+    )
     # The honeypot: hidden from people by CSS and from screen readers by aria-hidden; bots fill it.
     website = forms.CharField(required=False, label="Leave this field empty")
+
+    def full_clean(self) -> None:
+        super().full_clean()
+        # Screen readers announce a field's errors with it (the lists are rendered as <id>_errors).
+        for name in self.errors:
+            if name in self.fields:
+                widget_attrs = self.fields[name].widget.attrs
+                described_by = [widget_attrs.get("aria-describedby", ""), f"id_{name}_errors"]
+                widget_attrs["aria-describedby"] = " ".join(part for part in described_by if part)
 
     def clean_attachments(self) -> list:
         files = self.cleaned_data.get("attachments") or []

@@ -148,6 +148,8 @@ def test_invalid_input_re_renders_the_form_with_errors_and_keeps_the_rest(client
     assert response.status_code == 400
     assert message in body
     assert response.context["form"].errors[field]
+    assert f'aria-describedby="id_{field}_errors"' in body
+    assert f'id="id_{field}_errors"' in body
     assert "My November invoice" in body or field == "message"
     assert not Ticket.objects.exists()
 

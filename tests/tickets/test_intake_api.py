@@ -492,7 +492,7 @@ def test_bad_social_payloads_are_400_with_field_errors(overrides, field):
     assert not Ticket.objects.exists()
 
 
-def test_the_schema_describes_the_intake_endpoints(client):
+def test_the_schema_describes_the_intake_endpoints():
     from drf_spectacular.generators import SchemaGenerator
 
     schema = SchemaGenerator().get_schema(request=None, public=True)

@@ -494,13 +494,10 @@ class IntegrationKeyAdmin(admin.ModelAdmin):
         if change:
             super().save_model(request, obj, form, change)
             return
-        try:
-            integration, key = integration_key_create(
-                name=obj.name, channel=obj.channel, default_team=obj.default_team
-            )
-        except DomainError as error:
-            self.message_user(request, str(error), messages.ERROR)
-            return
+        # The form has validated the name (unique) and channel, which is all the service checks.
+        integration, key = integration_key_create(
+            name=obj.name, channel=obj.channel, default_team=obj.default_team
+        )
         integration.is_active = obj.is_active
         integration.save(update_fields=["is_active"])
         obj.pk = integration.pk

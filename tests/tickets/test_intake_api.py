@@ -261,6 +261,15 @@ def test_bad_chat_payloads_are_400_with_field_errors_and_write_nothing(payload, 
     assert not Customer.objects.exists()
 
 
+@pytest.mark.parametrize(
+    "payload", [[], "text", 42, {"conversation_id": "c", "customer": "ada", "messages": "hi"}]
+)
+def test_payloads_of_the_wrong_shape_are_400(payload):
+    response = api(Channel.CHAT).post(CHAT, payload, format="json")
+    assert response.status_code == 400
+    assert not Ticket.objects.exists()
+
+
 def test_malformed_json_is_400():
     response = api(Channel.CHAT).post(CHAT, "{not json", content_type="application/json")
     assert response.status_code == 400
@@ -472,6 +481,28 @@ def test_the_same_handle_on_another_platform_is_another_conversation():
     client.post(SOCIAL, post(), format="json")
     client.post(SOCIAL, post(platform="instagram", external_id="1790"), format="json")
     assert Ticket.objects.count() == 2
+
+
+def test_a_request_that_lost_a_race_is_retried_once_and_answers_idempotently(monkeypatch):
+    from django.db import IntegrityError
+
+    from tickets import intake
+
+    real = intake.intake_social_message
+    calls = []
+
+    def lose_the_first_race(**kwargs):
+        calls.append(kwargs)
+        if len(calls) == 1:
+            real(**kwargs)  # the "other" request files the message ...
+            raise IntegrityError("duplicate key value violates unique constraint")  # ... and we collide
+        return real(**kwargs)
+
+    monkeypatch.setattr(intake, "intake_social_message", lose_the_first_race)
+    response = api(Channel.SOCIAL).post(SOCIAL, post(), format="json")
+    assert response.status_code == 200
+    assert len(calls) == 2
+    assert Message.objects.count() == 1
 
 
 @pytest.mark.parametrize(

@@ -206,6 +206,8 @@ def intake_chat_transcript(
     conversation_id = conversation_id.strip()
     if not conversation_id or not lines:
         raise DomainError("A chat transcript needs a conversation id and at least one message.")
+    if unknown := {line.author for line in lines} - {"customer", "agent"}:
+        raise DomainError(f"Unknown chat author {sorted(unknown)!r}; expected 'customer' or 'agent'.")
     customer = customer_get_or_create(
         email=customer_email or None,
         handle=HandleInput(channel=Channel.CHAT, handle=customer_handle) if customer_handle else None,
@@ -235,7 +237,7 @@ def intake_chat_transcript(
             customer=customer,
             channel=Channel.CHAT,
             subject=_subject_from(first_customer_text, f"Chat conversation {conversation_id}"),
-            now=fresh[0][1].timestamp if fresh else now,
+            now=min(line.timestamp for _, line in fresh),
         )
     for key, line in fresh:
         agent_user = _agent_user(line.author_name) if line.author == "agent" else None
@@ -245,9 +247,10 @@ def intake_chat_transcript(
             author_user=agent_user,
             author_customer=customer if line.author == "customer" else None,
             body_text=line.text,
-            full_text=line.text
-            if agent_user or line.author == "customer"
-            else f"{line.author_name}: {line.text}",
+            # An agent the helpdesk does not know keeps their name in the stored original.
+            full_text=f"{line.author_name}: {line.text}"
+            if line.author == "agent" and agent_user is None and line.author_name
+            else line.text,
             channel=Channel.CHAT,
             now=line.timestamp,
         )

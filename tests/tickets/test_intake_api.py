@@ -166,6 +166,15 @@ def test_a_chat_transcript_opens_a_routed_chat_ticket_with_every_message():
     assert ticket.audit_entries.filter(action=AuditEntry.Action.ROUTED).exists()
 
 
+def test_an_agent_line_from_someone_unknown_keeps_their_name_in_the_original():
+    lines = [{"author": "agent", "author_name": "Bot Anna", "text": "Hi!", "timestamp": T0.isoformat()}]
+    api(Channel.CHAT).post(CHAT, transcript(messages=lines), format="json")
+    message = Message.objects.get()
+    assert (message.author_role, message.author_user, message.body_text) == ("agent", None, "Hi!")
+    assert message.full_text == "Bot Anna: Hi!"
+    assert Ticket.objects.get().subject == "Chat conversation conv-1"
+
+
 def test_re_posting_a_transcript_does_not_duplicate_messages():
     client = api(Channel.CHAT)
     client.post(CHAT, transcript(), format="json")

@@ -22,9 +22,9 @@ from . import services, transitions
 from .customers import HandleInput, customer_get_or_create, normalize_phone
 from .exceptions import DomainError
 from .models import Channel, Customer, ExternalMessage, IntegrationKey, Message, PhoneCall, Team, Ticket
-from .notifications_email import send_acknowledgement_on_commit
 from .routing import ticket_route
 from .services import AttachmentInput
+from .tasks import tickets_send_acknowledgement
 
 ABANDONED_CALL_TAG = "abandoned-call"
 KEY_PREFIX = "hdk_"
@@ -69,7 +69,9 @@ def intake_web_form(
         now=now,
     )
     ticket = ticket_route(ticket=ticket, now=now)
-    send_acknowledgement_on_commit(ticket=ticket)
+    # Enqueued after commit, so a rolled-back intake never mails the customer.
+    ticket_id = ticket.pk
+    transaction.on_commit(lambda: tickets_send_acknowledgement.delay(ticket_id))
     return ticket
 
 

@@ -1,13 +1,17 @@
+import smtplib
 import uuid
 
 import pytest
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.mail import EmailMessage
 from django.test import Client
 
 from tests import factories
+from tickets import intake
 from tickets.models import AuditEntry, Channel, Customer, Ticket
 from tickets.ratelimit import rate_limit_exceeded
+from tickets.tasks import tickets_send_acknowledgement
 
 pytestmark = pytest.mark.django_db
 
@@ -45,12 +49,19 @@ def test_the_form_page_renders_with_csrf_token_and_shared_base(client):
     assert 'enctype="multipart/form-data"' in body
 
 
+@pytest.fixture
+def enqueued(monkeypatch):
+    """Ticket ids handed to the acknowledgement task (the tests run the task function themselves)."""
+    ids = []
+    monkeypatch.setattr(tickets_send_acknowledgement, "delay", ids.append)
+    return ids
+
+
 def test_a_valid_request_creates_a_web_ticket_routes_it_and_shows_the_reference(
-    client, mailoutbox, settings, django_capture_on_commit_callbacks
+    client, settings, enqueued, django_capture_on_commit_callbacks
 ):
     team = factories.TeamFactory(name="Front line")
     settings.HELPDESK_DEFAULT_TEAM = "Front line"
-    settings.HELPDESK_SUPPORT_ADDRESS = "help@acme.test"
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(URL, form_data(), follow=True)
     ticket = Ticket.objects.get()
@@ -63,15 +74,71 @@ def test_a_valid_request_creates_a_web_ticket_routes_it_and_shows_the_reference(
     assert ticket.audit_entries.filter(action=AuditEntry.Action.ROUTED).exists()
     assert ticket.reference in response.content.decode()
     assert response.redirect_chain[-1][0] == "/support/new/submitted/"
+    assert enqueued == [ticket.pk]
 
+
+def test_the_acknowledgement_quotes_the_reference_and_replies_go_to_support(client, mailoutbox, settings):
+    settings.HELPDESK_SUPPORT_ADDRESS = "help@acme.test"
+    client.post(URL, form_data())
+    ticket = Ticket.objects.get()
+    assert tickets_send_acknowledgement(ticket.pk) == "sent"
     mail = mailoutbox[0]
     assert mail.to == ["ada@example.com"]
-    assert f"[#{ticket.reference}]" in mail.subject
+    assert mail.subject == f"[#{ticket.reference}] Invoice is wrong"
     assert mail.reply_to == ["help@acme.test"]
     assert ticket.reference in mail.body
     assert ticket.audit_entries.filter(
         action=AuditEntry.Action.EMAIL, new_value="acknowledgement sent"
     ).exists()
+    # A redelivered task does not mail twice.
+    assert tickets_send_acknowledgement(ticket.pk) == "already sent"
+    assert len(mailoutbox) == 1
+
+
+def test_nothing_is_enqueued_when_the_intake_rolls_back(
+    client, enqueued, monkeypatch, django_capture_on_commit_callbacks
+):
+    def explode(**kwargs):
+        raise RuntimeError("routing exploded")
+
+    monkeypatch.setattr(intake, "ticket_route", explode)
+    client.raise_request_exception = False
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(URL, form_data())
+    assert response.status_code == 500
+    assert enqueued == []
+    assert not Ticket.objects.exists()
+
+
+def test_an_unreachable_mail_server_is_retried_then_recorded_without_losing_the_ticket(client, settings):
+    client.post(URL, form_data())
+    ticket = Ticket.objects.get()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 9, 2
+    with pytest.raises(ConnectionRefusedError):
+        tickets_send_acknowledgement(ticket.pk)  # called directly, a retry re-raises the error
+    result = tickets_send_acknowledgement.apply(args=[ticket.pk])  # runs the retries in this process
+    assert result.get() == "failed"
+    entry = ticket.audit_entries.get(action=AuditEntry.Action.EMAIL)
+    assert entry.new_value.startswith("acknowledgement failed")
+
+
+def test_a_refused_recipient_is_recorded_without_retrying(client, monkeypatch):
+    client.post(URL, form_data())
+    ticket = Ticket.objects.get()
+
+    def refuse(self, *args, **kwargs):
+        raise smtplib.SMTPRecipientsRefused({"ada@example.com": (550, b"no such user")})
+
+    monkeypatch.setattr(EmailMessage, "send", refuse)
+    assert tickets_send_acknowledgement(ticket.pk) == "failed"
+    assert ticket.audit_entries.get(action=AuditEntry.Action.EMAIL).new_value.startswith(
+        "acknowledgement failed"
+    )
+
+
+def test_the_acknowledgement_task_ignores_a_deleted_ticket():
+    assert tickets_send_acknowledgement(999_999) == "no such ticket"
 
 
 def test_a_returning_customer_is_recognised_by_email_in_any_case(client):
@@ -79,17 +146,6 @@ def test_a_returning_customer_is_recognised_by_email_in_any_case(client):
     client.post(URL, form_data(email="ADA@Example.com"))
     assert Ticket.objects.get().customer == customer
     assert Customer.objects.count() == 1
-
-
-def test_a_failing_mail_server_does_not_lose_the_ticket(client, settings, django_capture_on_commit_callbacks):
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 9, 2
-    with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(URL, form_data())
-    assert response.status_code == 302
-    ticket = Ticket.objects.get()
-    entry = ticket.audit_entries.get(action=AuditEntry.Action.EMAIL)
-    assert entry.new_value.startswith("acknowledgement failed")
 
 
 def test_attachments_are_stored_on_the_first_message(client):

@@ -130,6 +130,13 @@ def _open_conversation_ticket(*, channel: str, conversation_key: str) -> Ticket 
     )
 
 
+def _lock_customer(customer: Customer) -> None:
+    """Serialise concurrent arrivals from one customer, so two messages of a conversation posted at
+    the same moment find each other's ticket instead of opening two (on PostgreSQL each statement after
+    the lock sees what the other transaction committed)."""
+    list(Customer.objects.select_for_update().filter(pk=customer.pk).values_list("pk", flat=True))
+
+
 def _record_external(
     *, message: Message, channel: str, external_id: str, conversation_key: str, now: datetime
 ) -> None:
@@ -215,6 +222,7 @@ def intake_chat_transcript(
         handle=HandleInput(channel=Channel.CHAT, handle=customer_handle) if customer_handle else None,
         name=customer_name,
     )
+    _lock_customer(customer)
     keyed = [
         (f"{conversation_id}:{line.message_id or f'#{index}'}", line) for index, line in enumerate(lines)
     ]
@@ -293,6 +301,7 @@ def intake_social_message(
     if (found := existing.first()) is not None:
         return IntakeResult(ticket=found.message.ticket, created=False)
     customer = customer_get_or_create(handle=handle_input, name=customer_name)
+    _lock_customer(customer)
     conversation_key = f"{platform}:{handle.strip().lstrip('@').lower()}"
     body = f"{text}\n\n{post_url}" if post_url else text
     ticket = _open_conversation_ticket(channel=Channel.SOCIAL, conversation_key=conversation_key)
@@ -361,6 +370,7 @@ def intake_phone_call(
         return IntakeResult(ticket=call.ticket, created=False)
     caller = normalize_phone(caller)
     customer = customer_get_or_create(phone=caller, name=customer_name)
+    _lock_customer(customer)
     agent_user = _agent_user(agent)
     abandoned = outcome == PhoneCall.Outcome.ABANDONED
     summary = _call_summary(

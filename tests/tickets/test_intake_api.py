@@ -568,3 +568,48 @@ def test_two_concurrent_posts_of_one_transcript_file_it_once():
     assert sorted(statuses) == [200, 201]
     assert Ticket.objects.count() == 1
     assert Message.objects.count() == 2
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("channel", [Channel.CHAT, Channel.SOCIAL])
+def test_two_new_messages_of_one_conversation_at_once_share_one_ticket(channel):
+    factories.CustomerFactory(email="ada@example.com")  # a known customer, so both requests lock the same row
+    _, key = factories.integration_key(channel=channel)
+    endpoint = CHAT if channel == Channel.CHAT else SOCIAL
+    if channel == Channel.CHAT:
+        payloads = [
+            transcript(
+                messages=[
+                    {"id": f"m{i}", "author": "customer", "text": f"line {i}", "timestamp": T0.isoformat()}
+                ]
+            )
+            for i in range(2)
+        ]
+    else:
+        factories.CustomerFactory(email=None).handles.create(
+            channel="social", platform="twitter", handle="ada"
+        )
+        payloads = [post(external_id=f"x{i}") for i in range(2)]
+    barrier = threading.Barrier(2)
+    statuses, errors = [], []
+
+    def send(payload) -> None:
+        try:
+            client = APIClient()
+            barrier.wait()
+            statuses.append(client.post(endpoint, payload, format="json", HTTP_X_API_KEY=key).status_code)
+        except Exception as error:  # collected and asserted below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send, args=(payload,)) for payload in payloads]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sorted(statuses) == [200, 201]
+    assert Ticket.objects.count() == 1
+    assert Message.objects.count() == 2

@@ -105,10 +105,25 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
+STATICFILES_DIRS = [BASE_DIR / "static"]
 LOGIN_URL = "/admin/login/"
 
-# --- Celery -----------------------------------------------------------------------------------
+# --- Cache (rate limits of the public web form) -------------------------------------------------
+# Redis when REDIS_URL is set, so every web process shares the counters; otherwise a per-process
+# local-memory cache, which is enough for the single-process embedded default.
 REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "helpdesk",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# --- Celery -----------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
 CELERY_BROKER_DIR = VAR_DIR / "broker"
 if CELERY_BROKER_URL.startswith("filesystem://"):
@@ -151,6 +166,26 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # --- Helpdesk domain ----------------------------------------------------------------------------
 HELPDESK_REFERENCE_PREFIX = env.str("HELPDESK_REFERENCE_PREFIX", default="HD")
 HELPDESK_AUTO_CLOSE_DAYS = env.int("HELPDESK_AUTO_CLOSE_DAYS", default=4)
+
+# --- Intake channels and routing (docs/intake-channels.md) -------------------------------------
+# Region for phone numbers written without a country code (ISO 3166 code such as "US"); empty
+# means every number must be in international form.
+HELPDESK_DEFAULT_PHONE_REGION = env.str("HELPDESK_DEFAULT_PHONE_REGION", default="").upper()
+# Team (by name) for tickets that no routing rule gives a team.
+HELPDESK_DEFAULT_TEAM = env.str("HELPDESK_DEFAULT_TEAM", default="")
+# The address customers reply to (Reply-To of acknowledgements).
+HELPDESK_SUPPORT_ADDRESS = env.str("HELPDESK_SUPPORT_ADDRESS", default="") or DEFAULT_FROM_EMAIL
+# A call from the same number within this many hours lands on the caller's open phone ticket.
+HELPDESK_PHONE_THREAD_HOURS = env.int("HELPDESK_PHONE_THREAD_HOURS", default=24)
+HELPDESK_WEB_FORM_MAX_ATTACHMENTS = env.int("HELPDESK_WEB_FORM_MAX_ATTACHMENTS", default=5)
+HELPDESK_WEB_FORM_MAX_ATTACHMENT_BYTES = env.int(
+    "HELPDESK_WEB_FORM_MAX_ATTACHMENT_BYTES", default=10 * 1024 * 1024
+)
+HELPDESK_WEB_FORM_RATE_PER_IP = env.int("HELPDESK_WEB_FORM_RATE_PER_IP", default=10)
+HELPDESK_WEB_FORM_RATE_PER_EMAIL = env.int("HELPDESK_WEB_FORM_RATE_PER_EMAIL", default=5)
+HELPDESK_WEB_FORM_RATE_WINDOW_SECONDS = env.int("HELPDESK_WEB_FORM_RATE_WINDOW_SECONDS", default=3600)
+# Request header (META name, e.g. HTTP_X_REAL_IP) holding the client address behind a trusted proxy.
+HELPDESK_CLIENT_IP_HEADER = env.str("HELPDESK_CLIENT_IP_HEADER", default="")
 
 # --- REST API -----------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -6,7 +6,18 @@ import factory
 from django.contrib.auth import get_user_model
 
 from tickets import services
-from tickets.models import Agent, Channel, Customer, Organization, Team, Ticket
+from tickets.intake import integration_key_create
+from tickets.models import (
+    Agent,
+    Channel,
+    Customer,
+    IntegrationKey,
+    Organization,
+    RoutingRule,
+    Skill,
+    Team,
+    Ticket,
+)
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -53,6 +64,43 @@ class AgentFactory(factory.django.DjangoModelFactory):
     def teams(self, create, extracted, **kwargs):
         if create and extracted:
             self.teams.add(*extracted)
+
+    @factory.post_generation
+    def skills(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.skills.add(*extracted)
+
+
+class SkillFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Skill
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"skill-{n}")
+
+
+class RoutingRuleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = RoutingRule
+        skip_postgeneration_save = True
+
+    name = factory.Sequence(lambda n: f"Rule {n}")
+    position = factory.Sequence(lambda n: n * 10)
+
+    @factory.post_generation
+    def organizations(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.organizations.add(*extracted)
+
+    @factory.post_generation
+    def add_required_skills(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.add_required_skills.add(*extracted)
+
+
+def integration_key(*, channel: str = Channel.CHAT, name: str = "", **kwargs) -> tuple[IntegrationKey, str]:
+    name = name or f"{channel} integration {IntegrationKey.objects.count() + 1}"
+    return integration_key_create(name=name, channel=channel, **kwargs)
 
 
 def ticket(

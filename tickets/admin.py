@@ -6,16 +6,22 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from . import services, transitions
+from .customers import customer_merge
 from .exceptions import DomainError
+from .intake import integration_key_create
 from .models import (
     Agent,
     Attachment,
     AuditEntry,
     Customer,
     CustomerHandle,
+    ExternalMessage,
+    IntegrationKey,
     Message,
     Notification,
     Organization,
+    PhoneCall,
+    RoutingRule,
     Skill,
     Status,
     Tag,
@@ -310,6 +316,21 @@ class CustomerAdmin(admin.ModelAdmin):
         extra = 0
 
     inlines = (HandleInline,)
+    actions = ("action_merge_customers",)
+
+    @admin.action(description="Merge the two selected customers (the newer into the older)")
+    def action_merge_customers(self, request: HttpRequest, queryset: QuerySet[Customer]) -> None:
+        selected = list(queryset.order_by("created_at", "pk"))
+        if len(selected) != 2:
+            self.message_user(request, "Select exactly two customers to merge.", messages.WARNING)
+            return
+        target, source = selected
+        try:
+            customer_merge(source=source, target=target, actor=request.user)
+        except DomainError as error:
+            self.message_user(request, str(error), messages.ERROR)
+            return
+        self.message_user(request, f"Merged {source} into {target}.", messages.SUCCESS)
 
 
 @admin.register(Organization)
@@ -407,3 +428,122 @@ class NotificationAdmin(admin.ModelAdmin):
     search_fields = ("title", "ticket__reference", "recipient__username")
     list_select_related = ("recipient", "ticket")
     readonly_fields = ("created_at", "emailed_at", "dedupe_key")
+
+
+# --- Intake channels and routing (channels branch) ----------------------------------------------
+
+
+@admin.register(RoutingRule)
+class RoutingRuleAdmin(admin.ModelAdmin):
+    list_display = (
+        "position",
+        "name",
+        "is_active",
+        "channels",
+        "keywords",
+        "vip",
+        "set_team",
+        "set_priority",
+    )
+    list_display_links = ("name",)
+    list_editable = ("position", "is_active")
+    list_filter = ("is_active", "set_team", "vip")
+    search_fields = ("name",)
+    list_select_related = ("set_team",)
+    autocomplete_fields = ("set_team",)
+    filter_horizontal = ("organizations", "add_required_skills")
+    ordering = ("position", "pk")
+    fieldsets = (
+        (None, {"fields": ("name", "position", "is_active")}),
+        (
+            "Conditions (all must hold; an empty condition matches everything)",
+            {"fields": ("channels", "received_at_addresses", "keywords", "organizations", "vip")},
+        ),
+        ("Actions", {"fields": ("set_team", "set_priority", "add_tags", "add_required_skills")}),
+    )
+
+
+class IntegrationKeyAdminForm(forms.ModelForm):
+    class Meta:
+        model = IntegrationKey
+        fields = ("name", "channel", "is_active", "default_team")
+
+
+@admin.register(IntegrationKey)
+class IntegrationKeyAdmin(admin.ModelAdmin):
+    form = IntegrationKeyAdminForm
+    list_display = (
+        "name",
+        "channel",
+        "key_prefix",
+        "is_active",
+        "default_team",
+        "last_used_at",
+        "created_at",
+    )
+    list_filter = ("channel", "is_active")
+    search_fields = ("name", "key_prefix")
+    list_select_related = ("default_team",)
+    readonly_fields = ("key_prefix", "last_used_at", "created_at")
+
+    def get_readonly_fields(self, request, obj=None):
+        # The channel of an existing key is fixed: integrations are configured against it.
+        return (*self.readonly_fields, "channel") if obj is not None else self.readonly_fields
+
+    def save_model(self, request: HttpRequest, obj: IntegrationKey, form, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        # The form has validated the name (unique) and channel, which is all the service checks.
+        integration, key = integration_key_create(
+            name=obj.name, channel=obj.channel, default_team=obj.default_team
+        )
+        integration.is_active = obj.is_active
+        integration.save(update_fields=["is_active"])
+        obj.pk = integration.pk
+        self.message_user(
+            request,
+            f"The API key of {integration.name!r} is {key} - copy it now; it is stored only as a hash "
+            "and never shown again.",
+            messages.WARNING,
+        )
+
+
+@admin.register(PhoneCall)
+class PhoneCallAdmin(admin.ModelAdmin):
+    list_display = (
+        "started_at",
+        "caller",
+        "direction",
+        "outcome",
+        "queue_wait_seconds",
+        "talk_seconds",
+        "agent",
+        "ticket",
+    )
+    list_filter = ("outcome", "direction")
+    search_fields = ("caller", "external_id", "ticket__reference")
+    list_select_related = ("ticket", "agent")
+    date_hierarchy = "started_at"
+    readonly_fields = [field.name for field in PhoneCall._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(ExternalMessage)
+class ExternalMessageAdmin(admin.ModelAdmin):
+    list_display = ("channel", "external_id", "conversation_key", "message", "created_at")
+    list_filter = ("channel",)
+    search_fields = ("external_id", "conversation_key", "message__ticket__reference")
+    list_select_related = ("message",)
+    readonly_fields = [field.name for field in ExternalMessage._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

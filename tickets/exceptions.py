@@ -15,3 +15,7 @@ class InvalidAssignmentError(DomainError):
 
 class MergeError(DomainError):
     pass
+
+
+class CustomerIdentityError(DomainError):
+    """An email address, phone number or handle that cannot identify a customer."""

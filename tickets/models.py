@@ -129,6 +129,15 @@ class Team(models.Model):
     assignment_strategy = models.CharField(
         max_length=20, choices=AssignmentStrategy.choices, default=AssignmentStrategy.QUEUE
     )
+    round_robin_last_agent = models.ForeignKey(
+        "Agent",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+        help_text="Round-robin pointer: the agent who got the team's last automatic assignment.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -432,3 +441,153 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+# --- Intake channels and routing (channels branch) ----------------------------------------------
+
+
+class RoutingRule(models.Model):
+    """One routing rule: when all its conditions hold, its actions apply. Rules run by position; first wins.
+
+    A condition left empty matches everything, so a rule without conditions placed last is the catch-all.
+    """
+
+    class VipCondition(models.TextChoices):
+        ANY = "any", "Any customer"
+        VIP = "vip", "VIP customers only"
+        NON_VIP = "non_vip", "Non-VIP customers only"
+
+    name = models.CharField(max_length=120)
+    position = models.PositiveIntegerField(default=0, help_text="Lower runs first.")
+    is_active = models.BooleanField(default=True)
+    channels = models.JSONField(
+        default=list, blank=True, help_text='Ticket channels, e.g. ["email", "chat"]; empty for any.'
+    )
+    received_at_addresses = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Receiving addresses or mailbox/integration names (case-insensitive); empty for any.",
+    )
+    keywords = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Whole words or phrases in the subject or body (case-insensitive); any one matches.",
+    )
+    organizations = models.ManyToManyField(
+        Organization, blank=True, related_name="routing_rules", help_text="Empty for any organization."
+    )
+    vip = models.CharField(max_length=10, choices=VipCondition.choices, default=VipCondition.ANY)
+    set_team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.PROTECT, related_name="routing_rules"
+    )
+    set_priority = models.CharField(max_length=10, choices=Priority.choices, blank=True)
+    add_tags = models.JSONField(default=list, blank=True, help_text='Tags to add, e.g. ["billing"].')
+    add_required_skills = models.ManyToManyField(Skill, blank=True, related_name="routing_rules")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["position", "pk"]
+        indexes = [models.Index(fields=["is_active", "position"], name="routingrule_active_position")]
+
+    def __str__(self) -> str:
+        return f"#{self.position} {self.name}"
+
+
+class IntegrationKey(models.Model):
+    """An API key for one intake integration (chat widget, telephony, social connector).
+
+    Only a SHA-256 hash of the key is stored; the key itself is shown once, when it is created.
+    """
+
+    name = models.CharField(max_length=120, unique=True)
+    channel = models.CharField(
+        max_length=10,
+        choices=[(c.value, c.label) for c in (Channel.CHAT, Channel.PHONE, Channel.SOCIAL)],
+        help_text="The intake endpoint this key may post to.",
+    )
+    key_prefix = models.CharField(
+        max_length=16, editable=False, help_text="First characters, to recognise it."
+    )
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    is_active = models.BooleanField(default=True)
+    default_team = models.ForeignKey(
+        Team,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="integration_keys",
+        help_text="Team for its tickets when no routing rule sets one.",
+    )
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.channel}, {self.key_prefix}…)"
+
+
+class ExternalMessage(models.Model):
+    """Links a message to its id on the channel it came from, so re-posted messages are not duplicated.
+
+    `conversation_key` groups the messages of one conversation (chat conversation id, social
+    platform:handle), which is how a later message finds the conversation's open ticket.
+    """
+
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    external_id = models.CharField(max_length=255)
+    conversation_key = models.CharField(max_length=255)
+    message = models.OneToOneField(Message, on_delete=models.CASCADE, related_name="external")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "external_id"], name="external_message_unique"),
+        ]
+        indexes = [models.Index(fields=["channel", "conversation_key"], name="external_message_conv")]
+
+    def __str__(self) -> str:
+        return f"{self.channel}:{self.external_id}"
+
+
+class PhoneCall(models.Model):
+    """One call, answered or abandoned; the source of abandonment rate and average speed of answer."""
+
+    class Direction(models.TextChoices):
+        INBOUND = "inbound", "Inbound"
+        OUTBOUND = "outbound", "Outbound"
+
+    class Outcome(models.TextChoices):
+        ANSWERED = "answered", "Answered"
+        ABANDONED = "abandoned", "Abandoned"
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="phone_calls")
+    external_id = models.CharField(
+        max_length=255, null=True, blank=True, help_text="The telephony system's call id, if it sends one."
+    )
+    caller = models.CharField(max_length=32, help_text="E.164")
+    direction = models.CharField(max_length=10, choices=Direction.choices, default=Direction.INBOUND)
+    queue_wait_seconds = models.PositiveIntegerField(default=0)
+    talk_seconds = models.PositiveIntegerField(default=0)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="phone_calls"
+    )
+    started_at = models.DateTimeField(db_index=True)
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-started_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["external_id"],
+                condition=Q(external_id__isnull=False),
+                name="phone_call_external_unique",
+            ),
+        ]
+        indexes = [models.Index(fields=["caller", "started_at"], name="phone_call_caller_started")]
+
+    def __str__(self) -> str:
+        return f"{self.get_outcome_display()} call from {self.caller} at {self.started_at:%Y-%m-%d %H:%M}"

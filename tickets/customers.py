@@ -1,0 +1,275 @@
+"""Customer identity across channels: find or create the one customer behind an address, merge duplicates.
+
+A customer is identified by an email address (case-insensitive), a phone number (stored in E.164) or a
+channel handle (`CustomerHandle`: channel, platform, handle). The database constraints on those
+columns are what prevents duplicates under concurrency; the services here retry on IntegrityError.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import phonenumbers
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from .exceptions import CustomerIdentityError
+from .models import AuditEntry, Channel, Customer, CustomerHandle, Message, Organization, Ticket
+from .services import audit_record
+
+# A customer row can be re-read a few times when concurrent creators collide; more means a real fault.
+_CREATE_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class HandleInput:
+    channel: str
+    handle: str
+    platform: str = ""
+
+
+def normalize_email(email: str) -> str:
+    """The address trimmed, with a lower-case domain; raises CustomerIdentityError if it is not an address."""
+    email = (email or "").strip()
+    try:
+        validate_email(email)
+    except ValidationError as error:
+        raise CustomerIdentityError(
+            f"{email!r} is not a valid email address; write it like name@example.com."
+        ) from error
+    local, _, domain = email.rpartition("@")
+    return f"{local}@{domain.lower()}"
+
+
+def normalize_phone(phone: str, *, region: str | None = None) -> str:
+    """The number in E.164 (+14155550123); numbers without a country code use the default region."""
+    raw = (phone or "").strip()
+    region = region if region is not None else settings.HELPDESK_DEFAULT_PHONE_REGION
+    hint = "write it in international form, e.g. +14155550123"
+    try:
+        number = phonenumbers.parse(raw, region or None)
+    except phonenumbers.NumberParseException as error:
+        if error.error_type == phonenumbers.NumberParseException.INVALID_COUNTRY_CODE and not region:
+            hint += " (no default region is set: HELPDESK_DEFAULT_PHONE_REGION)"
+        raise CustomerIdentityError(f"{raw!r} is not a phone number; {hint}.") from error
+    if not phonenumbers.is_valid_number(number):
+        raise CustomerIdentityError(f"{raw!r} is not a valid phone number; {hint}.")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _normalize_handle(handle: HandleInput) -> HandleInput:
+    value = (handle.handle or "").strip()
+    if not value:
+        raise CustomerIdentityError("A channel handle cannot be empty.")
+    if handle.channel not in Channel.values:
+        raise CustomerIdentityError(
+            f"Unknown channel {handle.channel!r}; expected one of {', '.join(Channel.values)}."
+        )
+    # Handles on social platforms are case-insensitive (@Acme is @acme); chat ids are kept as given.
+    if handle.channel == Channel.SOCIAL:
+        value = value.lstrip("@").lower()
+    return HandleInput(
+        channel=handle.channel, handle=value[:200], platform=handle.platform.strip().lower()[:40]
+    )
+
+
+def _surviving(customer: Customer | None) -> Customer | None:
+    """Follow merges to the customer that absorbed this one."""
+    seen = set()
+    while customer is not None and customer.merged_into_id is not None and customer.pk not in seen:
+        seen.add(customer.pk)
+        customer = customer.merged_into
+    return customer
+
+
+def _find(*, email: str | None, phone: str | None, handle: HandleInput | None) -> Customer | None:
+    """Email wins over phone, phone over handle: an email address is the strongest identity we get."""
+    if email:
+        found = Customer.objects.filter(email__iexact=email).first()
+        if found:
+            return _surviving(found)
+    if phone:
+        found = Customer.objects.filter(phone=phone).first()
+        if found:
+            return _surviving(found)
+    if handle:
+        found = (
+            CustomerHandle.objects.filter(
+                channel=handle.channel, platform=handle.platform, handle=handle.handle
+            )
+            .select_related("customer")
+            .first()
+        )
+        if found:
+            return _surviving(found.customer)
+    return None
+
+
+def organization_for_email(email: str | None) -> Organization | None:
+    if not email:
+        return None
+    domain = email.rpartition("@")[2].lower()
+    # icontains on the JSON text narrows the rows in the database (on SQLite and PostgreSQL alike);
+    # the exact comparison below rules out partial hits such as "acme.test" in "subacme.test".
+    for organization in Organization.objects.filter(email_domains__icontains=domain).order_by("pk"):
+        if domain in {d.strip().lower().lstrip("@") for d in organization.email_domains or []}:
+            return organization
+    return None
+
+
+def _complete(
+    customer: Customer, *, email: str | None, phone: str | None, handle: HandleInput | None, name: str
+) -> Customer:
+    """Add identifiers the customer lacks, unless another customer already owns them."""
+    update_fields = []
+    if email and not customer.email and not Customer.objects.filter(email__iexact=email).exists():
+        customer.email = email
+        update_fields.append("email")
+    if phone and not customer.phone and not Customer.objects.filter(phone=phone).exists():
+        customer.phone = phone
+        update_fields.append("phone")
+    if name and not customer.name:
+        customer.name = name
+        update_fields.append("name")
+    if customer.organization_id is None:
+        organization = organization_for_email(customer.email)
+        if organization is not None:
+            customer.organization = organization
+            update_fields.append("organization")
+    if update_fields:
+        try:
+            with transaction.atomic():
+                customer.save(update_fields=update_fields)
+        except IntegrityError:
+            # Another request gave the identifier to a different customer meanwhile; keep what we have.
+            customer.refresh_from_db()
+    if handle:
+        try:
+            with transaction.atomic():
+                CustomerHandle.objects.get_or_create(
+                    channel=handle.channel,
+                    platform=handle.platform,
+                    handle=handle.handle,
+                    defaults={"customer": customer},
+                )
+        except IntegrityError:
+            pass
+    return customer
+
+
+@transaction.atomic
+def customer_get_or_create(
+    *,
+    email: str | None = None,
+    phone: str | None = None,
+    handle: HandleInput | None = None,
+    name: str = "",
+) -> Customer:
+    """The customer behind these identifiers, created if none matches; never a duplicate.
+
+    Raises CustomerIdentityError for an invalid email or phone, or when no identifier is given.
+    """
+    email = normalize_email(email) if email else None
+    phone = normalize_phone(phone) if phone else None
+    handle = _normalize_handle(handle) if handle else None
+    name = (name or "").strip()[:200]
+    if not (email or phone or handle):
+        raise CustomerIdentityError("Give an email address, a phone number or a channel handle.")
+    for _ in range(_CREATE_ATTEMPTS):
+        customer = _find(email=email, phone=phone, handle=handle)
+        if customer is not None:
+            return _complete(customer, email=email, phone=phone, handle=handle, name=name)
+        try:
+            # A savepoint: when a concurrent request created the same customer first, the unique
+            # constraint fails here and the loop reads the winner.
+            with transaction.atomic():
+                customer = Customer.objects.create(
+                    name=name, email=email, phone=phone, organization=organization_for_email(email)
+                )
+                if handle:
+                    CustomerHandle.objects.create(
+                        customer=customer,
+                        channel=handle.channel,
+                        platform=handle.platform,
+                        handle=handle.handle,
+                    )
+            return customer
+        except IntegrityError:
+            continue
+    raise CustomerIdentityError("Could not create the customer because of concurrent changes; try again.")
+
+
+@transaction.atomic
+def customer_merge(
+    *, source: Customer, target: Customer, actor: AbstractBaseUser | None, now: datetime | None = None
+) -> Customer:
+    """Merge `source` into `target`: tickets, handles and message authorship move; `source` is marked merged.
+
+    The target keeps its own email and phone and takes the source's where it has none. Each moved
+    ticket gets an audit entry.
+    """
+    now = now or timezone.now()
+    if source.pk == target.pk:
+        raise CustomerIdentityError("A customer cannot be merged into itself.")
+    locked = {
+        c.pk: c
+        for c in Customer.objects.select_for_update().filter(pk__in=[source.pk, target.pk]).order_by("pk")
+    }
+    source, target = locked[source.pk], locked[target.pk]
+    if source.merged_into_id is not None:
+        raise CustomerIdentityError(f"{source} was already merged into another customer.")
+    if target.merged_into_id is not None:
+        raise CustomerIdentityError(
+            f"{target} was merged into another customer; merge into that one instead."
+        )
+
+    ticket_ids = list(Ticket.objects.filter(customer=source).order_by("pk").values_list("pk", flat=True))
+    Ticket.objects.filter(pk__in=ticket_ids).update(customer=target)
+    for ticket_id in ticket_ids:
+        audit_record(
+            ticket=Ticket(pk=ticket_id),
+            action=AuditEntry.Action.FIELD_CHANGED,
+            now=now,
+            actor=actor,
+            field="customer",
+            old_value=source,
+            new_value=target,
+            details={"reason": "customer merge", "source_customer": source.pk, "target_customer": target.pk},
+        )
+    CustomerHandle.objects.filter(customer=source).update(customer=target)
+    Message.objects.filter(author_customer=source).update(author_customer=target)
+
+    moved_email, moved_phone = source.email, source.phone
+    source.merged_into = target
+    update_fields = ["merged_into"]
+    if moved_email and not target.email:
+        source.email = None
+        update_fields.append("email")
+    if moved_phone and not target.phone:
+        source.phone = None
+        update_fields.append("phone")
+    # The source must release its email/phone before the target takes them (unique constraints).
+    source.save(update_fields=update_fields)
+
+    target_fields = []
+    if moved_email and not target.email:
+        target.email = moved_email
+        target_fields.append("email")
+    if moved_phone and not target.phone:
+        target.phone = moved_phone
+        target_fields.append("phone")
+    if source.name and not target.name:
+        target.name = source.name
+        target_fields.append("name")
+    if target.organization_id is None and source.organization_id is not None:
+        target.organization_id = source.organization_id
+        target_fields.append("organization")
+    if source.is_vip and not target.is_vip:
+        target.is_vip = True
+        target_fields.append("is_vip")
+    if target_fields:
+        target.save(update_fields=target_fields)
+    return target

@@ -1,0 +1,69 @@
+from django import forms
+from django.conf import settings
+from django.template.defaultfilters import filesizeformat
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """A file field that takes several files and cleans each one."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None) -> list:
+        clean_one = super().clean
+        if isinstance(data, list | tuple):
+            return [clean_one(item, initial) for item in data]
+        return [clean_one(data, initial)] if data else []
+
+
+class SupportRequestForm(forms.Form):
+    name = forms.CharField(
+        max_length=200, label="Your name", widget=forms.TextInput(attrs={"autocomplete": "name"})
+    )
+    email = forms.EmailField(
+        max_length=254, label="Your email address", widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )
+    subject = forms.CharField(max_length=250)
+    message = forms.CharField(max_length=50_000, widget=forms.Textarea(attrs={"rows": 8}))
+    attachments = MultipleFileField(
+        required=False,
+        label="Attachments (optional)",
+        widget=MultipleFileInput(attrs={"aria-describedby": "id_attachments_help"}),
+    )
+    # The honeypot: hidden from people by CSS and from screen readers by aria-hidden; bots fill it.
+    website = forms.CharField(required=False, label="Leave this field empty")
+
+    def full_clean(self) -> None:
+        super().full_clean()
+        # Screen readers announce a field's errors with it (the lists are rendered as <id>_errors).
+        for name in self.errors:
+            if name in self.fields:
+                widget_attrs = self.fields[name].widget.attrs
+                described_by = [widget_attrs.get("aria-describedby", ""), f"id_{name}_errors"]
+                widget_attrs["aria-describedby"] = " ".join(part for part in described_by if part)
+
+    def clean_attachments(self) -> list:
+        files = self.cleaned_data.get("attachments") or []
+        max_count = settings.HELPDESK_WEB_FORM_MAX_ATTACHMENTS
+        max_bytes = settings.HELPDESK_WEB_FORM_MAX_ATTACHMENT_BYTES
+        if len(files) > max_count:
+            raise forms.ValidationError(
+                f"You attached {len(files)} files; the limit is {max_count}. Remove some and send again."
+            )
+        too_big = [f for f in files if f.size > max_bytes]
+        if too_big:
+            names = ", ".join(f"{f.name} ({filesizeformat(f.size)})" for f in too_big)
+            raise forms.ValidationError(
+                f"{names}: each file can be at most {filesizeformat(max_bytes)}. "
+                "Attach a smaller file or send it compressed."
+            )
+        return files
+
+    @property
+    def is_honeypot_filled(self) -> bool:
+        return bool(self.data.get("website", "").strip())

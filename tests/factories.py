@@ -1,12 +1,15 @@
 """factory_boy factories and factory functions; tickets are made through the services."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import factory
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
+from surveys import services as survey_services
+from surveys.models import SurveyInvitation, SurveySettings
 from tickets import services
-from tickets.models import Agent, Channel, Customer, Organization, Team, Ticket
+from tickets.models import Agent, Channel, Customer, Organization, Status, Team, Ticket
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -74,3 +77,34 @@ def ticket(
         now=now,
         **kwargs,
     )
+
+
+class SurveySettingsFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SurveySettings
+
+    team = factory.SubFactory(TeamFactory)
+    kinds = factory.LazyFunction(lambda: ["csat"])
+    delay_minutes = 60
+    token_lifetime_days = 28
+    throttle_days = 30
+
+
+def solved_ticket(*, now: datetime | None = None, **kwargs) -> Ticket:
+    """A ticket made and solved at `now` (which schedules its survey)."""
+    now = now or timezone.now()
+    created = ticket(now=now - timedelta(hours=2), **kwargs)
+    return services.ticket_change_status(ticket=created, status=Status.SOLVED, now=now)
+
+
+def sent_survey(*, ticket: Ticket | None = None, now: datetime | None = None, **kwargs) -> SurveyInvitation:
+    """A survey invitation that was sent at `now` (default: a minute ago), through the services."""
+    now = now or timezone.now() - timedelta(minutes=1)
+    if ticket is None:
+        ticket = solved_ticket(now=now - timedelta(hours=1), **kwargs)
+    invitation = SurveyInvitation.objects.get(ticket=ticket, state=SurveyInvitation.State.SCHEDULED)
+    claimed = survey_services.survey_invitation_claim(invitation_id=invitation.pk, now=now)
+    assert claimed is not None, "the survey was skipped; give the ticket a customer email and a solve"
+    survey_services.survey_invitation_mark_sent(invitation=claimed, message_id="<test@example>", now=now)
+    claimed.refresh_from_db()
+    return claimed

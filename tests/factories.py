@@ -98,11 +98,14 @@ def solved_ticket(*, now: datetime | None = None, **kwargs) -> Ticket:
 
 
 def sent_survey(*, ticket: Ticket | None = None, now: datetime | None = None, **kwargs) -> SurveyInvitation:
-    """A survey invitation that was sent at `now` (default: a minute ago), through the services."""
-    now = now or timezone.now() - timedelta(minutes=1)
+    """A sent survey invitation, through the services: sent at `now`, default its send time.
+
+    Without a ticket, one is solved early enough (two hours ago) for its survey to be due.
+    """
     if ticket is None:
-        ticket = solved_ticket(now=now - timedelta(hours=1), **kwargs)
+        ticket = solved_ticket(now=timezone.now() - timedelta(hours=2), **kwargs)
     invitation = SurveyInvitation.objects.get(ticket=ticket, state=SurveyInvitation.State.SCHEDULED)
+    now = now or invitation.send_at
     claimed = survey_services.survey_invitation_claim(invitation_id=invitation.pk, now=now)
     assert claimed is not None, "the survey was skipped; give the ticket a customer email and a solve"
     survey_services.survey_invitation_mark_sent(invitation=claimed, message_id="<test@example>", now=now)

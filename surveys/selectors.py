@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.db.models.functions import TruncDay, TruncMonth, TruncWeek
 
 from tickets.models import Team, Ticket
@@ -153,7 +153,7 @@ def _group_expression(group_by: str | None, prefix: str, time_field: str, tz: st
     if group_by in PERIODS:
         zone = zoneinfo.ZoneInfo(tz or settings.TIME_ZONE)
         return PERIODS[group_by](time_field, tzinfo=zone)
-    return f"{prefix}{_FIELD_COLUMNS[group_by]}"
+    return F(f"{prefix}{_FIELD_COLUMNS[group_by]}")
 
 
 def _group_key(group_by: str | None, value: object) -> object:

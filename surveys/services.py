@@ -421,9 +421,12 @@ def survey_reply_receive(
 
 @transaction.atomic
 def survey_response_mark_reviewed(*, response: SurveyResponse, now: datetime | None = None) -> SurveyResponse:
+    """A person has read an unclear emailed reply (and set a score by hand if one was meant)."""
     now = _now(now)
-    SurveyResponse.objects.filter(pk=response.pk).update(needs_review=False, updated_at=now)
+    changed = SurveyResponse.objects.filter(pk=response.pk, needs_review=True).update(needs_review=False)
     response.refresh_from_db()
+    if changed:
+        _audit(invitation=response.invitation, now=now, new_value=f"{response.kind.upper()} reply reviewed")
     return response
 
 

@@ -42,6 +42,10 @@ class PoorAnswerAction(models.TextChoices):
     FOLLOW_UP = "follow_up", "Notify and open a linked follow-up ticket"
 
 
+def default_kinds() -> list[str]:
+    return [scoring.CSAT]
+
+
 def validate_kinds(value: object) -> None:
     if not isinstance(value, list) or not value:
         raise ValidationError('List at least one survey kind, e.g. ["csat"].')
@@ -64,7 +68,7 @@ class SurveySettings(models.Model):
     )
     enabled = models.BooleanField(default=True)
     kinds = models.JSONField(
-        default=list,
+        default=default_kinds,
         validators=[validate_kinds],
         help_text='Survey kinds to ask, first one in the email with one-click links, e.g. ["csat", "nps"].',
     )

@@ -201,9 +201,7 @@ def survey_invitation_mark_sent(
 
 
 @transaction.atomic
-def survey_invitation_release(
-    *, invitation: SurveyInvitation, error: str, retry_at: datetime, now: datetime | None = None
-) -> bool:
+def survey_invitation_release(*, invitation: SurveyInvitation, error: str, retry_at: datetime) -> bool:
     """A transient send failure: back to scheduled, due again at `retry_at`."""
     changed = SurveyInvitation.objects.filter(pk=invitation.pk, state=State.SENDING).update(
         state=State.SCHEDULED, send_at=retry_at, claimed_at=None, last_error=error[:2000]

@@ -235,3 +235,29 @@ def test_the_thanks_page_needs_a_valid_token(client, invitation):
     assert client.get(f"/survey/{invitation_token(invitation)}/thanks/").status_code == 200
     assert client.get("/survey/1-abc/thanks/").status_code == 404
     assert client.post(f"/survey/{invitation_token(invitation)}/thanks/").status_code == 405
+
+
+def test_a_scanner_opening_every_link_of_the_real_email_records_nothing(customer, team, mailoutbox):
+    from surveys.tasks import surveys_send_invitation
+
+    ticket = factories.solved_ticket(customer=customer, team=team, now=timezone.now() - timedelta(hours=2))
+    surveys_send_invitation(SurveyInvitation.objects.get(ticket=ticket).pk)
+    message = mailoutbox[0]
+    html = message.alternatives[0][0]
+    urls = set(re.findall(r'href="([^"]+)"', html)) | set(re.findall(r"https?://\S+", message.body))
+    assert len(urls) == 5
+
+    scanner = Client(HTTP_USER_AGENT="Mozilla/5.0 (compatible; link-scanner)")
+    for url in sorted(urls):
+        assert scanner.head(url).status_code == 200
+        assert scanner.get(url).status_code == 200
+        assert scanner.get(url, follow=True).status_code == 200
+
+    assert SurveyResponse.objects.count() == 0
+    assert SurveyInvitation.objects.get(ticket=ticket).responded_at is None
+
+
+def test_an_overlong_comment_is_refused_with_the_form(client, invitation):
+    response = client.post(page_url(invitation), {"csat": "4", "comment": "x" * 10_001})
+    assert response.status_code == 400
+    assert SurveyResponse.objects.count() == 0

@@ -199,3 +199,12 @@ def test_concurrent_send_tasks_on_postgresql_send_one_email(mailoutbox):
     assert sorted(results) == ["not due or already handled"] * 3 + ["sent"]
     assert len(mailoutbox) == 1
     assert SurveyInvitation.objects.get(pk=invitation_id).state == State.SENT
+
+
+def test_the_subject_is_plain_text(customer, mailoutbox):
+    ticket = factories.solved_ticket(
+        customer=customer, subject="Billing & <refunds>", now=timezone.now() - timedelta(hours=2)
+    )
+    tasks.surveys_send_invitation(SurveyInvitation.objects.get(ticket=ticket).pk)
+    assert mailoutbox[0].subject == f"How did we do? Your request {ticket.reference}: Billing & <refunds>"
+    assert "Billing &amp; &lt;refunds&gt;" in mailoutbox[0].alternatives[0][0]

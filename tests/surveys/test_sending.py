@@ -95,7 +95,7 @@ def test_running_the_send_task_twice_sends_one_email(due_invitation, mailoutbox)
     assert len(mailoutbox) == 1
 
 
-def test_a_survey_not_yet_due_is_not_sent(ticket, mailoutbox):
+def test_a_survey_not_yet_due_is_not_sent(db, mailoutbox):
     factories.solved_ticket(now=timezone.now())
     invitation = SurveyInvitation.objects.get()
     assert tasks.surveys_send_invitation(invitation.pk) == "not due or already handled"

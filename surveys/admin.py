@@ -1,9 +1,9 @@
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
-from . import services
-from .models import SurveyInvitation, SurveyResponse, SurveyResponseChange, SurveySettings
+from . import scoring, services
+from .models import Kind, SurveyInvitation, SurveyResponse, SurveyResponseChange, SurveySettings
 
 
 @admin.register(SurveySettings)
@@ -53,6 +53,23 @@ class SentFilter(admin.SimpleListFilter):
         return queryset
 
 
+class KindFilter(admin.SimpleListFilter):
+    title = "asks"
+    parameter_name = "kind"
+
+    def lookups(self, request, model_admin):
+        return Kind.choices
+
+    def queryset(self, request, queryset):
+        if self.value() not in scoring.KINDS:
+            return queryset
+        # `kinds` is a short JSON list; index look-ups work on SQLite and PostgreSQL alike.
+        asks = Q()
+        for index in range(len(scoring.KINDS)):
+            asks |= Q(**{f"kinds__{index}": self.value()})
+        return queryset.filter(asks)
+
+
 @admin.register(SurveyInvitation)
 class SurveyInvitationAdmin(admin.ModelAdmin):
     """A log of what was scheduled and sent: read-only; state changes happen through the services."""
@@ -69,7 +86,7 @@ class SurveyInvitationAdmin(admin.ModelAdmin):
         "sent_at",
         "responded_at",
     )
-    list_filter = ("state", "skip_reason", "team", "channel", SentFilter, "poor_follow_up_action")
+    list_filter = ("state", KindFilter, "skip_reason", "team", "channel", SentFilter, "poor_follow_up_action")
     search_fields = ("ticket__reference", "ticket__customer__email")
     list_select_related = ("ticket", "team", "agent")
     date_hierarchy = "created_at"

@@ -31,6 +31,7 @@ def test_invitation_filters(admin_client, answered):
     url = reverse("admin:surveys_surveyinvitation_changelist")
     for query in (
         "?state__exact=sent",
+        "?kind=csat",
         "?progress=responded",
         "?progress=sent",
         f"?team__id__exact={answered.team_id}",
@@ -39,7 +40,12 @@ def test_invitation_filters(admin_client, answered):
         response = admin_client.get(url + query)
         assert response.status_code == 200, query
         assert answered.ticket.reference in response.content.decode(), query
-    for query in ("?state__exact=skipped", "?progress=unanswered", "?skip_reason__exact=throttled"):
+    for query in (
+        "?kind=nps",
+        "?state__exact=skipped",
+        "?progress=unanswered",
+        "?skip_reason__exact=throttled",
+    ):
         assert answered.ticket.reference not in admin_client.get(url + query).content.decode(), query
 
 

@@ -149,6 +149,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(minutes=15),
         "options": {"expires": 14 * 60},
     },
+    "surveys-send-due-invitations": {
+        "task": "surveys.tasks.surveys_send_due_invitations",
+        "schedule": timedelta(seconds=60),
+        "options": {"expires": 55},
+    },
 }
 
 # --- Email --------------------------------------------------------------------------------------
@@ -166,6 +171,29 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # --- Helpdesk domain ----------------------------------------------------------------------------
 HELPDESK_REFERENCE_PREFIX = env.str("HELPDESK_REFERENCE_PREFIX", default="HD")
 HELPDESK_AUTO_CLOSE_DAYS = env.int("HELPDESK_AUTO_CLOSE_DAYS", default=4)
+# Absolute links in emails (survey links) start with this; no trailing slash needed.
+HELPDESK_PUBLIC_BASE_URL = env.str("HELPDESK_PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
+
+# --- Surveys (project defaults; a team's SurveySettings row overrides them) -----------------------
+HELPDESK_SURVEYS_ENABLED = env.bool("HELPDESK_SURVEYS_ENABLED", default=True)
+HELPDESK_SURVEY_KINDS = env.list("HELPDESK_SURVEY_KINDS", default=["csat"])
+if not HELPDESK_SURVEY_KINDS or set(HELPDESK_SURVEY_KINDS) - {"csat", "ces", "nps"}:
+    raise ImproperlyConfigured(
+        "HELPDESK_SURVEY_KINDS must list one or more of csat, ces, nps (e.g. 'csat,nps')."
+    )
+HELPDESK_SURVEY_DELAY_MINUTES = env.int("HELPDESK_SURVEY_DELAY_MINUTES", default=60)
+HELPDESK_SURVEY_TOKEN_DAYS = env.int("HELPDESK_SURVEY_TOKEN_DAYS", default=28)
+HELPDESK_SURVEY_THROTTLE_DAYS = env.int("HELPDESK_SURVEY_THROTTLE_DAYS", default=30)
+HELPDESK_SURVEY_POOR_ANSWER_ACTION = env.str("HELPDESK_SURVEY_POOR_ANSWER_ACTION", default="nothing")
+if HELPDESK_SURVEY_POOR_ANSWER_ACTION not in {"nothing", "reopen", "follow_up"}:
+    raise ImproperlyConfigured("HELPDESK_SURVEY_POOR_ANSWER_ACTION must be nothing, reopen or follow_up.")
+# Replies go to <mailbox>+survey-<token>@<domain>; empty: the address of DEFAULT_FROM_EMAIL.
+HELPDESK_SURVEY_REPLY_MAILBOX = env.str("HELPDESK_SURVEY_REPLY_MAILBOX", default="")
+# A claim older than this belongs to a dead worker and is retried (well above the task time limit).
+HELPDESK_SURVEY_SENDING_TIMEOUT_MINUTES = env.int("HELPDESK_SURVEY_SENDING_TIMEOUT_MINUTES", default=15)
+HELPDESK_SURVEY_MAX_ATTEMPTS = env.int("HELPDESK_SURVEY_MAX_ATTEMPTS", default=5)
+# Submit the pre-selected score by JavaScript on page load (true one-click); see README.
+HELPDESK_SURVEY_AUTO_SUBMIT = env.bool("HELPDESK_SURVEY_AUTO_SUBMIT", default=False)
 
 # --- Intake channels and routing (docs/intake-channels.md) -------------------------------------
 # Region for phone numbers written without a country code (ISO 3166 code such as "US"); empty

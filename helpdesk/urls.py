@@ -20,4 +20,5 @@ urlpatterns = [
     path("health/", health, name="health"),
     path("support/", include("tickets.support_urls")),
     path("api/v1/intake/", include("tickets.intake_urls")),
+    path("survey/", include("surveys.urls")),
 ]

@@ -1,10 +1,13 @@
 """factory_boy factories and factory functions; tickets are made through the services."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import factory
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
+from surveys import services as survey_services
+from surveys.models import SurveyInvitation, SurveySettings
 from tickets import services
 from tickets.intake import integration_key_create
 from tickets.models import (
@@ -15,6 +18,7 @@ from tickets.models import (
     Organization,
     RoutingRule,
     Skill,
+    Status,
     Team,
     Ticket,
 )
@@ -122,3 +126,37 @@ def ticket(
         now=now,
         **kwargs,
     )
+
+
+class SurveySettingsFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SurveySettings
+
+    team = factory.SubFactory(TeamFactory)
+    kinds = factory.LazyFunction(lambda: ["csat"])
+    delay_minutes = 60
+    token_lifetime_days = 28
+    throttle_days = 30
+
+
+def solved_ticket(*, now: datetime | None = None, **kwargs) -> Ticket:
+    """A ticket made and solved at `now` (which schedules its survey)."""
+    now = now or timezone.now()
+    created = ticket(now=now - timedelta(hours=2), **kwargs)
+    return services.ticket_change_status(ticket=created, status=Status.SOLVED, now=now)
+
+
+def sent_survey(*, ticket: Ticket | None = None, now: datetime | None = None, **kwargs) -> SurveyInvitation:
+    """A sent survey invitation, through the services: sent at `now`, default its send time.
+
+    Without a ticket, one is solved early enough (two hours ago) for its survey to be due.
+    """
+    if ticket is None:
+        ticket = solved_ticket(now=timezone.now() - timedelta(hours=2), **kwargs)
+    invitation = SurveyInvitation.objects.get(ticket=ticket, state=SurveyInvitation.State.SCHEDULED)
+    now = now or invitation.send_at
+    claimed = survey_services.survey_invitation_claim(invitation_id=invitation.pk, now=now)
+    assert claimed is not None, "the survey was skipped; give the ticket a customer email and a solve"
+    survey_services.survey_invitation_mark_sent(invitation=claimed, message_id="<test@example>", now=now)
+    claimed.refresh_from_db()
+    return claimed

@@ -152,6 +152,7 @@ class TicketAdmin(admin.ModelAdmin):
         "follow_up_of",
         "merged_into",
         "opened_by",
+        "survey_result",
     )
     inlines = (TicketMetricsInline, MessageInline, AuditEntryInline)
     actions = ("action_solve", "action_assign_to_me", "action_merge_into_oldest")
@@ -164,6 +165,13 @@ class TicketAdmin(admin.ModelAdmin):
         if obj is not None:
             fieldsets.append(("Lifecycle", {"fields": list(self.readonly_fields)}))
         return fieldsets
+
+    @admin.display(description="Survey")
+    def survey_result(self, obj: Ticket) -> str:
+        # Imported here: surveys depends on tickets, not the other way round.
+        from surveys.selectors import survey_invitation_summary_for_ticket
+
+        return survey_invitation_summary_for_ticket(ticket=obj)
 
     def get_readonly_fields(self, request, obj=None):
         if obj is not None and obj.status == Status.CLOSED:

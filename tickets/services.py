@@ -410,7 +410,18 @@ def _change_status(
         old_value=old,
         new_value=status,
     )
+    _survey_hooks(ticket=ticket, old=old, new=status, now=now)
     return ticket
+
+
+def _survey_hooks(*, ticket: Ticket, old: str, new: str, now: datetime) -> None:
+    # Imported here: surveys imports tickets at module level, so tickets must not import surveys there.
+    from surveys import services as survey_services
+
+    if new == Status.SOLVED:
+        survey_services.survey_on_ticket_solved(ticket=ticket, now=now)
+    elif transitions.is_reopen(old, new):
+        survey_services.survey_on_ticket_reopened(ticket=ticket, now=now)
 
 
 @transaction.atomic

@@ -76,3 +76,28 @@ def test_a_real_worker_runs_the_auto_close_task_from_redis(celery_worker_process
         assert celery_worker_process.poll() is None, celery_worker_process.stdout.read()
         time.sleep(0.25)
     assert Ticket.objects.get(pk=ticket.pk).status == Status.CLOSED
+
+
+def test_a_real_worker_sends_a_due_survey_once(celery_worker_process, redis_url):
+    from helpdesk.celery import app
+    from surveys.models import SurveyInvitation
+    from surveys.tasks import surveys_send_due_invitations
+
+    app.conf.broker_url = redis_url
+    ticket = factories.ticket(team=factories.TeamFactory())
+    services.ticket_change_status(
+        ticket=ticket, status=Status.SOLVED, now=timezone.now() - timedelta(hours=2)
+    )
+    invitation = SurveyInvitation.objects.get(ticket=ticket)
+    # Two sweeps queue the invitation twice; the compare-and-swap claim lets only one send it.
+    surveys_send_due_invitations.delay()
+    surveys_send_due_invitations.delay()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        invitation.refresh_from_db()
+        if invitation.state == SurveyInvitation.State.SENT:
+            break
+        assert celery_worker_process.poll() is None, celery_worker_process.stdout.read()
+        time.sleep(0.25)
+    assert invitation.state == SurveyInvitation.State.SENT
+    assert invitation.attempts == 1

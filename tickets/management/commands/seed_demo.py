@@ -29,18 +29,15 @@ from tickets.models import (
 )
 
 FIRST_NAMES = (
-    "A d a A l a n A m i r a A n a A n d e r s A r j u n A s t r i d B e n B j o r n C a r l a "
-    "C h e n C h l o e D a n a D i e g o E l e n a E m i l F a t i m a F r e y a G a b r i e l "
-    "H a n a H u g o I n e s I v a n J a m a l J a n a J o n a s J u l i a K a i K a r i n L e "
-    "i l a L i a m L i n a L u c a s M a j a M a r c o M a r i a M a t e o M i a N a d i a N o "
-    "a h N o r a O l g a O m a r P a u l a P e d r o P r i y a R a f a e l R o s a S a m i S a "
-    "r a S o f i a T a r i q T o m a s U n a V i c t o r Y a r a Y u s u f Z o e"
+    "Ada Alan Amira Ana Anders Arjun Astrid Ben Bjorn Carla Chen Chloe Dana Diego Elena Emil "
+    "Fatima Freya Gabriel Hana Hugo Ines Ivan Jamal Jana Jonas Julia Kai Karin Leila Liam Lina "
+    "Lucas Maja Marco Maria Mateo Mia Nadia Noah Nora Olga Omar Paula Pedro Priya Rafael Rosa "
+    "Sami Sara Sofia Tariq Tomas Una Victor Yara Yusuf Zoe"
 ).split()
 LAST_NAMES = (
-    "A n d e r s e n B a k e r B e r g C o s t a D a h l E r i k s e n F i s c h e r G a r c i "
-    "a H a n s e n I t o J e n s e n K o w a l s k i L a r s e n L o p e z M o r e a u N i e l "
-    "s e n N o v a k O l s e n P a t e l P e t e r s e n Q u i n n R o s s i S c h m i d t S i "
-    "l v a S m i t h S o r e n s e n T a n a k a W a g n e r W e b e r Y i l m a z"
+    "Andersen Baker Berg Costa Dahl Eriksen Fischer Garcia Hansen Ito Jensen Kowalski Larsen "
+    "Lopez Moreau Nielsen Novak Olsen Patel Petersen Quinn Rossi Schmidt Silva Smith Sorensen "
+    "Tanaka Wagner Weber Yilmaz"
 ).split()
 COMPANIES = (
     "Acme Logistics",

@@ -63,3 +63,21 @@ def customer(db):
 @pytest.fixture
 def ticket(customer, team):
     return factories.ticket(customer=customer, team=team)
+
+
+@pytest.fixture
+def api_client():
+    from rest_framework.test import APIClient
+
+    return APIClient()
+
+
+@pytest.fixture
+def as_user(api_client):
+    """Log the API client in as the given user (force_authenticate) and return it."""
+
+    def login(user):
+        api_client.force_authenticate(user=user)
+        return api_client
+
+    return login

@@ -666,6 +666,38 @@ def ticket_merge(
     return target
 
 
+@transaction.atomic
+def ticket_update(
+    *,
+    ticket: Ticket,
+    actor: AbstractBaseUser | None,
+    status: str | None = None,
+    priority: str | None = None,
+    team: Team | object | None = _UNCHANGED,
+    assignee: AbstractBaseUser | object | None = _UNCHANGED,
+    tags: Iterable[str] | None = None,
+    now: datetime | None = None,
+) -> Ticket:
+    """Apply several changes at once (all or none); the status goes last so a solve sees the new assignee."""
+    now = _now(now)
+    ticket = _lock(ticket)
+    _ensure_mutable(ticket)
+    if team is not _UNCHANGED or assignee is not _UNCHANGED:
+        ticket = ticket_assign(ticket=ticket, team=team, assignee=assignee, actor=actor, now=now)
+    if priority is not None:
+        ticket = ticket_change_priority(ticket=ticket, priority=priority, actor=actor, now=now)
+    if tags is not None:
+        wanted = set(_tag_names(tags))
+        current = set(ticket.tags.values_list("name", flat=True))
+        if wanted - current:
+            ticket = ticket_add_tags(ticket=ticket, names=sorted(wanted - current), actor=actor, now=now)
+        if current - wanted:
+            ticket = ticket_remove_tags(ticket=ticket, names=sorted(current - wanted), actor=actor, now=now)
+    if status is not None:
+        ticket = ticket_change_status(ticket=ticket, status=status, actor=actor, now=now)
+    return ticket
+
+
 def tickets_close_solved(
     *, now: datetime | None = None, older_than: timedelta | None = None, batch_size: int = 500
 ) -> int:
@@ -730,8 +762,61 @@ def notification_create(
     )
 
 
+def notification_mark_all_read(*, recipient: AbstractBaseUser, now: datetime | None = None) -> int:
+    """Mark every unread notification of the recipient read; returns how many changed."""
+    return Notification.objects.filter(recipient=recipient, read_at__isnull=True).update(read_at=_now(now))
+
+
 def notification_mark_read(*, notification: Notification, now: datetime | None = None) -> Notification:
     now = _now(now)
     Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(read_at=now)
     notification.refresh_from_db(fields=["read_at"])
     return notification
+
+
+# --- customers, teams and agents -------------------------------------------------------------------
+
+
+@transaction.atomic
+def customer_get_or_create(*, email: str, name: str = "") -> Customer:
+    """The customer with this email address (case-insensitive), created if there is none."""
+    email = email.strip()
+    if not email:
+        raise DomainError("A customer needs an email address.")
+    customer = Customer.objects.filter(email__iexact=email).first()
+    if customer is None:
+        customer = Customer.objects.create(email=email, name=name.strip()[:200])
+    return customer
+
+
+@transaction.atomic
+def team_update(
+    *,
+    team: Team,
+    assignment_strategy: str | None = None,
+    email_address: str | None = None,
+) -> Team:
+    """Change a team's settings; arguments left as None keep their value."""
+    update_fields = []
+    if assignment_strategy is not None:
+        if assignment_strategy not in Team.AssignmentStrategy.values:
+            raise DomainError(
+                f"Unknown assignment strategy {assignment_strategy!r}; "
+                f"expected one of {', '.join(Team.AssignmentStrategy.values)}."
+            )
+        team.assignment_strategy = assignment_strategy
+        update_fields.append("assignment_strategy")
+    if email_address is not None:
+        team.email_address = email_address.strip()
+        update_fields.append("email_address")
+    if update_fields:
+        team.save(update_fields=update_fields)
+    return team
+
+
+@transaction.atomic
+def agent_set_availability(*, agent: Agent, is_available: bool) -> Agent:
+    """Mark an agent available or away (away agents are skipped by automatic assignment)."""
+    Agent.objects.filter(pk=agent.pk).update(is_available=is_available)
+    agent.is_available = is_available
+    return agent

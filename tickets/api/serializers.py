@@ -6,6 +6,7 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from .. import metrics
 from ..models import (
     Agent,
     Attachment,
@@ -274,3 +275,62 @@ class TokenRequestSerializer(serializers.Serializer):
 
 class TokenSerializer(serializers.Serializer):
     token = serializers.CharField()
+
+
+# --- metrics -----------------------------------------------------------------------------------------
+
+
+class MetricsQuerySerializer(serializers.Serializer):
+    start = serializers.DateField(help_text="First day (YYYY-MM-DD), in the helpdesk's time zone.")
+    end = serializers.DateField(help_text="Last day, inclusive.")
+    group_by = serializers.ChoiceField(choices=[(c, c) for c in metrics.GROUP_BY_CHOICES], default="day")
+    team = serializers.IntegerField(required=False, min_value=1, help_text="Team id.")
+    agent = serializers.IntegerField(required=False, min_value=1, help_text="User id of an agent.")
+    channel = serializers.ChoiceField(choices=Channel.choices, required=False)
+    priority = serializers.ChoiceField(choices=Priority.choices, required=False)
+
+    def validate(self, attrs: dict) -> dict:
+        if attrs["end"] < attrs["start"]:
+            raise serializers.ValidationError({"end": "The end date must not be before the start date."})
+        if (attrs["end"] - attrs["start"]).days >= metrics.MAX_RANGE_DAYS:
+            raise serializers.ValidationError(
+                {"end": f"The range may span at most {metrics.MAX_RANGE_DAYS} days; ask for a shorter one."}
+            )
+        return attrs
+
+
+class DurationSummarySerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    mean = serializers.FloatField(allow_null=True)
+    median = serializers.FloatField(allow_null=True)
+    p90 = serializers.FloatField(allow_null=True)
+
+
+class MetricsMeasuresSerializer(serializers.Serializer):
+    tickets_created = serializers.IntegerField()
+    tickets_solved = serializers.IntegerField()
+    backlog = serializers.IntegerField(help_text="Unsolved tickets at the end of the period.")
+    first_response_hours = DurationSummarySerializer()
+    first_response_business_hours = DurationSummarySerializer()
+    resolution_hours = DurationSummarySerializer()
+    resolution_business_hours = DurationSummarySerializer()
+    first_contact_resolution_rate = serializers.FloatField(allow_null=True)
+    reopen_rate = serializers.FloatField(allow_null=True)
+    sla_compliance_rate = serializers.FloatField(allow_null=True, help_text="Reported once SLAs exist.")
+    csat = serializers.FloatField(allow_null=True, help_text="Reported once surveys exist.")
+    nps = serializers.FloatField(allow_null=True, help_text="Reported once surveys exist.")
+    ces = serializers.FloatField(allow_null=True, help_text="Reported once surveys exist.")
+
+
+class MetricsGroupSerializer(MetricsMeasuresSerializer):
+    key = serializers.CharField(allow_null=True, help_text="Period start date or the group's id/value.")
+    label = serializers.CharField()
+
+
+class MetricsSerializer(serializers.Serializer):
+    start = serializers.DateField()
+    end = serializers.DateField()
+    group_by = serializers.CharField()
+    time_zone = serializers.CharField()
+    groups = MetricsGroupSerializer(many=True)
+    totals = MetricsMeasuresSerializer()

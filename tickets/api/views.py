@@ -12,12 +12,13 @@ from rest_framework.exceptions import NotFound, PermissionDenied, ValidationErro
 from rest_framework.generics import get_object_or_404
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from .. import metrics, selectors, services
 from .. import permissions as perms
-from .. import selectors, services
 from ..filtersets import (
     AgentFilterSet,
     CustomerFilterSet,
@@ -38,6 +39,7 @@ from ..models import (
     Ticket,
 )
 from . import serializers as s
+from .renderers import MetricsCSVRenderer
 
 STAFF = [IsAuthenticated, perms.IsHelpdeskStaff]
 
@@ -331,3 +333,39 @@ class TokenView(APIView):
             raise ValidationError({"non_field_errors": ["Unknown username or wrong password."]})
         token, _ = Token.objects.get_or_create(user=user)
         return Response({"token": token.key})
+
+
+class MetricsView(APIView):
+    """Volume, backlog, response and resolution times, first-contact resolution and reopen rates.
+
+    Team leads see the teams they lead, admins everything. Add `?format=csv` for a CSV table.
+    """
+
+    permission_classes = [IsAuthenticated, perms.IsHelpdeskStaff, perms.IsTeamLeadOrAdmin]
+    renderer_classes = [JSONRenderer, MetricsCSVRenderer]
+
+    @extend_schema(
+        parameters=[s.MetricsQuerySerializer],
+        responses={200: s.MetricsSerializer, (200, "text/csv"): OpenApiTypes.STR},
+    )
+    def get(self, request: Request) -> Response:
+        query = s.MetricsQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        args = query.validated_data
+        team_ids = perms.metrics_team_ids(request.user)
+        if team_ids is not None and args.get("team") is not None and args["team"] not in team_ids:
+            raise ValidationError({"team": ["You can read the metrics of the teams you lead only."]})
+        tickets = Ticket.objects.all() if team_ids is None else Ticket.objects.filter(team_id__in=team_ids)
+        result = metrics.ticket_metrics(
+            tickets=tickets,
+            start=args["start"],
+            end=args["end"],
+            group_by=args["group_by"],
+            filters=metrics.MetricsFilters(
+                team=args.get("team"),
+                agent=args.get("agent"),
+                channel=args.get("channel"),
+                priority=args.get("priority"),
+            ),
+        )
+        return Response(result)

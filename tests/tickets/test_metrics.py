@@ -85,6 +85,10 @@ def run(data, group_by="day", **filters):
     )
 
 
+def summary(count, mean, median, p90):
+    return {"count": count, "mean": mean, "median": median, "p90": p90}
+
+
 def by_key(result):
     return {group["key"]: group for group in result["groups"]}
 

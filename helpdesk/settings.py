@@ -135,6 +135,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(minutes=15),
         "options": {"expires": 14 * 60},
     },
+    "tickets-retry-webhooks": {
+        "task": "tickets.tasks.tickets_retry_webhooks",
+        "schedule": timedelta(minutes=1),
+        "options": {"expires": 50},
+    },
 }
 
 # --- Email --------------------------------------------------------------------------------------

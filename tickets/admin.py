@@ -5,7 +5,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from . import services, transitions
+from . import services, transitions, webhooks
 from .exceptions import DomainError
 from .models import (
     Agent,
@@ -22,6 +22,8 @@ from .models import (
     Team,
     Ticket,
     TicketMetrics,
+    WebhookDelivery,
+    WebhookSubscription,
 )
 
 
@@ -407,3 +409,46 @@ class NotificationAdmin(admin.ModelAdmin):
     search_fields = ("title", "ticket__reference", "recipient__username")
     list_select_related = ("recipient", "ticket")
     readonly_fields = ("created_at", "emailed_at", "dedupe_key")
+
+
+@admin.register(WebhookSubscription)
+class WebhookSubscriptionAdmin(admin.ModelAdmin):
+    list_display = ("name", "url", "team", "is_active", "created_at")
+    list_filter = ("is_active", "team")
+    search_fields = ("name", "url")
+    list_select_related = ("team",)
+    autocomplete_fields = ("team",)
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    """The delivery log: read-only; failed deliveries can be given a fresh round of attempts."""
+
+    list_display = (
+        "created_at",
+        "event",
+        "subscription",
+        "status",
+        "attempts",
+        "response_code",
+        "next_attempt_at",
+        "delivered_at",
+    )
+    list_filter = ("status", "event", "subscription")
+    search_fields = ("subscription__name", "error")
+    list_select_related = ("subscription",)
+    readonly_fields = [field.name for field in WebhookDelivery._meta.fields]
+    actions = ("action_retry",)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.action(description="Retry selected failed deliveries")
+    def action_retry(self, request: HttpRequest, queryset: QuerySet[WebhookDelivery]) -> None:
+        retried = sum(webhooks.webhook_delivery_retry(delivery=delivery) for delivery in queryset)
+        self.message_user(
+            request, f"{retried} failed delivery(ies) queued again; others were left as they are."
+        )

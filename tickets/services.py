@@ -33,7 +33,9 @@ from .models import (
     Team,
     Ticket,
     TicketMetrics,
+    WebhookEvent,
 )
+from .webhooks import ticket_payload, webhooks_emit
 
 SYSTEM = "system"
 
@@ -106,6 +108,17 @@ def _seconds_between(start: datetime, end: datetime) -> int:
 
 def _reference_for(ticket: Ticket) -> str:
     return f"{settings.HELPDESK_REFERENCE_PREFIX}-{1000 + ticket.pk}"
+
+
+def _emit_ticket_event(
+    ticket: Ticket, *, now: datetime, event: str = WebhookEvent.TICKET_UPDATED, changes: list | None = None
+) -> None:
+    """Outbound webhook for integrators; rows are written in this transaction, sent after commit."""
+    webhooks_emit(event, ticket_payload(ticket, changes), team=ticket.team_id, now=now)
+
+
+def _change(field: str, old: object, new: object) -> dict:
+    return {"field": field, "old": old, "new": new}
 
 
 # --- tickets -------------------------------------------------------------------------------------
@@ -198,7 +211,8 @@ def ticket_create(
     if tags:
         ticket = _tags_add(ticket=ticket, names=tags, actor=opened_by, actor_label=actor_label, now=now)
     if assignee is not None:
-        ticket = ticket_assign(ticket=ticket, assignee=assignee, actor=opened_by, now=now)
+        ticket, _ = _assign(ticket=ticket, assignee=assignee, actor=opened_by, now=now)
+    _emit_ticket_event(ticket, now=now, event=WebhookEvent.TICKET_CREATED)
     return ticket
 
 
@@ -410,6 +424,12 @@ def _change_status(
         old_value=old,
         new_value=status,
     )
+    _emit_ticket_event(
+        ticket,
+        now=now,
+        event=WebhookEvent.TICKET_SOLVED if status == Status.SOLVED else WebhookEvent.TICKET_UPDATED,
+        changes=[_change("status", str(old), str(status))],
+    )
     return ticket
 
 
@@ -455,6 +475,7 @@ def ticket_change_priority(
         old_value=old,
         new_value=priority,
     )
+    _emit_ticket_event(ticket, now=now, changes=[_change("priority", str(old), str(priority))])
     return ticket
 
 
@@ -477,6 +498,30 @@ def ticket_assign(
     assignee who is not a member of the new team.
     """
     now = _now(now)
+    ticket, changes = _assign(
+        ticket=ticket, assignee=assignee, team=team, actor=actor, actor_label=actor_label, now=now
+    )
+    if changes:
+        _emit_ticket_event(
+            ticket,
+            now=now,
+            changes=[
+                _change(field, getattr(old, "pk", None), getattr(new, "pk", None))
+                for field, old, new in changes
+            ],
+        )
+    return ticket
+
+
+def _assign(
+    *,
+    ticket: Ticket,
+    now: datetime,
+    assignee: AbstractBaseUser | object | None = _UNCHANGED,
+    team: Team | object | None = _UNCHANGED,
+    actor: AbstractBaseUser | None = None,
+    actor_label: str = "",
+) -> tuple[Ticket, list]:
     ticket = _lock(ticket)
     _ensure_mutable(ticket)
     new_team = ticket.team if team is _UNCHANGED else team
@@ -503,7 +548,7 @@ def ticket_assign(
         changes.append(("assignee", ticket.assignee, new_assignee))
         ticket.assignee = new_assignee
     if not changes:
-        return ticket
+        return ticket, changes
     ticket.updated_at = now
     ticket.save(update_fields=["team", "assignee", "updated_at"])
     for field, old, new in changes:
@@ -530,7 +575,7 @@ def ticket_assign(
             body=ticket.subject,
             now=now,
         )
-    return ticket
+    return ticket, changes
 
 
 def _tag_names(names: Iterable[str]) -> list[str]:
@@ -577,8 +622,12 @@ def ticket_add_tags(
     now = _now(now)
     ticket = _lock(ticket)
     _ensure_mutable(ticket)
+    before = set(ticket.tags.values_list("name", flat=True))
     ticket = _tags_add(ticket=ticket, names=names, actor=actor, actor_label=actor_label, now=now)
     Ticket.objects.filter(pk=ticket.pk).update(updated_at=now)
+    after = set(ticket.tags.values_list("name", flat=True))
+    if after != before:
+        _emit_ticket_event(ticket, now=now, changes=[_change("tags", sorted(before), sorted(after))])
     return ticket
 
 
@@ -593,7 +642,10 @@ def ticket_remove_tags(
     now = _now(now)
     ticket = _lock(ticket)
     _ensure_mutable(ticket)
+    before = sorted(ticket.tags.values_list("name", flat=True))
+    removed = []
     for tag in ticket.tags.filter(name__in=_tag_names(names)):
+        removed.append(tag.name)
         ticket.tags.remove(tag)
         audit_record(
             ticket=ticket,
@@ -604,6 +656,9 @@ def ticket_remove_tags(
             old_value=tag.name,
         )
     Ticket.objects.filter(pk=ticket.pk).update(updated_at=now)
+    if removed:
+        after = [name for name in before if name not in removed]
+        _emit_ticket_event(ticket, now=now, changes=[_change("tags", before, after)])
     return ticket
 
 
@@ -663,6 +718,12 @@ def ticket_merge(
             "audit_entries_moved": moved_audit,
         },
     )
+    _emit_ticket_event(
+        source,
+        now=now,
+        changes=[_change("status", old_status, Status.CLOSED.value), _change("merged_into", None, target.pk)],
+    )
+    _emit_ticket_event(target, now=now, changes=[_change("merged_from", None, source.pk)])
     return target
 
 
@@ -730,6 +791,11 @@ def tickets_close_solved(
                     old_value=Status.SOLVED,
                     new_value=Status.CLOSED,
                     details={"rule": f"solved for more than {older_than}"},
+                )
+                _emit_ticket_event(
+                    Ticket.objects.get(pk=pk),
+                    now=now,
+                    changes=[_change("status", Status.SOLVED.value, Status.CLOSED.value)],
                 )
                 closed += 1
     return closed

@@ -4,7 +4,9 @@ A view chooses its order with `cursor_ordering` (a tuple of fields, the first on
 cursor position) or, when the client may pick the order, with `get_cursor_ordering(request)`.
 """
 
+from django.core.exceptions import ValidationError
 from rest_framework import pagination
+from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 
 
@@ -18,3 +20,11 @@ class CursorPagination(pagination.CursorPagination):
         if hasattr(view, "get_cursor_ordering"):
             return tuple(view.get_cursor_ordering(request))
         return tuple(getattr(view, "cursor_ordering", self.ordering))
+
+    def paginate_queryset(self, queryset, request: Request, view=None):
+        # Cursors are opaque but not signed: a hand-made one may carry a position that does not fit
+        # the ordering column. That is a bad cursor (404 like any other), not a server error.
+        try:
+            return super().paginate_queryset(queryset, request, view)
+        except (ValueError, TypeError, OverflowError, ValidationError):
+            raise NotFound(self.invalid_cursor_message) from None

@@ -9,9 +9,25 @@ by adding a declared filter here whose method filters through their selectors, e
 from django import forms
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django_filters import rest_framework as filters
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from .models import Agent, Channel, Customer, Message, Notification, Organization, Priority, Status, Ticket
 from .selectors import DEFAULT_TICKET_ORDERING, TICKET_ORDERINGS, ticket_search
+
+MAX_ID = 2**63 - 1  # the largest primary key; bigger numbers would overflow the database driver
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class IdFilter(filters.NumberFilter):
+    """An object id: a positive integer that fits a bigint, or a 400."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(*args, **kwargs)
 
 
 class AssigneeField(forms.CharField):
@@ -29,7 +45,7 @@ class AssigneeField(forms.CharField):
             raise forms.ValidationError(
                 f"{value!r} is not an assignee: use 'me', 'unassigned' or a user id."
             ) from None
-        if user_id < 1:
+        if not 1 <= user_id <= MAX_ID:
             raise forms.ValidationError("A user id is a positive integer.")
         return user_id
 
@@ -42,10 +58,10 @@ class TicketFilterSet(filters.FilterSet):
     status = filters.MultipleChoiceFilter(choices=Status.choices, help_text="Repeat for several statuses.")
     priority = filters.MultipleChoiceFilter(choices=Priority.choices)
     channel = filters.MultipleChoiceFilter(choices=Channel.choices)
-    team = filters.NumberFilter(field_name="team_id", help_text="Team id.")
+    team = IdFilter(field_name="team_id", help_text="Team id.")
     assignee = AssigneeFilter(method="filter_assignee", help_text="'me', 'unassigned' or a user id.")
-    customer = filters.NumberFilter(field_name="customer_id", help_text="Customer id.")
-    organization = filters.NumberFilter(field_name="customer__organization_id", help_text="Organization id.")
+    customer = IdFilter(field_name="customer_id", help_text="Customer id.")
+    organization = IdFilter(field_name="customer__organization_id", help_text="Organization id.")
     tag = filters.CharFilter(method="filter_tag", help_text="Tag name.")
     created = filters.IsoDateTimeFromToRangeFilter(field_name="created_at")
     solved = filters.IsoDateTimeFromToRangeFilter(field_name="solved_at")
@@ -91,7 +107,7 @@ class MessageFilterSet(filters.FilterSet):
 
 
 class CustomerFilterSet(filters.FilterSet):
-    organization = filters.NumberFilter(field_name="organization_id")
+    organization = IdFilter(field_name="organization_id")
     email = filters.CharFilter(field_name="email", lookup_expr="iexact")
     q = filters.CharFilter(method="filter_search", help_text="Name, email or phone contains.")
 
@@ -114,7 +130,7 @@ class OrganizationFilterSet(filters.FilterSet):
 
 
 class AgentFilterSet(filters.FilterSet):
-    team = filters.NumberFilter(field_name="teams", help_text="Team id.")
+    team = IdFilter(field_name="teams", help_text="Team id.")
 
     class Meta:
         model = Agent

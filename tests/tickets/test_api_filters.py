@@ -218,3 +218,21 @@ def test_other_lists_have_a_constant_query_count(
         factories.AgentFactory(teams=[team, factories.TeamFactory()])
     many, _ = _list_queries(client, django_assert_max_num_queries, url, 10)
     assert many == few
+
+
+def test_a_hand_made_cursor_with_a_position_of_the_wrong_type_answers_404(client, team):
+    import base64
+    from urllib.parse import quote
+
+    make(team)
+    cursor = base64.b64encode(b"o=0&p=not-a-date").decode()
+    response = client.get(f"/api/v1/tickets/?cursor={quote(cursor)}")
+    assert response.status_code == 404
+    assert response.json()["detail"] == "Invalid cursor"
+
+
+@pytest.mark.parametrize("query", ["team=99999999999999999999", "customer=-1", "organization=1.5"])
+def test_ids_out_of_range_answer_400(client, query):
+    response = client.get(f"/api/v1/tickets/?{query}")
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid"

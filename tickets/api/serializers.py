@@ -7,6 +7,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from .. import metrics
+from ..filtersets import MAX_ID
 from ..models import (
     Agent,
     Attachment,
@@ -226,7 +227,9 @@ class TicketUpdateSerializer(serializers.Serializer):
 
 
 class TicketMergeSerializer(serializers.Serializer):
-    target = serializers.IntegerField(min_value=1, help_text="Id of the ticket that absorbs this one.")
+    target = serializers.IntegerField(
+        min_value=1, max_value=MAX_ID, help_text="Id of the ticket that absorbs this one."
+    )
 
 
 class MessageCreateSerializer(serializers.Serializer):
@@ -284,8 +287,10 @@ class MetricsQuerySerializer(serializers.Serializer):
     start = serializers.DateField(help_text="First day (YYYY-MM-DD), in the helpdesk's time zone.")
     end = serializers.DateField(help_text="Last day, inclusive.")
     group_by = serializers.ChoiceField(choices=[(c, c) for c in metrics.GROUP_BY_CHOICES], default="day")
-    team = serializers.IntegerField(required=False, min_value=1, help_text="Team id.")
-    agent = serializers.IntegerField(required=False, min_value=1, help_text="User id of an agent.")
+    team = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID, help_text="Team id.")
+    agent = serializers.IntegerField(
+        required=False, min_value=1, max_value=MAX_ID, help_text="User id of an agent."
+    )
     channel = serializers.ChoiceField(choices=Channel.choices, required=False)
     priority = serializers.ChoiceField(choices=Priority.choices, required=False)
 

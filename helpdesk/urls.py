@@ -15,7 +15,8 @@ def health(request: HttpRequest) -> JsonResponse:
 
 
 urlpatterns = [
-    path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("", RedirectView.as_view(url="/desk/", permanent=False)),
+    path("desk/", include("tickets.workspace.urls", namespace="workspace")),
     path("admin/", admin.site.urls),
     path("health/", health, name="health"),
     path("api/v1/", include("helpdesk.api_urls", namespace="api")),

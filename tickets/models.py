@@ -530,3 +530,63 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} #{self.pk} → {self.subscription_id} ({self.status})"
+
+
+# --- Agent workspace (added with the web UI) ----------------------------------------------------
+
+
+class Macro(models.Model):
+    """A canned response: a body with `{{ object.field }}` placeholders and optional status and tags."""
+
+    name = models.CharField(max_length=120)
+    body = models.TextField(
+        help_text=(
+            "Placeholders: {{ customer.name }}, {{ customer.first_name }}, {{ customer.email }}, "
+            "{{ ticket.reference }}, {{ ticket.subject }}, {{ agent.first_name }}, {{ agent.name }}. "
+            "Nothing else is evaluated."
+        )
+    )
+    team = models.ForeignKey(
+        Team,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="macros",
+        help_text="Only offered on this team's tickets; empty: offered everywhere.",
+    )
+    set_status = models.CharField(
+        max_length=10,
+        choices=[(Status.PENDING, "Pending"), (Status.SOLVED, "Solved"), (Status.ON_HOLD, "On hold")],
+        blank=True,
+        help_text="Submit the reply with this status (the agent can still change it).",
+    )
+    add_tags = models.ManyToManyField(Tag, blank=True, related_name="macros")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TicketPresence(models.Model):
+    """Who has a ticket open right now: refreshed by the page's heartbeat, stale after a TTL."""
+
+    class Activity(models.TextChoices):
+        VIEWING = "viewing", "Viewing"
+        TYPING = "typing", "Typing a reply"
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="presences")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    activity = models.CharField(max_length=10, choices=Activity.choices, default=Activity.VIEWING)
+    last_seen_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["ticket", "user"], name="ticket_presence_unique"),
+        ]
+        indexes = [models.Index(fields=["ticket", "last_seen_at"], name="ticket_presence_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.activity} {self.ticket_id}"

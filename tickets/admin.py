@@ -13,6 +13,7 @@ from .models import (
     AuditEntry,
     Customer,
     CustomerHandle,
+    Macro,
     Message,
     Notification,
     Organization,
@@ -22,6 +23,7 @@ from .models import (
     Team,
     Ticket,
     TicketMetrics,
+    TicketPresence,
     WebhookDelivery,
     WebhookSubscription,
 )
@@ -452,3 +454,32 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
         self.message_user(
             request, f"{retried} failed delivery(ies) queued again; others were left as they are."
         )
+
+
+# --- Agent workspace (added with the web UI) ----------------------------------------------------
+
+
+@admin.register(Macro)
+class MacroAdmin(admin.ModelAdmin):
+    list_display = ("name", "team", "set_status", "created_at")
+    list_filter = ("team", "set_status")
+    search_fields = ("name", "body")
+    list_select_related = ("team",)
+    autocomplete_fields = ("team", "add_tags")
+
+
+@admin.register(TicketPresence)
+class TicketPresenceAdmin(admin.ModelAdmin):
+    """Who had which ticket open, for troubleshooting collision notices; written only by the heartbeat."""
+
+    list_display = ("ticket", "user", "activity", "last_seen_at")
+    list_filter = ("activity",)
+    search_fields = ("ticket__reference", "user__username")
+    list_select_related = ("ticket", "user")
+    readonly_fields = ("ticket", "user", "activity", "last_seen_at")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

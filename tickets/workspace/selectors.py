@@ -9,7 +9,7 @@ from django.db.models import Count, Q, QuerySet
 from .. import transitions
 from ..models import Agent, Macro, Status, Team, Ticket, TicketPresence
 from ..permissions import led_team_ids
-from ..selectors import ticket_list, ticket_visibility_q, user_is_admin, user_team_ids
+from ..selectors import ticket_list, ticket_visibility_q, user_is_admin
 from . import sla_adapter
 from .macro_text import render_macro
 
@@ -36,12 +36,17 @@ QUEUE_VIEW_BY_SLUG = {view.slug: view for view in QUEUE_VIEWS}
 DEFAULT_QUEUE_VIEW = "mine"
 
 
-def _view_q(user: AbstractBaseUser, slug: str, team_ids: list[int]) -> Q:
+def _my_team_ids(user: AbstractBaseUser) -> QuerySet[Team]:
+    """The user's teams (member or lead) as a subquery, so views filter on it without a query of their own."""
+    return Team.objects.filter(Q(agents__user=user) | Q(lead=user)).values("pk")
+
+
+def _view_q(user: AbstractBaseUser, slug: str) -> Q:
     unsolved = Q(status__in=transitions.UNSOLVED)
     if slug == "mine":
         return unsolved & Q(assignee=user)
     if slug == "unassigned":
-        teams = Q() if user_is_admin(user) else Q(team_id__in=team_ids)
+        teams = Q() if user_is_admin(user) else Q(team_id__in=_my_team_ids(user))
         return unsolved & Q(assignee__isnull=True) & teams
     if slug == "pending":
         return Q(status=Status.PENDING)
@@ -51,7 +56,7 @@ def _view_q(user: AbstractBaseUser, slug: str, team_ids: list[int]) -> Q:
 def queue_tickets(*, user: AbstractBaseUser, view: str, now: datetime) -> QuerySet[Ticket]:
     """The tickets of one queue view, visible to the user, with everything a row shows preloaded."""
     queue_view = QUEUE_VIEW_BY_SLUG[view]
-    tickets = ticket_list(user=user).filter(_view_q(user, view, user_team_ids(user)))
+    tickets = ticket_list(user=user).filter(_view_q(user, view))
     if queue_view.sla_state:
         tickets = sla_adapter.sla_filter(tickets, queue_view.sla_state, now)
     return tickets
@@ -59,10 +64,9 @@ def queue_tickets(*, user: AbstractBaseUser, view: str, now: datetime) -> QueryS
 
 def queue_counts(*, user: AbstractBaseUser, now: datetime) -> dict[str, int | None]:
     """{view slug: count} in one query; SLA views are None without SLA data."""
-    team_ids = user_team_ids(user)
     aggregates = {}
     for view in QUEUE_VIEWS:
-        condition = _view_q(user, view.slug, team_ids)
+        condition = _view_q(user, view.slug)
         if view.sla_state:
             sla_q = sla_adapter.sla_state_q(view.sla_state, now)
             if sla_q is None:

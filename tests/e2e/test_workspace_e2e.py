@@ -115,6 +115,35 @@ def test_agent_works_a_ticket_from_the_queue_to_solved(page: Page, live_server, 
     assert kinds.count(("agent", Message.Visibility.INTERNAL)) == 1
 
 
+def test_queue_refresh_brings_new_tickets_and_keeps_selection_and_focus(page: Page, live_server, setup):
+    page.clock.install()
+    log_in(page, live_server, setup["agent"])
+    rows = page.locator("#queue-rows tr.queue-row")
+    expect(rows).to_have_count(2)
+    page.keyboard.press("j")
+    page.keyboard.press("j")
+    page.keyboard.press("x")
+    expect(page.locator("#selected-count")).to_have_text("1")
+    selected_id = rows.nth(1).get_attribute("data-id")
+
+    services.ticket_assign(
+        ticket=factories.ticket(team=setup["team"], subject="Arrived meanwhile"), assignee=setup["agent"]
+    )
+    with page.expect_response(re.compile(r"/desk/queue/rows/")):
+        page.clock.run_for(21_000)
+    expect(rows).to_have_count(3)
+    expect(page.locator("#queue-rows")).to_contain_text("Arrived meanwhile")
+    expect(page.locator(f'#queue-rows tr[data-id="{selected_id}"] input[name="ticket"]')).to_be_checked()
+    expect(page.locator(f'#queue-rows tr[data-id="{selected_id}"]')).to_be_focused()
+    expect(page.locator("#selected-count")).to_have_text("1")
+
+    # The selection feeds the bulk form: raise its priority.
+    page.locator("#b-priority").select_option("urgent")
+    page.get_by_role("button", name="Set priority").click()
+    expect(page.locator(".flash-success")).to_contain_text("Updated 1 ticket(s)")
+    assert Ticket.objects.get(pk=int(selected_id)).priority == "urgent"
+
+
 def test_collision_notice_shows_a_colleague_typing(page: Page, live_server, setup):
     ticket = setup["ticket"]
     colleague = factories.AgentFactory(teams=[setup["team"]], user__first_name="Bruno").user

@@ -1,5 +1,8 @@
+from datetime import datetime
+
 from django import template
 from django.utils.html import format_html
+from django.utils.timesince import timesince
 
 register = template.Library()
 
@@ -67,3 +70,11 @@ def query_with(context, **changes) -> str:
 @register.filter
 def get_item(mapping: dict, key: str):
     return mapping.get(key)
+
+
+@register.filter
+def ago(value: datetime | None) -> str:
+    """'3 hours ago': the largest unit only, short enough for a table column."""
+    if value is None:
+        return ""
+    return f"{timesince(value, depth=1)} ago"

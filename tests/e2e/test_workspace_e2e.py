@@ -144,15 +144,51 @@ def test_queue_refresh_brings_new_tickets_and_keeps_selection_and_focus(page: Pa
     assert Ticket.objects.get(pk=int(selected_id)).priority == "urgent"
 
 
-def test_collision_notice_shows_a_colleague_typing(page: Page, live_server, setup):
+def test_collision_notice_shows_a_colleague_viewing_then_typing(browser, page: Page, live_server, setup):
     ticket = setup["ticket"]
     colleague = factories.AgentFactory(teams=[setup["team"]], user__first_name="Bruno").user
-    from tickets.workspace.services import presence_touch
+    url = f"{live_server.url}/desk/tickets/{ticket.pk}/"
+    page.clock.install()
+    log_in(page, live_server, setup["agent"])
+    page.goto(url)
 
-    presence_touch(ticket=ticket, user=colleague, activity="typing")
+    other_context = browser.new_context()
+    other = other_context.new_page()
+    other.clock.install()
+    log_in(other, live_server, colleague)
+    other.goto(url)
+    expect(other.locator("#presence")).to_contain_text("Ana is viewing")
+
+    with page.expect_response(re.compile(r"/presence/$")):
+        page.clock.run_for(11_000)
+    expect(page.locator("#presence")).to_contain_text("Bruno is viewing")
+
+    other.get_by_role("textbox", name="Message").press_sequentially("Working on it")
+    with other.expect_response(re.compile(r"/presence/$")):
+        other.clock.run_for(11_000)
+    with page.expect_response(re.compile(r"/presence/$")):
+        page.clock.run_for(11_000)
+    expect(page.locator("#presence")).to_contain_text("Bruno is typing a reply")
+    shot(page, "collision")
+    other_context.close()
+
+
+def test_reading_and_replying_work_without_javascript(browser, live_server, setup):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    ticket = setup["ticket"]
     log_in(page, live_server, setup["agent"])
     page.goto(f"{live_server.url}/desk/tickets/{ticket.pk}/")
-    expect(page.locator("#presence")).to_contain_text("Bruno is typing a reply")
+    expect(page.locator(".msg-customer")).to_contain_text("on fire")
+    page.get_by_role("textbox", name="Message").fill("Replied without JavaScript.")
+    page.get_by_role("button", name="Send as pending").click()
+    expect(page.locator(".flash-success")).to_contain_text("now pending")
+    page.get_by_label("Priority").select_option("low")
+    page.get_by_role("button", name="Save properties").click()
+    expect(page.locator(".flash-success")).to_contain_text("updated")
+    ticket.refresh_from_db()
+    assert (ticket.status, ticket.priority) == (Status.PENDING, "low")
+    context.close()
 
 
 def test_lead_sees_the_board_and_reassigns(page: Page, live_server, setup):

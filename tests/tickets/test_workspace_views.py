@@ -484,6 +484,21 @@ def test_moving_a_ticket_out_of_my_teams_sends_me_back_to_the_queue(agent_client
     assert agent_client.get(_url("ticket", ticket.pk)).status_code == 404
 
 
+def test_transferring_a_ticket_drops_an_assignee_who_is_not_in_the_new_team(
+    desk_client, lead, agent_user, ticket, other_team
+):
+    other_team.lead = lead
+    other_team.save(update_fields=["lead"])
+    services.ticket_assign(ticket=ticket, assignee=agent_user)
+    desk_client(lead).post(
+        _url("update", ticket.pk),
+        {"team": other_team.pk, "assignee": agent_user.pk, "status": ticket.status},
+        headers={"HX-Request": "true"},
+    )
+    ticket.refresh_from_db()
+    assert (ticket.team, ticket.assignee) == (other_team, None)
+
+
 @pytest.mark.parametrize("data", [{"team": "999999"}, {"assignee": "999999"}, {"team": "abc"}])
 def test_properties_with_unknown_team_or_agent_change_nothing(agent_client, ticket, data):
     response = agent_client.post(_url("update", ticket.pk), data, headers={"HX-Request": "true"})

@@ -299,7 +299,7 @@ def macro_preview(request: HttpRequest, pk: int, macro_pk: int) -> JsonResponse:
     )
 
 
-def _parse_properties(request: HttpRequest) -> dict:
+def _parse_properties(request: HttpRequest, ticket: Ticket) -> dict:
     """Only the fields present in the POST change; an unknown team or agent is a DomainError."""
     changes: dict = {}
     post = request.POST
@@ -323,6 +323,15 @@ def _parse_properties(request: HttpRequest) -> dict:
         changes["tags"] = [name.strip() for name in post["tags"].split(",") if name.strip()]
     if changes.get("status") not in (None, *Status.values):
         raise DomainError(f"Unknown status {changes['status']!r}.")
+    team_changes = "team" in changes and getattr(changes["team"], "pk", None) != ticket.team_id
+    if (
+        team_changes
+        and "assignee" in changes
+        and getattr(changes["assignee"], "pk", None) == ticket.assignee_id
+    ):
+        # The form always posts the current assignee: on a transfer, let the service keep them only if
+        # they are in the new team instead of refusing the move.
+        del changes["assignee"]
     return changes
 
 
@@ -332,7 +341,7 @@ def ticket_update(request: HttpRequest, pk: int) -> HttpResponse:
     ticket = _visible_ticket(request, pk)
     error = ""
     try:
-        services.ticket_update(ticket=ticket, actor=request.user, **_parse_properties(request))
+        services.ticket_update(ticket=ticket, actor=request.user, **_parse_properties(request, ticket))
     except DomainError as exc:
         error = str(exc)
     back = _safe_next(request, reverse("workspace:ticket", args=[ticket.pk]))

@@ -716,6 +716,16 @@ def test_metrics_page_draws_charts_and_explains_missing_measures(desk_client, le
     assert response.context["trend"]["totals"]["tickets_created"] == 1
 
 
+def test_metrics_csv_links_point_to_the_api_export(desk_client, lead, team):
+    client = desk_client(lead)
+    response = client.get(_url("metrics"), {"start": "2026-01-01", "end": "2026-01-31", "team": team.pk})
+    link = response.context["csv_agents"]
+    assert link == f"format=csv&start=2026-01-01&end=2026-01-31&team={team.pk}&group_by=agent"
+    export = client.get(f"/api/v1/metrics/?{link}")
+    assert export.status_code == 200
+    assert export["Content-Type"].startswith("text/csv")
+
+
 def test_metrics_of_a_team_the_lead_does_not_lead_are_refused(desk_client, lead, other_team):
     response = desk_client(lead).get(
         _url("metrics"), {"start": "2026-01-01", "end": "2026-01-31", "team": other_team.pk}

@@ -76,6 +76,7 @@ class MetricsPeriodForm(forms.Form):
         if start and end:
             if end < start:
                 raise forms.ValidationError("The end date is before the start date.")
-            if (end - start).days > MAX_RANGE_DAYS:
+            # The same limit as GET /api/v1/metrics/.
+            if (end - start).days >= MAX_RANGE_DAYS:
                 raise forms.ValidationError(f"Choose a period of at most {MAX_RANGE_DAYS} days.")
         return data

@@ -478,7 +478,17 @@ def metrics_page(request: HttpRequest) -> HttpResponse:
         trend = metrics.ticket_metrics(group_by=group, **common)
         by_channel = metrics.ticket_metrics(group_by="channel", **common)
         by_agent = metrics.ticket_metrics(group_by="agent", **common)
-        context.update(_metric_charts(trend, by_channel), trend=trend, by_agent=by_agent, group=group)
+        csv_query = {"format": "csv", "start": args["start"], "end": args["end"]}
+        if args["team"]:
+            csv_query["team"] = args["team"]
+        context.update(
+            _metric_charts(trend, by_channel),
+            trend=trend,
+            by_agent=by_agent,
+            group=group,
+            csv_trend=urlencode({**csv_query, "group_by": group}),
+            csv_agents=urlencode({**csv_query, "group_by": "agent"}),
+        )
     return _page(request, "workspace/metrics.html", context, status=200 if form.is_valid() else 400)
 
 

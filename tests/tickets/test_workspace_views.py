@@ -752,3 +752,25 @@ def test_admin_sees_every_team_on_the_board(desk_client, team, other_team):
     admin = factories.UserFactory(is_superuser=True, is_staff=True)
     response = desk_client(admin).get(_url("board"))
     assert {b.team for b in response.context["boards"]} == {team, other_team}
+
+
+def test_ticket_page_query_count_does_not_grow_with_the_thread(
+    agent_client, agent_user, ticket, django_assert_max_num_queries
+):
+    def add_messages(n):
+        for i in range(n):
+            services.message_add(
+                ticket=ticket,
+                author_role="agent" if i % 2 else "customer",
+                author_user=agent_user if i % 2 else None,
+                body_text=f"Message {i}",
+                attachments=[AttachmentInput(filename=f"f{i}.txt", content=b"x")],
+            )
+
+    add_messages(2)
+    with django_assert_max_num_queries(40) as small:
+        agent_client.get(_url("ticket", ticket.pk))
+    add_messages(12)
+    with django_assert_max_num_queries(len(small.captured_queries)):
+        response = agent_client.get(_url("ticket", ticket.pk))
+    assert response.content.count(b'class="msg msg-') == 15

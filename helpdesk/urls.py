@@ -15,10 +15,12 @@ def health(request: HttpRequest) -> JsonResponse:
 
 
 urlpatterns = [
-    path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("", RedirectView.as_view(url="/desk/", permanent=False)),
+    path("desk/", include("tickets.workspace.urls", namespace="workspace")),
     path("admin/", admin.site.urls),
     path("health/", health, name="health"),
     path("support/", include("tickets.support_urls")),
     path("api/v1/intake/", include("tickets.intake_urls")),
     path("survey/", include("surveys.urls")),
+    path("api/v1/", include("helpdesk.api_urls", namespace="api")),
 ]

@@ -32,5 +32,5 @@ $PY -m celery -A helpdesk beat --loglevel INFO --schedule "$VAR_DIR/celerybeat-s
 pids+=($!)
 $PY manage.py runserver "127.0.0.1:$PORT" --noreload &
 pids+=($!)
-echo "==> Helpdesk running: http://127.0.0.1:$PORT/admin/  (Ctrl-C stops web, worker and beat)"
+echo "==> Helpdesk running: agent workspace http://127.0.0.1:$PORT/desk/, admin http://127.0.0.1:$PORT/admin/  (Ctrl-C stops web, worker and beat)"
 wait -n "${pids[@]}"

@@ -5,7 +5,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from . import services, transitions
+from . import services, transitions, webhooks
 from .customers import customer_merge
 from .exceptions import DomainError
 from .intake import integration_key_create
@@ -17,6 +17,7 @@ from .models import (
     CustomerHandle,
     ExternalMessage,
     IntegrationKey,
+    Macro,
     Message,
     Notification,
     Organization,
@@ -28,6 +29,9 @@ from .models import (
     Team,
     Ticket,
     TicketMetrics,
+    TicketPresence,
+    WebhookDelivery,
+    WebhookSubscription,
 )
 
 
@@ -549,6 +553,72 @@ class ExternalMessageAdmin(admin.ModelAdmin):
     search_fields = ("external_id", "conversation_key", "message__ticket__reference")
     list_select_related = ("message",)
     readonly_fields = [field.name for field in ExternalMessage._meta.fields]
+
+
+@admin.register(WebhookSubscription)
+class WebhookSubscriptionAdmin(admin.ModelAdmin):
+    list_display = ("name", "url", "team", "is_active", "created_at")
+    list_filter = ("is_active", "team")
+    search_fields = ("name", "url")
+    list_select_related = ("team",)
+    autocomplete_fields = ("team",)
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    """The delivery log: read-only; failed deliveries can be given a fresh round of attempts."""
+
+    list_display = (
+        "created_at",
+        "event",
+        "subscription",
+        "status",
+        "attempts",
+        "response_code",
+        "next_attempt_at",
+        "delivered_at",
+    )
+    list_filter = ("status", "event", "subscription")
+    search_fields = ("subscription__name", "error")
+    list_select_related = ("subscription",)
+    readonly_fields = [field.name for field in WebhookDelivery._meta.fields]
+    actions = ("action_retry",)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.action(description="Retry selected failed deliveries")
+    def action_retry(self, request: HttpRequest, queryset: QuerySet[WebhookDelivery]) -> None:
+        retried = sum(webhooks.webhook_delivery_retry(delivery=delivery) for delivery in queryset)
+        self.message_user(
+            request, f"{retried} failed delivery(ies) queued again; others were left as they are."
+        )
+
+
+# --- Agent workspace (added with the web UI) ----------------------------------------------------
+
+
+@admin.register(Macro)
+class MacroAdmin(admin.ModelAdmin):
+    list_display = ("name", "team", "set_status", "created_at")
+    list_filter = ("team", "set_status")
+    search_fields = ("name", "body")
+    list_select_related = ("team",)
+    autocomplete_fields = ("team", "add_tags")
+
+
+@admin.register(TicketPresence)
+class TicketPresenceAdmin(admin.ModelAdmin):
+    """Who had which ticket open, for troubleshooting collision notices; written only by the heartbeat."""
+
+    list_display = ("ticket", "user", "activity", "last_seen_at")
+    list_filter = ("activity",)
+    search_fields = ("ticket__reference", "user__username")
+    list_select_related = ("ticket", "user")
+    readonly_fields = ("ticket", "user", "activity", "last_seen_at")
 
     def has_add_permission(self, request) -> bool:
         return False

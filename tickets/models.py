@@ -1,6 +1,7 @@
 import secrets
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
@@ -591,3 +592,160 @@ class PhoneCall(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_outcome_display()} call from {self.caller} at {self.started_at:%Y-%m-%d %H:%M}"
+
+
+# --- Outbound webhooks (added with the REST API) ----------------------------------------------------
+
+
+class WebhookEvent(models.TextChoices):
+    TICKET_CREATED = "ticket.created", "Ticket created"
+    TICKET_UPDATED = "ticket.updated", "Ticket updated"
+    TICKET_SOLVED = "ticket.solved", "Ticket solved"
+    SLA_WARNING = "sla.warning", "SLA warning"
+    SLA_BREACH = "sla.breach", "SLA breach"
+    SURVEY_ANSWERED = "survey.answered", "Survey answered"
+
+
+def new_webhook_secret() -> str:
+    return secrets.token_hex(32)
+
+
+class WebhookSubscription(models.Model):
+    """An integrator's endpoint that receives signed POSTs for the events it subscribed to."""
+
+    name = models.CharField(max_length=200)
+    url = models.URLField(max_length=500, help_text="HTTPS endpoint that receives the POSTs.")
+    secret = models.CharField(
+        max_length=128,
+        default=new_webhook_secret,
+        help_text="Shared secret for the HMAC-SHA256 signature; give it to the integrator.",
+    )
+    events = models.JSONField(
+        default=list, blank=True, help_text='Event names to send, e.g. ["ticket.created"]; empty: all.'
+    )
+    team = models.ForeignKey(
+        Team,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="webhook_subscriptions",
+        help_text="Only events of this team's tickets; empty: every team.",
+    )
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.name} → {self.url}"
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        if not isinstance(self.events, list) or any(e not in WebhookEvent.values for e in self.events):
+            raise ValidationError(
+                {"events": f"Use a list of event names from: {', '.join(WebhookEvent.values)}."}
+            )
+
+    def wants(self, event: str, team_id: int | None) -> bool:
+        if self.events and event not in self.events:
+            return False
+        return self.team_id is None or self.team_id == team_id
+
+
+class WebhookDelivery(models.Model):
+    """One event for one subscription: the delivery log and the source of truth for retries."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Failed"
+
+    subscription = models.ForeignKey(WebhookSubscription, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.CharField(max_length=40, choices=WebhookEvent.choices)
+    payload = models.JSONField(encoder=DjangoJSONEncoder)
+    status = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    response_code = models.PositiveIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField()
+    next_attempt_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the next attempt is due (for a sending row: its lease end)."
+    )
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name_plural = "webhook deliveries"
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(status__in=["pending", "sending"]),
+                name="webhook_delivery_due",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} #{self.pk} → {self.subscription_id} ({self.status})"
+
+
+# --- Agent workspace (added with the web UI) ----------------------------------------------------
+
+
+class Macro(models.Model):
+    """A canned response: a body with `{{ object.field }}` placeholders and optional status and tags."""
+
+    name = models.CharField(max_length=120)
+    body = models.TextField(
+        help_text=(
+            "Placeholders: {{ customer.name }}, {{ customer.first_name }}, {{ customer.email }}, "
+            "{{ ticket.reference }}, {{ ticket.subject }}, {{ agent.first_name }}, {{ agent.name }}. "
+            "Nothing else is evaluated."
+        )
+    )
+    team = models.ForeignKey(
+        Team,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="macros",
+        help_text="Only offered on this team's tickets; empty: offered everywhere.",
+    )
+    set_status = models.CharField(
+        max_length=10,
+        choices=[(Status.PENDING, "Pending"), (Status.SOLVED, "Solved"), (Status.ON_HOLD, "On hold")],
+        blank=True,
+        help_text="Submit the reply with this status (the agent can still change it).",
+    )
+    add_tags = models.ManyToManyField(Tag, blank=True, related_name="macros")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TicketPresence(models.Model):
+    """Who has a ticket open right now: refreshed by the page's heartbeat, stale after a TTL."""
+
+    class Activity(models.TextChoices):
+        VIEWING = "viewing", "Viewing"
+        TYPING = "typing", "Typing a reply"
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="presences")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    activity = models.CharField(max_length=10, choices=Activity.choices, default=Activity.VIEWING)
+    last_seen_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["ticket", "user"], name="ticket_presence_unique"),
+        ]
+        indexes = [models.Index(fields=["ticket", "last_seen_at"], name="ticket_presence_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.activity} {self.ticket_id}"

@@ -1,9 +1,10 @@
 """Reads of the ticket domain, including who may see what (one place for the API and the UI)."""
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Q, QuerySet
+from django.db import connection
+from django.db.models import Case, Exists, IntegerField, OuterRef, Q, QuerySet, Value, When
 
-from .models import Notification, Team, Ticket
+from .models import PRIORITY_RANK, Message, Notification, Team, Ticket
 
 
 def user_is_admin(user: AbstractBaseUser) -> bool:
@@ -33,7 +34,7 @@ def ticket_visibility_q(user: AbstractBaseUser) -> Q:
 
 
 def ticket_list(*, user: AbstractBaseUser) -> QuerySet[Ticket]:
-    return (
+    return ticket_with_priority_rank(
         Ticket.objects.filter(ticket_visibility_q(user))
         .select_related("customer", "customer__organization", "team", "assignee")
         .prefetch_related("tags")
@@ -50,3 +51,50 @@ def notification_list(*, user: AbstractBaseUser, unread_only: bool = False) -> Q
     if unread_only:
         notifications = notifications.filter(read_at__isnull=True)
     return notifications
+
+
+def ticket_search(tickets: QuerySet[Ticket], text: str) -> QuerySet[Ticket]:
+    """Tickets whose subject or any message matches `text`.
+
+    PostgreSQL: full-text search (`websearch_to_tsquery`, so any user input is a valid query).
+    SQLite: case-insensitive substring match, the embedded default's best effort.
+    """
+    text = text.strip()
+    if not text:
+        return tickets
+    if connection.vendor == "postgresql":
+        from django.contrib.postgres.search import SearchQuery, SearchVector
+
+        query = SearchQuery(text, search_type="websearch")
+        matching_messages = Message.objects.annotate(document=SearchVector("body_text")).filter(
+            document=query, ticket=OuterRef("pk")
+        )
+        return tickets.annotate(subject_document=SearchVector("subject")).filter(
+            Q(subject_document=query) | Q(Exists(matching_messages))
+        )
+    matching_messages = Message.objects.filter(body_text__icontains=text, ticket=OuterRef("pk"))
+    return tickets.filter(Q(subject__icontains=text) | Q(Exists(matching_messages)))
+
+
+def ticket_with_priority_rank(tickets: QuerySet[Ticket]) -> QuerySet[Ticket]:
+    """Annotate `priority_rank` (low=0 … urgent=3) so tickets sort by urgency, not alphabetically."""
+    return tickets.annotate(
+        priority_rank=Case(
+            *(When(priority=priority, then=Value(rank)) for priority, rank in PRIORITY_RANK.items()),
+            default=Value(0),
+            output_field=IntegerField(),
+        )
+    )
+
+
+# The orders a ticket list can take: name → fields (the first carries the cursor position). A new
+# order such as "next SLA due" adds an entry here and annotates its column in `ticket_list`.
+TICKET_ORDERINGS: dict[str, tuple[str, ...]] = {
+    "created": ("created_at", "pk"),
+    "-created": ("-created_at", "-pk"),
+    "updated": ("updated_at", "pk"),
+    "-updated": ("-updated_at", "-pk"),
+    "priority": ("priority_rank", "created_at", "pk"),
+    "-priority": ("-priority_rank", "created_at", "pk"),
+}
+DEFAULT_TICKET_ORDERING = "-created"

@@ -33,7 +33,9 @@ from .models import (
     Team,
     Ticket,
     TicketMetrics,
+    WebhookEvent,
 )
+from .webhooks import ticket_payload, webhooks_emit
 
 SYSTEM = "system"
 
@@ -106,6 +108,17 @@ def _seconds_between(start: datetime, end: datetime) -> int:
 
 def _reference_for(ticket: Ticket) -> str:
     return f"{settings.HELPDESK_REFERENCE_PREFIX}-{1000 + ticket.pk}"
+
+
+def _emit_ticket_event(
+    ticket: Ticket, *, now: datetime, event: str = WebhookEvent.TICKET_UPDATED, changes: list | None = None
+) -> None:
+    """Outbound webhook for integrators; rows are written in this transaction, sent after commit."""
+    webhooks_emit(event, ticket_payload(ticket, changes), team=ticket.team_id, now=now)
+
+
+def _change(field: str, old: object, new: object) -> dict:
+    return {"field": field, "old": old, "new": new}
 
 
 # --- tickets -------------------------------------------------------------------------------------
@@ -198,7 +211,8 @@ def ticket_create(
     if tags:
         ticket = _tags_add(ticket=ticket, names=tags, actor=opened_by, actor_label=actor_label, now=now)
     if assignee is not None:
-        ticket = ticket_assign(ticket=ticket, assignee=assignee, actor=opened_by, now=now)
+        ticket, _ = _assign(ticket=ticket, assignee=assignee, actor=opened_by, now=now)
+    _emit_ticket_event(ticket, now=now, event=WebhookEvent.TICKET_CREATED)
     return ticket
 
 
@@ -411,6 +425,12 @@ def _change_status(
         new_value=status,
     )
     _survey_hooks(ticket=ticket, old=old, new=status, now=now)
+    _emit_ticket_event(
+        ticket,
+        now=now,
+        event=WebhookEvent.TICKET_SOLVED if status == Status.SOLVED else WebhookEvent.TICKET_UPDATED,
+        changes=[_change("status", str(old), str(status))],
+    )
     return ticket
 
 
@@ -466,6 +486,7 @@ def ticket_change_priority(
         old_value=old,
         new_value=priority,
     )
+    _emit_ticket_event(ticket, now=now, changes=[_change("priority", str(old), str(priority))])
     return ticket
 
 
@@ -488,6 +509,30 @@ def ticket_assign(
     assignee who is not a member of the new team.
     """
     now = _now(now)
+    ticket, changes = _assign(
+        ticket=ticket, assignee=assignee, team=team, actor=actor, actor_label=actor_label, now=now
+    )
+    if changes:
+        _emit_ticket_event(
+            ticket,
+            now=now,
+            changes=[
+                _change(field, getattr(old, "pk", None), getattr(new, "pk", None))
+                for field, old, new in changes
+            ],
+        )
+    return ticket
+
+
+def _assign(
+    *,
+    ticket: Ticket,
+    now: datetime,
+    assignee: AbstractBaseUser | object | None = _UNCHANGED,
+    team: Team | object | None = _UNCHANGED,
+    actor: AbstractBaseUser | None = None,
+    actor_label: str = "",
+) -> tuple[Ticket, list]:
     ticket = _lock(ticket)
     _ensure_mutable(ticket)
     new_team = ticket.team if team is _UNCHANGED else team
@@ -514,7 +559,7 @@ def ticket_assign(
         changes.append(("assignee", ticket.assignee, new_assignee))
         ticket.assignee = new_assignee
     if not changes:
-        return ticket
+        return ticket, changes
     ticket.updated_at = now
     ticket.save(update_fields=["team", "assignee", "updated_at"])
     for field, old, new in changes:
@@ -541,7 +586,7 @@ def ticket_assign(
             body=ticket.subject,
             now=now,
         )
-    return ticket
+    return ticket, changes
 
 
 def _tag_names(names: Iterable[str]) -> list[str]:
@@ -588,8 +633,12 @@ def ticket_add_tags(
     now = _now(now)
     ticket = _lock(ticket)
     _ensure_mutable(ticket)
+    before = set(ticket.tags.values_list("name", flat=True))
     ticket = _tags_add(ticket=ticket, names=names, actor=actor, actor_label=actor_label, now=now)
     Ticket.objects.filter(pk=ticket.pk).update(updated_at=now)
+    after = set(ticket.tags.values_list("name", flat=True))
+    if after != before:
+        _emit_ticket_event(ticket, now=now, changes=[_change("tags", sorted(before), sorted(after))])
     return ticket
 
 
@@ -604,7 +653,10 @@ def ticket_remove_tags(
     now = _now(now)
     ticket = _lock(ticket)
     _ensure_mutable(ticket)
+    before = sorted(ticket.tags.values_list("name", flat=True))
+    removed = []
     for tag in ticket.tags.filter(name__in=_tag_names(names)):
+        removed.append(tag.name)
         ticket.tags.remove(tag)
         audit_record(
             ticket=ticket,
@@ -615,6 +667,9 @@ def ticket_remove_tags(
             old_value=tag.name,
         )
     Ticket.objects.filter(pk=ticket.pk).update(updated_at=now)
+    if removed:
+        after = [name for name in before if name not in removed]
+        _emit_ticket_event(ticket, now=now, changes=[_change("tags", before, after)])
     return ticket
 
 
@@ -674,7 +729,45 @@ def ticket_merge(
             "audit_entries_moved": moved_audit,
         },
     )
+    _emit_ticket_event(
+        source,
+        now=now,
+        changes=[_change("status", old_status, Status.CLOSED.value), _change("merged_into", None, target.pk)],
+    )
+    _emit_ticket_event(target, now=now, changes=[_change("merged_from", None, source.pk)])
     return target
+
+
+@transaction.atomic
+def ticket_update(
+    *,
+    ticket: Ticket,
+    actor: AbstractBaseUser | None,
+    status: str | None = None,
+    priority: str | None = None,
+    team: Team | object | None = _UNCHANGED,
+    assignee: AbstractBaseUser | object | None = _UNCHANGED,
+    tags: Iterable[str] | None = None,
+    now: datetime | None = None,
+) -> Ticket:
+    """Apply several changes at once (all or none); the status goes last so a solve sees the new assignee."""
+    now = _now(now)
+    ticket = _lock(ticket)
+    _ensure_mutable(ticket)
+    if team is not _UNCHANGED or assignee is not _UNCHANGED:
+        ticket = ticket_assign(ticket=ticket, team=team, assignee=assignee, actor=actor, now=now)
+    if priority is not None:
+        ticket = ticket_change_priority(ticket=ticket, priority=priority, actor=actor, now=now)
+    if tags is not None:
+        wanted = set(_tag_names(tags))
+        current = set(ticket.tags.values_list("name", flat=True))
+        if wanted - current:
+            ticket = ticket_add_tags(ticket=ticket, names=sorted(wanted - current), actor=actor, now=now)
+        if current - wanted:
+            ticket = ticket_remove_tags(ticket=ticket, names=sorted(current - wanted), actor=actor, now=now)
+    if status is not None:
+        ticket = ticket_change_status(ticket=ticket, status=status, actor=actor, now=now)
+    return ticket
 
 
 def tickets_close_solved(
@@ -710,6 +803,11 @@ def tickets_close_solved(
                     new_value=Status.CLOSED,
                     details={"rule": f"solved for more than {older_than}"},
                 )
+                _emit_ticket_event(
+                    Ticket.objects.get(pk=pk),
+                    now=now,
+                    changes=[_change("status", Status.SOLVED.value, Status.CLOSED.value)],
+                )
                 closed += 1
     return closed
 
@@ -741,8 +839,61 @@ def notification_create(
     )
 
 
+def notification_mark_all_read(*, recipient: AbstractBaseUser, now: datetime | None = None) -> int:
+    """Mark every unread notification of the recipient read; returns how many changed."""
+    return Notification.objects.filter(recipient=recipient, read_at__isnull=True).update(read_at=_now(now))
+
+
 def notification_mark_read(*, notification: Notification, now: datetime | None = None) -> Notification:
     now = _now(now)
     Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(read_at=now)
     notification.refresh_from_db(fields=["read_at"])
     return notification
+
+
+# --- customers, teams and agents -------------------------------------------------------------------
+
+
+@transaction.atomic
+def customer_get_or_create(*, email: str, name: str = "") -> Customer:
+    """The customer with this email address (case-insensitive), created if there is none."""
+    email = email.strip()
+    if not email:
+        raise DomainError("A customer needs an email address.")
+    customer = Customer.objects.filter(email__iexact=email).first()
+    if customer is None:
+        customer = Customer.objects.create(email=email, name=name.strip()[:200])
+    return customer
+
+
+@transaction.atomic
+def team_update(
+    *,
+    team: Team,
+    assignment_strategy: str | None = None,
+    email_address: str | None = None,
+) -> Team:
+    """Change a team's settings; arguments left as None keep their value."""
+    update_fields = []
+    if assignment_strategy is not None:
+        if assignment_strategy not in Team.AssignmentStrategy.values:
+            raise DomainError(
+                f"Unknown assignment strategy {assignment_strategy!r}; "
+                f"expected one of {', '.join(Team.AssignmentStrategy.values)}."
+            )
+        team.assignment_strategy = assignment_strategy
+        update_fields.append("assignment_strategy")
+    if email_address is not None:
+        team.email_address = email_address.strip()
+        update_fields.append("email_address")
+    if update_fields:
+        team.save(update_fields=update_fields)
+    return team
+
+
+@transaction.atomic
+def agent_set_availability(*, agent: Agent, is_available: bool) -> Agent:
+    """Mark an agent available or away (away agents are skipped by automatic assignment)."""
+    Agent.objects.filter(pk=agent.pk).update(is_available=is_available)
+    agent.is_available = is_available
+    return agent

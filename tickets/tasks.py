@@ -2,8 +2,9 @@ import random
 import smtplib
 
 from celery import shared_task
+from django.utils import timezone
 
-from . import notifications_email, services
+from . import notifications_email, services, webhooks
 from .models import Ticket
 
 
@@ -44,3 +45,24 @@ def tickets_send_acknowledgement(self, ticket_id: int) -> str:
         # Refused by the server (bad recipient, policy): retrying would not help.
         notifications_email.acknowledgement_record_failure(ticket=ticket, error=error)
         return "failed"
+
+
+@shared_task(acks_late=True, time_limit=60, soft_time_limit=45)
+def tickets_deliver_webhook(delivery_id: int) -> str:
+    """One attempt at a webhook delivery; a retryable failure re-enqueues itself for its due time."""
+    delivery = webhooks.webhook_deliver(delivery_id=delivery_id)
+    if delivery is None:
+        return "not due"
+    if delivery.status == delivery.State.PENDING:
+        countdown = max(0.0, (delivery.next_attempt_at - timezone.now()).total_seconds())
+        tickets_deliver_webhook.apply_async((delivery_id,), countdown=countdown)
+    return delivery.status
+
+
+@shared_task(acks_late=True, time_limit=120, soft_time_limit=100)
+def tickets_retry_webhooks() -> int:
+    """Beat sweep: enqueue every delivery that is due (lost tasks, expired leases); safe to run twice."""
+    due = webhooks.webhook_deliveries_due()
+    for delivery_id in due:
+        tickets_deliver_webhook.delay(delivery_id)
+    return len(due)

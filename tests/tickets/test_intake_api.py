@@ -265,7 +265,7 @@ def test_separate_conversations_make_separate_tickets():
 def test_bad_chat_payloads_are_400_with_field_errors_and_write_nothing(payload, field):
     response = api(Channel.CHAT).post(CHAT, payload, format="json")
     assert response.status_code == 400
-    assert field in response.json()
+    assert field in response.json()["errors"]
     assert not Ticket.objects.exists()
     assert not Customer.objects.exists()
 
@@ -435,7 +435,7 @@ def test_national_numbers_use_the_default_region(settings):
 def test_bad_phone_payloads_are_400_with_field_errors(overrides, field):
     response = api(Channel.PHONE).post(PHONE, call(**overrides), format="json")
     assert response.status_code == 400
-    assert field in response.json()
+    assert field in response.json()["errors"]
     assert not PhoneCall.objects.exists()
     assert not Ticket.objects.exists()
 
@@ -528,7 +528,7 @@ def test_a_request_that_lost_a_race_is_retried_once_and_answers_idempotently(mon
 def test_bad_social_payloads_are_400_with_field_errors(overrides, field):
     response = api(Channel.SOCIAL).post(SOCIAL, post(**overrides), format="json")
     assert response.status_code == 400
-    assert field in response.json()
+    assert field in response.json()["errors"]
     assert not Ticket.objects.exists()
 
 

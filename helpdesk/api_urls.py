@@ -1,0 +1,22 @@
+"""The REST API under /api/v1/: one router; each app registers its resources in `<app>/api/urls.py`."""
+
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from rest_framework.routers import SimpleRouter
+
+from tickets.api import urls as tickets_api
+from tickets.api.views import MetricsView, TokenView
+
+app_name = "api"
+
+router = SimpleRouter(trailing_slash=True)
+tickets_api.register(router)
+
+urlpatterns = [
+    path("auth/token/", TokenView.as_view(), name="token"),
+    path("metrics/", MetricsView.as_view(), name="metrics"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
+    *router.urls,
+]

@@ -1,0 +1,233 @@
+"""End to end in headless Chromium: an agent works a ticket, a lead watches the board.
+
+Run alone with `pytest -m e2e`. Screenshots land in test-artifacts/ (git-ignored).
+"""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tests import factories
+from tickets import services
+from tickets.models import Message, Status, Ticket
+from tickets.workspace import sla_adapter
+
+pytest.importorskip("playwright", reason="needs Playwright: pip install -r requirements-dev.txt")
+
+from playwright.sync_api import Page, expect
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+PASSWORD = "pass-word-123"
+
+
+def shot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"e2e-{name}.png"), full_page=True)
+
+
+def log_in(page: Page, live_server, user) -> None:
+    page.goto(f"{live_server.url}/desk/")
+    expect(page).to_have_url(re.compile(r"/desk/login/"))
+    page.get_by_label("Username").fill(user.username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name=re.compile("My open tickets"))).to_be_visible()
+
+
+@pytest.fixture
+def setup():
+    team = factories.TeamFactory(name="Technical Support")
+    agent = factories.AgentFactory(teams=[team], user__first_name="Ana", user__last_name="Lima").user
+    lead = factories.AgentFactory(teams=[team], user__first_name="Lena").user
+    team.lead = lead
+    team.save(update_fields=["lead"])
+    customer = factories.CustomerFactory(name="Carla Costa", is_vip=True)
+    older = factories.ticket(team=team, customer=customer, subject="Invoice is wrong")
+    services.ticket_assign(ticket=older, assignee=agent)
+    ticket = factories.ticket(
+        team=team,
+        customer=customer,
+        subject="Printer is on fire",
+        body_html=services.sanitize_html("<p>Help, my printer is <b>on fire</b>.</p>"),
+        priority="high",
+    )
+    services.ticket_assign(ticket=ticket, assignee=agent)
+    factories.ticket(team=team, subject="Nobody has this yet", channel="chat")
+    return {"team": team, "agent": agent, "lead": lead, "ticket": ticket, "older": older}
+
+
+def test_agent_works_a_ticket_from_the_queue_to_solved(page: Page, live_server, setup):
+    ticket = setup["ticket"]
+    page.set_viewport_size({"width": 1280, "height": 860})
+    log_in(page, live_server, setup["agent"])
+    rows = page.locator("#queue-rows tr.queue-row")
+    expect(rows).to_have_count(2)
+    shot(page, "queue")
+
+    # Keyboard: j focuses the first row, j the second, k back up; Enter opens the focused one.
+    page.keyboard.press("j")
+    expect(rows.nth(0)).to_be_focused()
+    page.keyboard.press("j")
+    expect(rows.nth(1)).to_be_focused()
+    page.keyboard.press("k")
+    expect(rows.nth(0)).to_be_focused()
+    focused_id = rows.nth(0).get_attribute("data-id")
+    page.keyboard.press("?")
+    expect(page.get_by_role("heading", name="Keyboard shortcuts")).to_be_visible()
+    page.keyboard.press("Escape")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(rf"/desk/tickets/{focused_id}/$"))
+
+    page.goto(f"{live_server.url}/desk/tickets/{ticket.pk}/")
+    expect(page.get_by_role("heading", name=re.compile("Printer is on fire"))).to_be_visible()
+    expect(page.locator(".msg-customer .msg-body b")).to_have_text("on fire")
+
+    page.get_by_role("textbox", name="Message").fill("We are sending a technician.")
+    page.get_by_role("button", name="Send", exact=True).click()
+    expect(page.locator(".flash-success")).to_contain_text("Reply sent")
+    expect(page.locator(".msg-agent")).to_contain_text("We are sending a technician.")
+
+    page.get_by_text("Internal note", exact=True).click()
+    page.get_by_role("textbox", name="Message").fill("Customer is VIP, escalate if needed.")
+    page.get_by_role("button", name="Send", exact=True).click()
+    expect(page.locator(".msg-note")).to_contain_text("escalate if needed")
+    expect(page.locator(".msg-note .msg-kind")).to_have_text("Internal note")
+    shot(page, "ticket")
+
+    # In-place edit with htmx: the properties form swaps itself, no page load.
+    with page.expect_response(re.compile(rf"/desk/tickets/{ticket.pk}/update/$")):
+        page.get_by_label("Priority").select_option("urgent")
+    expect(page.locator("#p-priority")).to_have_value("urgent")
+
+    page.get_by_role("textbox", name="Message").fill("The technician fixed it.")
+    page.get_by_role("button", name="Send as solved").click()
+    expect(page.locator(".flash-success")).to_contain_text("now solved")
+    expect(page.locator(".ticket-meta .status")).to_have_text("Solved")
+
+    ticket.refresh_from_db()
+    assert ticket.status == Status.SOLVED
+    assert ticket.priority == "urgent"
+    kinds = list(ticket.messages.values_list("author_role", "visibility"))
+    assert kinds.count(("agent", Message.Visibility.PUBLIC)) == 2
+    assert kinds.count(("agent", Message.Visibility.INTERNAL)) == 1
+
+
+def test_queue_refresh_brings_new_tickets_and_keeps_selection_and_focus(page: Page, live_server, setup):
+    page.clock.install()
+    log_in(page, live_server, setup["agent"])
+    rows = page.locator("#queue-rows tr.queue-row")
+    expect(rows).to_have_count(2)
+    page.keyboard.press("j")
+    page.keyboard.press("j")
+    page.keyboard.press("x")
+    expect(page.locator("#selected-count")).to_have_text("1")
+    selected_id = rows.nth(1).get_attribute("data-id")
+
+    services.ticket_assign(
+        ticket=factories.ticket(team=setup["team"], subject="Arrived meanwhile"), assignee=setup["agent"]
+    )
+    with page.expect_response(re.compile(r"/desk/queue/rows/")):
+        page.clock.run_for(21_000)
+    expect(rows).to_have_count(3)
+    expect(page.locator("#queue-rows")).to_contain_text("Arrived meanwhile")
+    expect(page.locator(f'#queue-rows tr[data-id="{selected_id}"] input[name="ticket"]')).to_be_checked()
+    expect(page.locator(f'#queue-rows tr[data-id="{selected_id}"]')).to_be_focused()
+    expect(page.locator("#selected-count")).to_have_text("1")
+
+    # The selection feeds the bulk form: raise its priority.
+    page.locator("#b-priority").select_option("urgent")
+    page.get_by_role("button", name="Set priority").click()
+    expect(page.locator(".flash-success")).to_contain_text("Updated 1 ticket(s)")
+    assert Ticket.objects.get(pk=int(selected_id)).priority == "urgent"
+
+
+def test_collision_notice_shows_a_colleague_viewing_then_typing(browser, page: Page, live_server, setup):
+    ticket = setup["ticket"]
+    colleague = factories.AgentFactory(teams=[setup["team"]], user__first_name="Bruno").user
+    url = f"{live_server.url}/desk/tickets/{ticket.pk}/"
+    page.clock.install()
+    log_in(page, live_server, setup["agent"])
+    page.goto(url)
+
+    other_context = browser.new_context()
+    other = other_context.new_page()
+    other.clock.install()
+    log_in(other, live_server, colleague)
+    other.goto(url)
+    expect(other.locator("#presence")).to_contain_text("Ana is viewing")
+
+    with page.expect_response(re.compile(r"/presence/$")):
+        page.clock.run_for(11_000)
+    expect(page.locator("#presence")).to_contain_text("Bruno is viewing")
+
+    other.get_by_role("textbox", name="Message").press_sequentially("Working on it")
+    with other.expect_response(re.compile(r"/presence/$")):
+        other.clock.run_for(11_000)
+    with page.expect_response(re.compile(r"/presence/$")):
+        page.clock.run_for(11_000)
+    expect(page.locator("#presence")).to_contain_text("Bruno is typing a reply")
+    shot(page, "collision")
+    other_context.close()
+
+
+def test_reading_and_replying_work_without_javascript(browser, live_server, setup):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    ticket = setup["ticket"]
+    log_in(page, live_server, setup["agent"])
+    page.goto(f"{live_server.url}/desk/tickets/{ticket.pk}/")
+    expect(page.locator(".msg-customer")).to_contain_text("on fire")
+    page.get_by_role("textbox", name="Message").fill("Replied without JavaScript.")
+    page.get_by_role("button", name="Send as pending").click()
+    expect(page.locator(".flash-success")).to_contain_text("now pending")
+    page.get_by_label("Priority").select_option("low")
+    page.get_by_role("button", name="Save properties").click()
+    expect(page.locator(".flash-success")).to_contain_text("updated")
+    ticket.refresh_from_db()
+    assert (ticket.status, ticket.priority) == (Status.PENDING, "low")
+    context.close()
+
+
+def test_lead_sees_the_board_and_reassigns(page: Page, live_server, setup):
+    page.set_viewport_size({"width": 1280, "height": 860})
+    log_in(page, live_server, setup["lead"])
+    page.get_by_role("link", name="Team board").click()
+    expect(page.get_by_role("heading", name="Technical Support")).to_be_visible()
+    unassigned = Ticket.objects.get(subject="Nobody has this yet")
+    page.get_by_label(f"Assign {unassigned.reference} to").select_option(str(setup["agent"].pk))
+    page.locator(".reassign-form").get_by_role("button", name="Assign").click()
+    expect(page.locator(".flash-success")).to_contain_text("updated")
+    shot(page, "board")
+    unassigned.refresh_from_db()
+    assert unassigned.assignee == setup["agent"]
+    page.get_by_role("link", name="Metrics").click()
+    expect(page.locator("svg.chart")).to_have_count(2)
+    shot(page, "metrics")
+
+
+@pytest.mark.skipif(
+    not sla_adapter.sla_available(),
+    reason="needs the SLA engine: sla/ provides no clock model yet (see docs/workspace.md, 'SLA adapter')",
+)
+def test_lead_sees_a_breach_on_the_board_and_in_the_breached_view(page: Page, live_server, setup):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    past = timezone.now() - timedelta(hours=1)
+    sla_adapter.clock_model().objects.create(
+        ticket=setup["ticket"],
+        metric="first_response",
+        state=sla_adapter.BREACHED,
+        due_at=past,
+        warn_at=past - timedelta(hours=1),
+        breached_at=past,
+    )
+    log_in(page, live_server, setup["lead"])
+    page.goto(f"{live_server.url}/desk/?view=breached")
+    expect(page.locator("#queue-rows .sla-breached").first).to_be_visible()
+    page.goto(f"{live_server.url}/desk/team/")
+    expect(page.locator(".board-table .count-danger").first).to_be_visible()

@@ -1,0 +1,84 @@
+import csv
+import io
+from datetime import UTC, datetime
+
+import pytest
+
+from tests import factories
+from tickets import services
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/v1/metrics/"
+RANGE = "start=2026-03-01&end=2026-03-31"
+
+
+@pytest.fixture
+def teams():
+    lead = factories.UserFactory(username="lead")
+    led = factories.TeamFactory(name="Led", lead=lead)
+    other = factories.TeamFactory(name="Other")
+    when = datetime(2026, 3, 5, 9, tzinfo=UTC)
+    factories.ticket(team=led, now=when)
+    ticket = factories.ticket(team=other, now=when)
+    services.ticket_change_status(ticket=ticket, status="solved", now=when.replace(hour=10))
+    return {"lead": lead, "led": led, "other": other}
+
+
+def test_plain_agents_cannot_read_metrics(as_user, agent_user):
+    response = as_user(agent_user).get(f"{URL}?{RANGE}")
+    assert response.status_code == 403
+    assert "team leads and admins" in response.json()["detail"]
+
+
+def test_team_lead_sees_only_the_teams_they_lead(as_user, teams):
+    client = as_user(teams["lead"])
+    body = client.get(f"{URL}?{RANGE}&group_by=team").json()
+    assert [g["label"] for g in body["groups"]] == ["Led"]
+    assert body["totals"]["tickets_created"] == 1
+    response = client.get(f"{URL}?{RANGE}&team={teams['other'].pk}")
+    assert response.status_code == 400
+    assert "teams you lead" in response.json()["errors"]["team"][0]
+
+
+def test_admin_sees_all_teams(as_user, admin_user, teams):
+    body = as_user(admin_user).get(f"{URL}?{RANGE}&group_by=team").json()
+    assert [g["label"] for g in body["groups"]] == ["Led", "Other"]
+    assert body["totals"]["tickets_solved"] == 1
+    assert body["groups"][0]["csat"] is None
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("", "start"),
+        ("start=2026-03-01", "end"),
+        ("start=yesterday&end=2026-03-02", "start"),
+        ("start=2026-03-05&end=2026-03-01", "end"),
+        ("start=2020-01-01&end=2026-03-01", "end"),
+        (f"{RANGE}&group_by=year", "group_by"),
+        (f"{RANGE}&channel=fax", "channel"),
+        (f"{RANGE}&team=abc", "team"),
+    ],
+)
+def test_bad_query_parameters_answer_400_naming_the_field(as_user, admin_user, query, field):
+    response = as_user(admin_user).get(f"{URL}?{query}")
+    assert response.status_code == 400
+    assert field in response.json()["errors"]
+
+
+def test_csv_export_has_one_row_per_group_and_a_total(as_user, admin_user, teams):
+    response = as_user(admin_user).get(f"{URL}?{RANGE}&group_by=team&format=csv")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert [row["label"] for row in rows] == ["Led", "Other", "Total"]
+    assert rows[2]["tickets_created"] == "2"
+    assert rows[1]["resolution_hours_mean"] == "1.0"
+    assert rows[0]["csat"] == ""
+
+
+def test_csv_errors_still_say_what_was_wrong(as_user, admin_user):
+    response = as_user(admin_user).get(f"{URL}?format=csv")
+    assert response.status_code == 400
+    assert "start" in response.content.decode()

@@ -1,0 +1,776 @@
+"""View tests of the agent workspace (/desk/): every page, every permission rule, the writes."""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from tests import factories
+from tickets import services
+from tickets.models import (
+    Agent,
+    AuditEntry,
+    Macro,
+    Message,
+    Notification,
+    Status,
+    Tag,
+    Ticket,
+    TicketPresence,
+)
+from tickets.services import AttachmentInput
+from tickets.workspace import services as ws_services
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def other_team():
+    return factories.TeamFactory(name="Other team")
+
+
+@pytest.fixture
+def foreign_ticket(other_team):
+    return factories.ticket(team=other_team, subject="Someone else's problem")
+
+
+@pytest.fixture
+def lead(team):
+    user = factories.UserFactory(first_name="Lena")
+    factories.AgentFactory(user=user, teams=[team])
+    team.lead = user
+    team.save(update_fields=["lead"])
+    return user
+
+
+@pytest.fixture
+def agent_client(desk_client, agent_user):
+    return desk_client(agent_user)
+
+
+def _url(name, *args):
+    return reverse(f"workspace:{name}", args=args)
+
+
+# --- login and access ----------------------------------------------------------------------------
+
+
+def test_anonymous_visitors_are_sent_to_the_workspace_login(client):
+    response = client.get(_url("queue"))
+    assert response.status_code == 302
+    assert response["Location"].startswith("/desk/login/?next=")
+
+
+def test_login_page_renders_labelled_fields(client):
+    response = client.get(_url("login"))
+    assert response.status_code == 200
+    assert b'<label for="id_username">' in response.content
+    assert b'<label for="id_password">' in response.content
+
+
+def test_agent_logs_in_with_password_and_lands_on_the_queue(client, agent_user):
+    response = client.post(_url("login"), {"username": agent_user.username, "password": "pass-word-123"})
+    assert response.status_code == 302
+    assert response["Location"] == "/desk/"
+
+
+def test_wrong_password_shows_an_error_and_no_session(client, agent_user):
+    response = client.post(_url("login"), {"username": agent_user.username, "password": "nope"})
+    assert response.status_code == 200
+    assert b"form-error" in response.content
+    assert "_auth_user_id" not in client.session
+
+
+def test_logout_is_a_post(agent_client):
+    assert agent_client.get(_url("logout")).status_code == 405
+    response = agent_client.post(_url("logout"))
+    assert response.status_code == 302
+    assert agent_client.get(_url("queue")).status_code == 302
+
+
+def test_a_user_who_is_not_helpdesk_staff_is_refused(desk_client):
+    outsider = factories.UserFactory()
+    assert desk_client(outsider).get(_url("queue")).status_code == 403
+
+
+def test_root_redirects_to_the_workspace(client):
+    assert client.get("/")["Location"] == "/desk/"
+
+
+# --- queue -------------------------------------------------------------------------------------------
+
+
+def test_my_open_tickets_lists_only_tickets_assigned_to_me(agent_client, agent_user, team):
+    mine = factories.ticket(team=team, subject="Mine")
+    services.ticket_assign(ticket=mine, assignee=agent_user)
+    factories.ticket(team=team, subject="Nobody's")
+    response = agent_client.get(_url("queue"))
+    assert response.status_code == 200
+    assert [t.pk for t, _ in response.context["rows"]] == [mine.pk]
+    assert response.context["counts"]["mine"] == 1
+    assert response.context["counts"]["unassigned"] == 1
+
+
+def test_queue_never_shows_another_teams_ticket_in_any_view_or_search(agent_client, foreign_ticket):
+    for view in ("mine", "unassigned", "breaching", "breached", "pending", "open"):
+        response = agent_client.get(_url("queue"), {"view": view, "q": "problem"})
+        assert foreign_ticket.pk not in [t.pk for t, _ in response.context["rows"]]
+        assert foreign_ticket.subject.encode() not in response.content
+    assert agent_client.get(_url("queue"), {"view": "open"}).context["counts"]["open"] == 0
+
+
+def test_queue_views_pending_and_all_open(agent_client, team):
+    pending = factories.ticket(team=team, subject="Waiting")
+    services.ticket_change_status(ticket=pending, status=Status.PENDING)
+    solved = factories.ticket(team=team, subject="Done")
+    services.ticket_change_status(ticket=solved, status=Status.SOLVED)
+    fresh = factories.ticket(team=team, subject="Fresh")
+    pending_rows = agent_client.get(_url("queue"), {"view": "pending"}).context["rows"]
+    open_rows = agent_client.get(_url("queue"), {"view": "open"}).context["rows"]
+    assert [t.pk for t, _ in pending_rows] == [pending.pk]
+    assert {t.pk for t, _ in open_rows} == {pending.pk, fresh.pk}
+
+
+def test_sla_views_explain_that_there_is_no_sla_data(agent_client, team):
+    factories.ticket(team=team)
+    response = agent_client.get(_url("queue"), {"view": "breached"})
+    assert response.context["rows"] == []
+    assert response.context["counts"]["breached"] is None
+    assert b"No SLA data yet" in response.content
+
+
+def test_queue_filters_use_the_api_filterset(agent_client, team):
+    chat = factories.ticket(team=team, subject="Chat one", channel="chat")
+    factories.ticket(team=team, subject="Mail one", channel="email")
+    services.ticket_add_tags(ticket=chat, names=["billing"])
+    for params in ({"channel": "chat"}, {"tag": "billing"}, {"q": "Chat"}, {"team": team.pk}):
+        rows = agent_client.get(_url("queue"), {"view": "open", **params}).context["rows"]
+        expected = [chat.pk] if "team" not in params else None
+        if expected is not None:
+            assert [t.pk for t, _ in rows] == expected, params
+        else:
+            assert len(rows) == 2
+
+
+def test_queue_with_a_malformed_filter_shows_the_error_and_no_tickets(agent_client, team):
+    factories.ticket(team=team)
+    response = agent_client.get(_url("queue"), {"view": "open", "team": "not-a-number"})
+    assert response.status_code == 200
+    assert response.context["rows"] == []
+    assert b"Check the filters" in response.content
+
+
+def test_queue_sorts_by_priority(agent_client, team):
+    low = factories.ticket(team=team, priority="low")
+    urgent = factories.ticket(team=team, priority="urgent")
+    rows = agent_client.get(_url("queue"), {"view": "open", "ordering": "-priority"}).context["rows"]
+    assert [t.pk for t, _ in rows] == [urgent.pk, low.pk]
+
+
+def test_unknown_view_falls_back_to_my_tickets(agent_client):
+    assert agent_client.get(_url("queue"), {"view": "bogus"}).context["view"].slug == "mine"
+
+
+def test_queue_rows_partial_is_only_the_table_body(agent_client, team):
+    factories.ticket(team=team, subject="Partial")
+    response = agent_client.get(_url("queue_rows"), {"view": "open"})
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert body.startswith('<tbody id="queue-rows"')
+    assert "Partial" in body
+    assert 'hx-trigger="every 20s"' in body
+
+
+def test_queue_query_count_does_not_grow_with_the_number_of_tickets(
+    agent_client, team, agent_user, django_assert_max_num_queries
+):
+    def make(n):
+        for _ in range(n):
+            ticket = factories.ticket(team=team)
+            services.ticket_add_tags(ticket=ticket, names=["a", "b"])
+            services.ticket_assign(ticket=ticket, assignee=agent_user)
+
+    make(2)
+    with django_assert_max_num_queries(20) as small:
+        agent_client.get(_url("queue"), {"view": "open"})
+    make(25)
+    with django_assert_max_num_queries(len(small.captured_queries)):
+        response = agent_client.get(_url("queue"), {"view": "open"})
+    assert len(response.context["rows"]) == 27
+    with django_assert_max_num_queries(len(small.captured_queries)):
+        agent_client.get(_url("queue_rows"), {"view": "open"})
+
+
+# --- bulk actions --------------------------------------------------------------------------------
+
+
+def test_bulk_assign_to_me_changes_every_selected_ticket(agent_client, agent_user, team):
+    tickets = [factories.ticket(team=team) for _ in range(3)]
+    response = agent_client.post(
+        _url("bulk"), {"ticket": [t.pk for t in tickets], "action": "assign", "value_assign": "me"}
+    )
+    assert response.status_code == 302
+    assert set(Ticket.objects.values_list("assignee", flat=True)) == {agent_user.pk}
+
+
+def test_bulk_action_on_a_foreign_id_is_refused_and_reported(agent_client, team, foreign_ticket):
+    own = factories.ticket(team=team)
+    response = agent_client.post(
+        _url("bulk"),
+        {"ticket": [own.pk, foreign_ticket.pk], "action": "priority", "value_priority": "urgent"},
+        follow=True,
+    )
+    own.refresh_from_db()
+    foreign_ticket.refresh_from_db()
+    assert own.priority == "urgent"
+    assert foreign_ticket.priority == "normal"
+    texts = [str(m) for m in response.context["messages"]]
+    assert any(f"#{foreign_ticket.pk}: No such ticket that you can see." in t for t in texts)
+
+
+def test_bulk_reports_per_ticket_service_errors_and_applies_the_rest(agent_client, team):
+    ok = factories.ticket(team=team)
+    closed = factories.ticket(team=team)
+    services.ticket_change_status(ticket=closed, status=Status.SOLVED)
+    services.ticket_change_status(ticket=closed, status=Status.CLOSED)
+    response = agent_client.post(
+        _url("bulk"),
+        {"ticket": [ok.pk, closed.pk], "action": "status", "value_status": "pending"},
+        follow=True,
+    )
+    ok.refresh_from_db()
+    assert ok.status == Status.PENDING
+    texts = [str(m) for m in response.context["messages"]]
+    assert any(closed.reference in t and "closed" in t for t in texts)
+
+
+def test_bulk_add_tag_and_merge(agent_client, team):
+    target, source = factories.ticket(team=team), factories.ticket(team=team)
+    agent_client.post(_url("bulk"), {"ticket": [target.pk, source.pk], "action": "tag", "value_tag": "vip"})
+    assert set(Tag.objects.get(name="vip").tickets.all()) == {target, source}
+    agent_client.post(
+        _url("bulk"), {"ticket": [source.pk, target.pk], "action": "merge", "value_merge": target.reference}
+    )
+    source.refresh_from_db()
+    assert source.merged_into_id == target.pk
+    assert source.status == Status.CLOSED
+
+
+def test_bulk_merge_into_a_foreign_ticket_is_refused(agent_client, team, foreign_ticket):
+    source = factories.ticket(team=team)
+    response = agent_client.post(
+        _url("bulk"),
+        {"ticket": [source.pk], "action": "merge", "value_merge": foreign_ticket.reference},
+        follow=True,
+    )
+    source.refresh_from_db()
+    assert source.merged_into_id is None
+    assert any("No ticket" in str(m) for m in response.context["messages"])
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {},
+        {"ticket": ["abc", "-1", "99999999999999999999999"]},
+        {"ticket": ["1"], "action": "explode"},
+        {"ticket": ["1"], "action": "tag", "value_tag": ""},
+    ],
+)
+def test_bulk_with_hostile_input_changes_nothing_and_explains(agent_client, team, data):
+    ticket = factories.ticket(team=team)
+    response = agent_client.post(_url("bulk"), data, follow=True)
+    assert response.status_code == 200
+    assert list(response.context["messages"])
+    assert Ticket.objects.get(pk=ticket.pk).updated_at == ticket.updated_at
+
+
+def test_bulk_next_parameter_cannot_redirect_off_site(agent_client, team):
+    ticket = factories.ticket(team=team)
+    response = agent_client.post(
+        _url("bulk"),
+        {"ticket": [ticket.pk], "action": "priority", "value_priority": "high", "next": "https://evil.test/"},
+    )
+    assert response["Location"] == "/desk/"
+
+
+# --- ticket page ------------------------------------------------------------------------------------
+
+
+def test_ticket_page_shows_thread_with_distinct_labelled_messages(agent_client, agent_user, ticket):
+    services.message_add(
+        ticket=ticket, author_role="agent", author_user=agent_user, body_text="Public answer"
+    )
+    services.message_add(
+        ticket=ticket, author_role="agent", author_user=agent_user, body_text="Secret", visibility="internal"
+    )
+    response = agent_client.get(_url("ticket", ticket.pk))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'class="msg msg-customer"' in html
+    assert 'class="msg msg-agent"' in html
+    assert 'class="msg msg-note"' in html
+    assert 'aria-label="Internal note from' in html
+    assert 'aria-label="Customer message from' in html
+
+
+def test_ticket_page_renders_sanitised_html_and_escapes_plain_text(agent_client, team):
+    ticket = factories.ticket(
+        team=team,
+        body_text="<script>alert(1)</script>",
+        body_html=services.sanitize_html("<p>Hi <b>bold</b><script>alert(2)</script></p>"),
+    )
+    services.message_add(ticket=ticket, author_role="customer", body_text="<img src=x onerror=alert(3)>")
+    html = agent_client.get(_url("ticket", ticket.pk)).content.decode()
+    assert "<b>bold</b>" in html
+    assert "alert(2)" not in html
+    assert "<img src=x onerror" not in html
+    assert "&lt;img src=x onerror=alert(3)&gt;" in html
+
+
+def test_another_teams_ticket_answers_404_everywhere(agent_client, foreign_ticket):
+    pk = foreign_ticket.pk
+    assert agent_client.get(_url("ticket", pk)).status_code == 404
+    assert agent_client.post(_url("reply", pk), {"body": "x", "visibility": "public"}).status_code == 404
+    assert agent_client.post(_url("update", pk), {"priority": "urgent"}).status_code == 404
+    assert agent_client.post(_url("presence", pk), {"activity": "viewing"}).status_code == 404
+    macro = Macro.objects.create(name="Hi", body="Hello")
+    assert agent_client.get(_url("macro", pk, macro.pk)).status_code == 404
+    foreign_ticket.refresh_from_db()
+    assert foreign_ticket.priority == "normal"
+    assert foreign_ticket.messages.count() == 1
+
+
+def test_customer_panel_shows_other_tickets_only_if_visible(agent_client, team, other_team, customer):
+    ticket = factories.ticket(team=team, customer=customer)
+    sibling = factories.ticket(team=team, customer=customer, subject="Sibling", channel="chat")
+    hidden = factories.ticket(team=other_team, customer=customer, subject="Hidden sibling")
+    response = agent_client.get(_url("ticket", ticket.pk))
+    others = [t.pk for t in response.context["other_tickets"]]
+    assert others == [sibling.pk]
+    assert hidden.reference.encode() not in response.content
+    assert customer.email.encode() in response.content
+
+
+def test_public_reply_is_sent_and_opens_a_new_ticket(agent_client, ticket):
+    response = agent_client.post(_url("reply", ticket.pk), {"body": "We are on it.", "visibility": "public"})
+    assert response.status_code == 302
+    message = ticket.messages.latest("pk")
+    assert response["Location"] == f"/desk/tickets/{ticket.pk}/#message-{message.pk}"
+    assert message.is_public_agent_reply
+    ticket.refresh_from_db()
+    assert ticket.status == Status.OPEN
+
+
+def test_internal_note_does_not_count_as_a_response(agent_client, ticket):
+    agent_client.post(_url("reply", ticket.pk), {"body": "Check logs", "visibility": "internal"})
+    message = ticket.messages.latest("pk")
+    assert message.visibility == Message.Visibility.INTERNAL
+    ticket.refresh_from_db()
+    assert ticket.first_response_at is None
+
+
+def test_reply_submitted_as_solved_solves_the_ticket(agent_client, ticket):
+    agent_client.post(
+        _url("reply", ticket.pk), {"body": "Fixed", "visibility": "public", "submit_as": "solved"}
+    )
+    ticket.refresh_from_db()
+    assert ticket.status == Status.SOLVED
+
+
+def test_reply_with_attachment_can_be_downloaded(agent_client, ticket):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    upload = SimpleUploadedFile("notes.txt", b"hello", content_type="text/plain")
+    agent_client.post(
+        _url("reply", ticket.pk), {"body": "See file", "visibility": "public", "attachments": upload}
+    )
+    attachment = ticket.messages.latest("pk").attachments.get()
+    response = agent_client.get(_url("attachment", attachment.pk))
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/octet-stream"
+    assert "attachment;" in response["Content-Disposition"]
+    assert b"".join(response.streaming_content) == b"hello"
+
+
+def test_empty_reply_is_refused_with_an_inline_error(agent_client, ticket):
+    response = agent_client.post(_url("reply", ticket.pk), {"body": "  ", "visibility": "public"})
+    assert response.status_code == 400
+    assert b"Write a message before sending." in response.content
+    assert ticket.messages.count() == 1
+
+
+def test_reply_to_a_closed_ticket_shows_the_service_error(agent_client, ticket):
+    services.ticket_change_status(ticket=ticket, status=Status.SOLVED)
+    services.ticket_change_status(ticket=ticket, status=Status.CLOSED)
+    response = agent_client.post(_url("reply", ticket.pk), {"body": "Late", "visibility": "public"})
+    assert response.status_code == 400
+    assert b"is closed" in response.content
+
+
+def test_reply_with_invalid_visibility_is_refused(agent_client, ticket):
+    response = agent_client.post(_url("reply", ticket.pk), {"body": "x", "visibility": "shout"})
+    assert response.status_code == 400
+    assert ticket.messages.count() == 1
+
+
+def test_another_teams_attachment_answers_404(agent_client, foreign_ticket):
+    message = services.message_add(
+        ticket=foreign_ticket,
+        author_role="customer",
+        body_text="file",
+        attachments=[AttachmentInput(filename="secret.pdf", content=b"%PDF")],
+    )
+    attachment = message.attachments.get()
+    assert agent_client.get(_url("attachment", attachment.pk)).status_code == 404
+
+
+def test_rejected_attachment_answers_404_with_the_reason(agent_client, ticket):
+    message = services.message_add(
+        ticket=ticket,
+        author_role="customer",
+        body_text="big",
+        attachments=[
+            AttachmentInput(filename="huge.iso", content=b"", rejected_reason="over the size limit")
+        ],
+    )
+    assert agent_client.get(_url("attachment", message.attachments.get().pk)).status_code == 404
+
+
+# --- properties ----------------------------------------------------------------------------------
+
+
+def test_properties_update_in_place_with_htmx(agent_client, agent_user, ticket):
+    response = agent_client.post(
+        _url("update", ticket.pk),
+        {
+            "status": "pending",
+            "priority": "high",
+            "team": ticket.team_id,
+            "assignee": agent_user.pk,
+            "tags": "a, b",
+        },
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 200
+    assert response.content.decode().lstrip().startswith('<form id="properties"')
+    ticket.refresh_from_db()
+    assert (ticket.status, ticket.priority, ticket.assignee) == ("pending", "high", agent_user)
+    assert sorted(ticket.tags.values_list("name", flat=True)) == ["a", "b"]
+    assert ticket.audit_entries.filter(action=AuditEntry.Action.FIELD_CHANGED, field="priority").exists()
+
+
+def test_properties_error_from_the_service_is_shown_inline(agent_client, ticket):
+    outsider = factories.UserFactory()
+    response = agent_client.post(
+        _url("update", ticket.pk), {"assignee": outsider.pk}, headers={"HX-Request": "true"}
+    )
+    assert response.status_code == 200
+    assert b'class="form-error"' in response.content
+    assert b"not an agent" in response.content
+
+
+def test_properties_without_javascript_redirect_with_a_message(agent_client, ticket):
+    response = agent_client.post(_url("update", ticket.pk), {"status": "exploded"}, follow=True)
+    assert any("Unknown status" in str(m) for m in response.context["messages"])
+
+
+def test_moving_a_ticket_out_of_my_teams_sends_me_back_to_the_queue(agent_client, ticket, other_team):
+    response = agent_client.post(
+        _url("update", ticket.pk), {"team": other_team.pk}, headers={"HX-Request": "true"}
+    )
+    assert response["HX-Redirect"] == "/desk/"
+    assert agent_client.get(_url("ticket", ticket.pk)).status_code == 404
+
+
+def test_transferring_a_ticket_drops_an_assignee_who_is_not_in_the_new_team(
+    desk_client, lead, agent_user, ticket, other_team
+):
+    other_team.lead = lead
+    other_team.save(update_fields=["lead"])
+    services.ticket_assign(ticket=ticket, assignee=agent_user)
+    desk_client(lead).post(
+        _url("update", ticket.pk),
+        {"team": other_team.pk, "assignee": agent_user.pk, "status": ticket.status},
+        headers={"HX-Request": "true"},
+    )
+    ticket.refresh_from_db()
+    assert (ticket.team, ticket.assignee) == (other_team, None)
+
+
+@pytest.mark.parametrize("data", [{"team": "999999"}, {"assignee": "999999"}, {"team": "abc"}])
+def test_properties_with_unknown_team_or_agent_change_nothing(agent_client, ticket, data):
+    response = agent_client.post(_url("update", ticket.pk), data, headers={"HX-Request": "true"})
+    assert b"form-error" in response.content
+    ticket.refresh_from_db()
+    assert ticket.assignee is None
+
+
+# --- macros ----------------------------------------------------------------------------------------
+
+
+def test_macro_preview_renders_placeholders_for_this_ticket(agent_client, agent_user, ticket):
+    macro = Macro.objects.create(
+        name="Thanks",
+        body="Hi {{ customer.first_name }}, about {{ ticket.reference }} — {{ agent.first_name }} {{ 7*7 }}",
+        set_status="solved",
+    )
+    macro.add_tags.add(Tag.objects.create(name="thanked"))
+    data = agent_client.get(_url("macro", ticket.pk, macro.pk)).json()
+    assert data["body"] == (
+        f"Hi {ticket.customer.first_name}, about {ticket.reference} — {agent_user.first_name} {{{{ 7*7 }}}}"
+    )
+    assert data["set_status"] == "solved"
+    assert data["tags"] == ["thanked"]
+
+
+def test_macros_of_another_team_are_not_offered(agent_client, ticket, other_team):
+    own = Macro.objects.create(name="Own", body="x", team=ticket.team)
+    everywhere = Macro.objects.create(name="Global", body="y")
+    foreign = Macro.objects.create(name="Foreign", body="z", team=other_team)
+    response = agent_client.get(_url("ticket", ticket.pk))
+    assert set(response.context["macros"]) == {own, everywhere}
+    assert agent_client.get(_url("macro", ticket.pk, foreign.pk)).status_code == 404
+
+
+def test_inserting_a_macro_without_javascript_fills_the_reply_box(agent_client, ticket):
+    macro = Macro.objects.create(name="Hello", body="Hello {{ customer.name }}", set_status="pending")
+    response = agent_client.post(
+        _url("reply", ticket.pk),
+        {"macro": macro.pk, "insert_macro": "1", "body": "Draft", "visibility": "public"},
+    )
+    assert response.status_code == 200
+    assert f"Draft\n\nHello {ticket.customer.name}".encode() in response.content
+    assert ticket.messages.count() == 1
+
+
+def test_reply_with_a_macro_applies_its_tags(agent_client, ticket):
+    macro = Macro.objects.create(name="Billing", body="b")
+    macro.add_tags.add(Tag.objects.create(name="billing"))
+    agent_client.post(_url("reply", ticket.pk), {"body": "Text", "visibility": "public", "macro": macro.pk})
+    assert list(ticket.tags.values_list("name", flat=True)) == ["billing"]
+
+
+# --- presence ----------------------------------------------------------------------------------------
+
+
+def test_opening_a_ticket_records_presence_and_others_see_it(desk_client, agent_user, team, ticket):
+    colleague = factories.AgentFactory(teams=[team], user__first_name="Ana").user
+    desk_client(colleague).get(_url("ticket", ticket.pk))
+    response = desk_client(agent_user).get(_url("ticket", ticket.pk))
+    assert b"<strong>Ana</strong> is viewing" in response.content
+
+
+def test_typing_heartbeat_shows_is_typing_to_others(desk_client, agent_user, team, ticket):
+    colleague = factories.AgentFactory(teams=[team], user__first_name="Ana").user
+    desk_client(colleague).post(_url("presence", ticket.pk), {"activity": "typing"})
+    response = desk_client(agent_user).post(_url("presence", ticket.pk), {"activity": "viewing"})
+    assert response.status_code == 200
+    assert b"<strong>Ana</strong> is typing a reply" in response.content
+    assert TicketPresence.objects.filter(ticket=ticket).count() == 2
+
+
+def test_presence_expires_after_the_ttl(agent_client, team, ticket):
+    colleague = factories.AgentFactory(teams=[team], user__first_name="Ana").user
+    ws_services.presence_touch(
+        ticket=ticket, user=colleague, activity="typing", now=timezone.now() - timedelta(seconds=31)
+    )
+    response = agent_client.post(_url("presence", ticket.pk), {"activity": "viewing"})
+    assert b"Ana" not in response.content
+
+
+def test_presence_with_unknown_activity_is_a_400(agent_client, ticket):
+    response = agent_client.post(_url("presence", ticket.pk), {"activity": "dancing"})
+    assert response.status_code == 400
+    assert b"Unknown activity" in response.content
+
+
+# --- notifications ---------------------------------------------------------------------------------
+
+
+def test_bell_shows_unread_count_and_latest(agent_client, agent_user, ticket):
+    services.notification_create(
+        recipient=agent_user, kind="assignment", title="Assigned to you", ticket=ticket
+    )
+    response = agent_client.get(_url("bell"))
+    assert b'class="bell-count">1<' in response.content
+    assert b"Assigned to you" in response.content
+
+
+def test_opening_a_notification_marks_it_read_and_opens_the_ticket(agent_client, agent_user, ticket):
+    note = services.notification_create(
+        recipient=agent_user, kind="sla_breach", title="Breach", ticket=ticket
+    )
+    response = agent_client.post(_url("notification_open", note.pk))
+    assert response["Location"] == f"/desk/tickets/{ticket.pk}/"
+    note.refresh_from_db()
+    assert note.read_at is not None
+
+
+def test_notification_of_a_ticket_no_longer_visible_opens_the_list(agent_client, agent_user, foreign_ticket):
+    note = services.notification_create(
+        recipient=agent_user, kind="assignment", title="X", ticket=foreign_ticket
+    )
+    assert agent_client.post(_url("notification_open", note.pk))["Location"] == "/desk/notifications/"
+
+
+def test_someone_elses_notification_answers_404(agent_client, ticket):
+    other = factories.UserFactory()
+    note = services.notification_create(recipient=other, kind="assignment", title="Theirs", ticket=ticket)
+    assert agent_client.post(_url("notification_open", note.pk)).status_code == 404
+    assert b"Theirs" not in agent_client.get(_url("notifications")).content
+
+
+def test_mark_all_read(agent_client, agent_user):
+    for i in range(3):
+        services.notification_create(recipient=agent_user, kind="assignment", title=f"N{i}")
+    agent_client.post(_url("notifications_read_all"))
+    assert not Notification.objects.filter(recipient=agent_user, read_at__isnull=True).exists()
+    assert b"N2" in agent_client.get(_url("notifications")).content
+
+
+# --- team lead -----------------------------------------------------------------------------------
+
+
+def test_board_is_for_leads_only(agent_client):
+    assert agent_client.get(_url("board")).status_code == 403
+    assert agent_client.get(_url("metrics")).status_code == 403
+
+
+def test_board_counts_per_agent_and_unassigned(desk_client, lead, agent_user, team, other_team):
+    for _ in range(2):
+        services.ticket_assign(ticket=factories.ticket(team=team), assignee=agent_user)
+    factories.ticket(team=team, subject="Waiting for someone")
+    factories.ticket(team=other_team, subject="Not my team")
+    response = desk_client(lead).get(_url("board"))
+    assert response.status_code == 200
+    (board,) = response.context["boards"]
+    counts = {row.agent.user_id: row.open for row in board.rows}
+    assert counts == {agent_user.pk: 2, lead.pk: 0}
+    assert board.unassigned == 1
+    assert [t.subject for t in board.unassigned_tickets] == ["Waiting for someone"]
+    assert b"Not my team" not in response.content
+
+
+def test_board_query_count_is_constant(desk_client, lead, team, django_assert_max_num_queries):
+    client = desk_client(lead)
+    for _ in range(3):
+        factories.AgentFactory(teams=[team])
+        factories.ticket(team=team)
+    with django_assert_max_num_queries(16) as small:
+        client.get(_url("board"))
+    for _ in range(10):
+        factories.AgentFactory(teams=[team])
+        factories.ticket(team=team)
+    with django_assert_max_num_queries(len(small.captured_queries)):
+        client.get(_url("board"))
+
+
+def test_lead_reassigns_from_the_board(desk_client, lead, agent_user, team):
+    ticket = factories.ticket(team=team)
+    response = desk_client(lead).post(
+        _url("update", ticket.pk), {"assignee": agent_user.pk, "next": _url("board")}
+    )
+    assert response["Location"] == _url("board")
+    ticket.refresh_from_db()
+    assert ticket.assignee == agent_user
+    assert Notification.objects.filter(recipient=agent_user, ticket=ticket).exists()
+
+
+def test_lead_toggles_an_agents_availability(desk_client, lead, agent_user):
+    agent = Agent.objects.get(user=agent_user)
+    desk_client(lead).post(_url("availability", agent.pk), {"is_available": "false"})
+    agent.refresh_from_db()
+    assert agent.is_available is False
+
+
+def test_agent_may_not_toggle_a_colleague_but_may_toggle_themself(desk_client, agent_user, team):
+    colleague = factories.AgentFactory(teams=[team])
+    client = desk_client(agent_user)
+    assert client.post(_url("availability", colleague.pk), {"is_available": "false"}).status_code == 403
+    own = Agent.objects.get(user=agent_user)
+    client.post(_url("availability", own.pk), {"is_available": "false"})
+    own.refresh_from_db()
+    colleague.refresh_from_db()
+    assert (own.is_available, colleague.is_available) == (False, True)
+
+
+def test_agent_of_another_team_is_404_for_availability(desk_client, lead, other_team):
+    stranger = factories.AgentFactory(teams=[other_team])
+    assert (
+        desk_client(lead).post(_url("availability", stranger.pk), {"is_available": "false"}).status_code
+        == 404
+    )
+
+
+def test_metrics_page_draws_charts_and_explains_missing_measures(desk_client, lead, agent_user, team):
+    ticket = factories.ticket(team=team)
+    services.message_add(ticket=ticket, author_role="agent", author_user=agent_user, body_text="Hi")
+    response = desk_client(lead).get(_url("metrics"))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert html.count('<svg xmlns="http://www.w3.org/2000/svg"') == 3
+    assert 'SLA compliance</strong>: <span class="muted">no data yet' in html
+    assert 'CSAT</strong>: <span class="muted">no data yet' in html
+    assert response.context["trend"]["totals"]["tickets_created"] == 1
+
+
+def test_metrics_csv_links_point_to_the_api_export(desk_client, lead, team):
+    client = desk_client(lead)
+    response = client.get(_url("metrics"), {"start": "2026-01-01", "end": "2026-01-31", "team": team.pk})
+    link = response.context["csv_agents"]
+    assert link == f"format=csv&start=2026-01-01&end=2026-01-31&team={team.pk}&group_by=agent"
+    export = client.get(f"/api/v1/metrics/?{link}")
+    assert export.status_code == 200
+    assert export["Content-Type"].startswith("text/csv")
+
+
+def test_metrics_of_a_team_the_lead_does_not_lead_are_refused(desk_client, lead, other_team):
+    response = desk_client(lead).get(
+        _url("metrics"), {"start": "2026-01-01", "end": "2026-01-31", "team": other_team.pk}
+    )
+    assert response.status_code == 400
+    assert "trend" not in response.context
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"start": "2026-02-01", "end": "2026-01-01"},
+        {"start": "yesterday", "end": "2026-01-01"},
+        {"start": "2020-01-01", "end": "2026-01-01"},
+    ],
+)
+def test_metrics_with_a_bad_period_shows_the_form_error(desk_client, lead, params):
+    response = desk_client(lead).get(_url("metrics"), params)
+    assert response.status_code == 400
+    assert b"field-error" in response.content or b"form-error" in response.content
+
+
+def test_admin_sees_every_team_on_the_board(desk_client, team, other_team):
+    admin = factories.UserFactory(is_superuser=True, is_staff=True)
+    response = desk_client(admin).get(_url("board"))
+    assert {b.team for b in response.context["boards"]} == {team, other_team}
+
+
+def test_ticket_page_query_count_does_not_grow_with_the_thread(
+    agent_client, agent_user, ticket, django_assert_max_num_queries
+):
+    def add_messages(n):
+        for i in range(n):
+            services.message_add(
+                ticket=ticket,
+                author_role="agent" if i % 2 else "customer",
+                author_user=agent_user if i % 2 else None,
+                body_text=f"Message {i}",
+                attachments=[AttachmentInput(filename=f"f{i}.txt", content=b"x")],
+            )
+
+    add_messages(2)
+    with django_assert_max_num_queries(40) as small:
+        agent_client.get(_url("ticket", ticket.pk))
+    add_messages(12)
+    with django_assert_max_num_queries(len(small.captured_queries)):
+        response = agent_client.get(_url("ticket", ticket.pk))
+    assert response.content.count(b'class="msg msg-') == 15

@@ -1,0 +1,49 @@
+import csv
+import io
+
+from rest_framework.renderers import BaseRenderer
+
+from .. import metrics
+
+
+def metrics_csv_rows(data: dict) -> list[list]:
+    """The metrics answer as a table: one row per group, duration summaries spread over columns."""
+    header = ["key", "label", "tickets_created", "tickets_solved", "backlog"]
+    for name in metrics.DURATIONS:
+        header += [f"{name}_{part}" for part in ("count", "mean", "median", "p90")]
+    header += ["first_contact_resolution_rate", "reopen_rate", *metrics.PENDING_MEASURES]
+    rows = [header]
+    for group in [*data["groups"], {"key": "total", "label": "Total", **data["totals"]}]:
+        row = [
+            group["key"],
+            group["label"],
+            group["tickets_created"],
+            group["tickets_solved"],
+            group["backlog"],
+        ]
+        for name in metrics.DURATIONS:
+            row += [group[name][part] for part in ("count", "mean", "median", "p90")]
+        row += [group["first_contact_resolution_rate"], group["reopen_rate"]]
+        row += [group[name] for name in metrics.PENDING_MEASURES]
+        rows.append(["" if value is None else value for value in row])
+    return rows
+
+
+class MetricsCSVRenderer(BaseRenderer):
+    """`?format=csv` on the metrics endpoint; errors render as a one-row table with the message."""
+
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None) -> bytes:
+        if data is None:
+            return b""
+        rows = (
+            metrics_csv_rows(data)
+            if "groups" in data
+            else [["detail", "code"], [data.get("detail"), data.get("code")]]
+        )
+        buffer = io.StringIO()
+        csv.writer(buffer).writerows(rows)
+        return buffer.getvalue().encode("utf-8")

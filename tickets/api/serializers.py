@@ -1,0 +1,341 @@
+"""Output serializers per model, and input serializers that mirror the service arguments."""
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from .. import metrics
+from ..filtersets import MAX_ID
+from ..models import (
+    Agent,
+    Attachment,
+    AuditEntry,
+    Channel,
+    Customer,
+    Message,
+    Notification,
+    Organization,
+    Priority,
+    Status,
+    Team,
+    Ticket,
+)
+from ..selectors import user_is_admin, user_team_ids
+
+User = get_user_model()
+
+# --- output ----------------------------------------------------------------------------------------
+
+
+class UserBriefSerializer(serializers.ModelSerializer):
+    name = serializers.SerializerMethodField()
+
+    class Meta:
+        model = User
+        fields = ["id", "username", "name"]
+
+    def get_name(self, user) -> str:
+        return user.get_full_name() or user.get_username()
+
+
+class OrganizationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Organization
+        fields = ["id", "name", "email_domains", "notes", "created_at"]
+
+
+class CustomerSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Customer
+        fields = ["id", "name", "email", "phone", "organization", "is_vip", "notes", "created_at"]
+
+
+class CustomerBriefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Customer
+        fields = ["id", "name", "email", "organization", "is_vip"]
+
+
+class TeamSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Team
+        fields = ["id", "name", "email_address", "lead", "assignment_strategy", "created_at"]
+
+
+class AgentSerializer(serializers.ModelSerializer):
+    user = UserBriefSerializer(read_only=True)
+    teams = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+
+    class Meta:
+        model = Agent
+        fields = ["id", "user", "teams", "capacity", "is_available"]
+
+
+class TicketSerializer(serializers.ModelSerializer):
+    customer = CustomerBriefSerializer(read_only=True)
+    assignee = UserBriefSerializer(read_only=True, allow_null=True)
+    tags = serializers.SlugRelatedField(many=True, read_only=True, slug_field="name")
+
+    class Meta:
+        model = Ticket
+        fields = [
+            "id",
+            "reference",
+            "subject",
+            "status",
+            "priority",
+            "channel",
+            "team",
+            "assignee",
+            "customer",
+            "tags",
+            "follow_up_of",
+            "merged_into",
+            "created_at",
+            "updated_at",
+            "first_response_at",
+            "solved_at",
+            "closed_at",
+            "reopen_count",
+        ]
+
+
+class AttachmentSerializer(serializers.ModelSerializer):
+    download_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Attachment
+        fields = ["id", "filename", "content_type", "size", "is_inline", "rejected_reason", "download_url"]
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_download_url(self, attachment: Attachment) -> str | None:
+        if attachment.is_rejected:
+            return None
+        return reverse("api:attachment-download", kwargs={"pk": attachment.pk})
+
+
+class MessageSerializer(serializers.ModelSerializer):
+    author_user = UserBriefSerializer(read_only=True, allow_null=True)
+    attachments = AttachmentSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Message
+        fields = [
+            "id",
+            "ticket",
+            "author_role",
+            "visibility",
+            "author_user",
+            "author_customer",
+            "channel",
+            "body_text",
+            "body_html",
+            "is_automatic",
+            "delivery_status",
+            "created_at",
+            "attachments",
+        ]
+
+
+class AuditEntrySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = AuditEntry
+        fields = [
+            "id",
+            "created_at",
+            "actor",
+            "actor_label",
+            "action",
+            "field",
+            "old_value",
+            "new_value",
+            "details",
+        ]
+
+
+class NotificationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Notification
+        fields = ["id", "kind", "ticket", "title", "body", "created_at", "read_at"]
+
+
+class MarkedReadSerializer(serializers.Serializer):
+    marked_read = serializers.IntegerField()
+
+
+# --- input -----------------------------------------------------------------------------------------
+
+
+def _agents():
+    return User.objects.filter(agent__isnull=False, is_active=True)
+
+
+class TicketCreateSerializer(serializers.Serializer):
+    """Arguments of `services.ticket_create`; the requester opens the ticket on the customer's behalf."""
+
+    subject = serializers.CharField(max_length=250)
+    customer = serializers.PrimaryKeyRelatedField(
+        queryset=Customer.objects.all(), required=False, help_text="An existing customer you can see."
+    )
+    customer_email = serializers.EmailField(
+        required=False, help_text="Or the customer's email: found or created."
+    )
+    customer_name = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
+    channel = serializers.ChoiceField(choices=Channel.choices, default=Channel.API)
+    priority = serializers.ChoiceField(choices=Priority.choices, default=Priority.NORMAL)
+    team = serializers.PrimaryKeyRelatedField(
+        queryset=Team.objects.all(), required=False, allow_null=True, help_text="Required for agents."
+    )
+    assignee = serializers.PrimaryKeyRelatedField(queryset=_agents(), required=False, allow_null=True)
+    body_text = serializers.CharField(required=False, allow_blank=True, default="")
+    body_html = serializers.CharField(required=False, allow_blank=True, default="")
+    tags = serializers.ListField(child=serializers.CharField(max_length=60), required=False, default=list)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        from ..permissions import visible_customers_q
+
+        request = self.context.get("request")
+        if request is not None:
+            self.fields["customer"].queryset = Customer.objects.filter(visible_customers_q(request.user))
+
+    def validate(self, attrs: dict) -> dict:
+        user = self.context["request"].user
+        if ("customer" in attrs) == ("customer_email" in attrs):
+            raise serializers.ValidationError("Give either `customer` (an id) or `customer_email`.")
+        team = attrs.get("team")
+        if not user_is_admin(user):
+            if team is None:
+                raise serializers.ValidationError({"team": "Agents must open tickets in one of their teams."})
+            if team.pk not in user_team_ids(user):
+                raise serializers.ValidationError({"team": "You can only open tickets in your own teams."})
+        return attrs
+
+
+class TicketUpdateSerializer(serializers.Serializer):
+    """Arguments of `services.ticket_update`: only the fields sent are changed."""
+
+    status = serializers.ChoiceField(choices=Status.choices, required=False)
+    priority = serializers.ChoiceField(choices=Priority.choices, required=False)
+    team = serializers.PrimaryKeyRelatedField(queryset=Team.objects.all(), required=False, allow_null=True)
+    assignee = serializers.PrimaryKeyRelatedField(queryset=_agents(), required=False, allow_null=True)
+    tags = serializers.ListField(
+        child=serializers.CharField(max_length=60), required=False, help_text="The complete new set of tags."
+    )
+
+
+class TicketMergeSerializer(serializers.Serializer):
+    target = serializers.IntegerField(
+        min_value=1, max_value=MAX_ID, help_text="Id of the ticket that absorbs this one."
+    )
+
+
+class MessageCreateSerializer(serializers.Serializer):
+    """Arguments of `services.message_add` for an agent's public reply or internal note."""
+
+    body_text = serializers.CharField(allow_blank=True, required=False, default="")
+    body_html = serializers.CharField(allow_blank=True, required=False, default="")
+    visibility = serializers.ChoiceField(
+        choices=Message.Visibility.choices, default=Message.Visibility.PUBLIC
+    )
+    new_status = serializers.ChoiceField(
+        choices=Status.choices, required=False, help_text="Submit the reply as e.g. pending or solved."
+    )
+    attachments = serializers.ListField(
+        child=serializers.FileField(allow_empty_file=True), required=False, default=list
+    )
+
+    def validate_attachments(self, files: list) -> list:
+        limit = settings.HELPDESK_API_MAX_ATTACHMENT_BYTES
+        for upload in files:
+            if upload.size > limit:
+                raise serializers.ValidationError(
+                    f"{upload.name} is {upload.size} bytes; attachments may be at most {limit} bytes."
+                )
+        return files
+
+    def validate(self, attrs: dict) -> dict:
+        if not (attrs["body_text"].strip() or attrs["body_html"].strip() or attrs["attachments"]):
+            raise serializers.ValidationError("A message needs text or at least one attachment.")
+        return attrs
+
+
+class TeamUpdateSerializer(serializers.Serializer):
+    assignment_strategy = serializers.ChoiceField(choices=Team.AssignmentStrategy.choices, required=False)
+    email_address = serializers.EmailField(required=False, allow_blank=True)
+
+
+class AgentUpdateSerializer(serializers.Serializer):
+    is_available = serializers.BooleanField()
+
+
+class TokenRequestSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField()
+
+
+# --- metrics -----------------------------------------------------------------------------------------
+
+
+class MetricsQuerySerializer(serializers.Serializer):
+    start = serializers.DateField(help_text="First day (YYYY-MM-DD), in the helpdesk's time zone.")
+    end = serializers.DateField(help_text="Last day, inclusive.")
+    group_by = serializers.ChoiceField(choices=[(c, c) for c in metrics.GROUP_BY_CHOICES], default="day")
+    team = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID, help_text="Team id.")
+    agent = serializers.IntegerField(
+        required=False, min_value=1, max_value=MAX_ID, help_text="User id of an agent."
+    )
+    channel = serializers.ChoiceField(choices=Channel.choices, required=False)
+    priority = serializers.ChoiceField(choices=Priority.choices, required=False)
+
+    def validate(self, attrs: dict) -> dict:
+        if attrs["end"] < attrs["start"]:
+            raise serializers.ValidationError({"end": "The end date must not be before the start date."})
+        if (attrs["end"] - attrs["start"]).days >= metrics.MAX_RANGE_DAYS:
+            raise serializers.ValidationError(
+                {"end": f"The range may span at most {metrics.MAX_RANGE_DAYS} days; ask for a shorter one."}
+            )
+        return attrs
+
+
+class DurationSummarySerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    mean = serializers.FloatField(allow_null=True)
+    median = serializers.FloatField(allow_null=True)
+    p90 = serializers.FloatField(allow_null=True)
+
+
+class MetricsMeasuresSerializer(serializers.Serializer):
+    tickets_created = serializers.IntegerField()
+    tickets_solved = serializers.IntegerField()
+    backlog = serializers.IntegerField(help_text="Unsolved tickets at the end of the period.")
+    first_response_hours = DurationSummarySerializer()
+    first_response_business_hours = DurationSummarySerializer()
+    resolution_hours = DurationSummarySerializer()
+    resolution_business_hours = DurationSummarySerializer()
+    first_contact_resolution_rate = serializers.FloatField(allow_null=True)
+    reopen_rate = serializers.FloatField(allow_null=True)
+    sla_compliance_rate = serializers.FloatField(allow_null=True, help_text="Reported once SLAs exist.")
+    csat = serializers.FloatField(allow_null=True, help_text="Reported once surveys exist.")
+    nps = serializers.FloatField(allow_null=True, help_text="Reported once surveys exist.")
+    ces = serializers.FloatField(allow_null=True, help_text="Reported once surveys exist.")
+
+
+class MetricsGroupSerializer(MetricsMeasuresSerializer):
+    key = serializers.CharField(allow_null=True, help_text="Period start date or the group's id/value.")
+    label = serializers.CharField()
+
+
+class MetricsSerializer(serializers.Serializer):
+    start = serializers.DateField()
+    end = serializers.DateField()
+    group_by = serializers.CharField()
+    time_zone = serializers.CharField()
+    groups = MetricsGroupSerializer(many=True)
+    totals = MetricsMeasuresSerializer()

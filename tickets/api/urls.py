@@ -1,0 +1,16 @@
+from rest_framework.routers import SimpleRouter
+
+from . import views
+
+
+def register(router: SimpleRouter) -> None:
+    """Add the ticket domain's resources to the project's API router."""
+    router.register("tickets", views.TicketViewSet, basename="ticket")
+    router.register(r"tickets/(?P<ticket_pk>\d+)/messages", views.TicketMessageViewSet, basename="message")
+    router.register(r"tickets/(?P<ticket_pk>\d+)/audit", views.TicketAuditViewSet, basename="audit")
+    router.register("attachments", views.AttachmentViewSet, basename="attachment")
+    router.register("customers", views.CustomerViewSet, basename="customer")
+    router.register("organizations", views.OrganizationViewSet, basename="organization")
+    router.register("teams", views.TeamViewSet, basename="team")
+    router.register("agents", views.AgentViewSet, basename="agent")
+    router.register("notifications", views.NotificationViewSet, basename="notification")

@@ -1,0 +1,146 @@
+"""django-filter FilterSets for the API (and any list view that wants the same query parameters).
+
+SLA state and survey score filters belong to `sla/` and `surveys/`: they plug in by subclassing or
+by adding a declared filter here whose method filters through their selectors, e.g.
+`sla_state = ChoiceFilter(choices=..., method="filter_sla_state")` calling `sla.selectors`, and
+`breaching_within = NumberFilter(method=...)` for "breaches within N minutes".
+"""
+
+from django import forms
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django_filters import rest_framework as filters
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+
+from .models import Agent, Channel, Customer, Message, Notification, Organization, Priority, Status, Ticket
+from .selectors import DEFAULT_TICKET_ORDERING, TICKET_ORDERINGS, ticket_search
+
+MAX_ID = 2**63 - 1  # the largest primary key; bigger numbers would overflow the database driver
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class IdFilter(filters.NumberFilter):
+    """An object id: a positive integer that fits a bigint, or a 400."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(*args, **kwargs)
+
+
+class AssigneeField(forms.CharField):
+    """Accepts "me", "unassigned" or a user id."""
+
+    def clean(self, value):
+        value = super().clean(value)
+        if value in ("", None):
+            return None
+        if value in ("me", "unassigned"):
+            return value
+        try:
+            user_id = int(value)
+        except (TypeError, ValueError):
+            raise forms.ValidationError(
+                f"{value!r} is not an assignee: use 'me', 'unassigned' or a user id."
+            ) from None
+        if not 1 <= user_id <= MAX_ID:
+            raise forms.ValidationError("A user id is a positive integer.")
+        return user_id
+
+
+class AssigneeFilter(filters.Filter):
+    field_class = AssigneeField
+
+
+class TicketFilterSet(filters.FilterSet):
+    status = filters.MultipleChoiceFilter(choices=Status.choices, help_text="Repeat for several statuses.")
+    priority = filters.MultipleChoiceFilter(choices=Priority.choices)
+    channel = filters.MultipleChoiceFilter(choices=Channel.choices)
+    team = IdFilter(field_name="team_id", help_text="Team id.")
+    assignee = AssigneeFilter(method="filter_assignee", help_text="'me', 'unassigned' or a user id.")
+    customer = IdFilter(field_name="customer_id", help_text="Customer id.")
+    organization = IdFilter(field_name="customer__organization_id", help_text="Organization id.")
+    tag = filters.CharFilter(method="filter_tag", help_text="Tag name.")
+    created = filters.IsoDateTimeFromToRangeFilter(field_name="created_at")
+    solved = filters.IsoDateTimeFromToRangeFilter(field_name="solved_at")
+    q = filters.CharFilter(method="filter_search", help_text="Full-text search in subject and messages.")
+    ordering = filters.ChoiceFilter(
+        choices=[(name, name) for name in TICKET_ORDERINGS],
+        method="filter_ordering",
+        empty_label=None,
+        help_text=f"Sort order (default {DEFAULT_TICKET_ORDERING}); priority sorts by urgency.",
+    )
+
+    class Meta:
+        model = Ticket
+        fields = []
+
+    def filter_assignee(self, queryset: QuerySet[Ticket], name: str, value) -> QuerySet[Ticket]:
+        if value == "me":
+            return queryset.filter(assignee=self.request.user)
+        if value == "unassigned":
+            return queryset.filter(assignee__isnull=True)
+        return queryset.filter(assignee_id=value)
+
+    def filter_tag(self, queryset: QuerySet[Ticket], name: str, value: str) -> QuerySet[Ticket]:
+        # Exists instead of a join: a ticket appears once whatever else is filtered.
+        tagged = Ticket.tags.through.objects.filter(ticket=OuterRef("pk"), tag__name=value.strip().lower())
+        return queryset.filter(Exists(tagged))
+
+    def filter_search(self, queryset: QuerySet[Ticket], name: str, value: str) -> QuerySet[Ticket]:
+        return ticket_search(queryset, value)
+
+    def filter_ordering(self, queryset: QuerySet[Ticket], name: str, value: str) -> QuerySet[Ticket]:
+        # The pagination applies the order (it must know it to build cursors); this filter validates it.
+        return queryset
+
+
+class MessageFilterSet(filters.FilterSet):
+    visibility = filters.ChoiceFilter(choices=Message.Visibility.choices)
+    author_role = filters.ChoiceFilter(choices=Message.AuthorRole.choices)
+
+    class Meta:
+        model = Message
+        fields = []
+
+
+class CustomerFilterSet(filters.FilterSet):
+    organization = IdFilter(field_name="organization_id")
+    email = filters.CharFilter(field_name="email", lookup_expr="iexact")
+    q = filters.CharFilter(method="filter_search", help_text="Name, email or phone contains.")
+
+    class Meta:
+        model = Customer
+        fields = ["is_vip"]
+
+    def filter_search(self, queryset: QuerySet[Customer], name: str, value: str) -> QuerySet[Customer]:
+        return queryset.filter(
+            Q(name__icontains=value) | Q(email__icontains=value) | Q(phone__icontains=value)
+        )
+
+
+class OrganizationFilterSet(filters.FilterSet):
+    name = filters.CharFilter(field_name="name", lookup_expr="icontains")
+
+    class Meta:
+        model = Organization
+        fields = []
+
+
+class AgentFilterSet(filters.FilterSet):
+    team = IdFilter(field_name="teams", help_text="Team id.")
+
+    class Meta:
+        model = Agent
+        fields = ["is_available"]
+
+
+class NotificationFilterSet(filters.FilterSet):
+    unread = filters.BooleanFilter(field_name="read_at", lookup_expr="isnull", help_text="Only unread.")
+    kind = filters.ChoiceFilter(choices=Notification.Kind.choices)
+
+    class Meta:
+        model = Notification
+        fields = []

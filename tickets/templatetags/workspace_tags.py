@@ -1,0 +1,80 @@
+from datetime import datetime
+
+from django import template
+from django.utils.html import format_html
+from django.utils.timesince import timesince
+
+register = template.Library()
+
+# 24x24 outline icons (paths drawn for this project); the label is what assistive tech reads.
+CHANNEL_ICONS = {
+    "email": ("Email", "M3 6h18v12H3z M3 6l9 7 9-7"),
+    "web": (
+        "Web form",
+        "M12 3a9 9 0 1 0 0 18 9 9 0 0 0 0-18z M3 12h18 M12 3c3 3 3 15 0 18 M12 3c-3 3-3 15 0 18",
+    ),
+    "chat": ("Chat", "M4 5h16v11H9l-5 4z"),
+    "phone": (
+        "Phone",
+        "M5 3h4l2 5-3 2a12 12 0 0 0 6 6l2-3 5 2v4a2 2 0 0 1-2 2A17 17 0 0 1 3 5a2 2 0 0 1 2-2z",
+    ),
+    "social": ("Social", "M4 10v4h3l6 4V6l-6 4z M17 9a4 4 0 0 1 0 6"),
+    "api": ("API", "M8 7l-5 5 5 5 M16 7l5 5-5 5 M14 4l-4 16"),
+}
+
+
+@register.simple_tag
+def channel_icon(channel: str) -> str:
+    label, path = CHANNEL_ICONS.get(channel, (channel, "M12 12h.01"))
+    return format_html(
+        '<span class="channel-icon" role="img" aria-label="{}" title="{}"><svg viewBox="0 0 24 24" '
+        'fill="none" stroke="currentColor" stroke-width="1.8" stroke-linecap="round" '
+        'stroke-linejoin="round" aria-hidden="true"><path d="{}"/></svg></span>',
+        label,
+        label,
+        path,
+    )
+
+
+@register.filter
+def duration(seconds: int | None) -> str:
+    """A short human duration for SLA badges: 'in 2h 05m' or '1d 3h overdue'."""
+    if seconds is None:
+        return ""
+    overdue = seconds < 0
+    rest = abs(int(seconds))
+    days, rest = divmod(rest, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    if days:
+        text = f"{days}d {hours}h"
+    elif hours:
+        text = f"{hours}h {minutes:02d}m"
+    else:
+        text = f"{minutes}m"
+    return f"{text} overdue" if overdue else f"{text} left"
+
+
+@register.simple_tag(takes_context=True)
+def query_with(context, **changes) -> str:
+    """The current query string with some parameters replaced (None removes one)."""
+    params = context["request"].GET.copy()
+    for key, value in changes.items():
+        if value is None:
+            params.pop(key, None)
+        else:
+            params[key] = value
+    return params.urlencode()
+
+
+@register.filter
+def get_item(mapping: dict, key: str):
+    return mapping.get(key)
+
+
+@register.filter
+def ago(value: datetime | None) -> str:
+    """'3 hours ago': the largest unit only, short enough for a table column."""
+    if value is None:
+        return ""
+    return f"{timesince(value, depth=1)} ago"

@@ -1,0 +1,195 @@
+"""Reads for the agent workspace, built on `tickets.selectors` so the UI sees exactly what the API sees."""
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Count, Q, QuerySet
+
+from .. import transitions
+from ..models import Agent, Macro, Status, Team, Ticket, TicketPresence
+from ..permissions import led_team_ids
+from ..selectors import ticket_list, ticket_visibility_q, user_is_admin
+from . import sla_adapter
+from .macro_text import render_macro
+
+PRESENCE_TTL = timedelta(seconds=30)
+UNASSIGNED_ON_BOARD = 15
+
+
+@dataclass(frozen=True)
+class QueueView:
+    slug: str
+    label: str
+    sla_state: str = ""  # set for views that need SLA data
+
+
+QUEUE_VIEWS = (
+    QueueView("mine", "My open tickets"),
+    QueueView("unassigned", "Unassigned in my teams"),
+    QueueView("breaching", "Breaching soon", sla_adapter.BREACHING_SOON),
+    QueueView("breached", "Breached", sla_adapter.BREACHED_VIEW),
+    QueueView("pending", "Pending"),
+    QueueView("open", "All open"),
+)
+QUEUE_VIEW_BY_SLUG = {view.slug: view for view in QUEUE_VIEWS}
+DEFAULT_QUEUE_VIEW = "mine"
+
+
+def _my_team_ids(user: AbstractBaseUser) -> QuerySet[Team]:
+    """The user's teams (member or lead) as a subquery, so views filter on it without a query of their own."""
+    return Team.objects.filter(Q(agents__user=user) | Q(lead=user)).values("pk")
+
+
+def _view_q(user: AbstractBaseUser, slug: str) -> Q:
+    unsolved = Q(status__in=transitions.UNSOLVED)
+    if slug == "mine":
+        return unsolved & Q(assignee=user)
+    if slug == "unassigned":
+        teams = Q() if user_is_admin(user) else Q(team_id__in=_my_team_ids(user))
+        return unsolved & Q(assignee__isnull=True) & teams
+    if slug == "pending":
+        return Q(status=Status.PENDING)
+    return unsolved
+
+
+def queue_tickets(*, user: AbstractBaseUser, view: str, now: datetime) -> QuerySet[Ticket]:
+    """The tickets of one queue view, visible to the user, with everything a row shows preloaded."""
+    queue_view = QUEUE_VIEW_BY_SLUG[view]
+    tickets = ticket_list(user=user).filter(_view_q(user, view))
+    if queue_view.sla_state:
+        tickets = sla_adapter.sla_filter(tickets, queue_view.sla_state, now)
+    return tickets
+
+
+def queue_counts(*, user: AbstractBaseUser, now: datetime) -> dict[str, int | None]:
+    """{view slug: count} in one query; SLA views are None without SLA data."""
+    aggregates = {}
+    for view in QUEUE_VIEWS:
+        condition = _view_q(user, view.slug)
+        if view.sla_state:
+            sla_q = sla_adapter.sla_state_q(view.sla_state, now)
+            if sla_q is None:
+                continue
+            condition &= sla_q
+        aggregates[view.slug] = Count("pk", filter=condition)
+    counts = Ticket.objects.filter(ticket_visibility_q(user)).aggregate(**aggregates)
+    return {view.slug: counts.get(view.slug) for view in QUEUE_VIEWS}
+
+
+def presence_others(*, ticket: Ticket, user: AbstractBaseUser, now: datetime) -> list[TicketPresence]:
+    """Other people who had this ticket open within the presence TTL, typists first."""
+    return list(
+        TicketPresence.objects.filter(ticket=ticket, last_seen_at__gte=now - PRESENCE_TTL)
+        .exclude(user=user)
+        .select_related("user")
+        .order_by("-activity", "user__username")
+    )
+
+
+def macro_list(*, ticket: Ticket) -> QuerySet[Macro]:
+    """Global macros and those of the ticket's team."""
+    return Macro.objects.filter(Q(team__isnull=True) | Q(team_id=ticket.team_id)).prefetch_related("add_tags")
+
+
+def macro_get(*, ticket: Ticket, pk: int) -> Macro:
+    return macro_list(ticket=ticket).get(pk=pk)
+
+
+def macro_render(*, macro: Macro, ticket: Ticket, agent: AbstractBaseUser) -> str:
+    customer = ticket.customer
+    return render_macro(
+        macro.body,
+        {
+            "customer": {"name": customer.name, "first_name": customer.first_name, "email": customer.email},
+            "ticket": {"reference": ticket.reference, "subject": ticket.subject},
+            "agent": {
+                "name": agent.get_full_name() or agent.get_username(),
+                "first_name": agent.first_name or agent.get_username(),
+            },
+        },
+    )
+
+
+def customer_other_tickets(*, user: AbstractBaseUser, ticket: Ticket, limit: int = 20) -> list[Ticket]:
+    """The customer's other tickets on every channel, as far as the user may see them."""
+    return list(
+        ticket_list(user=user)
+        .filter(customer_id=ticket.customer_id)
+        .exclude(pk=ticket.pk)
+        .order_by("-created_at", "-pk")[:limit]
+    )
+
+
+def assignable_agents(*, team_id: int | None) -> QuerySet[Agent]:
+    return Agent.objects.filter(teams=team_id).select_related("user").order_by("user__username")
+
+
+@dataclass
+class BoardRow:
+    agent: Agent
+    open: int = 0
+    pending: int = 0
+    breaching: int | None = None
+    breached: int | None = None
+
+
+@dataclass
+class TeamBoard:
+    team: Team
+    unassigned: int = 0
+    rows: list[BoardRow] = field(default_factory=list)
+    unassigned_tickets: list[Ticket] = field(default_factory=list)
+
+
+def board_team_ids(user: AbstractBaseUser) -> list[int]:
+    if user_is_admin(user):
+        return list(Team.objects.values_list("pk", flat=True))
+    return led_team_ids(user)
+
+
+def team_board(*, user: AbstractBaseUser, now: datetime) -> list[TeamBoard]:
+    """Per led team: per agent open/pending/breaching/breached counts, and the unassigned tickets.
+
+    A fixed number of queries whatever the number of teams, agents and tickets.
+    """
+    team_ids = board_team_ids(user)
+    teams = {team.pk: TeamBoard(team=team) for team in Team.objects.filter(pk__in=team_ids)}
+    unsolved = Ticket.objects.filter(team_id__in=team_ids, status__in=transitions.UNSOLVED)
+    breaching_q = sla_adapter.sla_state_q(sla_adapter.BREACHING_SOON, now)
+    breached_q = sla_adapter.sla_state_q(sla_adapter.BREACHED_VIEW, now)
+    measures = {"open": Count("pk"), "pending": Count("pk", filter=Q(status=Status.PENDING))}
+    if breaching_q is not None and breached_q is not None:
+        measures["breaching"] = Count("pk", filter=breaching_q)
+        measures["breached"] = Count("pk", filter=breached_q)
+    per_agent = {
+        (row["team_id"], row["assignee_id"]): row
+        for row in unsolved.order_by().values("team_id", "assignee_id").annotate(**measures)
+    }
+    memberships = (
+        Agent.teams.through.objects.filter(team_id__in=team_ids)
+        .select_related("agent__user")
+        .order_by("agent__user__username")
+    )
+    for membership in memberships:
+        counts = per_agent.get((membership.team_id, membership.agent.user_id), {})
+        teams[membership.team_id].rows.append(
+            BoardRow(
+                agent=membership.agent,
+                open=counts.get("open", 0),
+                pending=counts.get("pending", 0),
+                breaching=counts.get("breaching") if "breaching" in measures else None,
+                breached=counts.get("breached") if "breached" in measures else None,
+            )
+        )
+    for (team_id, assignee_id), counts in per_agent.items():
+        if assignee_id is None:
+            teams[team_id].unassigned = counts["open"]
+    unassigned = (
+        unsolved.filter(assignee__isnull=True).select_related("customer").order_by("created_at", "pk")
+    )
+    for ticket in unassigned[:200]:
+        board = teams[ticket.team_id]
+        if len(board.unassigned_tickets) < UNASSIGNED_ON_BOARD:
+            board.unassigned_tickets.append(ticket)
+    return list(teams.values())

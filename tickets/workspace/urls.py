@@ -1,0 +1,31 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from . import views
+
+app_name = "workspace"
+
+urlpatterns = [
+    path(
+        "login/",
+        auth_views.LoginView.as_view(template_name="workspace/login.html", redirect_authenticated_user=True),
+        name="login",
+    ),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", views.queue, name="queue"),
+    path("queue/rows/", views.queue_rows, name="queue_rows"),
+    path("bulk/", views.bulk, name="bulk"),
+    path("tickets/<int:pk>/", views.ticket_detail, name="ticket"),
+    path("tickets/<int:pk>/reply/", views.ticket_reply, name="reply"),
+    path("tickets/<int:pk>/update/", views.ticket_update, name="update"),
+    path("tickets/<int:pk>/presence/", views.ticket_presence, name="presence"),
+    path("tickets/<int:pk>/macros/<int:macro_pk>/", views.macro_preview, name="macro"),
+    path("attachments/<int:pk>/", views.attachment_download, name="attachment"),
+    path("notifications/", views.notification_list, name="notifications"),
+    path("notifications/bell/", views.notification_bell, name="bell"),
+    path("notifications/read-all/", views.notification_read_all, name="notifications_read_all"),
+    path("notifications/<int:pk>/open/", views.notification_open, name="notification_open"),
+    path("team/", views.board, name="board"),
+    path("agents/<int:pk>/availability/", views.agent_availability, name="availability"),
+    path("metrics/", views.metrics_page, name="metrics"),
+]

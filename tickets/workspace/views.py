@@ -1,0 +1,552 @@
+"""The agent workspace: server-rendered pages that htmx enhances; every write goes through services.
+
+Permissions are the API's (`tickets.permissions` / `tickets.selectors`): a ticket, attachment or
+customer the user may not see answers 404, exactly like /api/v1/.
+"""
+
+from collections.abc import Callable
+from datetime import date, timedelta
+from functools import wraps
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
+from django.views.decorators.http import require_GET, require_POST
+
+from .. import metrics, selectors, services
+from .. import permissions as perms
+from ..exceptions import DomainError
+from ..filtersets import TicketFilterSet
+from ..models import Agent, Attachment, Channel, Macro, Message, Priority, Status, Team, Ticket
+from . import charts, sla_adapter, survey_adapter
+from . import selectors as ws
+from . import services as ws_services
+from .forms import MetricsPeriodForm, ReplyForm
+
+PAGE_SIZE = 50
+QUEUE_FILTER_KEYS = ("q", "team", "channel", "priority", "tag", "ordering")
+
+
+def staff_required(view: Callable) -> Callable:
+    """Logged in and an agent, team lead or admin (the API's IsHelpdeskStaff)."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs):
+        if not perms.user_is_helpdesk_staff(request.user):
+            raise PermissionDenied(perms.IsHelpdeskStaff.message)
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def lead_required(view: Callable) -> Callable:
+    @staff_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs):
+        if not ws.board_team_ids(request.user):
+            raise PermissionDenied(perms.IsTeamLeadOrAdmin.message)
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _is_htmx(request: HttpRequest) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def _nav(request: HttpRequest) -> dict:
+    unread = selectors.notification_list(user=request.user, unread_only=True)
+    return {
+        "unread_count": unread.count(),
+        "latest": list(unread[:6]),
+        "is_lead": bool(ws.board_team_ids(request.user)),
+    }
+
+
+def _page(request: HttpRequest, template: str, context: dict, status: int = 200) -> HttpResponse:
+    return render(request, template, {"nav": _nav(request), **context}, status=status)
+
+
+def _safe_next(request: HttpRequest, default: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        return target
+    return default
+
+
+def _visible_ticket(request: HttpRequest, pk: int) -> Ticket:
+    try:
+        return selectors.ticket_get(user=request.user, pk=pk)
+    except Ticket.DoesNotExist:
+        raise Http404("No such ticket that you can see.") from None
+
+
+# --- queue ---------------------------------------------------------------------------------------
+
+
+def _queue_context(request: HttpRequest) -> dict:
+    now = timezone.now()
+    view = request.GET.get("view") or ws.DEFAULT_QUEUE_VIEW
+    if view not in ws.QUEUE_VIEW_BY_SLUG:
+        view = ws.DEFAULT_QUEUE_VIEW
+    queue_view = ws.QUEUE_VIEW_BY_SLUG[view]
+    tickets = ws.queue_tickets(user=request.user, view=view, now=now)
+    filterset = TicketFilterSet(request.GET, queryset=tickets, request=request)
+    valid = filterset.is_valid()
+    tickets = filterset.qs if valid else tickets.none()
+    ordering = (filterset.form.cleaned_data.get("ordering") if valid else None) or (
+        selectors.DEFAULT_TICKET_ORDERING
+    )
+    tickets = tickets.order_by(*selectors.TICKET_ORDERINGS[ordering])
+    page = Paginator(tickets, PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = list(page.object_list)
+    summaries = sla_adapter.ticket_sla_summaries(rows, now)
+    filters = {key: request.GET.getlist(key) for key in QUEUE_FILTER_KEYS if request.GET.getlist(key)}
+    base_query = urlencode({"view": view, **filters}, doseq=True)
+    return {
+        "view": queue_view,
+        "views": ws.QUEUE_VIEWS,
+        "counts": ws.queue_counts(user=request.user, now=now),
+        "rows": [(ticket, summaries[ticket.pk]) for ticket in rows],
+        "page": page,
+        "filterset": filterset,
+        "filters": filters,
+        "ordering": ordering,
+        "base_query": base_query,
+        "filter_query": urlencode(filters, doseq=True),
+        "sla_available": sla_adapter.sla_available(),
+        "now": now,
+    }
+
+
+@require_GET
+@staff_required
+def queue(request: HttpRequest) -> HttpResponse:
+    context = _queue_context(request)
+    context.update(
+        teams=Team.objects.all(),
+        channels=Channel.choices,
+        priorities=Priority.choices,
+        statuses=Status.choices,
+        agents=Agent.objects.filter(pk__in=Agent.objects.filter(perms.visible_agents_q(request.user)))
+        .select_related("user")
+        .order_by("user__username"),
+    )
+    return _page(request, "workspace/queue.html", context)
+
+
+@require_GET
+@staff_required
+def queue_rows(request: HttpRequest) -> HttpResponse:
+    """The table body alone, for the 20-second refresh."""
+    return render(request, "workspace/_queue_rows.html", _queue_context(request))
+
+
+@require_POST
+@staff_required
+def bulk(request: HttpRequest) -> HttpResponse:
+    back = _safe_next(request, reverse("workspace:queue"))
+    ids = []
+    for raw in request.POST.getlist("ticket"):
+        if raw.isdigit() and 0 < int(raw) <= 2**63 - 1:
+            ids.append(int(raw))
+    if not ids:
+        messages.error(request, "Select at least one ticket first.")
+        return redirect(back)
+    action = request.POST.get("action", "")
+    value = request.POST.get(f"value_{action}", request.POST.get("value", ""))
+    try:
+        results = ws_services.tickets_bulk_update(
+            user=request.user, ticket_ids=ids, action=action, value=value
+        )
+    except DomainError as error:
+        messages.error(request, str(error))
+        return redirect(back)
+    done = [r.reference for r in results if r.ok]
+    if done:
+        messages.success(request, f"Updated {len(done)} ticket(s): {', '.join(done)}.")
+    for result in results:
+        if not result.ok:
+            messages.error(request, f"{result.reference}: {result.error}")
+    return redirect(back)
+
+
+# --- ticket page ---------------------------------------------------------------------------------
+
+
+def _ticket_context(request: HttpRequest, ticket: Ticket, form: ReplyForm | None = None) -> dict:
+    now = timezone.now()
+    thread = ticket.messages.select_related("author_user", "author_customer").prefetch_related("attachments")
+    return {
+        "ticket": ticket,
+        "thread": thread,
+        "audit": ticket.audit_entries.select_related("actor").order_by("-created_at", "-pk")[:100],
+        "form": form or ReplyForm(),
+        "macros": ws.macro_list(ticket=ticket),
+        "sla": sla_adapter.ticket_sla_summaries([ticket], now)[ticket.pk],
+        "sla_available": sla_adapter.sla_available(),
+        "surveys": survey_adapter.ticket_survey_results(ticket),
+        "other_tickets": ws.customer_other_tickets(user=request.user, ticket=ticket),
+        "presence": ws.presence_others(ticket=ticket, user=request.user, now=now),
+        **_properties_context(ticket),
+    }
+
+
+def _properties_context(ticket: Ticket, error: str = "") -> dict:
+    return {
+        "ticket": ticket,
+        "statuses": Status.choices,
+        "priorities": Priority.choices,
+        "teams": Team.objects.all(),
+        "agents": ws.assignable_agents(team_id=ticket.team_id),
+        "tags_text": ", ".join(tag.name for tag in ticket.tags.all()),
+        "properties_error": error,
+    }
+
+
+@require_GET
+@staff_required
+def ticket_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    ticket = _visible_ticket(request, pk)
+    ws_services.presence_touch(ticket=ticket, user=request.user, activity="viewing")
+    return _page(request, "workspace/ticket.html", _ticket_context(request, ticket))
+
+
+@require_POST
+@staff_required
+def ticket_reply(request: HttpRequest, pk: int) -> HttpResponse:
+    ticket = _visible_ticket(request, pk)
+    form = ReplyForm(request.POST, request.FILES)
+    if request.POST.get("insert_macro"):
+        # The no-JavaScript way to use a macro: the page comes back with the text in the box.
+        return _insert_macro(request, ticket)
+    if not form.is_valid():
+        return _page(request, "workspace/ticket.html", _ticket_context(request, ticket, form), status=400)
+    data = form.cleaned_data
+    macro = None
+    if data["macro"]:
+        macro = ws.macro_list(ticket=ticket).filter(pk=data["macro"]).first()
+    try:
+        message = services.message_add(
+            ticket=ticket,
+            author_role=Message.AuthorRole.AGENT,
+            author_user=request.user,
+            body_text=data["body"],
+            visibility=data["visibility"],
+            new_status=data["submit_as"] or None,
+            attachments=form.attachment_inputs(),
+        )
+        if macro is not None and macro.add_tags.exists():
+            services.ticket_add_tags(
+                ticket=message.ticket, names=[t.name for t in macro.add_tags.all()], actor=request.user
+            )
+    except DomainError as error:
+        form.add_error(None, str(error))
+        return _page(request, "workspace/ticket.html", _ticket_context(request, ticket, form), status=400)
+    kind = "Internal note added" if data["visibility"] == Message.Visibility.INTERNAL else "Reply sent"
+    status_note = ""
+    if data["submit_as"]:
+        status_note = f"; ticket is now {message.ticket.get_status_display().lower()}"
+    messages.success(request, f"{kind}{status_note}.")
+    return redirect(f"{reverse('workspace:ticket', args=[message.ticket.pk])}#message-{message.pk}")
+
+
+def _insert_macro(request: HttpRequest, ticket: Ticket) -> HttpResponse:
+    macro_id = request.POST.get("macro", "")
+    macro = ws.macro_list(ticket=ticket).filter(pk=int(macro_id)).first() if macro_id.isdigit() else None
+    if macro is None:
+        messages.error(request, "Choose a canned response to insert.")
+        return redirect("workspace:ticket", pk=ticket.pk)
+    text = ws.macro_render(macro=macro, ticket=ticket, agent=request.user)
+    body = request.POST.get("body", "").rstrip()
+    form = ReplyForm(
+        initial={
+            "body": f"{body}\n\n{text}" if body else text,
+            "visibility": request.POST.get("visibility") or Message.Visibility.PUBLIC,
+            "submit_as": macro.set_status,
+            "macro": macro.pk,
+        }
+    )
+    return _page(request, "workspace/ticket.html", _ticket_context(request, ticket, form))
+
+
+@require_GET
+@staff_required
+def macro_preview(request: HttpRequest, pk: int, macro_pk: int) -> JsonResponse:
+    ticket = _visible_ticket(request, pk)
+    try:
+        macro = ws.macro_get(ticket=ticket, pk=macro_pk)
+    except Macro.DoesNotExist:
+        raise Http404("No such canned response for this ticket.") from None
+    return JsonResponse(
+        {
+            "body": ws.macro_render(macro=macro, ticket=ticket, agent=request.user),
+            "set_status": macro.set_status,
+            "tags": [tag.name for tag in macro.add_tags.all()],
+        }
+    )
+
+
+def _parse_properties(request: HttpRequest, ticket: Ticket) -> dict:
+    """Only the fields present in the POST change; an unknown team or agent is a DomainError."""
+    changes: dict = {}
+    post = request.POST
+    if "status" in post:
+        changes["status"] = post["status"]
+    if "priority" in post:
+        changes["priority"] = post["priority"]
+    if "team" in post:
+        raw = post["team"]
+        team = Team.objects.filter(pk=int(raw)).first() if raw.isdigit() else None
+        if raw and team is None:
+            raise DomainError("That team does not exist; pick one from the list.")
+        changes["team"] = team
+    if "assignee" in post:
+        raw = post["assignee"]
+        user = get_user_model().objects.filter(pk=int(raw)).first() if raw.isdigit() else None
+        if raw and user is None:
+            raise DomainError("That agent does not exist; pick one from the list.")
+        changes["assignee"] = user
+    if "tags" in post:
+        changes["tags"] = [name.strip() for name in post["tags"].split(",") if name.strip()]
+    if changes.get("status") not in (None, *Status.values):
+        raise DomainError(f"Unknown status {changes['status']!r}.")
+    team_changes = "team" in changes and getattr(changes["team"], "pk", None) != ticket.team_id
+    if (
+        team_changes
+        and "assignee" in changes
+        and getattr(changes["assignee"], "pk", None) == ticket.assignee_id
+    ):
+        # The form always posts the current assignee: on a transfer, let the service keep them only if
+        # they are in the new team instead of refusing the move.
+        del changes["assignee"]
+    return changes
+
+
+@require_POST
+@staff_required
+def ticket_update(request: HttpRequest, pk: int) -> HttpResponse:
+    ticket = _visible_ticket(request, pk)
+    error = ""
+    try:
+        services.ticket_update(ticket=ticket, actor=request.user, **_parse_properties(request, ticket))
+    except DomainError as exc:
+        error = str(exc)
+    back = _safe_next(request, reverse("workspace:ticket", args=[ticket.pk]))
+    try:
+        ticket = selectors.ticket_get(user=request.user, pk=pk)
+    except Ticket.DoesNotExist:
+        # Moved to a team the user is not in: it is out of their sight now.
+        messages.info(request, "The ticket moved to a team you are not in.")
+        if _is_htmx(request):
+            return HttpResponse(headers={"HX-Redirect": reverse("workspace:queue")})
+        return redirect("workspace:queue")
+    if _is_htmx(request) and not request.POST.get("next"):
+        return render(request, "workspace/_properties.html", _properties_context(ticket, error))
+    if error:
+        messages.error(request, f"{ticket.reference}: {error}")
+    else:
+        messages.success(request, f"{ticket.reference} updated.")
+    return redirect(back)
+
+
+@require_POST
+@staff_required
+def ticket_presence(request: HttpRequest, pk: int) -> HttpResponse:
+    ticket = _visible_ticket(request, pk)
+    activity = request.POST.get("activity", "viewing")
+    try:
+        ws_services.presence_touch(ticket=ticket, user=request.user, activity=activity)
+    except DomainError as error:
+        return HttpResponse(str(error), status=400)
+    others = ws.presence_others(ticket=ticket, user=request.user, now=timezone.now())
+    return render(request, "workspace/_presence.html", {"presence": others, "ticket": ticket})
+
+
+@require_GET
+@staff_required
+def attachment_download(request: HttpRequest, pk: int) -> FileResponse:
+    visible = Ticket.objects.filter(perms.visible_tickets_q(request.user))
+    attachment = get_object_or_404(Attachment, pk=pk, message__ticket__in=visible)
+    if attachment.is_rejected or not attachment.file:
+        raise Http404(f"This attachment's content was not stored: {attachment.rejected_reason or 'empty'}.")
+    # As a download and never with its own type: stored HTML or SVG must not render in our origin.
+    return FileResponse(
+        attachment.file.open("rb"),
+        as_attachment=True,
+        filename=attachment.filename,
+        content_type="application/octet-stream",
+    )
+
+
+# --- notifications -------------------------------------------------------------------------------
+
+
+@require_GET
+@staff_required
+def notification_list(request: HttpRequest) -> HttpResponse:
+    notifications = selectors.notification_list(user=request.user)
+    page = Paginator(notifications, PAGE_SIZE).get_page(request.GET.get("page"))
+    return _page(request, "workspace/notifications.html", {"page": page})
+
+
+@require_GET
+@staff_required
+def notification_bell(request: HttpRequest) -> HttpResponse:
+    return render(request, "workspace/_bell.html", {"nav": _nav(request)})
+
+
+@require_POST
+@staff_required
+def notification_open(request: HttpRequest, pk: int) -> HttpResponse:
+    notification = get_object_or_404(selectors.notification_list(user=request.user), pk=pk)
+    services.notification_mark_read(notification=notification)
+    if (
+        notification.ticket_id
+        and Ticket.objects.filter(perms.visible_tickets_q(request.user), pk=notification.ticket_id).exists()
+    ):
+        return redirect("workspace:ticket", pk=notification.ticket_id)
+    return redirect("workspace:notifications")
+
+
+@require_POST
+@staff_required
+def notification_read_all(request: HttpRequest) -> HttpResponse:
+    count = services.notification_mark_all_read(recipient=request.user)
+    messages.success(request, f"Marked {count} notification(s) read.")
+    return redirect(_safe_next(request, reverse("workspace:notifications")))
+
+
+# --- team lead -----------------------------------------------------------------------------------
+
+
+@require_GET
+@lead_required
+def board(request: HttpRequest) -> HttpResponse:
+    return _page(
+        request,
+        "workspace/board.html",
+        {
+            "boards": ws.team_board(user=request.user, now=timezone.now()),
+            "sla_available": sla_adapter.sla_available(),
+        },
+    )
+
+
+@require_POST
+@staff_required
+def agent_availability(request: HttpRequest, pk: int) -> HttpResponse:
+    agent = get_object_or_404(Agent.objects.filter(perms.visible_agents_q(request.user)).distinct(), pk=pk)
+    if not perms.can_set_agent_availability(request.user, agent):
+        raise PermissionDenied("Only the agent, a lead of one of their teams or an admin may do this.")
+    available = request.POST.get("is_available") == "true"
+    services.agent_set_availability(agent=agent, is_available=available)
+    messages.success(request, f"{agent} is now {'available' if available else 'away'}.")
+    return redirect(_safe_next(request, reverse("workspace:board")))
+
+
+def _metrics_tickets(team_ids: list[int] | None) -> QuerySet[Ticket]:
+    return Ticket.objects.all() if team_ids is None else Ticket.objects.filter(team_id__in=team_ids)
+
+
+@require_GET
+@lead_required
+def metrics_page(request: HttpRequest) -> HttpResponse:
+    team_ids = perms.metrics_team_ids(request.user)
+    teams = Team.objects.all() if team_ids is None else Team.objects.filter(pk__in=team_ids)
+    data = request.GET if "start" in request.GET else MetricsPeriodForm.default_period()
+    form = MetricsPeriodForm(data, teams=teams)
+    context: dict = {"form": form}
+    if form.is_valid():
+        args = form.cleaned_data
+        tickets = _metrics_tickets(team_ids)
+        filters = metrics.MetricsFilters(team=args["team"])
+        group = "day" if (args["end"] - args["start"]) <= timedelta(days=62) else "week"
+        common = {"tickets": tickets, "start": args["start"], "end": args["end"], "filters": filters}
+        trend = metrics.ticket_metrics(group_by=group, **common)
+        by_channel = metrics.ticket_metrics(group_by="channel", **common)
+        by_agent = metrics.ticket_metrics(group_by="agent", **common)
+        csv_query = {"format": "csv", "start": args["start"], "end": args["end"]}
+        if args["team"]:
+            csv_query["team"] = args["team"]
+        context.update(
+            _metric_charts(trend, by_channel),
+            trend=trend,
+            by_agent=by_agent,
+            group=group,
+            csv_trend=urlencode({**csv_query, "group_by": group}),
+            csv_agents=urlencode({**csv_query, "group_by": "agent"}),
+        )
+    return _page(request, "workspace/metrics.html", context, status=200 if form.is_valid() else 400)
+
+
+def _median(summary: dict | None) -> float | None:
+    return None if not summary else summary.get("median")
+
+
+def _short_date(key: str | None, label: str) -> str:
+    try:
+        return date.fromisoformat(key or "").strftime("%d %b")
+    except ValueError:
+        return label
+
+
+def _metric_charts(trend: dict, by_channel: dict) -> dict:
+    labels = [_short_date(group["key"], group["label"]) for group in trend["groups"]]
+    totals = trend["totals"]
+    # The chart module escapes every label itself, so its output is safe markup.
+    return {
+        "chart_volume_channel": mark_safe(
+            charts.bar_chart(
+                [(g["label"], g["tickets_created"]) for g in by_channel["groups"]],
+                title="Tickets created by channel",
+                unit="tickets",
+            )
+        ),
+        "chart_volume_trend": mark_safe(
+            charts.line_chart(
+                labels,
+                {
+                    "Created": [g["tickets_created"] for g in trend["groups"]],
+                    "Solved": [g["tickets_solved"] for g in trend["groups"]],
+                    "Backlog": [g["backlog"] for g in trend["groups"]],
+                },
+                title="Tickets created, solved and backlog",
+                unit="tickets",
+            )
+        ),
+        "chart_times": mark_safe(
+            charts.line_chart(
+                labels,
+                {
+                    "First response (median)": [_median(g["first_response_hours"]) for g in trend["groups"]],
+                    "Resolution (median)": [_median(g["resolution_hours"]) for g in trend["groups"]],
+                },
+                title="Median first response and resolution time",
+                unit="hours",
+            )
+        ),
+        "has_times": any(
+            _median(totals.get(name)) is not None for name in ("first_response_hours", "resolution_hours")
+        ),
+        "pending_measures": [
+            (name, label, totals.get(name))
+            for name, label in (
+                ("sla_compliance_rate", "SLA compliance"),
+                ("csat", "CSAT"),
+                ("nps", "NPS"),
+                ("ces", "CES"),
+            )
+        ],
+    }

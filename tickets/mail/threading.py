@@ -1,0 +1,197 @@
+# ruff: noqa: RUF001  (multilingual mail markers: Cyrillic, CJK and typographic characters are intended)
+"""Pure helpers for threading inbound mail onto tickets (no Django).
+
+Formats (see docs/email-parsing.md, "Threading"):
+
+* ticket reference: ``HD-<number>`` (prefix configurable), e.g. ``HD-1042``;
+* outbound Message-ID: ``<HD-1042.{unique}@{domain}>``;
+* subject tag: ``[#HD-1042]``, inserted after any Re:/Fwd: prefixes;
+* reply address: ``support+{token}@example.com`` (plus addressing).
+
+Note: this module is named ``threading`` inside the ``tickets.mail`` package; import
+it as ``tickets.mail.threading`` (absolute imports never shadow the stdlib module).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+__all__ = [
+    "make_message_id",
+    "normalize_subject",
+    "reference_from_message_id",
+    "reference_from_subject",
+    "reply_address",
+    "reply_token_from_address",
+    "subject_with_reference",
+]
+
+_PREFIX_RE = re.compile(r"[A-Za-z][A-Za-z0-9]{0,15}")
+_REFERENCE_RE = re.compile(r"([A-Za-z][A-Za-z0-9]{0,15})-(\d{1,18})")
+_UNIQUE_RE = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
+_DOMAIN_RE = re.compile(
+    r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*"
+)
+_TOKEN_RE = re.compile(r"[A-Za-z0-9._=-]{1,64}")
+
+
+def _canonical_reference(reference: str) -> str:
+    match = _REFERENCE_RE.fullmatch(reference.strip())
+    if not match:
+        raise ValueError(f"not a ticket reference (expected e.g. 'HD-1042'): {reference!r}")
+    return f"{match.group(1).upper()}-{int(match.group(2))}"
+
+
+def make_message_id(reference: str, domain: str, unique: str) -> str:
+    """``make_message_id('HD-1042', 'example.com', 'a1b2')`` -> ``'<HD-1042.a1b2@example.com>'``.
+
+    ``unique`` must be a dot-atom (letters, digits, ``.``, ``-``, ...; no ``@`` or
+    spaces) and should be random per message (e.g. ``uuid4().hex``).  ``domain`` must
+    be an ASCII host name (punycode IDNs first).  Raises ``ValueError`` otherwise.
+    """
+    ref = _canonical_reference(reference)
+    if not unique or not _UNIQUE_RE.fullmatch(unique):
+        raise ValueError(f"unique part must be a non-empty dot-atom without '@': {unique!r}")
+    domain = domain.strip().lower()
+    if not _DOMAIN_RE.fullmatch(domain):
+        raise ValueError(f"not a valid ASCII domain: {domain!r}")
+    return f"<{ref}.{unique}@{domain}>"
+
+
+def reference_from_message_id(message_id: str, domain: str, *, prefix: str = "HD") -> str | None:
+    """The ticket reference encoded in one of *our* Message-IDs, else ``None``.
+
+    Accepts the id with or without angle brackets.  Only ids whose right-hand side is
+    ``domain`` (case-insensitive) and whose left part starts with ``<prefix>-<n>.``
+    count.  Anyone can put such an id into In-Reply-To; to resist spoofing, match the
+    whole id against the Message-IDs you actually sent, or make ``unique`` an HMAC.
+    """
+    if not message_id or not domain:
+        return None
+    value = message_id.strip()
+    if value.startswith("<") and value.endswith(">"):
+        value = value[1:-1].strip()
+    local, sep, right = value.rpartition("@")
+    if not sep or right.lower() != domain.strip().lower():
+        return None
+    ref, dot, unique = local.partition(".")
+    if not dot or not unique:
+        return None
+    match = _REFERENCE_RE.fullmatch(ref)
+    if not match or match.group(1).upper() != prefix.upper():
+        return None
+    return f"{prefix.upper()}-{int(match.group(2))}"
+
+
+def _subject_tag_re(prefix: str) -> re.Pattern[str]:
+    if not _PREFIX_RE.fullmatch(prefix):
+        raise ValueError(f"invalid reference prefix: {prefix!r}")
+    return re.compile(r"\[\s*#\s*" + re.escape(prefix) + r"\s*-\s*(\d{1,18})\s*\]", re.I)
+
+
+def reference_from_subject(subject: str, prefix: str = "HD") -> str | None:
+    """Find ``[#HD-1042]`` anywhere in the subject (also after Re:/AW:/Fwd:).
+
+    Matching is case-insensitive and tolerates inner spaces (``[# hd-1042 ]``); the
+    first tag wins; the result is canonical (``HD-1042``, no leading zeros).
+    """
+    if not subject:
+        return None
+    match = _subject_tag_re(prefix).search(subject[:2000])
+    if not match:
+        return None
+    return f"{prefix.upper()}-{int(match.group(1))}"
+
+
+# Reply/forward prefixes in common languages, optionally numbered: "Re[2]:", "RE(3):".
+_REPLY_PREFIX_RE = re.compile(
+    r"^\s*(?:re|aw|antw|antwort|sv|vs|vl|r|ris|rif|res|odp|ynt|atb|ats|răs|fs|ref|réf|"
+    r"fwd?|fw|wg|tr|enc|rv|i|pd|doorst|vb|yml|ilt|přeposlat|pfw|"
+    r"ответ|отв|пересл|回复|回覆|答复|转发|轉寄|"
+    r"ΑΠ|ΣΧΕΤ|ΠΡΘ)"
+    r"\s*(?:\[\d{1,4}\]|\(\d{1,4}\))?\s*[:：]\s*",
+    re.I,
+)
+
+
+def normalize_subject(subject: str) -> str:
+    """Strip leading reply/forward prefixes (Re:, Fwd:, AW:, WG:, SV:, VS:, RE[2]:, ...).
+
+    Also collapses whitespace.  Ticket tags like ``[#HD-1042]`` are kept.
+    """
+    if not subject:
+        return ""
+    value = " ".join(subject.split())
+    for _ in range(50):  # bounded: each iteration removes one prefix
+        stripped = _REPLY_PREFIX_RE.sub("", value, count=1)
+        if stripped == value:
+            break
+        value = stripped
+    return value.strip()
+
+
+def subject_with_reference(subject: str, reference: str) -> str:
+    """Add ``[#HD-1042]`` once (never twice), after any leading Re:/Fwd: prefixes.
+
+    ``subject_with_reference('Re: Printer', 'HD-1042')`` -> ``'Re: [#HD-1042] Printer'``.
+    """
+    ref = _canonical_reference(reference)
+    prefix = ref.split("-", 1)[0]
+    subject = " ".join((subject or "").split())
+    for match in _subject_tag_re(prefix).finditer(subject):
+        if int(match.group(1)) == int(ref.split("-", 1)[1]):
+            return subject
+    tag = f"[#{ref}]"
+    rest = normalize_subject(subject)
+    head = subject[: len(subject) - len(rest)] if rest and subject.endswith(rest) else ""
+    if not rest:
+        return f"{subject} {tag}".strip() if subject and head == "" else f"{head}{tag}".strip()
+    return f"{head}{tag} {rest}"
+
+
+def _split_address(address: str) -> tuple[str, str] | None:
+    value = (address or "").strip()
+    if "<" in value and value.endswith(">"):
+        value = value[value.rfind("<") + 1 : -1]
+    value = value.strip().lower()
+    local, sep, domain = value.rpartition("@")
+    if not sep or not local or not domain:
+        return None
+    return local, domain
+
+
+def reply_token_from_address(address: str, support_addresses: Iterable[str]) -> str | None:
+    """``support+abc123@example.com`` -> ``'abc123'`` if ``support@example.com`` is ours.
+
+    Case-insensitive on the base address; the token is returned lower-cased, so
+    generate case-insensitive tokens (hex, base32).  ``None`` for other addresses,
+    a missing/empty token, or a foreign domain.
+    """
+    parts = _split_address(address)
+    if parts is None:
+        return None
+    local, domain = parts
+    base, plus, token = local.partition("+")
+    if not plus or not token:
+        return None
+    ours = {p for p in (_split_address(a) for a in support_addresses) if p is not None}
+    ours_base = {(lp.partition("+")[0], d) for lp, d in ours}
+    if (base, domain) not in ours_base:
+        return None
+    return token
+
+
+def reply_address(support_address: str, token: str) -> str:
+    """``reply_address('support@example.com', 'abc123')`` -> ``'support+abc123@example.com'``.
+
+    ``token`` may contain letters, digits, ``.``, ``_``, ``=`` and ``-`` (max 64);
+    an existing ``+tag`` on the support address is replaced.  Raises ``ValueError``.
+    """
+    if not token or not _TOKEN_RE.fullmatch(token):
+        raise ValueError(f"invalid reply token: {token!r}")
+    parts = _split_address(support_address)
+    if parts is None:
+        raise ValueError(f"not an email address: {support_address!r}")
+    local, domain = parts
+    return f"{local.partition('+')[0]}+{token}@{domain}"

@@ -341,3 +341,12 @@ def test_notifications_list_mark_read_and_mark_all_read(as_user, agent_user, tic
     assert Notification.objects.get(recipient=other).read_at is None
     not_mine = Notification.objects.get(recipient=other)
     assert client.post(f"/api/v1/notifications/{not_mine.pk}/read/").status_code == 404
+
+
+@pytest.mark.parametrize("ticket_id", ["-1", "abc", "99999999999999999999999"])
+def test_malformed_ticket_ids_answer_a_json_404(as_user, agent_user, ticket_id):
+    client = as_user(agent_user)
+    for url in (f"{TICKETS}{ticket_id}/", f"{TICKETS}{ticket_id}/messages/", f"{TICKETS}{ticket_id}/audit/"):
+        response = client.get(url)
+        assert response.status_code == 404, url
+        assert response.json()["code"] == "not_found"

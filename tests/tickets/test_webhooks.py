@@ -303,3 +303,27 @@ def test_admin_retries_only_failed_deliveries(admin_client, no_enqueue, team):
     assert (failed.status, failed.attempts) == (State.PENDING, 0)
     assert delivered.status == State.DELIVERED
     assert admin_client.get("/admin/tickets/webhooksubscription/").status_code == 200
+
+
+def test_auto_close_emits_ticket_updated(no_enqueue, team):
+    ticket = factories.ticket(team=team)
+    services.ticket_change_status(
+        ticket=ticket, status=Status.SOLVED, now=timezone.now() - timedelta(days=10)
+    )
+    subscribe(events=["ticket.updated"])
+    assert services.tickets_close_solved() == 1
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.payload["changes"] == [{"field": "status", "old": "solved", "new": "closed"}]
+    assert delivery.payload["ticket"]["status"] == "closed"
+
+
+def test_merge_emits_for_source_and_target(no_enqueue, team, customer):
+    source, target = (
+        factories.ticket(team=team, customer=customer),
+        factories.ticket(team=team, customer=customer),
+    )
+    subscribe(events=["ticket.updated"])
+    services.ticket_merge(source=source, target=target)
+    payloads = {d.payload["ticket"]["id"]: d.payload["changes"] for d in WebhookDelivery.objects.all()}
+    assert payloads[source.pk][1] == {"field": "merged_into", "old": None, "new": target.pk}
+    assert payloads[target.pk] == [{"field": "merged_from", "old": None, "new": source.pk}]

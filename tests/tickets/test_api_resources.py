@@ -3,6 +3,7 @@
 import pytest
 
 from tests import factories
+from tickets import services
 from tickets.models import Agent, Team
 
 pytestmark = pytest.mark.django_db
@@ -150,3 +151,28 @@ def test_token_endpoint_refuses_wrong_credentials_with_400(api_client, agent_use
 def test_session_login_works_for_the_api(client, agent_user, ticket):
     client.force_login(agent_user)
     assert client.get("/api/v1/tickets/").status_code == 200
+
+
+def test_remaining_list_filters(as_user, admin_user, team, ticket):
+    vip_org = factories.OrganizationFactory(name="Acme Corp")
+    vip = factories.CustomerFactory(is_vip=True, organization=vip_org)
+    away = factories.AgentFactory(teams=[team], is_available=False)
+    services.notification_create(recipient=admin_user, kind="sla_breach", title="late")
+    services.notification_create(recipient=admin_user, kind="assignment", title="yours")
+    services.message_add(
+        ticket=ticket, author_role="agent", author_user=admin_user, body_text="note", visibility="internal"
+    )
+    client = as_user(admin_user)
+
+    def ids(url, key="id"):
+        response = client.get(url)
+        assert response.status_code == 200, response.json()
+        return [row[key] for row in response.json()["results"]]
+
+    assert ids("/api/v1/customers/?is_vip=true") == [vip.pk]
+    assert ids(f"/api/v1/customers/?organization={vip_org.pk}") == [vip.pk]
+    assert ids("/api/v1/organizations/?name=acme") == [vip_org.pk]
+    assert ids("/api/v1/agents/?is_available=false") == [away.pk]
+    assert ids("/api/v1/notifications/?kind=sla_breach", key="title") == ["late"]
+    assert ids(f"/api/v1/tickets/{ticket.pk}/messages/?author_role=agent", key="body_text") == ["note"]
+    assert client.get("/api/v1/notifications/?kind=spam").status_code == 400

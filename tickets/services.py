@@ -625,6 +625,7 @@ def ticket_add_tags(
     before = set(ticket.tags.values_list("name", flat=True))
     ticket = _tags_add(ticket=ticket, names=names, actor=actor, actor_label=actor_label, now=now)
     Ticket.objects.filter(pk=ticket.pk).update(updated_at=now)
+    ticket.updated_at = now
     after = set(ticket.tags.values_list("name", flat=True))
     if after != before:
         _emit_ticket_event(ticket, now=now, changes=[_change("tags", sorted(before), sorted(after))])
@@ -656,6 +657,7 @@ def ticket_remove_tags(
             old_value=tag.name,
         )
     Ticket.objects.filter(pk=ticket.pk).update(updated_at=now)
+    ticket.updated_at = now
     if removed:
         after = [name for name in before if name not in removed]
         _emit_ticket_event(ticket, now=now, changes=[_change("tags", before, after)])

@@ -15,7 +15,7 @@ from django.utils import timezone
 from tests import factories
 from tickets import services, webhook_protocol, webhooks
 from tickets.models import Status, WebhookDelivery, WebhookSubscription
-from tickets.tasks import tickets_retry_webhooks
+from tickets.tasks import tickets_deliver_webhook, tickets_retry_webhooks
 
 pytestmark = pytest.mark.django_db
 State = WebhookDelivery.State
@@ -327,3 +327,22 @@ def test_merge_emits_for_source_and_target(no_enqueue, team, customer):
     payloads = {d.payload["ticket"]["id"]: d.payload["changes"] for d in WebhookDelivery.objects.all()}
     assert payloads[source.pk][1] == {"field": "merged_into", "old": None, "new": target.pk}
     assert payloads[target.pk] == [{"field": "merged_from", "old": None, "new": source.pk}]
+
+
+def test_the_task_re_enqueues_itself_for_the_next_attempt_after_a_failure(
+    no_enqueue, team, receiver, monkeypatch
+):
+    server = receiver(codes=[502])
+    subscribe(url=server.url)
+    factories.ticket(team=team)
+    delivery = WebhookDelivery.objects.get()
+    scheduled = []
+    monkeypatch.setattr(
+        "tickets.tasks.tickets_deliver_webhook.apply_async",
+        lambda args, countdown: scheduled.append((args, countdown)),
+    )
+    assert tickets_deliver_webhook(delivery.pk) == State.PENDING
+    assert scheduled[0][0] == (delivery.pk,)
+    assert 0 < scheduled[0][1] <= 30
+    assert tickets_deliver_webhook(delivery.pk) == "not due"
+    assert len(server.requests) == 1

@@ -3,9 +3,7 @@
 import hashlib
 import hmac
 import json
-import threading
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -13,43 +11,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from tests import factories
+from tests.http_receiver import Receiver
 from tickets import services, webhook_protocol, webhooks
 from tickets.models import Status, WebhookDelivery, WebhookSubscription
 from tickets.tasks import tickets_deliver_webhook, tickets_retry_webhooks
 
 pytestmark = pytest.mark.django_db
 State = WebhookDelivery.State
-
-
-class Receiver:
-    """A real HTTP server on loopback that answers with the scripted status codes, then 200."""
-
-    def __init__(self, codes=()):
-        self.codes = list(codes)
-        self.requests: list[dict] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.requests.append({"headers": dict(self.headers), "body": body})
-                code = receiver.codes.pop(0) if receiver.codes else 200
-                self.send_response(code)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture

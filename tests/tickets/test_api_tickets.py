@@ -350,3 +350,22 @@ def test_malformed_ticket_ids_answer_a_json_404(as_user, agent_user, ticket_id):
         response = client.get(url)
         assert response.status_code == 404, url
         assert response.json()["code"] == "not_found"
+
+
+def test_agent_transfers_a_ticket_to_another_team_but_cannot_leave_it_teamless(
+    as_user, agent_user, ticket, other_team, admin_user
+):
+    client = as_user(agent_user)
+    response = client.patch(f"{TICKETS}{ticket.pk}/", {"team": None}, format="json")
+    assert response.status_code == 400
+    assert "pick a team" in response.json()["errors"]["team"][0]
+    assert client.patch(f"{TICKETS}{ticket.pk}/", {"team": other_team.pk}).status_code == 200
+    # Transferred away: the ticket is now another team's, and invisible to the agent.
+    assert client.get(f"{TICKETS}{ticket.pk}/").status_code == 404
+    assert (
+        as_user(admin_user).patch(f"{TICKETS}{ticket.pk}/", {"team": None}, format="json").status_code == 200
+    )
+
+
+def test_tokens_are_managed_in_the_admin(admin_client):
+    assert admin_client.get("/admin/authtoken/tokenproxy/").status_code == 200

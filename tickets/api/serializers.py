@@ -225,6 +225,12 @@ class TicketUpdateSerializer(serializers.Serializer):
         child=serializers.CharField(max_length=60), required=False, help_text="The complete new set of tags."
     )
 
+    def validate_team(self, team: Team | None) -> Team | None:
+        request = self.context.get("request")
+        if team is None and request is not None and not user_is_admin(request.user):
+            raise serializers.ValidationError("Only admins can take a ticket out of every team; pick a team.")
+        return team
+
 
 class TicketMergeSerializer(serializers.Serializer):
     target = serializers.IntegerField(

@@ -69,7 +69,7 @@ class TicketViewSet(viewsets.GenericViewSet):
         )
 
     def _fresh(self, ticket: Ticket) -> Ticket:
-        return self.get_queryset().get(pk=ticket.pk)
+        return selectors.ticket_after_write(pk=ticket.pk)
 
     def list(self, request: Request) -> Response:
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
@@ -94,7 +94,7 @@ class TicketViewSet(viewsets.GenericViewSet):
     @extend_schema(request=s.TicketUpdateSerializer, responses={200: s.TicketSerializer})
     def partial_update(self, request: Request, pk: str) -> Response:
         ticket = self.get_object()
-        data = s.TicketUpdateSerializer(data=request.data)
+        data = s.TicketUpdateSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         ticket = services.ticket_update(ticket=ticket, actor=request.user, **data.validated_data)
         return Response(self.get_serializer(self._fresh(ticket)).data)

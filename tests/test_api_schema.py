@@ -61,7 +61,7 @@ def fuzz_data(team, admin_user):
             attachments=[services.AttachmentInput(filename="a.txt", content=b"x")],
         )
         services.notification_create(recipient=admin_user, kind="assignment", title="t", ticket=ticket)
-    return {"token": Token.objects.create(user=admin_user).key}
+    return {"admin": Token.objects.create(user=admin_user).key, "agent": Token.objects.create(user=agent).key}
 
 
 @pytest.fixture
@@ -102,8 +102,9 @@ def _fuzz(api_schema, token: str, methods: set[str], max_examples: int) -> int:
 
 
 def test_fuzzed_get_requests_never_fail_and_match_the_schema(api_schema, fuzz_data):
-    assert _fuzz(api_schema, fuzz_data["token"], {"GET"}, max_examples=15) >= 15
+    assert _fuzz(api_schema, fuzz_data["admin"], {"GET"}, max_examples=10) >= 15
 
 
 def test_fuzzed_writes_never_fail_and_match_the_schema(api_schema, fuzz_data):
-    assert _fuzz(api_schema, fuzz_data["token"], {"POST", "PATCH"}, max_examples=10) >= 8
+    # As a plain agent: the object-level rules (404s, 403s) are exercised along with the writes.
+    assert _fuzz(api_schema, fuzz_data["agent"], {"POST", "PATCH"}, max_examples=10) >= 8

@@ -369,3 +369,11 @@ def test_agent_transfers_a_ticket_to_another_team_but_cannot_leave_it_teamless(
 
 def test_tokens_are_managed_in_the_admin(admin_client):
     assert admin_client.get("/admin/authtoken/tokenproxy/").status_code == 200
+
+
+def test_nul_characters_are_refused_with_400_not_a_database_error(as_user, agent_user, ticket):
+    client = as_user(agent_user)
+    assert client.get(f"{TICKETS}?q=a%00b").status_code == 400
+    response = client.post(f"{TICKETS}{ticket.pk}/messages/", {"body_text": "a\x00b"})
+    assert response.status_code == 400
+    assert "body_text" in response.json()["errors"]

@@ -12,7 +12,7 @@ import nh3
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.text import slugify
@@ -852,9 +852,14 @@ def customer_get_or_create(*, email: str, name: str = "") -> Customer:
     if not email:
         raise DomainError("A customer needs an email address.")
     customer = Customer.objects.filter(email__iexact=email).first()
-    if customer is None:
-        customer = Customer.objects.create(email=email, name=name.strip()[:200])
-    return customer
+    if customer is not None:
+        return customer
+    try:
+        with transaction.atomic():
+            return Customer.objects.create(email=email, name=name.strip()[:200])
+    except IntegrityError:
+        # Another request created the same customer between our read and our insert.
+        return Customer.objects.get(email__iexact=email)
 
 
 @transaction.atomic

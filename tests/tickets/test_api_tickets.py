@@ -377,3 +377,13 @@ def test_nul_characters_are_refused_with_400_not_a_database_error(as_user, agent
     response = client.post(f"{TICKETS}{ticket.pk}/messages/", {"body_text": "a\x00b"})
     assert response.status_code == 400
     assert "body_text" in response.json()["errors"]
+
+
+def test_creating_for_a_known_email_reuses_the_customer_whatever_the_case(
+    as_user, agent_user, team, customer
+):
+    response = as_user(agent_user).post(
+        TICKETS, {"subject": "Again", "customer_email": customer.email.upper(), "team": team.pk}
+    )
+    assert response.status_code == 201
+    assert response.json()["customer"]["id"] == customer.pk

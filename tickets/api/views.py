@@ -83,11 +83,8 @@ class TicketViewSet(viewsets.GenericViewSet):
         data = s.TicketCreateSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         args = dict(data.validated_data)
-        customer = args.pop("customer", None) or services.customer_get_or_create(
-            email=args.pop("customer_email"), name=args.pop("customer_name")
-        )
-        args.pop("customer_email", None)
-        args.pop("customer_name", None)
+        email, name = args.pop("customer_email", None), args.pop("customer_name")
+        customer = args.pop("customer", None) or services.customer_get_or_create(email=email, name=name)
         ticket = services.ticket_create(customer=customer, opened_by=request.user, **args)
         return Response(self.get_serializer(self._fresh(ticket)).data, status=status.HTTP_201_CREATED)
 

@@ -22,6 +22,7 @@ from ..models import (
     Team,
     Ticket,
 )
+from ..permissions import visible_customers_q
 from ..selectors import user_is_admin, user_team_ids
 
 User = get_user_model()
@@ -195,8 +196,6 @@ class TicketCreateSerializer(serializers.Serializer):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        from ..permissions import visible_customers_q
-
         request = self.context.get("request")
         if request is not None:
             self.fields["customer"].queryset = Customer.objects.filter(visible_customers_q(request.user))

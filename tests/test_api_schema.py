@@ -2,6 +2,7 @@
 
 import pytest
 import schemathesis
+from django.core.cache import cache
 from django.core.management import call_command
 from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
@@ -66,6 +67,7 @@ def fuzz_data(team, admin_user):
 
 @pytest.fixture
 def api_schema(db):
+    cache.clear()  # throttling counters live in the cache
     # The WSGI app runs in this thread on the test's connection, inside its transaction. Like
     # Django's test client, keep the request signals from closing that connection.
     request_started.disconnect(close_old_connections)

@@ -1,6 +1,7 @@
 """Customers, organizations, teams, agents and API tokens: who sees and changes what."""
 
 import pytest
+from rest_framework.throttling import ScopedRateThrottle
 
 from tests import factories
 from tickets import services
@@ -176,3 +177,12 @@ def test_remaining_list_filters(as_user, admin_user, team, ticket):
     assert ids("/api/v1/notifications/?kind=sla_breach", key="title") == ["late"]
     assert ids(f"/api/v1/tickets/{ticket.pk}/messages/?author_role=agent", key="body_text") == ["note"]
     assert client.get("/api/v1/notifications/?kind=spam").status_code == 400
+
+
+def test_token_endpoint_is_throttled_against_password_guessing(api_client, agent_user, monkeypatch):
+    # The rates are read when DRF loads; patch the throttle's copy to a small limit.
+    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"auth-token": "3/minute"})
+    credentials = {"username": agent_user.username, "password": "guess"}
+    answers = [api_client.post("/api/v1/auth/token/", credentials).status_code for _ in range(4)]
+    assert answers == [400, 400, 400, 429]
+    assert api_client.post("/api/v1/auth/token/", credentials).json()["code"] == "throttled"

@@ -15,6 +15,7 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from .. import metrics, selectors, services
@@ -318,6 +319,9 @@ class TokenView(APIView):
 
     authentication_classes = []
     permission_classes = [AllowAny]
+    # Password guessing: a few attempts per minute per client address (HELPDESK_API_TOKEN_RATE).
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "auth-token"
 
     @extend_schema(request=s.TokenRequestSerializer, responses={200: s.TokenSerializer}, auth=[])
     def post(self, request: Request) -> Response:

@@ -81,6 +81,8 @@ class HelpdeskAutoSchema(AutoSchema):
             codes.append("404")
         if self.method in ("POST", "PUT", "PATCH", "DELETE"):
             codes.append("409")
+        if getattr(self.view, "throttle_classes", None):
+            codes.append("429")
         for code in codes:
             if code not in responses:
                 responses[code] = self._get_response_for_code(ErrorSerializer, code, direction=direction)

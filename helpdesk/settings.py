@@ -237,6 +237,7 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 25,
     "EXCEPTION_HANDLER": "helpdesk.api_errors.api_exception_handler",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    "DEFAULT_THROTTLE_RATES": {"auth-token": env.str("HELPDESK_API_TOKEN_RATE", default="20/minute")},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Helpdesk API",

@@ -4,6 +4,8 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from tickets.admin_views import metrics_dashboard
+
 admin.site.site_header = "Helpdesk administration"
 admin.site.site_title = "Helpdesk"
 
@@ -17,6 +19,7 @@ def health(request: HttpRequest) -> JsonResponse:
 urlpatterns = [
     path("", RedirectView.as_view(url="/desk/", permanent=False)),
     path("desk/", include("tickets.workspace.urls", namespace="workspace")),
+    path("admin/metrics/", admin.site.admin_view(metrics_dashboard), name="admin-metrics"),
     path("admin/", admin.site.urls),
     path("health/", health, name="health"),
     path("support/", include("tickets.support_urls")),

@@ -67,8 +67,10 @@ def ticket(customer, team):
 
 @pytest.fixture
 def api_client():
+    from django.core.cache import cache
     from rest_framework.test import APIClient
 
+    cache.clear()  # throttling counters live in the cache
     return APIClient()
 
 

@@ -2,6 +2,7 @@
 
 import pytest
 import schemathesis
+from django.core.cache import cache
 from django.core.management import call_command
 from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
@@ -61,11 +62,12 @@ def fuzz_data(team, admin_user):
             attachments=[services.AttachmentInput(filename="a.txt", content=b"x")],
         )
         services.notification_create(recipient=admin_user, kind="assignment", title="t", ticket=ticket)
-    return {"token": Token.objects.create(user=admin_user).key}
+    return {"admin": Token.objects.create(user=admin_user).key, "agent": Token.objects.create(user=agent).key}
 
 
 @pytest.fixture
 def api_schema(db):
+    cache.clear()  # throttling counters live in the cache
     # The WSGI app runs in this thread on the test's connection, inside its transaction. Like
     # Django's test client, keep the request signals from closing that connection.
     request_started.disconnect(close_old_connections)
@@ -102,8 +104,9 @@ def _fuzz(api_schema, token: str, methods: set[str], max_examples: int) -> int:
 
 
 def test_fuzzed_get_requests_never_fail_and_match_the_schema(api_schema, fuzz_data):
-    assert _fuzz(api_schema, fuzz_data["token"], {"GET"}, max_examples=15) >= 15
+    assert _fuzz(api_schema, fuzz_data["admin"], {"GET"}, max_examples=10) >= 15
 
 
 def test_fuzzed_writes_never_fail_and_match_the_schema(api_schema, fuzz_data):
-    assert _fuzz(api_schema, fuzz_data["token"], {"POST", "PATCH"}, max_examples=10) >= 8
+    # As a plain agent: the object-level rules (404s, 403s) are exercised along with the writes.
+    assert _fuzz(api_schema, fuzz_data["agent"], {"POST", "PATCH"}, max_examples=10) >= 8

@@ -33,12 +33,23 @@ def ticket_visibility_q(user: AbstractBaseUser) -> Q:
     return Q(team_id__in=user_team_ids(user)) | Q(assignee=user)
 
 
-def ticket_list(*, user: AbstractBaseUser) -> QuerySet[Ticket]:
-    return ticket_with_priority_rank(
-        Ticket.objects.filter(ticket_visibility_q(user))
-        .select_related("customer", "customer__organization", "team", "assignee")
-        .prefetch_related("tags")
+def _with_relations(tickets: QuerySet[Ticket]) -> QuerySet[Ticket]:
+    return tickets.select_related("customer", "customer__organization", "team", "assignee").prefetch_related(
+        "tags"
     )
+
+
+def ticket_list(*, user: AbstractBaseUser) -> QuerySet[Ticket]:
+    return ticket_with_priority_rank(_with_relations(Ticket.objects.filter(ticket_visibility_q(user))))
+
+
+def ticket_after_write(*, pk: int) -> Ticket:
+    """The ticket as a write left it, for answering that write.
+
+    Not filtered by visibility on purpose: an agent who transfers a ticket to another team gets
+    the result of their own change, though they cannot read the ticket afterwards.
+    """
+    return ticket_with_priority_rank(_with_relations(Ticket.objects.all())).get(pk=pk)
 
 
 def ticket_get(*, user: AbstractBaseUser, pk: int) -> Ticket:

@@ -12,7 +12,7 @@ import nh3
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.text import slugify
@@ -636,6 +636,7 @@ def ticket_add_tags(
     before = set(ticket.tags.values_list("name", flat=True))
     ticket = _tags_add(ticket=ticket, names=names, actor=actor, actor_label=actor_label, now=now)
     Ticket.objects.filter(pk=ticket.pk).update(updated_at=now)
+    ticket.updated_at = now
     after = set(ticket.tags.values_list("name", flat=True))
     if after != before:
         _emit_ticket_event(ticket, now=now, changes=[_change("tags", sorted(before), sorted(after))])
@@ -667,6 +668,7 @@ def ticket_remove_tags(
             old_value=tag.name,
         )
     Ticket.objects.filter(pk=ticket.pk).update(updated_at=now)
+    ticket.updated_at = now
     if removed:
         after = [name for name in before if name not in removed]
         _emit_ticket_event(ticket, now=now, changes=[_change("tags", before, after)])
@@ -861,9 +863,14 @@ def customer_get_or_create(*, email: str, name: str = "") -> Customer:
     if not email:
         raise DomainError("A customer needs an email address.")
     customer = Customer.objects.filter(email__iexact=email).first()
-    if customer is None:
-        customer = Customer.objects.create(email=email, name=name.strip()[:200])
-    return customer
+    if customer is not None:
+        return customer
+    try:
+        with transaction.atomic():
+            return Customer.objects.create(email=email, name=name.strip()[:200])
+    except IntegrityError:
+        # Another request created the same customer between our read and our insert.
+        return Customer.objects.get(email__iexact=email)
 
 
 @transaction.atomic

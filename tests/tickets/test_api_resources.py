@@ -1,8 +1,10 @@
 """Customers, organizations, teams, agents and API tokens: who sees and changes what."""
 
 import pytest
+from rest_framework.throttling import ScopedRateThrottle
 
 from tests import factories
+from tickets import services
 from tickets.models import Agent, Team
 
 pytestmark = pytest.mark.django_db
@@ -150,3 +152,37 @@ def test_token_endpoint_refuses_wrong_credentials_with_400(api_client, agent_use
 def test_session_login_works_for_the_api(client, agent_user, ticket):
     client.force_login(agent_user)
     assert client.get("/api/v1/tickets/").status_code == 200
+
+
+def test_remaining_list_filters(as_user, admin_user, team, ticket):
+    vip_org = factories.OrganizationFactory(name="Acme Corp")
+    vip = factories.CustomerFactory(is_vip=True, organization=vip_org)
+    away = factories.AgentFactory(teams=[team], is_available=False)
+    services.notification_create(recipient=admin_user, kind="sla_breach", title="late")
+    services.notification_create(recipient=admin_user, kind="assignment", title="yours")
+    services.message_add(
+        ticket=ticket, author_role="agent", author_user=admin_user, body_text="note", visibility="internal"
+    )
+    client = as_user(admin_user)
+
+    def ids(url, key="id"):
+        response = client.get(url)
+        assert response.status_code == 200, response.json()
+        return [row[key] for row in response.json()["results"]]
+
+    assert ids("/api/v1/customers/?is_vip=true") == [vip.pk]
+    assert ids(f"/api/v1/customers/?organization={vip_org.pk}") == [vip.pk]
+    assert ids("/api/v1/organizations/?name=acme") == [vip_org.pk]
+    assert ids("/api/v1/agents/?is_available=false") == [away.pk]
+    assert ids("/api/v1/notifications/?kind=sla_breach", key="title") == ["late"]
+    assert ids(f"/api/v1/tickets/{ticket.pk}/messages/?author_role=agent", key="body_text") == ["note"]
+    assert client.get("/api/v1/notifications/?kind=spam").status_code == 400
+
+
+def test_token_endpoint_is_throttled_against_password_guessing(api_client, agent_user, monkeypatch):
+    # The rates are read when DRF loads; patch the throttle's copy to a small limit.
+    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"auth-token": "3/minute"})
+    credentials = {"username": agent_user.username, "password": "guess"}
+    answers = [api_client.post("/api/v1/auth/token/", credentials).status_code for _ in range(4)]
+    assert answers == [400, 400, 400, 429]
+    assert api_client.post("/api/v1/auth/token/", credentials).json()["code"] == "throttled"

@@ -341,3 +341,49 @@ def test_notifications_list_mark_read_and_mark_all_read(as_user, agent_user, tic
     assert Notification.objects.get(recipient=other).read_at is None
     not_mine = Notification.objects.get(recipient=other)
     assert client.post(f"/api/v1/notifications/{not_mine.pk}/read/").status_code == 404
+
+
+@pytest.mark.parametrize("ticket_id", ["-1", "abc", "99999999999999999999999"])
+def test_malformed_ticket_ids_answer_a_json_404(as_user, agent_user, ticket_id):
+    client = as_user(agent_user)
+    for url in (f"{TICKETS}{ticket_id}/", f"{TICKETS}{ticket_id}/messages/", f"{TICKETS}{ticket_id}/audit/"):
+        response = client.get(url)
+        assert response.status_code == 404, url
+        assert response.json()["code"] == "not_found"
+
+
+def test_agent_transfers_a_ticket_to_another_team_but_cannot_leave_it_teamless(
+    as_user, agent_user, ticket, other_team, admin_user
+):
+    client = as_user(agent_user)
+    response = client.patch(f"{TICKETS}{ticket.pk}/", {"team": None}, format="json")
+    assert response.status_code == 400
+    assert "pick a team" in response.json()["errors"]["team"][0]
+    assert client.patch(f"{TICKETS}{ticket.pk}/", {"team": other_team.pk}).status_code == 200
+    # Transferred away: the ticket is now another team's, and invisible to the agent.
+    assert client.get(f"{TICKETS}{ticket.pk}/").status_code == 404
+    assert (
+        as_user(admin_user).patch(f"{TICKETS}{ticket.pk}/", {"team": None}, format="json").status_code == 200
+    )
+
+
+def test_tokens_are_managed_in_the_admin(admin_client):
+    assert admin_client.get("/admin/authtoken/tokenproxy/").status_code == 200
+
+
+def test_nul_characters_are_refused_with_400_not_a_database_error(as_user, agent_user, ticket):
+    client = as_user(agent_user)
+    assert client.get(f"{TICKETS}?q=a%00b").status_code == 400
+    response = client.post(f"{TICKETS}{ticket.pk}/messages/", {"body_text": "a\x00b"})
+    assert response.status_code == 400
+    assert "body_text" in response.json()["errors"]
+
+
+def test_creating_for_a_known_email_reuses_the_customer_whatever_the_case(
+    as_user, agent_user, team, customer
+):
+    response = as_user(agent_user).post(
+        TICKETS, {"subject": "Again", "customer_email": customer.email.upper(), "team": team.pk}
+    )
+    assert response.status_code == 201
+    assert response.json()["customer"]["id"] == customer.pk

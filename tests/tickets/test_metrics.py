@@ -227,8 +227,16 @@ def _make_tickets(team, count):
     agent = factories.AgentFactory(teams=[team]).user
     for i in range(count):
         ticket = factories.ticket(team=team, assignee=agent, now=at(2 + i % 3, 9))
-        agent_reply(ticket, agent, at(2 + i % 3, 10))
-        solve(ticket, at(2 + i % 3, 11))
+        if i % 4:
+            continue  # a quarter answered and solved is enough to fill every family
+        services.message_add(  # first response and solve in one reply
+            ticket=ticket,
+            author_role=Message.AuthorRole.AGENT,
+            author_user=agent,
+            body_text="fixed",
+            new_status=Status.SOLVED,
+            now=at(2 + i % 3, 10 + i % 5),
+        )
 
 
 def test_query_count_does_not_depend_on_the_number_of_tickets(django_assert_max_num_queries):

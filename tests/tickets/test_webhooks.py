@@ -3,9 +3,7 @@
 import hashlib
 import hmac
 import json
-import threading
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -13,43 +11,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from tests import factories
+from tests.http_receiver import Receiver
 from tickets import services, webhook_protocol, webhooks
 from tickets.models import Status, WebhookDelivery, WebhookSubscription
-from tickets.tasks import tickets_retry_webhooks
+from tickets.tasks import tickets_deliver_webhook, tickets_retry_webhooks
 
 pytestmark = pytest.mark.django_db
 State = WebhookDelivery.State
-
-
-class Receiver:
-    """A real HTTP server on loopback that answers with the scripted status codes, then 200."""
-
-    def __init__(self, codes=()):
-        self.codes = list(codes)
-        self.requests: list[dict] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.requests.append({"headers": dict(self.headers), "body": body})
-                code = receiver.codes.pop(0) if receiver.codes else 200
-                self.send_response(code)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture
@@ -303,3 +271,46 @@ def test_admin_retries_only_failed_deliveries(admin_client, no_enqueue, team):
     assert (failed.status, failed.attempts) == (State.PENDING, 0)
     assert delivered.status == State.DELIVERED
     assert admin_client.get("/admin/tickets/webhooksubscription/").status_code == 200
+
+
+def test_auto_close_emits_ticket_updated(no_enqueue, team):
+    ticket = factories.ticket(team=team)
+    services.ticket_change_status(
+        ticket=ticket, status=Status.SOLVED, now=timezone.now() - timedelta(days=10)
+    )
+    subscribe(events=["ticket.updated"])
+    assert services.tickets_close_solved() == 1
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.payload["changes"] == [{"field": "status", "old": "solved", "new": "closed"}]
+    assert delivery.payload["ticket"]["status"] == "closed"
+
+
+def test_merge_emits_for_source_and_target(no_enqueue, team, customer):
+    source, target = (
+        factories.ticket(team=team, customer=customer),
+        factories.ticket(team=team, customer=customer),
+    )
+    subscribe(events=["ticket.updated"])
+    services.ticket_merge(source=source, target=target)
+    payloads = {d.payload["ticket"]["id"]: d.payload["changes"] for d in WebhookDelivery.objects.all()}
+    assert payloads[source.pk][1] == {"field": "merged_into", "old": None, "new": target.pk}
+    assert payloads[target.pk] == [{"field": "merged_from", "old": None, "new": source.pk}]
+
+
+def test_the_task_re_enqueues_itself_for_the_next_attempt_after_a_failure(
+    no_enqueue, team, receiver, monkeypatch
+):
+    server = receiver(codes=[502])
+    subscribe(url=server.url)
+    factories.ticket(team=team)
+    delivery = WebhookDelivery.objects.get()
+    scheduled = []
+    monkeypatch.setattr(
+        "tickets.tasks.tickets_deliver_webhook.apply_async",
+        lambda args, countdown: scheduled.append((args, countdown)),
+    )
+    assert tickets_deliver_webhook(delivery.pk) == State.PENDING
+    assert scheduled[0][0] == (delivery.pk,)
+    assert 0 < scheduled[0][1] <= 30
+    assert tickets_deliver_webhook(delivery.pk) == "not due"
+    assert len(server.requests) == 1

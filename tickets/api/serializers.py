@@ -22,6 +22,7 @@ from ..models import (
     Team,
     Ticket,
 )
+from ..permissions import visible_customers_q
 from ..selectors import user_is_admin, user_team_ids
 
 User = get_user_model()
@@ -195,8 +196,6 @@ class TicketCreateSerializer(serializers.Serializer):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        from ..permissions import visible_customers_q
-
         request = self.context.get("request")
         if request is not None:
             self.fields["customer"].queryset = Customer.objects.filter(visible_customers_q(request.user))
@@ -224,6 +223,12 @@ class TicketUpdateSerializer(serializers.Serializer):
     tags = serializers.ListField(
         child=serializers.CharField(max_length=60), required=False, help_text="The complete new set of tags."
     )
+
+    def validate_team(self, team: Team | None) -> Team | None:
+        request = self.context.get("request")
+        if team is None and request is not None and not user_is_admin(request.user):
+            raise serializers.ValidationError("Only admins can take a ticket out of every team; pick a team.")
+        return team
 
 
 class TicketMergeSerializer(serializers.Serializer):

@@ -6,8 +6,8 @@ from . import views
 def register(router: SimpleRouter) -> None:
     """Add the ticket domain's resources to the project's API router."""
     router.register("tickets", views.TicketViewSet, basename="ticket")
-    router.register(r"tickets/(?P<ticket_pk>\d+)/messages", views.TicketMessageViewSet, basename="message")
-    router.register(r"tickets/(?P<ticket_pk>\d+)/audit", views.TicketAuditViewSet, basename="audit")
+    router.register(r"tickets/(?P<ticket_pk>[^/.]+)/messages", views.TicketMessageViewSet, basename="message")
+    router.register(r"tickets/(?P<ticket_pk>[^/.]+)/audit", views.TicketAuditViewSet, basename="audit")
     router.register("attachments", views.AttachmentViewSet, basename="attachment")
     router.register("customers", views.CustomerViewSet, basename="customer")
     router.register("organizations", views.OrganizationViewSet, basename="organization")

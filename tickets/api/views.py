@@ -15,6 +15,7 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from .. import metrics, selectors, services
@@ -69,7 +70,7 @@ class TicketViewSet(viewsets.GenericViewSet):
         )
 
     def _fresh(self, ticket: Ticket) -> Ticket:
-        return self.get_queryset().get(pk=ticket.pk)
+        return selectors.ticket_after_write(pk=ticket.pk)
 
     def list(self, request: Request) -> Response:
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
@@ -83,18 +84,15 @@ class TicketViewSet(viewsets.GenericViewSet):
         data = s.TicketCreateSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         args = dict(data.validated_data)
-        customer = args.pop("customer", None) or services.customer_get_or_create(
-            email=args.pop("customer_email"), name=args.pop("customer_name")
-        )
-        args.pop("customer_email", None)
-        args.pop("customer_name", None)
+        email, name = args.pop("customer_email", None), args.pop("customer_name")
+        customer = args.pop("customer", None) or services.customer_get_or_create(email=email, name=name)
         ticket = services.ticket_create(customer=customer, opened_by=request.user, **args)
         return Response(self.get_serializer(self._fresh(ticket)).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=s.TicketUpdateSerializer, responses={200: s.TicketSerializer})
     def partial_update(self, request: Request, pk: str) -> Response:
         ticket = self.get_object()
-        data = s.TicketUpdateSerializer(data=request.data)
+        data = s.TicketUpdateSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         ticket = services.ticket_update(ticket=ticket, actor=request.user, **data.validated_data)
         return Response(self.get_serializer(self._fresh(ticket)).data)
@@ -321,6 +319,9 @@ class TokenView(APIView):
 
     authentication_classes = []
     permission_classes = [AllowAny]
+    # Password guessing: a few attempts per minute per client address (HELPDESK_API_TOKEN_RATE).
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "auth-token"
 
     @extend_schema(request=s.TokenRequestSerializer, responses={200: s.TokenSerializer}, auth=[])
     def post(self, request: Request) -> Response:

@@ -1,0 +1,80 @@
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from tests import factories
+from tickets import services
+from tickets.metrics import ticket_volume_by_channel
+from tickets.models import Message, Ticket
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def activity(team):
+    agent = factories.AgentFactory(
+        teams=[team], user=factories.UserFactory(username="alice", first_name="Alice")
+    )
+    now = timezone.now() - timedelta(days=2)
+    for channel in ("email", "email", "chat"):
+        ticket = factories.ticket(team=team, channel=channel, assignee=agent.user, now=now)
+        services.message_add(
+            ticket=ticket,
+            author_role=Message.AuthorRole.AGENT,
+            author_user=agent.user,
+            body_text="hi",
+            new_status="solved",
+            now=now + timedelta(hours=1),
+        )
+    return agent
+
+
+def test_admin_index_links_to_the_dashboard(admin_client):
+    response = admin_client.get("/admin/")
+    assert b'href="/admin/metrics/"' in response.content
+
+
+def test_dashboard_draws_volume_trend_charts_and_the_leaderboard(admin_client, activity):
+    response = admin_client.get("/admin/metrics/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert html.count('role="img"') == 3
+    assert "Tickets created per day, by channel" in html
+    assert "Email" in html and "Chat" in html
+    assert "<td>Alice</td><td>3</td>" in html
+
+
+def test_dashboard_refuses_bad_dates_with_a_message(admin_client):
+    response = admin_client.get("/admin/metrics/?start=2026-05-01&end=2026-04-01")
+    assert response.status_code == 200
+    assert "must not be before" in response.content.decode()
+    assert 'role="img"' not in response.content.decode()
+
+
+def test_dashboard_is_for_team_leads_and_admins(client, team, activity):
+    staff_agent = factories.UserFactory(is_staff=True)
+    client.force_login(staff_agent)
+    assert client.get("/admin/metrics/").status_code == 403
+    team.lead = staff_agent
+    team.save()
+    assert client.get("/admin/metrics/").status_code == 200
+
+
+def test_lead_cannot_pick_a_team_they_do_not_lead(client, team):
+    other = factories.TeamFactory()
+    lead = factories.UserFactory(is_staff=True)
+    team.lead = lead
+    team.save()
+    client.force_login(lead)
+    response = client.get(f"/admin/metrics/?team={other.pk}")
+    assert "Select a valid choice" in response.content.decode()
+
+
+def test_volume_by_channel_counts_per_day_and_channel(activity):
+    today = timezone.localdate()
+    volume = ticket_volume_by_channel(
+        tickets=Ticket.objects.all(), start=today - timedelta(days=3), end=today
+    )
+    assert len(volume["periods"]) == 4
+    assert volume["channels"] == {"email": [0, 2, 0, 0], "chat": [0, 1, 0, 0]}

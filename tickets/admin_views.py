@@ -1,0 +1,92 @@
+"""The team-lead dashboard in the admin: charts drawn on the server from `tickets.metrics`."""
+
+from datetime import timedelta
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.utils import timezone
+from django.utils.safestring import mark_safe
+
+from . import metrics, svg_charts
+from .models import Channel, Team, Ticket
+from .permissions import metrics_team_ids
+
+
+class DashboardForm(forms.Form):
+    start = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    team = forms.ModelChoiceField(queryset=Team.objects.none(), required=False, empty_label="All my teams")
+
+    def clean(self) -> dict:
+        data = super().clean()
+        today = timezone.localdate()
+        data["end"] = data.get("end") or today
+        data["start"] = data.get("start") or data["end"] - timedelta(days=29)
+        if data["end"] < data["start"]:
+            raise forms.ValidationError("The end date must not be before the start date.")
+        if (data["end"] - data["start"]).days >= metrics.MAX_RANGE_DAYS:
+            raise forms.ValidationError(f"Pick a range of at most {metrics.MAX_RANGE_DAYS} days.")
+        return data
+
+
+def metrics_dashboard(request: HttpRequest) -> HttpResponse:
+    team_ids = metrics_team_ids(request.user)
+    if team_ids == []:
+        raise PermissionDenied("The metrics dashboard is for team leads and admins.")
+    teams = Team.objects.all() if team_ids is None else Team.objects.filter(pk__in=team_ids)
+    form = DashboardForm(request.GET)
+    form.fields["team"].queryset = teams
+    context = {**admin.site.each_context(request), "title": "Metrics dashboard", "form": form}
+    if not form.is_valid():
+        return TemplateResponse(request, "admin/tickets/metrics_dashboard.html", context)
+    data = form.cleaned_data
+    tickets = Ticket.objects.filter(team__in=[data["team"]] if data.get("team") else teams)
+    period = "day" if (data["end"] - data["start"]).days <= 62 else "week"
+    trend = metrics.ticket_metrics(tickets=tickets, start=data["start"], end=data["end"], group_by=period)
+    volume = metrics.ticket_volume_by_channel(
+        tickets=tickets, start=data["start"], end=data["end"], group_by=period
+    )
+    agents = metrics.ticket_metrics(tickets=tickets, start=data["start"], end=data["end"], group_by="agent")
+    labels = [group["key"][5:] for group in trend["groups"]]  # MM-DD is enough on an axis
+    channel_names = dict(Channel.choices)
+
+    def line(measure: str) -> list:
+        return {
+            "median": [group[measure]["median"] for group in trend["groups"]],
+            "p90": [group[measure]["p90"] for group in trend["groups"]],
+        }
+
+    context.update(
+        start=data["start"],
+        end=data["end"],
+        period=period,
+        totals=trend["totals"],
+        leaderboard=sorted(
+            (group for group in agents["groups"] if group["key"] is not None),
+            key=lambda group: (-group["tickets_solved"], group["label"]),
+        ),
+        volume_chart=mark_safe(
+            svg_charts.stacked_bar_chart(
+                title=f"Tickets created per {period}, by channel",
+                labels=labels,
+                series={channel_names[c]: counts for c, counts in volume["channels"].items()},
+            )
+        ),
+        first_response_chart=mark_safe(
+            svg_charts.line_chart(
+                title="First response time (hours)",
+                labels=labels,
+                series=line("first_response_hours"),
+                unit="h",
+            )
+        ),
+        resolution_chart=mark_safe(
+            svg_charts.line_chart(
+                title="Resolution time (hours)", labels=labels, series=line("resolution_hours"), unit="h"
+            )
+        ),
+    )
+    return TemplateResponse(request, "admin/tickets/metrics_dashboard.html", context)

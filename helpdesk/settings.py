@@ -134,6 +134,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(minutes=15),
         "options": {"expires": 14 * 60},
     },
+    "tickets-poll-mailboxes": {
+        "task": "tickets.tasks.tickets_poll_mailboxes",
+        "schedule": timedelta(seconds=env.int("HELPDESK_IMAP_POLL_SECONDS", default=60)),
+        "options": {"expires": max(10, env.int("HELPDESK_IMAP_POLL_SECONDS", default=60) - 5)},
+    },
 }
 
 # --- Email --------------------------------------------------------------------------------------
@@ -148,9 +153,24 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Support <support@helpdesk.localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
+# Inbound webhooks (django-anymail): Mailgun signs each post with its webhook signing key; Postmark and
+# SendGrid inbound posts are protected by HTTP basic auth ("user:password" in the webhook URL).
+ANYMAIL = {
+    "MAILGUN_WEBHOOK_SIGNING_KEY": env.str("MAILGUN_WEBHOOK_SIGNING_KEY", default=""),
+    "POSTMARK_WEBHOOK_SECRET": env.list("POSTMARK_WEBHOOK_SECRET", default=[]),
+    "SENDGRID_WEBHOOK_SECRET": env.list("SENDGRID_WEBHOOK_SECRET", default=[]),
+}
+
 # --- Helpdesk domain ----------------------------------------------------------------------------
 HELPDESK_REFERENCE_PREFIX = env.str("HELPDESK_REFERENCE_PREFIX", default="HD")
 HELPDESK_AUTO_CLOSE_DAYS = env.int("HELPDESK_AUTO_CLOSE_DAYS", default=4)
+# Our own support addresses: mail from them is ignored (loop protection); the first one is the default
+# sender address whose plus-address (support+<reply token>@...) is each ticket's reply address.
+HELPDESK_SUPPORT_ADDRESSES = env.list("HELPDESK_SUPPORT_ADDRESSES", default=["support@helpdesk.localhost"])
+HELPDESK_MAX_ATTACHMENT_BYTES = env.int("HELPDESK_MAX_ATTACHMENT_BYTES", default=25 * 1024 * 1024)
+HELPDESK_EMAIL_SEND_MAX_RETRIES = env.int("HELPDESK_EMAIL_SEND_MAX_RETRIES", default=6)
+HELPDESK_IMAP_BATCH_SIZE = env.int("HELPDESK_IMAP_BATCH_SIZE", default=200)
+HELPDESK_IMAP_TIMEOUT = env.int("HELPDESK_IMAP_TIMEOUT", default=60)
 
 # --- REST API -----------------------------------------------------------------------------------
 REST_FRAMEWORK = {

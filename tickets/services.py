@@ -180,7 +180,7 @@ def ticket_create(
             new_value=ticket.reference,
         )
     if has_first_message:
-        _message_create(
+        first_message = _message_create(
             ticket=ticket,
             author_role=Message.AuthorRole.AGENT if opened_by else Message.AuthorRole.CUSTOMER,
             visibility=Message.Visibility.PUBLIC,
@@ -195,6 +195,7 @@ def ticket_create(
             attachments=attachments,
             now=now,
         )
+        _email_if_outbound(message=first_message, ticket=ticket)
     if tags:
         ticket = _tags_add(ticket=ticket, names=tags, actor=opened_by, actor_label=actor_label, now=now)
     if assignee is not None:
@@ -320,6 +321,7 @@ def message_add(
         attachments=attachments,
         now=now,
     )
+    _email_if_outbound(message=message, ticket=ticket)
     audit_record(
         ticket=ticket,
         action=AuditEntry.Action.MESSAGE_ADDED,
@@ -349,6 +351,14 @@ def message_add(
     Ticket.objects.filter(pk=ticket.pk).update(updated_at=now)
     message.ticket = ticket
     return message
+
+
+def _email_if_outbound(*, message: Message, ticket: Ticket) -> None:
+    """Public agent and system messages on email tickets go out by email (tickets/outbound.py)."""
+    from .outbound import message_queue_email, should_email
+
+    if should_email(message, ticket):
+        message_queue_email(message=message, ticket=ticket)
 
 
 def _record_public_agent_reply(*, ticket: Ticket, message: Message, now: datetime) -> None:

@@ -153,12 +153,12 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Support <support@helpdesk.localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
-# Inbound webhooks (django-anymail): Mailgun signs each post with its webhook signing key; Postmark and
-# SendGrid inbound posts are protected by HTTP basic auth ("user:password" in the webhook URL).
+# Inbound webhooks (django-anymail): Mailgun signs each post with its webhook signing key; every provider's
+# post must also carry HTTP basic auth ("user:password" in the webhook URL) from ANYMAIL_WEBHOOK_SECRET
+# (anymail shares it between providers; list several to rotate). Postmark and SendGrid have no signature.
 ANYMAIL = {
     "MAILGUN_WEBHOOK_SIGNING_KEY": env.str("MAILGUN_WEBHOOK_SIGNING_KEY", default=""),
-    "POSTMARK_WEBHOOK_SECRET": env.list("POSTMARK_WEBHOOK_SECRET", default=[]),
-    "SENDGRID_WEBHOOK_SECRET": env.list("SENDGRID_WEBHOOK_SECRET", default=[]),
+    "WEBHOOK_SECRET": env.list("ANYMAIL_WEBHOOK_SECRET", default=[]),
 }
 
 # --- Helpdesk domain ----------------------------------------------------------------------------

@@ -529,7 +529,6 @@ def mailbox_poll(*, mailbox: Mailbox, now: datetime | None = None) -> int:
                     source=InboundMessage.Source.IMAP,
                     mailbox=mailbox,
                     origin=f"{mailbox.folder} UID {uid}",
-                    received_for=next(iter(mailbox.addresses or []), ""),
                     now=now,
                 )
                 stored += 1

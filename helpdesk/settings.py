@@ -169,6 +169,8 @@ HELPDESK_AUTO_CLOSE_DAYS = env.int("HELPDESK_AUTO_CLOSE_DAYS", default=4)
 HELPDESK_SUPPORT_ADDRESSES = env.list("HELPDESK_SUPPORT_ADDRESSES", default=["support@helpdesk.localhost"])
 HELPDESK_MAX_ATTACHMENT_BYTES = env.int("HELPDESK_MAX_ATTACHMENT_BYTES", default=25 * 1024 * 1024)
 HELPDESK_EMAIL_SEND_MAX_RETRIES = env.int("HELPDESK_EMAIL_SEND_MAX_RETRIES", default=6)
+# Agents also get their in-app notifications (assignments, SLA, delivery failures) by email.
+HELPDESK_NOTIFICATION_EMAILS = env.bool("HELPDESK_NOTIFICATION_EMAILS", default=True)
 HELPDESK_IMAP_BATCH_SIZE = env.int("HELPDESK_IMAP_BATCH_SIZE", default=200)
 HELPDESK_IMAP_TIMEOUT = env.int("HELPDESK_IMAP_TIMEOUT", default=60)
 

@@ -216,3 +216,35 @@ def ticket_send_auto_ack(*, ticket: Ticket, now: datetime) -> Message | None:
         is_automatic=True,
         now=now,
     )
+
+
+def notification_send_email(
+    *, notification_id: int, final_attempt: bool = True, now: datetime | None = None
+) -> bool:
+    """Email one in-app notification to its recipient; returns whether it was sent by this call.
+
+    Claimed by setting `emailed_at` only where it is empty (a second run sends nothing); a transient failure
+    clears it again and raises TransientSendError unless this is the final attempt.
+    """
+    now = now or timezone.now()
+    if not Notification.objects.filter(pk=notification_id, emailed_at__isnull=True).update(emailed_at=now):
+        return False
+    notification = Notification.objects.select_related("recipient", "ticket").get(pk=notification_id)
+    if not notification.recipient.email:
+        return False
+    try:
+        EmailMultiAlternatives(
+            subject=notification.title,
+            body=notification.body or notification.title,
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            to=[notification.recipient.email],
+            headers={"Auto-Submitted": "auto-generated"},
+            connection=get_connection(),
+        ).send()
+    except (smtplib.SMTPException, OSError) as error:
+        if final_attempt or _is_permanent(error):
+            logger.warning("Notification %s could not be emailed: %s", notification_id, error)
+            return False
+        Notification.objects.filter(pk=notification_id).update(emailed_at=None)
+        raise TransientSendError(f"{type(error).__name__}: {error}") from error
+    return True

@@ -734,10 +734,17 @@ def notification_create(
             dedupe_key=dedupe_key,
             defaults={"kind": kind, "title": title[:250], "body": body, "ticket": ticket, "created_at": now},
         )
-        return notification if created else None
-    return Notification.objects.create(
-        recipient=recipient, kind=kind, title=title[:250], body=body, ticket=ticket, created_at=now
-    )
+        if not created:
+            return None
+    else:
+        notification = Notification.objects.create(
+            recipient=recipient, kind=kind, title=title[:250], body=body, ticket=ticket, created_at=now
+        )
+    if settings.HELPDESK_NOTIFICATION_EMAILS and getattr(recipient, "email", ""):
+        from .tasks import tickets_send_notification_email
+
+        transaction.on_commit(lambda: tickets_send_notification_email.delay(notification.pk))
+    return notification
 
 
 def notification_mark_read(*, notification: Notification, now: datetime | None = None) -> Notification:

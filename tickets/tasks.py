@@ -6,7 +6,7 @@ from django.conf import settings
 from . import services
 from .inbound import MailboxPollError, inbound_message_process, inbound_outcome, mailbox_poll, mailboxes_due
 from .models import Mailbox
-from .outbound import TransientSendError, message_send_email, retry_delay
+from .outbound import TransientSendError, message_send_email, notification_send_email, retry_delay
 
 logger = logging.getLogger(__name__)
 
@@ -57,5 +57,21 @@ def tickets_send_message_email(self, message_id: int) -> str:
     final = self.request.retries >= self.max_retries
     try:
         return message_send_email(message_id=message_id, final_attempt=final)
+    except TransientSendError as error:
+        raise self.retry(exc=error, countdown=retry_delay(self.request.retries)) from error
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    max_retries=settings.HELPDESK_EMAIL_SEND_MAX_RETRIES,
+    time_limit=120,
+    soft_time_limit=100,
+)
+def tickets_send_notification_email(self, notification_id: int) -> bool:
+    """Email one notification to its agent; transient SMTP errors retry with backoff and jitter."""
+    final = self.request.retries >= self.max_retries
+    try:
+        return notification_send_email(notification_id=notification_id, final_attempt=final)
     except TransientSendError as error:
         raise self.retry(exc=error, countdown=retry_delay(self.request.retries)) from error

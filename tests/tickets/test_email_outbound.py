@@ -173,3 +173,41 @@ def test_the_auto_acknowledgement_goes_out_marked_as_automatic(smtp_server, team
     sent = email.message_from_bytes(raw, policy=policy.default)
     assert sent["Auto-Submitted"] == "auto-replied"
     assert ticket.reference in sent.get_content()
+
+
+def test_a_notification_is_emailed_to_its_agent_once(
+    smtp_server, ticket, agent_user, django_capture_on_commit_callbacks
+):
+    from tickets.outbound import notification_send_email
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        notification = services.notification_create(
+            recipient=agent_user, kind=Notification.Kind.ASSIGNMENT, title="HD-1001 was assigned to you"
+        )
+    assert len(callbacks) == 1
+
+    assert notification_send_email(notification_id=notification.pk) is True
+    assert notification_send_email(notification_id=notification.pk) is False
+
+    (raw,) = smtp_server.messages
+    sent = email.message_from_bytes(raw, policy=policy.default)
+    assert sent["To"] == agent_user.email
+    assert sent["Subject"] == "HD-1001 was assigned to you"
+    notification.refresh_from_db()
+    assert notification.emailed_at is not None
+
+
+def test_a_notification_email_failure_clears_the_claim_for_the_retry(settings, agent_user):
+    from tickets.outbound import notification_send_email
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", free_port(), 5
+    notification = services.notification_create(
+        recipient=agent_user, kind=Notification.Kind.ASSIGNMENT, title="t"
+    )
+
+    with pytest.raises(TransientSendError):
+        notification_send_email(notification_id=notification.pk, final_attempt=False)
+
+    notification.refresh_from_db()
+    assert notification.emailed_at is None

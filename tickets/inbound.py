@@ -23,7 +23,7 @@ from . import services
 from .mail.classify import classify, is_from_own_address
 from .mail.parsing import EmailParseError, ParsedEmail, parse_email
 from .mail.quotes import extract_reply, extract_reply_html
-from .mail.threading import reference_from_subject, reply_token_from_address
+from .mail.threading import reference_from_message_id, reference_from_subject, reply_token_from_address
 from .models import (
     AuditEntry,
     Channel,
@@ -125,6 +125,11 @@ def inbound_message_process(*, inbound: InboundMessage | int, now: datetime | No
         try:
             with transaction.atomic():
                 result = _process(row=row, raw=raw, now=now)
+        except IntegrityError as error:
+            # Another copy of the same message was processed concurrently and won the unique Message-ID.
+            result = _concurrent_duplicate(row) or _Result(
+                state=State.QUARANTINED, reason=f"{type(error).__name__}: {error}"[:2000]
+            )
         except Exception as error:  # anything unexpected quarantines the message: never lost
             logger.exception("Inbound message %s could not be processed; quarantined", pk)
             result = _Result(state=State.QUARANTINED, reason=f"{type(error).__name__}: {error}"[:2000])
@@ -234,6 +239,16 @@ def _process(*, row: InboundMessage, raw: bytes, now: datetime) -> _Result:
     return _Result(state=State.PROCESSED, ticket=ticket, message=first_message, created_ticket=True)
 
 
+def _concurrent_duplicate(row: InboundMessage) -> _Result | None:
+    try:
+        message_id = parse_email(bytes(row.raw)).message_id
+    except EmailParseError:
+        return None
+    if message_id and Message.objects.filter(email_message_id=message_id).exists():
+        return _Result(state=State.DUPLICATE, reason="Message-ID was stored by a concurrent delivery")
+    return None
+
+
 def _earlier(row: InboundMessage):
     # Rows still waiting in "stored" are not yet decided; the first of two copies to be processed wins.
     return InboundMessage.objects.exclude(pk=row.pk).exclude(state=State.STORED).order_by("pk")
@@ -321,6 +336,14 @@ def _thread(*, parsed: ParsedEmail, recipients: list[str], sender: str) -> Ticke
         )
         if known is not None:
             return _follow_merges(known.ticket)
+        # Our Message-IDs encode the ticket reference: a reply to one we no longer store (e.g. the message
+        # moved with a merge and was re-sent) still finds the ticket, under the subject rule's sender check.
+        for reference in filter(None, map(reference_from_message_id, ids)):
+            ticket = Ticket.objects.filter(reference=reference).select_related("customer").first()
+            if ticket is not None:
+                ticket = _follow_merges(ticket)
+                if _may_write_by_reference(ticket=ticket, sender=sender):
+                    return ticket
     for address in recipients:
         token = reply_token_from_address(address)
         if token:

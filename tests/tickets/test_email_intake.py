@@ -460,3 +460,24 @@ def test_auto_acknowledgement_is_an_automatic_public_message_that_is_not_a_first
     assert ack.delivery_status == Message.DeliveryStatus.QUEUED and ack.email_message_id
     assert ticket.first_response_at is None
     assert inbound.ticket_message.author_role == Message.AuthorRole.CUSTOMER
+
+
+def test_a_reply_to_an_unknown_message_id_of_ours_threads_by_its_encoded_reference(ticket):
+    from tickets.mail.threading import make_message_id
+
+    lost_id = make_message_id(reference=ticket.reference, domain="helpdesk.localhost")
+
+    reply = receive(
+        factories.email_bytes(from_=ticket.customer.email, subject="Re: hello", in_reply_to=f"<{lost_id}>")
+    )
+    stranger = receive(
+        factories.email_bytes(
+            from_="mallory@evil.example",
+            message_id="<m@evil>",
+            subject="Re: hello",
+            in_reply_to=f"<{lost_id}>",
+        )
+    )
+
+    assert reply.ticket == ticket
+    assert stranger.created_ticket and stranger.ticket != ticket

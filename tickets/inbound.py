@@ -20,7 +20,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from . import services
-from .mail.classify import classify, is_from_own_address
+from .mail.classify import Classification, classify, is_from_own_address, normalize_address
 from .mail.parsing import EmailParseError, ParsedEmail, parse_email
 from .mail.quotes import extract_reply, extract_reply_html
 from .mail.threading import reference_from_message_id, reference_from_subject, reply_token_from_address
@@ -184,14 +184,15 @@ def _process(*, row: InboundMessage, raw: bytes, now: datetime) -> _Result:
         return _Result(state=State.DUPLICATE, reason=duplicate)
 
     own = own_addresses()
-    if is_from_own_address(parsed, own) or _base_address(parsed.from_address) in own:
+    if is_from_own_address(parsed, own):
         return _Result(state=State.IGNORED, reason=f"sent from our own address {parsed.from_address}")
 
-    classification = classify(parsed, raw)
-    if classification.kind == "bounce":
+    classification = classify(parsed)
+    if classification.is_bounce:
         return _handle_bounce(parsed=parsed, classification=classification, now=now)
-    if classification.kind != "normal":
-        return _Result(state=State.IGNORED, reason=f"{classification.kind}: {classification.reason}")
+    if classification.auto_generated:
+        kind = "bulk" if classification.is_bulk else "auto-generated"
+        return _Result(state=State.IGNORED, reason=f"{kind}: {'; '.join(classification.reasons)}")
     if not parsed.from_address or "@" not in parsed.from_address:
         return _Result(state=State.QUARANTINED, reason="the message has no usable From address")
 
@@ -200,7 +201,7 @@ def _process(*, row: InboundMessage, raw: bytes, now: datetime) -> _Result:
     attachments = _attachments(parsed)
     recipients = _recipients(parsed, row)
 
-    ticket = _thread(parsed=parsed, recipients=recipients, sender=parsed.from_address)
+    ticket = _thread(parsed=parsed, recipients=recipients, sender=parsed.from_address, own=own)
     if ticket is not None:
         message = services.message_add(
             ticket=ticket,
@@ -268,7 +269,7 @@ def _duplicate_reason(*, row: InboundMessage, parsed: ParsedEmail) -> str:
     return ""
 
 
-def _handle_bounce(*, parsed: ParsedEmail, classification, now: datetime) -> _Result:
+def _handle_bounce(*, parsed: ParsedEmail, classification: Classification, now: datetime) -> _Result:
     status = classification.delivery_status
     original_id = status.original_message_id if status is not None else None
     original = (
@@ -283,7 +284,7 @@ def _handle_bounce(*, parsed: ParsedEmail, classification, now: datetime) -> _Re
             + (f" ({original_id})" if original_id else ""),
         )
     diagnostic = (status.diagnostic or status.status or parsed.subject or "delivery failed").strip()
-    recipients = ", ".join(status.recipients) or (original.ticket.customer.email or "")
+    recipients = ", ".join(status.failed_recipients) or (original.ticket.customer.email or "")
     Message.objects.filter(pk=original.pk).update(
         delivery_status=Message.DeliveryStatus.BOUNCED, delivery_error=diagnostic[:2000]
     )
@@ -324,8 +325,9 @@ def _handle_bounce(*, parsed: ParsedEmail, classification, now: datetime) -> _Re
 # --- threading -----------------------------------------------------------------------------------
 
 
-def _thread(*, parsed: ParsedEmail, recipients: list[str], sender: str) -> Ticket | None:
+def _thread(*, parsed: ParsedEmail, recipients: list[str], sender: str, own: set[str]) -> Ticket | None:
     """Find the ticket a message belongs to, in the documented order (docs/email.md)."""
+    prefix = settings.HELPDESK_REFERENCE_PREFIX
     ids = [i for i in (*parsed.in_reply_to, *reversed(parsed.references)) if i]
     if ids:
         known = (
@@ -338,19 +340,23 @@ def _thread(*, parsed: ParsedEmail, recipients: list[str], sender: str) -> Ticke
             return _follow_merges(known.ticket)
         # Our Message-IDs encode the ticket reference: a reply to one we no longer store (e.g. the message
         # moved with a merge and was re-sent) still finds the ticket, under the subject rule's sender check.
-        for reference in filter(None, map(reference_from_message_id, ids)):
+        domains = {address.rpartition("@")[2] for address in own}
+        references = {
+            reference_from_message_id(i, domain, prefix=prefix) for i in ids[:50] for domain in domains
+        }
+        for reference in sorted(filter(None, references)):
             ticket = Ticket.objects.filter(reference=reference).select_related("customer").first()
             if ticket is not None:
                 ticket = _follow_merges(ticket)
                 if _may_write_by_reference(ticket=ticket, sender=sender):
                     return ticket
     for address in recipients:
-        token = reply_token_from_address(address)
+        token = reply_token_from_address(address, own)
         if token:
             ticket = Ticket.objects.filter(reply_token=token.lower()).first()
             if ticket is not None:
                 return _follow_merges(ticket)
-    reference = reference_from_subject(parsed.subject)
+    reference = reference_from_subject(parsed.subject, prefix)
     if reference:
         ticket = Ticket.objects.filter(reference=reference).select_related("customer").first()
         if ticket is not None:
@@ -404,12 +410,6 @@ def own_addresses() -> set[str]:
         a.lower() for a in Team.objects.exclude(email_address="").values_list("email_address", flat=True)
     )
     return addresses
-
-
-def _base_address(address: str) -> str:
-    """support+token@example.com -> support@example.com."""
-    local, _, domain = (address or "").lower().rpartition("@")
-    return f"{local.partition('+')[0]}@{domain}" if local else ""
 
 
 def _customer_for_address(*, address: str, name: str) -> Customer:
@@ -466,7 +466,7 @@ def _participants_add(*, ticket: Ticket, parsed: ParsedEmail, own: set[str], now
     for address, is_cc in entries:
         address = (address or "").strip()[:254]
         lowered = address.lower()
-        if "@" not in lowered or lowered in existing or lowered in own or _base_address(lowered) in own:
+        if "@" not in lowered or lowered in existing or is_from_own_address(lowered, own):
             continue
         TicketParticipant.objects.create(ticket=ticket, email=address, is_cc=is_cc, created_at=now)
         existing.add(lowered)
@@ -476,7 +476,7 @@ def _route_and_acknowledge(
     *, ticket: Ticket, row: InboundMessage, recipients: list[str], now: datetime
 ) -> Ticket:
     own = own_addresses()
-    received_at = next((r for r in recipients if r in own or _base_address(r) in own), "")
+    received_at = next((r for r in recipients if normalize_address(r) in own), "")
     ticket = route_new_email_ticket(
         ticket=ticket,
         received_at_address=received_at,
@@ -499,7 +499,7 @@ def route_new_email_ticket(
     """
     team = None
     if received_at_address:
-        team = Team.objects.filter(email_address__iexact=_base_address(received_at_address)).first()
+        team = Team.objects.filter(email_address__iexact=normalize_address(received_at_address)).first()
     team = team or default_team
     if team is not None and ticket.team_id != team.pk:
         ticket = services.ticket_assign(ticket=ticket, team=team, actor_label="email routing", now=now)

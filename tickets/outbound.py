@@ -9,6 +9,7 @@ through Django's email backend, retrying transient SMTP errors with exponential 
 import logging
 import random
 import smtplib
+import uuid
 from datetime import datetime
 from email.utils import formataddr, parseaddr
 
@@ -20,6 +21,7 @@ from django.utils import timezone
 
 from . import services
 from .inbound import own_addresses
+from .mail.classify import is_from_own_address
 from .mail.threading import make_message_id, reply_address, subject_with_reference
 from .models import AuditEntry, Channel, Message, Notification, Ticket
 
@@ -63,9 +65,10 @@ def message_queue_email(*, message: Message, ticket: Ticket) -> Message:
     Called by `tickets.services` inside the transaction that creates the message.
     """
     domain = support_address(ticket).rpartition("@")[2] or "helpdesk.localhost"
+    # Stored without angle brackets, like the ids the parser reads from inbound headers.
     message.email_message_id = message.email_message_id or make_message_id(
-        reference=ticket.reference, domain=domain
-    )
+        ticket.reference, domain, uuid.uuid4().hex
+    ).strip("<>")
     message.delivery_status = DeliveryStatus.QUEUED
     message.delivery_error = ""
     Message.objects.filter(pk=message.pk).update(
@@ -200,7 +203,7 @@ def ticket_send_auto_ack(*, ticket: Ticket, now: datetime) -> Message | None:
     team = ticket.team
     if team is None or not team.auto_ack_enabled or ticket.is_auto_generated or not ticket.customer.email:
         return None
-    if ticket.customer.email.lower() in own_addresses():
+    if is_from_own_address(ticket.customer.email, own_addresses()):
         return None
     text = Template(team.auto_ack_template or DEFAULT_AUTO_ACK).render(
         Context(

@@ -465,7 +465,7 @@ def test_auto_acknowledgement_is_an_automatic_public_message_that_is_not_a_first
 def test_a_reply_to_an_unknown_message_id_of_ours_threads_by_its_encoded_reference(ticket):
     from tickets.mail.threading import make_message_id
 
-    lost_id = make_message_id(reference=ticket.reference, domain="helpdesk.localhost")
+    lost_id = make_message_id(ticket.reference, "helpdesk.localhost", "gone1234").strip("<>")
 
     reply = receive(
         factories.email_bytes(from_=ticket.customer.email, subject="Re: hello", in_reply_to=f"<{lost_id}>")
@@ -481,3 +481,22 @@ def test_a_reply_to_an_unknown_message_id_of_ours_threads_by_its_encoded_referen
 
     assert reply.ticket == ticket
     assert stranger.created_ticket and stranger.ticket != ticket
+
+
+def test_corpus_bounce_flags_our_message_when_we_sent_the_original(ticket, agent_user):
+    # mail_malformed_2.eml is a real (malformed) DSN; pretend its original was our reply.
+    reply = services.message_add(
+        ticket=ticket, author_role=Message.AuthorRole.AGENT, author_user=agent_user, body_text="Answer"
+    )
+    Message.objects.filter(pk=reply.pk).update(
+        email_message_id="004801d1fc84$01c934ac$b247f0b7$@infospacemail.com"
+    )
+
+    inbound = receive((CORPORA / "mail-parser" / "mail_malformed_2.eml").read_bytes())
+
+    assert inbound.state == InboundMessage.State.PROCESSED and inbound.ticket == ticket
+    reply.refresh_from_db()
+    assert reply.delivery_status == Message.DeliveryStatus.BOUNCED
+    assert ticket.messages.filter(
+        visibility=Message.Visibility.INTERNAL, body_text__startswith="Delivery failure"
+    ).exists()

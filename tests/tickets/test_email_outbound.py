@@ -65,7 +65,7 @@ def test_round_trip_customer_mail_agent_reply_over_smtp_and_threaded_customer_re
     assert sent["Message-ID"] == f"<{reply.email_message_id}>"
     assert sent["In-Reply-To"] == "<first-1@mail.example.com>"
     assert sent["References"] == "<first-1@mail.example.com>"
-    assert sent["Subject"] == f"Re: My printer is on fire [#{ticket.reference}]"
+    assert sent["Subject"] == f"Re: [#{ticket.reference}] My printer is on fire"
     assert sent["Reply-To"] == f"support+{ticket.reply_token}@helpdesk.localhost"
     assert "alice@example.com" in sent["To"]
     assert "unplug it" in sent.get_content()

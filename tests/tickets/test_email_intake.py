@@ -162,6 +162,16 @@ def test_mail_test_12_mislabelled_charset_is_stored_as_characters_not_escapes():
     assert any("\u4e00" <= char <= "\u9fff" for char in body)
 
 
+def test_mail_outlook_1_msg_is_kept_in_quarantine_with_a_clear_reason(tmp_path):
+    # django-helpdesk produced nothing for this Outlook .msg: no ticket, no trace of the message.
+    counts = ingest(CORPORA / "mail-parser" / "mail_outlook_1.msg")
+
+    assert counts["quarantined"] == 1
+    inbound = InboundMessage.objects.get()
+    assert "Outlook" in inbound.reason and "convert it to .eml" in inbound.reason
+    assert inbound.size == (CORPORA / "mail-parser" / "mail_outlook_1.msg").stat().st_size
+
+
 def test_android_reply_keeps_only_the_new_text_under_a_russian_quote_header():
     # django-helpdesk kept 'Hello\n02.04.2012 14:20 пользователь "bob@xxx.mailgun.org" <' as the description.
     inbound = receive((CORPORA / "talon" / "standard_replies" / "android.eml").read_bytes())

@@ -162,6 +162,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(minutes=1),
         "options": {"expires": 50},
     },
+    "tickets-poll-mailboxes": {
+        "task": "tickets.tasks.tickets_poll_mailboxes",
+        "schedule": timedelta(seconds=env.int("HELPDESK_IMAP_POLL_SECONDS", default=60)),
+        "options": {"expires": max(10, env.int("HELPDESK_IMAP_POLL_SECONDS", default=60) - 5)},
+    },
 }
 
 # --- Email --------------------------------------------------------------------------------------
@@ -175,6 +180,14 @@ EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Support <support@helpdesk.localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# Inbound webhooks (django-anymail): Mailgun signs each post with its webhook signing key; every provider's
+# post must also carry HTTP basic auth ("user:password" in the webhook URL) from ANYMAIL_WEBHOOK_SECRET
+# (anymail shares it between providers; list several to rotate). Postmark and SendGrid have no signature.
+ANYMAIL = {
+    "MAILGUN_WEBHOOK_SIGNING_KEY": env.str("MAILGUN_WEBHOOK_SIGNING_KEY", default=""),
+    "WEBHOOK_SECRET": env.list("ANYMAIL_WEBHOOK_SECRET", default=[]),
+}
 
 # --- Helpdesk domain ----------------------------------------------------------------------------
 HELPDESK_REFERENCE_PREFIX = env.str("HELPDESK_REFERENCE_PREFIX", default="HD")
@@ -223,6 +236,15 @@ HELPDESK_WEB_FORM_RATE_WINDOW_SECONDS = env.int("HELPDESK_WEB_FORM_RATE_WINDOW_S
 # Request header (META name, e.g. HTTP_X_REAL_IP) holding the client address behind a trusted proxy.
 HELPDESK_CLIENT_IP_HEADER = env.str("HELPDESK_CLIENT_IP_HEADER", default="")
 HELPDESK_API_MAX_ATTACHMENT_BYTES = env.int("HELPDESK_API_MAX_ATTACHMENT_BYTES", default=25 * 1024 * 1024)
+# Our own support addresses: mail from them is ignored (loop protection); the first one is the default
+# sender address whose plus-address (support+<reply token>@...) is each ticket's reply address.
+HELPDESK_SUPPORT_ADDRESSES = env.list("HELPDESK_SUPPORT_ADDRESSES", default=["support@helpdesk.localhost"])
+HELPDESK_MAX_ATTACHMENT_BYTES = env.int("HELPDESK_MAX_ATTACHMENT_BYTES", default=25 * 1024 * 1024)
+HELPDESK_EMAIL_SEND_MAX_RETRIES = env.int("HELPDESK_EMAIL_SEND_MAX_RETRIES", default=6)
+# Agents also get their in-app notifications (assignments, SLA, delivery failures) by email.
+HELPDESK_NOTIFICATION_EMAILS = env.bool("HELPDESK_NOTIFICATION_EMAILS", default=True)
+HELPDESK_IMAP_BATCH_SIZE = env.int("HELPDESK_IMAP_BATCH_SIZE", default=200)
+HELPDESK_IMAP_TIMEOUT = env.int("HELPDESK_IMAP_TIMEOUT", default=60)
 
 # --- REST API -----------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -1,3 +1,6 @@
+from anymail.webhooks.mailgun import MailgunInboundWebhookView
+from anymail.webhooks.postmark import PostmarkInboundWebhookView
+from anymail.webhooks.sendgrid import SendGridInboundWebhookView
 from django.contrib import admin
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
@@ -26,4 +29,9 @@ urlpatterns = [
     path("api/v1/intake/", include("tickets.intake_urls")),
     path("survey/", include("surveys.urls")),
     path("api/v1/", include("helpdesk.api_urls", namespace="api")),
+    # Inbound email from providers (docs/email.md); anymail checks each provider's signature/basic auth.
+    path("anymail/mailgun/inbound/", MailgunInboundWebhookView.as_view(), name="mailgun_inbound_webhook"),
+    path("anymail/mailgun/inbound_mime/", MailgunInboundWebhookView.as_view(), name="mailgun_inbound_mime"),
+    path("anymail/postmark/inbound/", PostmarkInboundWebhookView.as_view(), name="postmark_inbound_webhook"),
+    path("anymail/sendgrid/inbound/", SendGridInboundWebhookView.as_view(), name="sendgrid_inbound_webhook"),
 ]

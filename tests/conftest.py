@@ -1,4 +1,12 @@
 import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -7,6 +15,8 @@ from tests import factories
 
 POSTGRES_REASON = "needs PostgreSQL: run with DATABASE_URL=postgres://postgres@127.0.0.1:5432/test"
 REDIS_REASON = "needs Redis: run with REDIS_URL=redis://127.0.0.1:6379/0"
+DOVECOT = "/usr/sbin/dovecot"
+IMAP_REASON = f"needs Dovecot at {DOVECOT}: apt-get install -y dovecot-imapd"
 
 
 def _on_postgres() -> bool:
@@ -25,6 +35,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         missing.append(("postgres", POSTGRES_REASON))
     if not _redis_url():
         missing.append(("redis", REDIS_REASON))
+    if not Path(DOVECOT).exists():
+        missing.append(("imap", IMAP_REASON))
     for marker, reason in missing:
         marked = [item for item in items if item.get_closest_marker(marker)]
         if marked and require:
@@ -121,3 +133,109 @@ def desk_client(client):
         return client
 
     return login
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class SmtpSink:
+    host: str
+    port: int
+    messages: list[bytes] = field(default_factory=list)
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        self.messages.append(envelope.content)
+        return "250 Message accepted for delivery"
+
+
+@pytest.fixture
+def smtp_server(settings):
+    """A real SMTP server (aiosmtpd) on loopback; Django's SMTP backend is pointed at it."""
+    from aiosmtpd.controller import Controller
+
+    sink = SmtpSink(host="127.0.0.1", port=free_port())
+    controller = Controller(sink, hostname=sink.host, port=sink.port)
+    controller.start()
+    # pytest-django swaps in the locmem backend; name the SMTP backend explicitly.
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = sink.host
+    settings.EMAIL_PORT = sink.port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    yield sink
+    controller.stop()
+
+
+@dataclass
+class DovecotServer:
+    host: str
+    port: int
+    username: str
+    password: str
+
+
+@pytest.fixture
+def dovecot():
+    """A throw-away Dovecot 2.3 IMAP server on loopback, from a private config in a fresh directory."""
+    base = Path(tempfile.mkdtemp(prefix="helpdesk-dovecot-"))
+    base.chmod(0o755)  # Dovecot's helpers run as other users and must traverse the directory
+    port = free_port()
+    username, password = "support@example.test", "secret"
+    mail_home = base / "mail" / username
+    mail_home.mkdir(parents=True)
+    for sub in ("run", "state"):
+        (base / sub).mkdir()
+    # Dovecot refuses UID 0 for mail users; "nobody" (65534) owns the mail store.
+    (base / "users").write_text(f"{username}:{{PLAIN}}{password}:65534:65534::{mail_home}::\n")
+    shutil.chown(base / "mail", 65534, 65534)
+    shutil.chown(mail_home, 65534, 65534)
+    (base / "dovecot.conf").write_text(
+        f"""instance_name = helpdesk-test-{port}
+base_dir = {base}/run
+state_dir = {base}/state
+log_path = {base}/dovecot.log
+protocols = imap
+listen = 127.0.0.1
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+mail_location = maildir:~/Maildir
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN {base}/users
+}}
+userdb {{
+  driver = passwd-file
+  args = {base}/users
+}}
+service imap-login {{
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {port}
+  }}
+}}
+"""
+    )
+    process = subprocess.Popen([DOVECOT, "-F", "-c", str(base / "dovecot.conf")])
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                log = (base / "dovecot.log").read_text() if (base / "dovecot.log").exists() else ""
+                pytest.fail(f"Dovecot did not start on port {port}:\n{log}")
+            time.sleep(0.05)
+    yield DovecotServer(host="127.0.0.1", port=port, username=username, password=password)
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    shutil.rmtree(base, ignore_errors=True)

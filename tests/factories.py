@@ -1,6 +1,6 @@
 """factory_boy factories and factory functions; tickets are made through the services."""
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import factory
 from django.contrib.auth import get_user_model
@@ -160,3 +160,42 @@ def sent_survey(*, ticket: Ticket | None = None, now: datetime | None = None, **
     survey_services.survey_invitation_mark_sent(invitation=claimed, message_id="<test@example>", now=now)
     claimed.refresh_from_db()
     return claimed
+
+
+def email_bytes(
+    *,
+    from_: str = "Alice Customer <alice@example.com>",
+    to: str = "support@helpdesk.localhost",
+    subject: str = "My printer is on fire",
+    body: str = "Hello, my printer is on fire. Please help.",
+    message_id: str | None = "<first-1@mail.example.com>",
+    cc: str = "",
+    in_reply_to: str = "",
+    references: str = "",
+    headers: dict[str, str] | None = None,
+    attachments: list[tuple[str, bytes, str]] = (),
+) -> bytes:
+    """A realistic RFC 5322 message as a client would send it."""
+    from email.message import EmailMessage
+    from email.utils import format_datetime
+
+    message = EmailMessage()
+    message["From"] = from_
+    message["To"] = to
+    if cc:
+        message["Cc"] = cc
+    message["Subject"] = subject
+    message["Date"] = format_datetime(datetime(2026, 3, 2, 9, 30, tzinfo=UTC))
+    if message_id:
+        message["Message-ID"] = message_id
+    if in_reply_to:
+        message["In-Reply-To"] = in_reply_to
+    if references:
+        message["References"] = references
+    for name, value in (headers or {}).items():
+        message[name] = value
+    message.set_content(body)
+    for filename, content, content_type in attachments:
+        maintype, _, subtype = content_type.partition("/")
+        message.add_attachment(content, maintype=maintype, subtype=subtype, filename=filename)
+    return message.as_bytes()

@@ -8,6 +8,7 @@ from django.utils import timezone
 from . import services, transitions, webhooks
 from .customers import customer_merge
 from .exceptions import DomainError
+from .inbound import inbound_message_retry
 from .intake import integration_key_create
 from .models import (
     Agent,
@@ -16,8 +17,10 @@ from .models import (
     Customer,
     CustomerHandle,
     ExternalMessage,
+    InboundMessage,
     IntegrationKey,
     Macro,
+    Mailbox,
     Message,
     Notification,
     Organization,
@@ -29,6 +32,7 @@ from .models import (
     Team,
     Ticket,
     TicketMetrics,
+    TicketParticipant,
     TicketPresence,
     WebhookDelivery,
     WebhookSubscription,
@@ -57,6 +61,7 @@ class MessageInline(ReadOnlyInline):
         "author_customer",
         "body_text",
         "delivery_status",
+        "delivery_error",
     )
     readonly_fields = fields
     ordering = ("created_at", "pk")
@@ -353,8 +358,8 @@ class OrganizationAdmin(admin.ModelAdmin):
 
 @admin.register(Team)
 class TeamAdmin(admin.ModelAdmin):
-    list_display = ("name", "lead", "email_address", "assignment_strategy")
-    list_filter = ("assignment_strategy",)
+    list_display = ("name", "lead", "email_address", "assignment_strategy", "auto_ack_enabled")
+    list_filter = ("assignment_strategy", "auto_ack_enabled")
     search_fields = ("name",)
     autocomplete_fields = ("lead",)
 
@@ -381,7 +386,15 @@ class TagAdmin(admin.ModelAdmin):
 
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
-    list_display = ("ticket", "author_role", "visibility", "channel", "delivery_status", "created_at")
+    list_display = (
+        "ticket",
+        "author_role",
+        "visibility",
+        "channel",
+        "delivery_status",
+        "delivery_error",
+        "created_at",
+    )
     list_filter = ("author_role", "visibility", "channel", "delivery_status", "is_automatic")
     search_fields = ("ticket__reference", "body_text", "email_message_id")
     list_select_related = ("ticket",)
@@ -625,3 +638,93 @@ class TicketPresenceAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+# --- Email intake and delivery -------------------------------------------------------------------
+
+
+class MailboxAdminForm(forms.ModelForm):
+    password = forms.CharField(
+        widget=forms.PasswordInput(render_value=True),
+        help_text="Stored in the database in clear text (IMAP needs it); use an app-specific password.",
+    )
+
+    class Meta:
+        model = Mailbox
+        fields = (
+            "name",
+            "host",
+            "port",
+            "tls_mode",
+            "username",
+            "password",
+            "folder",
+            "team",
+            "addresses",
+            "processed_action",
+            "processed_folder",
+            "is_active",
+        )
+
+
+@admin.register(Mailbox)
+class MailboxAdmin(admin.ModelAdmin):
+    form = MailboxAdminForm
+    list_display = ("name", "host", "username", "folder", "team", "is_active", "last_polled_at", "last_error")
+    list_filter = ("is_active", "tls_mode", "processed_action", "team")
+    search_fields = ("name", "host", "username")
+    list_select_related = ("team",)
+    readonly_fields = ("last_polled_at", "last_error", "created_at")
+
+
+@admin.register(InboundMessage)
+class InboundMessageAdmin(admin.ModelAdmin):
+    list_display = (
+        "received_at",
+        "source",
+        "state",
+        "from_address",
+        "subject",
+        "ticket",
+        "reason",
+        "attempts",
+        "size",
+    )
+    list_filter = ("state", "source", "mailbox", "created_ticket")
+    search_fields = ("message_id", "from_address", "subject", "content_hash", "ticket__reference")
+    list_select_related = ("ticket", "mailbox")
+    exclude = ("raw",)
+    readonly_fields = [f.name for f in InboundMessage._meta.fields if f.name != "raw"] + ["raw_preview"]
+    actions = ("action_retry",)
+    date_hierarchy = "received_at"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="raw message (first 20 kB)")
+    def raw_preview(self, obj: InboundMessage) -> str:
+        return bytes(obj.raw[:20000]).decode("utf-8", errors="replace")
+
+    @admin.action(description="Retry selected quarantined messages")
+    def action_retry(self, request: HttpRequest, queryset: QuerySet[InboundMessage]) -> None:
+        retried = 0
+        for inbound in queryset:
+            try:
+                inbound_message_retry(inbound=inbound)
+                retried += 1
+            except ValueError as error:
+                self.message_user(request, str(error), messages.WARNING)
+        if retried:
+            self.message_user(request, f"{retried} message(s) queued for processing again.", messages.SUCCESS)
+
+
+@admin.register(TicketParticipant)
+class TicketParticipantAdmin(admin.ModelAdmin):
+    list_display = ("email", "ticket", "is_cc", "created_at")
+    list_filter = ("is_cc",)
+    search_fields = ("email", "ticket__reference")
+    list_select_related = ("ticket",)
+    autocomplete_fields = ("ticket",)

@@ -4,3 +4,11 @@ from django.apps import AppConfig
 class TicketsConfig(AppConfig):
     name = "tickets"
     verbose_name = "Tickets"
+
+    def ready(self) -> None:
+        from anymail.signals import inbound
+
+        from .inbound_webhooks import store_inbound_email
+
+        # The provider webhooks' one entry point: store the raw message (tickets/inbound_webhooks.py).
+        inbound.connect(store_inbound_email, dispatch_uid="tickets.store_inbound_email")

@@ -139,6 +139,17 @@ class Team(models.Model):
         editable=False,
         help_text="Round-robin pointer: the agent who got the team's last automatic assignment.",
     )
+    auto_ack_enabled = models.BooleanField(
+        "send auto-acknowledgements",
+        default=False,
+        help_text="Answer each new email ticket of this team with the template below "
+        "(never sent to automatic mail or to our own addresses).",
+    )
+    auto_ack_template = models.TextField(
+        blank=True,
+        help_text="Django template text; context: ticket, customer, reference. "
+        "Empty uses a short default text.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -260,6 +271,7 @@ class Message(models.Model):
     class DeliveryStatus(models.TextChoices):
         NOT_APPLICABLE = "", "—"
         QUEUED = "queued", "Queued"
+        SENDING = "sending", "Sending"
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed"
         BOUNCED = "bounced", "Bounced"
@@ -749,3 +761,122 @@ class TicketPresence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.activity} {self.ticket_id}"
+
+
+# --- Email intake and delivery (Mailbox, InboundMessage, TicketParticipant) ----------------------
+
+
+class Mailbox(models.Model):
+    """An IMAP mailbox polled by Celery beat; each new message is stored raw, then processed."""
+
+    class TlsMode(models.TextChoices):
+        NONE = "none", "None (plain text; loopback or tests only)"
+        STARTTLS = "starttls", "STARTTLS"
+        SSL = "ssl", "Implicit TLS (IMAPS)"
+
+    class ProcessedAction(models.TextChoices):
+        MARK_SEEN = "mark_seen", "Mark as seen"
+        MOVE = "move", "Move to a folder"
+
+    name = models.CharField(max_length=100, unique=True)
+    host = models.CharField(max_length=255)
+    port = models.PositiveIntegerField(default=993)
+    tls_mode = models.CharField(max_length=10, choices=TlsMode.choices, default=TlsMode.SSL)
+    username = models.CharField(max_length=255)
+    # Stored in clear text in the database (IMAP needs the plain password); see docs/email.md.
+    password = models.CharField(max_length=255)
+    folder = models.CharField(max_length=255, default="INBOX")
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="mailboxes")
+    addresses = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='Support addresses this mailbox receives for, e.g. ["support@example.com"].',
+    )
+    processed_action = models.CharField(
+        max_length=10, choices=ProcessedAction.choices, default=ProcessedAction.MARK_SEEN
+    )
+    processed_folder = models.CharField(
+        max_length=255, blank=True, default="Processed", help_text="Target folder when moving."
+    )
+    is_active = models.BooleanField(default=True)
+    last_polled_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "mailboxes"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class InboundMessage(models.Model):
+    """One received email, stored raw before it is parsed, so nothing is ever lost."""
+
+    class Source(models.TextChoices):
+        IMAP = "imap", "IMAP"
+        MAILGUN = "mailgun", "Mailgun"
+        POSTMARK = "postmark", "Postmark"
+        SENDGRID = "sendgrid", "SendGrid"
+        WEBHOOK = "webhook", "Other webhook"
+        FILE = "file", "File import"
+
+    class State(models.TextChoices):
+        STORED = "stored", "Stored (waiting to be processed)"
+        PROCESSED = "processed", "Processed"
+        IGNORED = "ignored", "Ignored"
+        DUPLICATE = "duplicate", "Duplicate"
+        QUARANTINED = "quarantined", "Quarantined"
+
+    raw = models.BinaryField()
+    size = models.PositiveBigIntegerField(default=0)
+    source = models.CharField(max_length=10, choices=Source.choices)
+    mailbox = models.ForeignKey(
+        Mailbox, null=True, blank=True, on_delete=models.SET_NULL, related_name="inbound_messages"
+    )
+    received_for = models.CharField(
+        max_length=254, blank=True, help_text="Envelope recipient reported by the source, if any."
+    )
+    origin = models.CharField(max_length=500, blank=True, help_text="File path or IMAP UID it came from.")
+    received_at = models.DateTimeField(db_index=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    state = models.CharField(max_length=12, choices=State.choices, default=State.STORED)
+    reason = models.TextField(blank=True, help_text="Why it was ignored, a duplicate or quarantined.")
+    content_hash = models.CharField(max_length=64, db_index=True)
+    message_id = models.CharField(max_length=998, blank=True, db_index=True)
+    from_address = models.CharField(max_length=254, blank=True)
+    subject = models.CharField(max_length=250, blank=True)
+    ticket = models.ForeignKey(
+        Ticket, null=True, blank=True, on_delete=models.SET_NULL, related_name="inbound_messages"
+    )
+    ticket_message = models.ForeignKey(
+        Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="inbound_messages"
+    )
+    created_ticket = models.BooleanField(default=False, help_text="Opened a new ticket (vs. threaded).")
+    attempts = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-received_at", "-pk"]
+        indexes = [models.Index(fields=["state", "received_at"], name="inbound_state_received")]
+
+    def __str__(self) -> str:
+        return f"{self.get_source_display()} #{self.pk} {self.subject or self.message_id}"[:200]
+
+
+class TicketParticipant(models.Model):
+    """An address that may write on a ticket by email: its authors and the people CC'd on it."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="participants")
+    email = models.EmailField(max_length=254)
+    is_cc = models.BooleanField(default=False)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            models.UniqueConstraint(Lower("email"), "ticket", name="ticket_participant_unique_ci"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} on {self.ticket_id}"

@@ -12,7 +12,7 @@ import nh3
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.text import slugify
@@ -193,7 +193,7 @@ def ticket_create(
             new_value=ticket.reference,
         )
     if has_first_message:
-        _message_create(
+        first_message = _message_create(
             ticket=ticket,
             author_role=Message.AuthorRole.AGENT if opened_by else Message.AuthorRole.CUSTOMER,
             visibility=Message.Visibility.PUBLIC,
@@ -208,6 +208,7 @@ def ticket_create(
             attachments=attachments,
             now=now,
         )
+        _email_if_outbound(message=first_message, ticket=ticket)
     if tags:
         ticket = _tags_add(ticket=ticket, names=tags, actor=opened_by, actor_label=actor_label, now=now)
     if assignee is not None:
@@ -334,6 +335,7 @@ def message_add(
         attachments=attachments,
         now=now,
     )
+    _email_if_outbound(message=message, ticket=ticket)
     audit_record(
         ticket=ticket,
         action=AuditEntry.Action.MESSAGE_ADDED,
@@ -363,6 +365,14 @@ def message_add(
     Ticket.objects.filter(pk=ticket.pk).update(updated_at=now)
     message.ticket = ticket
     return message
+
+
+def _email_if_outbound(*, message: Message, ticket: Ticket) -> None:
+    """Public agent and system messages on email tickets go out by email (tickets/outbound.py)."""
+    from .outbound import message_queue_email, should_email
+
+    if should_email(message, ticket):
+        message_queue_email(message=message, ticket=ticket)
 
 
 def _record_public_agent_reply(*, ticket: Ticket, message: Message, now: datetime) -> None:
@@ -835,10 +845,17 @@ def notification_create(
             dedupe_key=dedupe_key,
             defaults={"kind": kind, "title": title[:250], "body": body, "ticket": ticket, "created_at": now},
         )
-        return notification if created else None
-    return Notification.objects.create(
-        recipient=recipient, kind=kind, title=title[:250], body=body, ticket=ticket, created_at=now
-    )
+        if not created:
+            return None
+    else:
+        notification = Notification.objects.create(
+            recipient=recipient, kind=kind, title=title[:250], body=body, ticket=ticket, created_at=now
+        )
+    if settings.HELPDESK_NOTIFICATION_EMAILS and getattr(recipient, "email", ""):
+        from .tasks import tickets_send_notification_email
+
+        transaction.on_commit(lambda: tickets_send_notification_email.delay(notification.pk))
+    return notification
 
 
 def notification_mark_all_read(*, recipient: AbstractBaseUser, now: datetime | None = None) -> int:
@@ -854,23 +871,6 @@ def notification_mark_read(*, notification: Notification, now: datetime | None =
 
 
 # --- customers, teams and agents -------------------------------------------------------------------
-
-
-@transaction.atomic
-def customer_get_or_create(*, email: str, name: str = "") -> Customer:
-    """The customer with this email address (case-insensitive), created if there is none."""
-    email = email.strip()
-    if not email:
-        raise DomainError("A customer needs an email address.")
-    customer = Customer.objects.filter(email__iexact=email).first()
-    if customer is not None:
-        return customer
-    try:
-        with transaction.atomic():
-            return Customer.objects.create(email=email, name=name.strip()[:200])
-    except IntegrityError:
-        # Another request created the same customer between our read and our insert.
-        return Customer.objects.get(email__iexact=email)
 
 
 @transaction.atomic

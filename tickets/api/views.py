@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 
 from .. import metrics, selectors, services
 from .. import permissions as perms
+from ..customers import customer_get_or_create
 from ..filtersets import (
     AgentFilterSet,
     CustomerFilterSet,
@@ -85,7 +86,7 @@ class TicketViewSet(viewsets.GenericViewSet):
         data.is_valid(raise_exception=True)
         args = dict(data.validated_data)
         email, name = args.pop("customer_email", None), args.pop("customer_name")
-        customer = args.pop("customer", None) or services.customer_get_or_create(email=email, name=name)
+        customer = args.pop("customer", None) or customer_get_or_create(email=email, name=name)
         ticket = services.ticket_create(customer=customer, opened_by=request.user, **args)
         return Response(self.get_serializer(self._fresh(ticket)).data, status=status.HTTP_201_CREATED)
 

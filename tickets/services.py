@@ -108,6 +108,13 @@ def _reference_for(ticket: Ticket) -> str:
     return f"{settings.HELPDESK_REFERENCE_PREFIX}-{1000 + ticket.pk}"
 
 
+def _sla_changed(ticket: Ticket, now: datetime, message: Message | None = None) -> None:
+    """Let the SLA clocks follow the change, in the same transaction (sla imports tickets, hence lazily)."""
+    from sla.services import sla_ticket_changed
+
+    sla_ticket_changed(ticket=ticket, now=now, message=message)
+
+
 # --- tickets -------------------------------------------------------------------------------------
 
 
@@ -179,8 +186,9 @@ def ticket_create(
             actor_label=SYSTEM,
             new_value=ticket.reference,
         )
+    first_message = None
     if has_first_message:
-        _message_create(
+        first_message = _message_create(
             ticket=ticket,
             author_role=Message.AuthorRole.AGENT if opened_by else Message.AuthorRole.CUSTOMER,
             visibility=Message.Visibility.PUBLIC,
@@ -199,6 +207,7 @@ def ticket_create(
         ticket = _tags_add(ticket=ticket, names=tags, actor=opened_by, actor_label=actor_label, now=now)
     if assignee is not None:
         ticket = ticket_assign(ticket=ticket, assignee=assignee, actor=opened_by, now=now)
+    _sla_changed(ticket, now, first_message)
     return ticket
 
 
@@ -347,6 +356,7 @@ def message_add(
             ticket=ticket, status=new_status, actor=author_user, actor_label=actor_label, now=now
         )
     Ticket.objects.filter(pk=ticket.pk).update(updated_at=now)
+    _sla_changed(ticket, now, message)
     message.ticket = ticket
     return message
 
@@ -422,7 +432,9 @@ def ticket_change_status(
     if ticket.status == status:
         return ticket
     _ensure_mutable(ticket)
-    return _change_status(ticket=ticket, status=status, actor=actor, now=now)
+    ticket = _change_status(ticket=ticket, status=status, actor=actor, now=now)
+    _sla_changed(ticket, now)
+    return ticket
 
 
 @transaction.atomic
@@ -455,6 +467,7 @@ def ticket_change_priority(
         old_value=old,
         new_value=priority,
     )
+    _sla_changed(ticket, now)
     return ticket
 
 
@@ -530,6 +543,7 @@ def ticket_assign(
             body=ticket.subject,
             now=now,
         )
+    _sla_changed(ticket, now)
     return ticket
 
 
@@ -579,6 +593,7 @@ def ticket_add_tags(
     _ensure_mutable(ticket)
     ticket = _tags_add(ticket=ticket, names=names, actor=actor, actor_label=actor_label, now=now)
     Ticket.objects.filter(pk=ticket.pk).update(updated_at=now)
+    _sla_changed(ticket, now)
     return ticket
 
 
@@ -604,6 +619,7 @@ def ticket_remove_tags(
             old_value=tag.name,
         )
     Ticket.objects.filter(pk=ticket.pk).update(updated_at=now)
+    _sla_changed(ticket, now)
     return ticket
 
 
@@ -663,6 +679,8 @@ def ticket_merge(
             "audit_entries_moved": moved_audit,
         },
     )
+    _sla_changed(source, now)
+    _sla_changed(target, now)
     return target
 
 

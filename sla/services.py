@@ -258,11 +258,15 @@ class _Engine:
         )
 
     def cancel(self, clock: SlaClock, reason: str) -> None:
+        """Stop a clock whose policy no longer applies; a breach already recorded remains its outcome."""
+        self.breach_if_overdue(clock, self.now)
         self.fold(clock, self.now)
-        clock.state = ClockState.CANCELLED
+        if clock.state != ClockState.BREACHED:
+            clock.state = ClockState.CANCELLED
+            clock.due_at = None
         clock.stopped_at = self.now
         clock.running_since = None
-        clock.due_at = None
+        clock.paused_at = None
         clock.warn_at = None
         clock.final_business_seconds = clock.elapsed_business_seconds
         clock.final_calendar_seconds = clock.elapsed_calendar_seconds
@@ -308,13 +312,15 @@ class _Engine:
             "target_seconds": clock.target_seconds,
             "business_hours": clock.business_hours,
         }
-        self.fold(clock, self.now)
+        if clock.calendar_id != self.policy.calendar_id:
+            # Time measured so far stays as measured on the old calendar; the new one counts from now.
+            self.fold(clock, self.now)
+            clock.calendar_id = self.policy.calendar_id
+        # Otherwise the running segment is kept, so a tighter target that is already exceeded is due
+        # at the instant it was exceeded, not at the moment of the change.
         clock.policy = self.policy
         clock.target_seconds = target.target_seconds
         clock.business_hours = target.business_hours
-        if clock.calendar_id != self.policy.calendar_id:
-            clock.calendar_id = self.policy.calendar_id
-            # Elapsed business time so far stays as measured on the old calendar.
         self.schedule(clock)
         self.save(clock)
         self.event(
@@ -578,7 +584,7 @@ def sla_clock_pin_due(
     if due_at is not None and timezone.is_naive(due_at):
         raise DomainError("The pinned due time needs a time zone; give an aware date and time.")
     ticket = Ticket.objects.select_for_update().get(pk=clock.ticket_id)
-    clock = SlaClock.objects.select_for_update().select_related("policy").get(pk=clock.pk)
+    clock = SlaClock.objects.select_for_update(of=("self",)).select_related("policy").get(pk=clock.pk)
     if not clock.is_open or clock.state == ClockState.BREACHED:
         raise DomainError(
             f"This {clock.get_metric_display().lower()} clock is {clock.get_state_display().lower()}; "

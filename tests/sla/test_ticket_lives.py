@@ -106,7 +106,9 @@ def test_a_ticket_life_across_a_holiday_weekend_reply_pending_reopen_priority_ch
     # Monday 15:00 priority goes up: tighter targets apply to the time measured so far.
     services.ticket_change_priority(ticket=ticket, priority=Priority.HIGH, now=at(12, 15))
     resolution.refresh_from_db()
-    assert (resolution.target_seconds, resolution.elapsed_business_seconds) == (8 * HOUR, 4 * HOUR)
+    # 3 h before the pause plus the segment running since 14:00 are kept.
+    assert (resolution.target_seconds, resolution.elapsed_business_seconds) == (8 * HOUR, 3 * HOUR)
+    assert resolution.running_since == at(12, 14)
     assert resolution.due_at == at(13, 11)  # 4 h left: Mon 15-17, Tue 09-11
     next_response.refresh_from_db()
     assert next_response.due_at == at(12, 15, 30)
@@ -253,7 +255,7 @@ def test_a_team_change_moves_clocks_to_the_matching_policy_keeping_elapsed_time(
     assert clock(ticket, Metric.RESOLUTION).policy == standard
     services.ticket_assign(ticket=ticket, team=vip_team, now=at(5, 12))
     resolution = clock(ticket, Metric.RESOLUTION)
-    assert (resolution.policy.name, resolution.elapsed_business_seconds) == ("VIP", 3 * HOUR)
+    assert (resolution.policy.name, resolution.running_since) == ("VIP", at(5, 9))  # 3 h kept
     assert resolution.due_at == at(5, 13)
     # No policy matches once the only remaining one is switched off: the clock is cancelled.
     standard.is_active = False

@@ -5,7 +5,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
 
 from tickets.models import Ticket
 
@@ -86,40 +86,64 @@ def ticket_facts(ticket_id: int) -> TicketFacts:
     )
 
 
-def _m2m_condition(through, field: str, value_ids: Iterable[int | None]) -> Q:
-    """The policy has no condition on this relation, or one of `value_ids` is among its values."""
-    rows = through.objects.filter(policy_id=OuterRef("pk"))
-    ids = [value for value in value_ids if value is not None]
-    return ~Exists(rows) | Exists(rows.filter(**{f"{field}__in": ids}))
+@dataclass(frozen=True)
+class PolicyRule:
+    """An active policy with its conditions and targets loaded, so matching needs no queries."""
+
+    policy: Policy
+    team_ids: frozenset[int]
+    organization_ids: frozenset[int]
+    tag_ids: frozenset[int]
+    targets: dict[tuple[str, str], PolicyTarget]
 
 
-def policy_for(facts: TicketFacts) -> Policy | None:
-    """The first active policy (by position) whose every condition the ticket meets; one query.
-
-    Relations (teams, organizations, tags) are matched in SQL; the list conditions (priorities,
-    channels) and VIP in Python, because JSON containment is not portable to SQLite.
-    """
-    candidates = (
+def active_policy_rules() -> list[PolicyRule]:
+    """Every active policy in matching order, with conditions and targets (five simple queries)."""
+    policies = (
         Policy.objects.filter(is_active=True)
-        .filter(_m2m_condition(Policy.teams.through, "team_id", [facts.team_id]))
-        .filter(_m2m_condition(Policy.organizations.through, "organization_id", [facts.organization_id]))
-        .filter(_m2m_condition(Policy.tags.through, "tag_id", facts.tag_ids))
         .select_related("calendar")
+        .prefetch_related("teams", "organizations", "tags", "targets")
         .order_by("position", "pk")
     )
-    for policy in candidates:
+    return [
+        PolicyRule(
+            policy=policy,
+            team_ids=frozenset(team.pk for team in policy.teams.all()),
+            organization_ids=frozenset(org.pk for org in policy.organizations.all()),
+            tag_ids=frozenset(tag.pk for tag in policy.tags.all()),
+            targets={(target.priority, target.metric): target for target in policy.targets.all()},
+        )
+        for policy in policies
+    ]
+
+
+def policy_rule_for(facts: TicketFacts, rules: Iterable[PolicyRule]) -> PolicyRule | None:
+    """The one place policies are matched: the first rule (by position) whose every condition holds.
+
+    Each condition is optional (empty means any) and multi-valued (any of the values matches); for
+    tags, the ticket needs at least one of the policy's tags.
+    """
+    for rule in rules:
+        policy = rule.policy
         if policy.priorities and facts.priority not in policy.priorities:
             continue
         if policy.channels and facts.channel not in policy.channels:
             continue
         if policy.vip is not None and policy.vip != facts.is_vip:
             continue
-        return policy
+        if rule.team_ids and facts.team_id not in rule.team_ids:
+            continue
+        if rule.organization_ids and facts.organization_id not in rule.organization_ids:
+            continue
+        if rule.tag_ids and not rule.tag_ids & facts.tag_ids:
+            continue
+        return rule
     return None
 
 
-def policy_targets(policy: Policy) -> dict[tuple[str, str], PolicyTarget]:
-    return {(target.priority, target.metric): target for target in policy.targets.all()}
+def policy_for(facts: TicketFacts) -> Policy | None:
+    rule = policy_rule_for(facts, active_policy_rules())
+    return rule.policy if rule else None
 
 
 # --- status of clocks ---------------------------------------------------------------------------

@@ -495,19 +495,26 @@ def _event(clock: SlaClock, kind: str, at: datetime, **details: object) -> SlaEv
     )
 
 
-def _run_engine(facts: TicketFacts, now: datetime, message: Message | None) -> None:
-    policy = selectors.policy_for(facts)
+def _run_engine(
+    facts: TicketFacts,
+    now: datetime,
+    message: Message | None,
+    rules: list[selectors.PolicyRule],
+    calendars: dict[int, BusinessCalendar],
+) -> None:
+    rule = selectors.policy_rule_for(facts, rules)
     clocks = list(
         SlaClock.objects.select_for_update().filter(ticket_id=facts.pk).order_by("metric", "sequence")
     )
-    if policy is None and not any(clock.is_open for clock in clocks):
+    if rule is None and not any(clock.is_open for clock in clocks):
         return
     engine = _Engine(
         facts=facts,
         now=now,
-        policy=policy,
-        targets=selectors.policy_targets(policy) if policy else {},
+        policy=rule.policy if rule else None,
+        targets=rule.targets if rule else {},
         clocks=clocks,
+        _calendars=calendars,
     )
     engine.run(message)
     engine.record_business_metrics(message)
@@ -519,14 +526,23 @@ def sla_ticket_changed(*, ticket: Ticket, now: datetime, message: Message | None
     `message` is the message the change added, if any (replies fulfil and customer messages start
     response clocks). Policy, targets, pauses and stops follow from the ticket's state at `now`.
     """
-    _run_engine(selectors.ticket_facts(ticket.pk), now, message)
+    rules = selectors.active_policy_rules()
+    if not rules and not SlaClock.objects.filter(ticket_id=ticket.pk, stopped_at__isnull=True).exists():
+        return  # nothing to measure: keeps ticket writes cheap on installs without SLA policies
+    _run_engine(selectors.ticket_facts(ticket.pk), now, message, rules, {})
 
 
 @transaction.atomic
-def sla_ticket_replay(*, ticket: Ticket) -> int:
+def sla_ticket_replay(
+    *,
+    ticket: Ticket,
+    rules: list[selectors.PolicyRule] | None = None,
+    calendars: dict[int, BusinessCalendar] | None = None,
+) -> int:
     """Build clocks for a ticket that predates the policies by replaying its messages and status changes.
 
     Returns the number of clocks the ticket has afterwards. Tickets that already have clocks are left alone.
+    A bulk caller passes `rules` and `calendars` once for all tickets, so they are loaded only once.
     """
     ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
     if ticket.sla_clocks.exists() or ticket.merged_into_id is not None:
@@ -549,6 +565,8 @@ def sla_ticket_replay(*, ticket: Ticket) -> int:
     ]
     if not steps or steps[0][0] > final.created_at:
         steps.insert(0, (final.created_at, -1, 0, None))
+    rules = selectors.active_policy_rules() if rules is None else rules
+    calendars = {} if calendars is None else calendars
     for at, kind, _, item in sorted(steps, key=lambda step: step[:3]):
         message = item if kind == 0 else None
         if isinstance(item, Message):
@@ -564,7 +582,7 @@ def sla_ticket_replay(*, ticket: Ticket) -> int:
         elif kind == 1:
             facts.status = str(item)
             facts.solved_at = at if item == Status.SOLVED else None
-        _run_engine(facts, at, message)
+        _run_engine(facts, at, message, rules, calendars)
     return ticket.sla_clocks.count()
 
 
@@ -770,7 +788,8 @@ def _notify(
     )
     if notification is not None:
         notification_id = notification.pk
-        transaction.on_commit(lambda: _enqueue_email(notification_id))
+        # robust: a broker outage must not fail the ticket change; the in-app notification is there.
+        transaction.on_commit(lambda: _enqueue_email(notification_id), robust=True)
 
 
 def _enqueue_email(notification_id: int) -> None:

@@ -73,9 +73,9 @@ def calendar_create(
     holidays: Iterable[tuple[date, str]] = (),
 ) -> Calendar:
     """Create a calendar with its weekly hours (validated by the pure calendar first) and holidays."""
-    BusinessCalendar(time_zone, weekly_hours)  # raises ValueError with a clear message when malformed
     calendar = Calendar(name=name, time_zone=time_zone)
     calendar.full_clean()
+    BusinessCalendar(time_zone, weekly_hours)  # raises ValueError with a clear message when malformed
     calendar.save()
     BusinessHoursInterval.objects.bulk_create(
         BusinessHoursInterval(calendar=calendar, weekday=weekday, start=start, end=end)

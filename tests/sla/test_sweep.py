@@ -217,3 +217,23 @@ def test_two_concurrent_sweepers_produce_one_warning_one_breach_and_one_notifica
     assert Notification.objects.filter(kind=Notification.Kind.SLA_BREACH, recipient=lead).count() == 8
     assert Notification.objects.filter(kind=Notification.Kind.SLA_WARNING, recipient=lead).count() == 8
     assert set(first_response.values_list("state", flat=True)) == {ClockState.BREACHED}
+
+
+@pytest.mark.django_db
+def test_a_breach_moves_the_ticket_to_the_escalation_team_after_a_minutes_before_warning(team, agent_user):
+    escalations = factories.TeamFactory(name="Escalations")
+    factories.sla_policy(
+        calendar=sla_services.calendar_create_always_open(),
+        targets=TARGETS,
+        warn_minutes_before=15,
+        escalate_reassign=Policy.Reassign.ESCALATION_TEAM,
+        escalation_team=escalations,
+    )
+    ticket = new_ticket(team, agent_user)
+    first = SlaClock.objects.get(ticket=ticket, metric=Metric.FIRST_RESPONSE)
+    assert first.warn_at == T0 + timedelta(minutes=45)
+    assert sla_services.sla_sweep(now=T0 + timedelta(minutes=45)) == sla_services.SweepResult(1, 0)
+    assert sla_services.sla_sweep(now=T0 + timedelta(minutes=60, seconds=1)) == sla_services.SweepResult(0, 1)
+    ticket.refresh_from_db()
+    assert (ticket.team, ticket.assignee) == (escalations, None)  # the assignee is not in that team
+    assert AuditEntry.objects.filter(ticket=ticket, field="team", new_value=escalations.name).exists()

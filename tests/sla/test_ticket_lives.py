@@ -4,7 +4,7 @@ The calendar is Copenhagen office hours (Mon-Fri 09:00-17:00, UTC+1 in January) 
 2026-01-09 as a holiday, so a weekend and a holiday lie in the path.
 """
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -302,3 +302,27 @@ def test_tickets_no_policy_matches_get_no_clocks(office, customer, team):
     )
     ticket = factories.ticket(customer=customer, team=team)
     assert not ticket.sla_clocks.exists()
+
+
+def test_moving_to_a_policy_on_another_calendar_keeps_the_business_time_measured_so_far(
+    office, customer, team
+):
+    vip_team = factories.TeamFactory(name="Night shift")
+    always = factories.sla_calendar(
+        name="Always", weekly_hours={day: [(time(0), time(0))] for day in range(7)}
+    )
+    factories.sla_policy(
+        name="Night",
+        calendar=always,
+        teams=[vip_team],
+        targets={(Priority.NORMAL, Metric.RESOLUTION): 8 * HOUR},
+    )
+    factories.sla_policy(
+        name="Office", position=1, calendar=office, targets={(Priority.NORMAL, Metric.RESOLUTION): 8 * HOUR}
+    )
+    ticket = factories.ticket(customer=customer, team=team, now=at(5, 13))
+    assert clock(ticket, Metric.RESOLUTION).due_at == at(6, 13)
+    services.ticket_assign(ticket=ticket, team=vip_team, now=at(5, 16))
+    resolution = clock(ticket, Metric.RESOLUTION)
+    assert (resolution.elapsed_business_seconds, resolution.running_since) == (3 * HOUR, at(5, 16))
+    assert resolution.due_at == at(5, 21)  # 5 h left, counted round the clock from 16:00

@@ -152,12 +152,20 @@ class _Engine:
         clock.elapsed_calendar_seconds += int((at - clock.running_since).total_seconds())
         clock.running_since = at
 
-    def advance(self, clock: SlaClock, start: datetime, seconds: int) -> datetime:
+    def advance(self, clock: SlaClock, start: datetime, seconds: int) -> datetime | None:
+        """When `seconds` of the clock's unit will have elapsed from `start`; None if never."""
         if seconds <= 0:
             return start
-        if clock.business_hours:
-            return add_business_seconds(self.calendar_of(clock), start, seconds)
-        return start + timedelta(seconds=seconds)
+        if not clock.business_hours:
+            return start + timedelta(seconds=seconds)
+        calendar = self.calendar_of(clock)
+        if calendar.weekly_business_seconds == 0:
+            # A misconfigured calendar must not break ticket changes: the clock is just never due.
+            logger.warning(
+                "SLA calendar %s has no business hours; clock %s is never due", clock.calendar_id, clock.pk
+            )
+            return None
+        return add_business_seconds(calendar, start, seconds)
 
     def schedule(self, clock: SlaClock) -> None:
         """Compute due_at and warn_at of a measuring clock from its elapsed time; a pinned due time stays."""
@@ -178,8 +186,9 @@ class _Engine:
             return
         if policy.warn_percent:
             threshold = math.ceil(clock.target_seconds * policy.warn_percent / 100)
-            clock.warn_at = min(self.advance(clock, clock.running_since, threshold - elapsed), clock.due_at)
-        elif policy.warn_minutes_before:
+            warn_at = self.advance(clock, clock.running_since, threshold - elapsed)
+            clock.warn_at = min(warn_at, clock.due_at) if warn_at and clock.due_at else warn_at
+        elif policy.warn_minutes_before and clock.due_at is not None:
             clock.warn_at = clock.due_at - timedelta(minutes=policy.warn_minutes_before)
 
     # - events -

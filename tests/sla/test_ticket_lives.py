@@ -326,3 +326,16 @@ def test_moving_to_a_policy_on_another_calendar_keeps_the_business_time_measured
     resolution = clock(ticket, Metric.RESOLUTION)
     assert (resolution.elapsed_business_seconds, resolution.running_since) == (3 * HOUR, at(5, 16))
     assert resolution.due_at == at(5, 21)  # 5 h left, counted round the clock from 16:00
+
+
+def test_a_calendar_without_business_hours_never_falls_due_and_does_not_break_ticket_changes(customer, team):
+    closed = factories.sla_calendar(name="Closed", weekly_hours={})
+    factories.sla_policy(
+        calendar=closed, targets={(Priority.NORMAL, Metric.RESOLUTION): HOUR}, warn_percent=50
+    )
+    ticket = factories.ticket(customer=customer, team=team, now=at(5, 9))
+    resolution = clock(ticket, Metric.RESOLUTION)
+    assert (resolution.state, resolution.due_at, resolution.warn_at) == (ClockState.RUNNING, None, None)
+    services.ticket_change_status(ticket=ticket, status=Status.SOLVED, now=at(9, 9))
+    resolution.refresh_from_db()
+    assert (resolution.state, resolution.final_business_seconds) == (ClockState.ACHIEVED, 0)

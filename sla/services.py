@@ -13,6 +13,7 @@ import random
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
+from itertools import groupby
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -576,22 +577,29 @@ def sla_ticket_replay(
         steps.insert(0, (final.created_at, -1, 0, None))
     rules = selectors.active_policy_rules() if rules is None else rules
     calendars = {} if calendars is None else calendars
-    for at, kind, _, item in sorted(steps, key=lambda step: step[:3]):
-        message = item if kind == 0 else None
-        if isinstance(item, Message):
-            if item.author_role == Message.AuthorRole.CUSTOMER and facts.first_customer_message_at is None:
+    # A service call writes its message and its status change at the same instant and then runs the hook
+    # once, so the steps of one instant are applied together, messages seeing the final status.
+    for at, group in groupby(sorted(steps, key=lambda step: step[:3]), key=lambda step: step[0]):
+        messages = []
+        for _, kind, _, item in group:
+            if kind == 1:
+                facts.status = str(item)
+                facts.solved_at = at if item == Status.SOLVED else None
+            elif kind == 0:
+                messages.append(item)
+        for message in messages:
+            if message.author_role == Message.AuthorRole.CUSTOMER and facts.first_customer_message_at is None:
                 facts.first_customer_message_at = at
             if (
-                item.is_public_agent_reply
+                message.is_public_agent_reply
                 and facts.first_response_at is None
                 and facts.first_customer_message_at is not None
                 and facts.first_customer_message_at <= at
             ):
                 facts.first_response_at = at
-        elif kind == 1:
-            facts.status = str(item)
-            facts.solved_at = at if item == Status.SOLVED else None
-        _run_engine(facts, at, message, rules, calendars)
+            _run_engine(facts, at, message, rules, calendars)
+        if not messages:
+            _run_engine(facts, at, None, rules, calendars)
     return ticket.sla_clocks.count()
 
 

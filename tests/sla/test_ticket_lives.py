@@ -339,3 +339,36 @@ def test_a_calendar_without_business_hours_never_falls_due_and_does_not_break_ti
     services.ticket_change_status(ticket=ticket, status=Status.SOLVED, now=at(9, 9))
     resolution.refresh_from_db()
     assert (resolution.state, resolution.final_business_seconds) == (ClockState.ACHIEVED, 0)
+
+
+def live(ticket, agent):
+    agent_says(ticket, agent, at(12, 10), new_status=Status.PENDING)
+    customer_says(ticket, at(12, 14))
+    agent_says(ticket, agent, at(13, 9, 30))
+    customer_says(ticket, at(13, 12))
+    agent_says(ticket, agent, at(14, 16), new_status=Status.SOLVED)
+
+
+def outcomes(ticket):
+    return [
+        (c.metric, c.sequence, c.state, c.started_at, c.due_at, c.stopped_at, c.final_business_seconds)
+        for c in SlaClock.objects.filter(ticket=ticket).order_by("metric", "sequence")
+    ]
+
+
+def test_replaying_a_tickets_history_gives_the_clocks_live_processing_gave(
+    policy, customer, team, agent_user
+):
+    measured_live = factories.ticket(customer=customer, team=team, now=at(8, 15))
+    live(measured_live, agent_user)
+    policy.is_active = False
+    policy.save()
+    replayed = factories.ticket(customer=customer, team=team, now=at(8, 15))
+    live(replayed, agent_user)
+    assert not replayed.sla_clocks.exists()
+    policy.is_active = True
+    policy.save()
+    assert sla_services.sla_ticket_replay(ticket=replayed) == len(outcomes(measured_live)) == 6
+    assert outcomes(replayed) == outcomes(measured_live)
+    assert sla_services.sla_ticket_replay(ticket=replayed) == 6  # a second replay changes nothing
+    assert outcomes(replayed) == outcomes(measured_live)

@@ -192,14 +192,6 @@ class _Engine:
         elif policy.warn_minutes_before and clock.due_at is not None:
             clock.warn_at = clock.due_at - timedelta(minutes=policy.warn_minutes_before)
 
-    # - events -
-
-    def event(self, clock: SlaClock, kind: str, at: datetime, **details: object) -> SlaEvent:
-        return _event(clock, kind, at, **details)
-
-    def save(self, clock: SlaClock) -> None:
-        clock.save()
-
     # - transitions -
 
     def start(self, metric: str, at: datetime, target: PolicyTarget) -> SlaClock:
@@ -219,7 +211,7 @@ class _Engine:
         self.schedule(clock)
         clock.save()
         self.clocks.append(clock)
-        self.event(clock, SlaEvent.Kind.APPLIED, at, due_at=_iso(clock.due_at))
+        _event(clock, SlaEvent.Kind.APPLIED, at, due_at=_iso(clock.due_at))
         return clock
 
     def breach_if_overdue(self, clock: SlaClock, at: datetime) -> None:
@@ -228,7 +220,7 @@ class _Engine:
             return
         clock.state = ClockState.BREACHED
         clock.breached_at = clock.due_at
-        self.event(
+        _event(
             clock,
             SlaEvent.Kind.BREACHED,
             clock.due_at,
@@ -248,7 +240,7 @@ class _Engine:
             )
             if clock.state == ClockState.BREACHED:
                 clock.breached_at = at
-                self.event(clock, SlaEvent.Kind.BREACHED, at, detected_by="ticket change")
+                _event(clock, SlaEvent.Kind.BREACHED, at, detected_by="ticket change")
                 _notify_breach(clock, self.now)
         clock.stopped_at = at
         clock.running_since = None
@@ -256,8 +248,8 @@ class _Engine:
         clock.warn_at = None
         clock.final_business_seconds = clock.elapsed_business_seconds
         clock.final_calendar_seconds = clock.elapsed_calendar_seconds
-        self.save(clock)
-        self.event(
+        clock.save()
+        _event(
             clock,
             SlaEvent.Kind.FULFILLED,
             at,
@@ -280,8 +272,8 @@ class _Engine:
         clock.warn_at = None
         clock.final_business_seconds = clock.elapsed_business_seconds
         clock.final_calendar_seconds = clock.elapsed_calendar_seconds
-        self.save(clock)
-        self.event(clock, SlaEvent.Kind.CANCELLED, self.now, reason=reason)
+        clock.save()
+        _event(clock, SlaEvent.Kind.CANCELLED, self.now, reason=reason)
 
     def pause(self, clock: SlaClock, reason: str) -> None:
         self.breach_if_overdue(clock, self.now)
@@ -291,8 +283,8 @@ class _Engine:
         if clock.state == ClockState.RUNNING:
             clock.state = ClockState.PAUSED
         self.schedule(clock)
-        self.save(clock)
-        self.event(clock, SlaEvent.Kind.PAUSED, self.now, reason=reason, elapsed=_measure(clock))
+        clock.save()
+        _event(clock, SlaEvent.Kind.PAUSED, self.now, reason=reason, elapsed=_measure(clock))
 
     def resume(self, clock: SlaClock, reason: str) -> None:
         clock.running_since = self.now
@@ -303,8 +295,8 @@ class _Engine:
         clock.final_business_seconds = None
         clock.final_calendar_seconds = None
         self.schedule(clock)
-        self.save(clock)
-        self.event(
+        clock.save()
+        _event(
             clock,
             SlaEvent.Kind.RESUMED,
             self.now,
@@ -332,8 +324,8 @@ class _Engine:
         clock.target_seconds = target.target_seconds
         clock.business_hours = target.business_hours
         self.schedule(clock)
-        self.save(clock)
-        self.event(
+        clock.save()
+        _event(
             clock,
             SlaEvent.Kind.RECOMPUTED,
             self.now,
@@ -421,8 +413,8 @@ class _Engine:
                 clock.state = ClockState.PAUSED
             if pause:
                 clock.paused_at = self.now
-                self.save(clock)
-                self.event(clock, SlaEvent.Kind.PAUSED, self.now, reason=f"reopened as {status}")
+                clock.save()
+                _event(clock, SlaEvent.Kind.PAUSED, self.now, reason=f"reopened as {status}")
             else:
                 self.resume(clock, "ticket reopened")
             return

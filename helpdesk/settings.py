@@ -146,6 +146,12 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_TIMEZONE = TIME_ZONE
+# --- SLA ----------------------------------------------------------------------------------------
+SLA_SWEEP_SECONDS = env.int("SLA_SWEEP_SECONDS", default=30)
+SLA_SWEEP_BATCH_SIZE = env.int("SLA_SWEEP_BATCH_SIZE", default=500)
+if SLA_SWEEP_SECONDS < 1 or SLA_SWEEP_BATCH_SIZE < 1:
+    raise ImproperlyConfigured("SLA_SWEEP_SECONDS and SLA_SWEEP_BATCH_SIZE must be positive whole numbers.")
+
 CELERY_BEAT_SCHEDULE = {
     "tickets-close-solved-tickets": {
         "task": "tickets.tasks.tickets_close_solved_tickets",
@@ -166,6 +172,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tickets.tasks.tickets_poll_mailboxes",
         "schedule": timedelta(seconds=env.int("HELPDESK_IMAP_POLL_SECONDS", default=60)),
         "options": {"expires": max(10, env.int("HELPDESK_IMAP_POLL_SECONDS", default=60) - 5)},
+    },
+    "sla-sweep-clocks": {
+        "task": "sla.tasks.sla_sweep_clocks",
+        "schedule": timedelta(seconds=SLA_SWEEP_SECONDS),
+        # A sweep that waited longer than its interval is redundant: the next one finds the same rows.
+        "options": {"expires": max(1, SLA_SWEEP_SECONDS - 5)},
     },
 }
 

@@ -12,6 +12,8 @@ echo "==> Applying database migrations"
 $PY manage.py migrate --noinput
 echo "==> Seeding demo data (skipped when present)"
 $PY manage.py seed_demo
+echo "==> SLA calendars, policies and clocks for the demo tickets (skipped when present)"
+$PY manage.py seed_sla_demo
 $PY manage.py ensure_admin
 
 pids=()

@@ -199,3 +199,40 @@ def email_bytes(
         maintype, _, subtype = content_type.partition("/")
         message.add_attachment(content, maintype=maintype, subtype=subtype, filename=filename)
     return message.as_bytes()
+
+
+def sla_calendar(
+    *,
+    name: str = "Office hours",
+    time_zone: str = "Europe/Copenhagen",
+    weekly_hours: dict | None = None,
+    holidays: tuple = (),
+):
+    """A calendar open Monday to Friday 09:00-17:00 unless `weekly_hours` says otherwise."""
+    from datetime import time
+
+    from sla import services as sla_services
+
+    hours = weekly_hours if weekly_hours is not None else {day: [(time(9), time(17))] for day in range(5)}
+    return sla_services.calendar_create(
+        name=name, time_zone=time_zone, weekly_hours=hours, holidays=[(day, "Holiday") for day in holidays]
+    )
+
+
+def sla_policy(*, calendar, targets: dict, name: str = "Standard", position: int = 0, **fields):
+    """A policy with `targets` {(priority, metric): seconds or (seconds, business_hours)}.
+
+    Many-to-many conditions (teams, organizations, tags) may be passed as lists.
+    """
+    from sla.models import Policy, PolicyTarget
+
+    relations = {key: fields.pop(key) for key in ("teams", "organizations", "tags") if key in fields}
+    policy = Policy.objects.create(name=name, position=position, calendar=calendar, **fields)
+    for key, values in relations.items():
+        getattr(policy, key).set(values)
+    for (priority, metric), value in targets.items():
+        seconds, business = value if isinstance(value, tuple) else (value, True)
+        PolicyTarget.objects.create(
+            policy=policy, priority=priority, metric=metric, target_seconds=seconds, business_hours=business
+        )
+    return policy

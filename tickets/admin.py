@@ -5,6 +5,9 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
+from sla.admin import sla_badge
+from sla.selectors import annotate_sla_badge
+
 from . import services, transitions, webhooks
 from .customers import customer_merge
 from .exceptions import DomainError
@@ -142,6 +145,7 @@ class TicketAdmin(admin.ModelAdmin):
         "channel",
         "team",
         "assignee",
+        sla_badge,
         "created_at",
         "updated_at",
     )
@@ -165,6 +169,10 @@ class TicketAdmin(admin.ModelAdmin):
     )
     inlines = (TicketMetricsInline, MessageInline, AuditEntryInline)
     actions = ("action_solve", "action_assign_to_me", "action_merge_into_oldest")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Ticket]:
+        # The SLA badge reads two annotations, so the list needs no query per row.
+        return annotate_sla_badge(super().get_queryset(request))
 
     def get_fieldsets(self, request, obj=None):
         main = ["subject", "customer", "channel", "priority", "team", "assignee", "tag_names"]

@@ -121,6 +121,13 @@ def _change(field: str, old: object, new: object) -> dict:
     return {"field": field, "old": old, "new": new}
 
 
+def _sla_changed(ticket: Ticket, now: datetime, message: Message | None = None) -> None:
+    """Let the SLA clocks follow the change, in the same transaction (sla imports tickets, hence lazily)."""
+    from sla.services import sla_ticket_changed
+
+    sla_ticket_changed(ticket=ticket, now=now, message=message)
+
+
 # --- tickets -------------------------------------------------------------------------------------
 
 
@@ -192,6 +199,7 @@ def ticket_create(
             actor_label=SYSTEM,
             new_value=ticket.reference,
         )
+    first_message = None
     if has_first_message:
         first_message = _message_create(
             ticket=ticket,
@@ -214,6 +222,7 @@ def ticket_create(
     if assignee is not None:
         ticket, _ = _assign(ticket=ticket, assignee=assignee, actor=opened_by, now=now)
     _emit_ticket_event(ticket, now=now, event=WebhookEvent.TICKET_CREATED)
+    _sla_changed(ticket, now, first_message)
     return ticket
 
 
@@ -363,6 +372,7 @@ def message_add(
             ticket=ticket, status=new_status, actor=author_user, actor_label=actor_label, now=now
         )
     Ticket.objects.filter(pk=ticket.pk).update(updated_at=now)
+    _sla_changed(ticket, now, message)
     message.ticket = ticket
     return message
 
@@ -463,7 +473,9 @@ def ticket_change_status(
     if ticket.status == status:
         return ticket
     _ensure_mutable(ticket)
-    return _change_status(ticket=ticket, status=status, actor=actor, now=now)
+    ticket = _change_status(ticket=ticket, status=status, actor=actor, now=now)
+    _sla_changed(ticket, now)
+    return ticket
 
 
 @transaction.atomic
@@ -497,6 +509,7 @@ def ticket_change_priority(
         new_value=priority,
     )
     _emit_ticket_event(ticket, now=now, changes=[_change("priority", str(old), str(priority))])
+    _sla_changed(ticket, now)
     return ticket
 
 
@@ -596,6 +609,7 @@ def _assign(
             body=ticket.subject,
             now=now,
         )
+    _sla_changed(ticket, now)
     return ticket, changes
 
 
@@ -650,6 +664,7 @@ def ticket_add_tags(
     after = set(ticket.tags.values_list("name", flat=True))
     if after != before:
         _emit_ticket_event(ticket, now=now, changes=[_change("tags", sorted(before), sorted(after))])
+    _sla_changed(ticket, now)
     return ticket
 
 
@@ -682,6 +697,7 @@ def ticket_remove_tags(
     if removed:
         after = [name for name in before if name not in removed]
         _emit_ticket_event(ticket, now=now, changes=[_change("tags", before, after)])
+    _sla_changed(ticket, now)
     return ticket
 
 
@@ -747,6 +763,8 @@ def ticket_merge(
         changes=[_change("status", old_status, Status.CLOSED.value), _change("merged_into", None, target.pk)],
     )
     _emit_ticket_event(target, now=now, changes=[_change("merged_from", None, source.pk)])
+    _sla_changed(source, now)
+    _sla_changed(target, now)
     return target
 
 

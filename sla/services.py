@@ -1,0 +1,899 @@
+"""Every write of the SLA domain: clocks follow the ticket, the sweep fires warnings and breaches.
+
+`sla_ticket_changed` is the one entry point from `tickets.services`: it runs after every ticket change,
+inside the same transaction, with the ticket row already locked, and brings the ticket's clocks in line
+with its new state. The sweep (`sla_sweep`) is the only other writer of clock state; both lock the
+ticket row before touching its clocks, so they serialise, and the sweep's transitions are
+compare-and-swap updates, so any number of sweepers produce each warning and breach exactly once.
+"""
+
+import logging
+import math
+import random
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timedelta
+from itertools import groupby
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from tickets import services as ticket_services
+from tickets import transitions
+from tickets.exceptions import DomainError
+from tickets.models import (
+    PRIORITY_RANK,
+    AuditEntry,
+    Message,
+    Notification,
+    Priority,
+    Status,
+    Team,
+    Ticket,
+    TicketMetrics,
+)
+
+from . import holiday_import, selectors
+from .business_time import BusinessCalendar, add_business_seconds, business_seconds_between
+from .models import (
+    BusinessHoursInterval,
+    Calendar,
+    ClockState,
+    Holiday,
+    Metric,
+    Policy,
+    PolicyTarget,
+    SlaClock,
+    SlaEvent,
+)
+from .selectors import TicketFacts
+
+logger = logging.getLogger(__name__)
+
+REPLY_METRICS = (Metric.FIRST_RESPONSE, Metric.NEXT_RESPONSE)
+ACTOR_LABEL = "SLA"
+
+
+def _now(now: datetime | None) -> datetime:
+    return now or timezone.now()
+
+
+# --- calendars -------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def calendar_create(
+    *,
+    name: str,
+    time_zone: str,
+    weekly_hours: dict[int, list[tuple[time, time]]],
+    holidays: Iterable[tuple[date, str]] = (),
+) -> Calendar:
+    """Create a calendar with its weekly hours (validated by the pure calendar first) and holidays."""
+    calendar = Calendar(name=name, time_zone=time_zone)
+    calendar.full_clean()
+    BusinessCalendar(time_zone, weekly_hours)  # raises ValueError with a clear message when malformed
+    calendar.save()
+    BusinessHoursInterval.objects.bulk_create(
+        BusinessHoursInterval(calendar=calendar, weekday=weekday, start=start, end=end)
+        for weekday, intervals in sorted(weekly_hours.items())
+        for start, end in intervals
+    )
+    Holiday.objects.bulk_create(
+        Holiday(calendar=calendar, date=day, name=label[:200]) for day, label in holidays
+    )
+    return calendar
+
+
+def calendar_create_always_open(*, name: str = "24/7", time_zone: str = "UTC") -> Calendar:
+    """The '24/7' preset: every day 00:00-00:00, no holidays. Returns the existing one if present."""
+    existing = Calendar.objects.filter(name=name).first()
+    if existing is not None:
+        return existing
+    return calendar_create(
+        name=name, time_zone=time_zone, weekly_hours={day: [(time(0), time(0))] for day in range(7)}
+    )
+
+
+@transaction.atomic
+def calendar_import_holidays(
+    *, calendar: Calendar, country: str, subdivision: str | None, years: Iterable[int]
+) -> int:
+    """Add the public holidays of `country`/`subdivision` in `years`, keeping known dates; returns how many.
+
+    Raises ValueError (from `holiday_import`) for an unknown country, subdivision or year.
+    """
+    found = holiday_import.public_holidays(country, subdivision or None, years)
+    existing = set(calendar.holidays.values_list("date", flat=True))
+    new = [
+        Holiday(calendar=calendar, date=day, name=name[:200])
+        for day, name in found.items()
+        if day not in existing
+    ]
+    Holiday.objects.bulk_create(new)
+    return len(new)
+
+
+# --- the clock engine -----------------------------------------------------------------------------
+
+
+@dataclass
+class _Engine:
+    """Brings one ticket's clocks in line with its state at `now`; the ticket row is locked by the caller."""
+
+    facts: TicketFacts
+    now: datetime
+    policy: Policy | None
+    targets: dict[tuple[str, str], PolicyTarget] = field(default_factory=dict)
+    clocks: list[SlaClock] = field(default_factory=list)
+    _calendars: dict[int, BusinessCalendar] = field(default_factory=dict)
+
+    # - measuring -
+
+    def calendar_of(self, clock: SlaClock) -> BusinessCalendar:
+        if clock.calendar_id is None:
+            return BusinessCalendar.always_open()
+        if clock.calendar_id not in self._calendars:
+            self._calendars[clock.calendar_id] = selectors.business_calendar(
+                Calendar.objects.get(pk=clock.calendar_id)
+            )
+        return self._calendars[clock.calendar_id]
+
+    def fold(self, clock: SlaClock, at: datetime) -> None:
+        """Add the current measuring segment up to `at` to the elapsed counters."""
+        if clock.running_since is None or at <= clock.running_since:
+            return
+        clock.elapsed_business_seconds += business_seconds_between(
+            self.calendar_of(clock), clock.running_since, at
+        )
+        clock.elapsed_calendar_seconds += int((at - clock.running_since).total_seconds())
+        clock.running_since = at
+
+    def advance(self, clock: SlaClock, start: datetime, seconds: int) -> datetime | None:
+        """When `seconds` of the clock's unit will have elapsed from `start`; None if never."""
+        if seconds <= 0:
+            return start
+        if not clock.business_hours:
+            return start + timedelta(seconds=seconds)
+        calendar = self.calendar_of(clock)
+        if calendar.weekly_business_seconds == 0:
+            # A misconfigured calendar must not break ticket changes: the clock is just never due.
+            logger.warning(
+                "SLA calendar %s has no business hours; clock %s is never due", clock.calendar_id, clock.pk
+            )
+            return None
+        return add_business_seconds(calendar, start, seconds)
+
+    def schedule(self, clock: SlaClock) -> None:
+        """Compute due_at and warn_at of a measuring clock from its elapsed time; a pinned due time stays."""
+        if clock.state == ClockState.BREACHED:
+            return
+        if clock.running_since is None:
+            clock.due_at = clock.pinned_due_at
+            clock.warn_at = None
+            return
+        elapsed = _measure(clock)
+        if clock.pinned_due_at is not None:
+            clock.due_at = clock.pinned_due_at
+        else:
+            clock.due_at = self.advance(clock, clock.running_since, clock.target_seconds - elapsed)
+        clock.warn_at = None
+        policy = clock.policy
+        if policy is None or clock.warned_at is not None:
+            return
+        if policy.warn_percent:
+            threshold = math.ceil(clock.target_seconds * policy.warn_percent / 100)
+            warn_at = self.advance(clock, clock.running_since, threshold - elapsed)
+            clock.warn_at = min(warn_at, clock.due_at) if warn_at and clock.due_at else warn_at
+        elif policy.warn_minutes_before and clock.due_at is not None:
+            clock.warn_at = clock.due_at - timedelta(minutes=policy.warn_minutes_before)
+
+    # - transitions -
+
+    def start(self, metric: str, at: datetime, target: PolicyTarget) -> SlaClock:
+        sequence = 1 + max((c.sequence for c in self.clocks if c.metric == metric), default=0)
+        clock = SlaClock(
+            ticket_id=self.facts.pk,
+            policy=self.policy,
+            metric=metric,
+            sequence=sequence,
+            target_seconds=target.target_seconds,
+            business_hours=target.business_hours,
+            calendar_id=self.policy.calendar_id,
+            state=ClockState.RUNNING,
+            started_at=at,
+            running_since=at,
+        )
+        self.schedule(clock)
+        clock.save()
+        self.clocks.append(clock)
+        _event(clock, SlaEvent.Kind.APPLIED, at, due_at=_iso(clock.due_at))
+        return clock
+
+    def breach_if_overdue(self, clock: SlaClock, at: datetime) -> None:
+        """Record a breach the sweep has not caught yet, at its true instant (no escalation: see docs)."""
+        if clock.state != ClockState.RUNNING or clock.due_at is None or at <= clock.due_at:
+            return
+        clock.state = ClockState.BREACHED
+        clock.breached_at = clock.due_at
+        _event(
+            clock,
+            SlaEvent.Kind.BREACHED,
+            clock.due_at,
+            detected_at=_iso(self.now),
+            detected_by="ticket change",
+        )
+        _notify_breach(clock, self.now)
+
+    def stop(self, clock: SlaClock, at: datetime, reason: str) -> None:
+        self.breach_if_overdue(clock, at)
+        self.fold(clock, at)
+        if clock.state != ClockState.BREACHED:
+            clock.state = (
+                ClockState.BREACHED
+                if clock.running_since is None and _measure(clock) > clock.target_seconds
+                else ClockState.ACHIEVED
+            )
+            if clock.state == ClockState.BREACHED:
+                clock.breached_at = at
+                _event(clock, SlaEvent.Kind.BREACHED, at, detected_by="ticket change")
+                _notify_breach(clock, self.now)
+        clock.stopped_at = at
+        clock.running_since = None
+        clock.paused_at = None
+        clock.warn_at = None
+        clock.final_business_seconds = clock.elapsed_business_seconds
+        clock.final_calendar_seconds = clock.elapsed_calendar_seconds
+        clock.save()
+        _event(
+            clock,
+            SlaEvent.Kind.FULFILLED,
+            at,
+            reason=reason,
+            outcome=clock.state,
+            business_seconds=clock.final_business_seconds,
+            calendar_seconds=clock.final_calendar_seconds,
+        )
+
+    def cancel(self, clock: SlaClock, reason: str) -> None:
+        """Stop a clock whose policy no longer applies; a breach already recorded remains its outcome."""
+        self.breach_if_overdue(clock, self.now)
+        self.fold(clock, self.now)
+        if clock.state != ClockState.BREACHED:
+            clock.state = ClockState.CANCELLED
+            clock.due_at = None
+        clock.stopped_at = self.now
+        clock.running_since = None
+        clock.paused_at = None
+        clock.warn_at = None
+        clock.final_business_seconds = clock.elapsed_business_seconds
+        clock.final_calendar_seconds = clock.elapsed_calendar_seconds
+        clock.save()
+        _event(clock, SlaEvent.Kind.CANCELLED, self.now, reason=reason)
+
+    def pause(self, clock: SlaClock, reason: str) -> None:
+        self.breach_if_overdue(clock, self.now)
+        self.fold(clock, self.now)
+        clock.running_since = None
+        clock.paused_at = self.now
+        if clock.state == ClockState.RUNNING:
+            clock.state = ClockState.PAUSED
+        self.schedule(clock)
+        clock.save()
+        _event(clock, SlaEvent.Kind.PAUSED, self.now, reason=reason, elapsed=_measure(clock))
+
+    def resume(self, clock: SlaClock, reason: str) -> None:
+        clock.running_since = self.now
+        clock.paused_at = None
+        if clock.state in (ClockState.PAUSED, ClockState.ACHIEVED):
+            clock.state = ClockState.RUNNING
+        clock.stopped_at = None
+        clock.final_business_seconds = None
+        clock.final_calendar_seconds = None
+        self.schedule(clock)
+        clock.save()
+        _event(
+            clock,
+            SlaEvent.Kind.RESUMED,
+            self.now,
+            reason=reason,
+            elapsed=_measure(clock),
+            due_at=_iso(clock.due_at),
+        )
+
+    def retarget(self, clock: SlaClock, target: PolicyTarget) -> None:
+        """Apply a new policy/target to a clock, keeping the time it has measured so far."""
+        if clock.state == ClockState.BREACHED:
+            return  # the breach was measured against the target then in force, and stays
+        old = {
+            "policy": clock.policy_id,
+            "target_seconds": clock.target_seconds,
+            "business_hours": clock.business_hours,
+        }
+        if clock.calendar_id != self.policy.calendar_id:
+            # Time measured so far stays as measured on the old calendar; the new one counts from now.
+            self.fold(clock, self.now)
+            clock.calendar_id = self.policy.calendar_id
+        # Otherwise the running segment is kept, so a tighter target that is already exceeded is due
+        # at the instant it was exceeded, not at the moment of the change.
+        clock.policy = self.policy
+        clock.target_seconds = target.target_seconds
+        clock.business_hours = target.business_hours
+        self.schedule(clock)
+        clock.save()
+        _event(
+            clock,
+            SlaEvent.Kind.RECOMPUTED,
+            self.now,
+            previous=old,
+            elapsed=_measure(clock),
+            due_at=_iso(clock.due_at),
+        )
+
+    # - the rules -
+
+    def open_clocks(self, metric: str | None = None) -> list[SlaClock]:
+        return [c for c in self.clocks if c.is_open and (metric is None or c.metric == metric)]
+
+    def target(self, metric: str) -> PolicyTarget | None:
+        return self.targets.get((self.facts.priority, metric))
+
+    def run(self, message: Message | None) -> None:
+        facts = self.facts
+        if facts.merged_into_id is not None:
+            for clock in self.open_clocks():
+                self.cancel(clock, "ticket merged into another ticket")
+            return
+        self.apply_policy()
+        if self.policy is None:
+            return
+        if message is not None:
+            self.apply_message(message)
+        self.apply_status()
+        self.start_missing()
+
+    def apply_policy(self) -> None:
+        for clock in self.open_clocks():
+            if self.policy is None:
+                self.cancel(clock, "no policy applies any more")
+                continue
+            target = self.target(clock.metric)
+            if target is None:
+                self.cancel(
+                    clock,
+                    f"policy {self.policy} has no {clock.metric} target for priority {self.facts.priority}",
+                )
+            elif (
+                clock.policy_id != self.policy.pk
+                or clock.target_seconds != target.target_seconds
+                or clock.business_hours != target.business_hours
+                or clock.calendar_id != self.policy.calendar_id
+            ):
+                self.retarget(clock, target)
+
+    def apply_message(self, message: Message) -> None:
+        at = message.created_at
+        if message.is_public_agent_reply:
+            for metric in (*REPLY_METRICS, Metric.PERIODIC_UPDATE):
+                for clock in self.open_clocks(metric):
+                    if clock.started_at <= at:
+                        self.stop(clock, at, "public agent reply")
+        elif (
+            message.author_role == Message.AuthorRole.CUSTOMER
+            and message.visibility == Message.Visibility.PUBLIC
+        ):
+            waiting = any(self.open_clocks(metric) for metric in REPLY_METRICS)
+            target = self.target(Metric.NEXT_RESPONSE)
+            if not waiting and self.facts.first_response_at is not None and target is not None:
+                self.start(Metric.NEXT_RESPONSE, at, target)
+
+    def apply_status(self) -> None:
+        status = self.facts.status
+        if status not in transitions.UNSOLVED:
+            for clock in self.open_clocks():
+                self.stop(clock, self.now, f"ticket {status}")
+            return
+        pause = (status == Status.PENDING and self.policy.pause_when_pending) or (
+            status == Status.ON_HOLD and self.policy.pause_when_on_hold
+        )
+        resolution = [
+            c for c in self.clocks if c.metric == Metric.RESOLUTION and c.state != ClockState.CANCELLED
+        ]
+        if resolution and not resolution[-1].is_open:
+            # A solved ticket was reopened: the resolution clock resumes where it stopped.
+            clock = resolution[-1]
+            clock.running_since = None
+            clock.stopped_at = None
+            clock.final_business_seconds = clock.final_calendar_seconds = None
+            if clock.state == ClockState.ACHIEVED:
+                clock.state = ClockState.PAUSED
+            if pause:
+                clock.paused_at = self.now
+                clock.save()
+                _event(clock, SlaEvent.Kind.PAUSED, self.now, reason=f"reopened as {status}")
+            else:
+                self.resume(clock, "ticket reopened")
+            return
+        for clock in self.open_clocks(Metric.RESOLUTION):
+            if pause and clock.running_since is not None:
+                self.pause(clock, f"ticket {status}")
+            elif not pause and clock.running_since is None:
+                self.resume(clock, f"ticket {status}")
+
+    def start_missing(self) -> None:
+        facts = self.facts
+        if facts.status not in transitions.UNSOLVED:
+            return
+        existing = {c.metric for c in self.clocks if c.state != ClockState.CANCELLED}
+        target = self.target(Metric.RESOLUTION)
+        if target is not None and Metric.RESOLUTION not in existing:
+            self.start(Metric.RESOLUTION, facts.created_at, target)
+            if facts.status in (Status.PENDING, Status.ON_HOLD):
+                self.apply_status()  # pauses it if the policy says so
+        target = self.target(Metric.FIRST_RESPONSE)
+        if (
+            target is not None
+            and Metric.FIRST_RESPONSE not in existing
+            and facts.first_response_at is None
+            and facts.first_customer_message_at is not None
+        ):
+            self.start(Metric.FIRST_RESPONSE, facts.first_customer_message_at, target)
+        target = self.target(Metric.PERIODIC_UPDATE)
+        if (
+            target is not None
+            and facts.first_response_at is not None
+            and not self.open_clocks(Metric.PERIODIC_UPDATE)
+        ):
+            self.start(Metric.PERIODIC_UPDATE, self.now, target)
+
+    def record_business_metrics(self, message: Message | None) -> None:
+        """Business-time versions of the metric columns tickets.services fills in calendar seconds."""
+        facts = self.facts
+        if self.policy is None:
+            return
+        calendar = self.calendar_of(SlaClock(calendar_id=self.policy.calendar_id))
+        metrics = TicketMetrics.objects.filter(ticket_id=facts.pk)
+        if (
+            message is not None
+            and message.is_public_agent_reply
+            and facts.first_response_at == message.created_at
+            and facts.first_customer_message_at is not None
+        ):
+            metrics.filter(first_response_business_seconds__isnull=True).update(
+                first_response_business_seconds=business_seconds_between(
+                    calendar, facts.first_customer_message_at, facts.first_response_at
+                )
+            )
+        if facts.status == Status.SOLVED and facts.solved_at == self.now:
+            metrics.update(
+                resolution_business_seconds=business_seconds_between(
+                    calendar, facts.created_at, facts.solved_at
+                )
+            )
+
+
+def _measure(clock: SlaClock) -> int:
+    """Elapsed time in the target's own unit."""
+    return clock.elapsed_business_seconds if clock.business_hours else clock.elapsed_calendar_seconds
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def _event(clock: SlaClock, kind: str, at: datetime, **details: object) -> SlaEvent:
+    return SlaEvent.objects.create(
+        clock=clock,
+        kind=kind,
+        at=at,
+        policy_id=clock.policy_id,
+        target_seconds=clock.target_seconds,
+        business_hours=clock.business_hours,
+        details=details,
+    )
+
+
+def _run_engine(
+    facts: TicketFacts,
+    now: datetime,
+    message: Message | None,
+    rules: list[selectors.PolicyRule],
+    calendars: dict[int, BusinessCalendar],
+) -> None:
+    rule = selectors.policy_rule_for(facts, rules)
+    clocks = list(
+        SlaClock.objects.select_for_update().filter(ticket_id=facts.pk).order_by("metric", "sequence")
+    )
+    if rule is None and not any(clock.is_open for clock in clocks):
+        return
+    engine = _Engine(
+        facts=facts,
+        now=now,
+        policy=rule.policy if rule else None,
+        targets=rule.targets if rule else {},
+        clocks=clocks,
+        _calendars=calendars,
+    )
+    engine.run(message)
+    engine.record_business_metrics(message)
+
+
+def sla_ticket_changed(*, ticket: Ticket, now: datetime, message: Message | None = None) -> None:
+    """Bring the ticket's SLA clocks in line after a change; call inside the change's transaction.
+
+    `message` is the message the change added, if any (replies fulfil and customer messages start
+    response clocks). Policy, targets, pauses and stops follow from the ticket's state at `now`.
+    """
+    rules = selectors.active_policy_rules()
+    if not rules and not SlaClock.objects.filter(ticket_id=ticket.pk, stopped_at__isnull=True).exists():
+        return  # nothing to measure: keeps ticket writes cheap on installs without SLA policies
+    _run_engine(selectors.ticket_facts(ticket.pk), now, message, rules, {})
+
+
+@transaction.atomic
+def sla_ticket_replay(
+    *,
+    ticket: Ticket,
+    rules: list[selectors.PolicyRule] | None = None,
+    calendars: dict[int, BusinessCalendar] | None = None,
+) -> int:
+    """Build clocks for a ticket that predates the policies by replaying its messages and status changes.
+
+    Returns the number of clocks the ticket has afterwards. Tickets that already have clocks are left alone.
+    A bulk caller passes `rules` and `calendars` once for all tickets, so they are loaded only once.
+    """
+    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    if ticket.sla_clocks.exists() or ticket.merged_into_id is not None:
+        return ticket.sla_clocks.count()
+    final = selectors.ticket_facts(ticket.pk)
+    facts = replace(
+        final,
+        status=Status.NEW,
+        first_response_at=None,
+        solved_at=None,
+        first_customer_message_at=final.created_at if final.opened_by_id is None else None,
+    )
+    steps: list[tuple[datetime, int, int, object]] = [
+        (message.created_at, 0, message.pk, message)
+        for message in ticket.messages.order_by("created_at", "pk")
+    ]
+    steps += [
+        (entry.created_at, 1, entry.pk, entry.new_value)
+        for entry in ticket.audit_entries.filter(action=AuditEntry.Action.FIELD_CHANGED, field="status")
+    ]
+    if not steps or steps[0][0] > final.created_at:
+        steps.insert(0, (final.created_at, -1, 0, None))
+    rules = selectors.active_policy_rules() if rules is None else rules
+    calendars = {} if calendars is None else calendars
+    # A service call writes its message and its status change at the same instant and then runs the hook
+    # once, so the steps of one instant are applied together, messages seeing the final status.
+    for at, group in groupby(sorted(steps, key=lambda step: step[:3]), key=lambda step: step[0]):
+        messages = []
+        for _, kind, _, item in group:
+            if kind == 1:
+                facts.status = str(item)
+                facts.solved_at = at if item == Status.SOLVED else None
+            elif kind == 0:
+                messages.append(item)
+        for message in messages:
+            if message.author_role == Message.AuthorRole.CUSTOMER and facts.first_customer_message_at is None:
+                facts.first_customer_message_at = at
+            if (
+                message.is_public_agent_reply
+                and facts.first_response_at is None
+                and facts.first_customer_message_at is not None
+                and facts.first_customer_message_at <= at
+            ):
+                facts.first_response_at = at
+            _run_engine(facts, at, message, rules, calendars)
+        if not messages:
+            _run_engine(facts, at, None, rules, calendars)
+    return ticket.sla_clocks.count()
+
+
+# --- pinning --------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def sla_clock_pin_due(
+    *,
+    clock: SlaClock,
+    due_at: datetime | None,
+    actor: AbstractBaseUser | None = None,
+    now: datetime | None = None,
+) -> SlaClock:
+    """Pin a clock's due time by hand (None unpins it and recomputes from the target)."""
+    now = _now(now)
+    if due_at is not None and timezone.is_naive(due_at):
+        raise DomainError("The pinned due time needs a time zone; give an aware date and time.")
+    ticket = Ticket.objects.select_for_update().get(pk=clock.ticket_id)
+    clock = SlaClock.objects.select_for_update(of=("self",)).select_related("policy").get(pk=clock.pk)
+    if not clock.is_open or clock.state == ClockState.BREACHED:
+        raise DomainError(
+            f"This {clock.get_metric_display().lower()} clock is {clock.get_state_display().lower()}; "
+            "only a running or paused clock that has not breached can be pinned."
+        )
+    old = clock.pinned_due_at
+    clock.pinned_due_at = due_at
+    engine = _Engine(facts=selectors.ticket_facts(ticket.pk), now=now, policy=clock.policy)
+    engine.fold(clock, now)
+    engine.schedule(clock)
+    clock.save()
+    _event(
+        clock,
+        SlaEvent.Kind.PINNED,
+        now,
+        pinned_due_at=_iso(due_at),
+        previous=_iso(old),
+        due_at=_iso(clock.due_at),
+    )
+    ticket_services.audit_record(
+        ticket=ticket,
+        action=AuditEntry.Action.SLA,
+        now=now,
+        actor=actor,
+        field=f"sla_{clock.metric}_due",
+        old_value=_iso(old) or "",
+        new_value=_iso(due_at) or "unpinned",
+    )
+    return clock
+
+
+# --- the sweep ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    warned: int
+    breached: int
+
+
+def _lock_ticket_of(clock_id: int) -> bool:
+    """Lock the clock's ticket first: the order every writer uses (ticket, then clocks)."""
+    ticket_id = SlaClock.objects.filter(pk=clock_id).values_list("ticket_id", flat=True).first()
+    return ticket_id is not None and Ticket.objects.select_for_update().filter(pk=ticket_id).exists()
+
+
+def sla_clock_warn(*, clock_id: int, now: datetime) -> bool:
+    """Warn on one clock if it is still running, unwarned and past its warning instant; True if it did."""
+    with transaction.atomic():
+        if not _lock_ticket_of(clock_id):
+            return False
+        changed = SlaClock.objects.filter(
+            pk=clock_id, state=ClockState.RUNNING, warned_at__isnull=True, warn_at__lte=now
+        ).update(warned_at=now)
+        if changed != 1:
+            return False
+        clock = SlaClock.objects.select_related("ticket", "ticket__team").get(pk=clock_id)
+        _event(clock, SlaEvent.Kind.WARNED, now, warn_at=_iso(clock.warn_at), due_at=_iso(clock.due_at))
+        ticket = clock.ticket
+        ticket_services.audit_record(
+            ticket=ticket,
+            action=AuditEntry.Action.SLA,
+            now=now,
+            actor_label=ACTOR_LABEL,
+            field=f"sla_{clock.metric}",
+            new_value="warned",
+            details={"clock": clock.pk, "due_at": _iso(clock.due_at)},
+        )
+        recipient = ticket.assignee if ticket.assignee_id else (ticket.team.lead if ticket.team else None)
+        metric = clock.get_metric_display().lower()
+        if recipient is not None:
+            _notify(
+                recipient=recipient,
+                kind=Notification.Kind.SLA_WARNING,
+                clock=clock,
+                title=f"{ticket.reference}: {metric} due {_local(clock.due_at)}",
+                body=f"{ticket.subject}\nThe {metric} target is due at {_local(clock.due_at)}.",
+                dedupe_key=f"sla-warning:{clock.pk}",
+                now=now,
+            )
+        return True
+
+
+def sla_clock_breach(*, clock_id: int, now: datetime) -> bool:
+    """Breach one clock if it is still running past its due time; True if it did. Runs the escalations."""
+    with transaction.atomic():
+        if not _lock_ticket_of(clock_id):
+            return False
+        changed = SlaClock.objects.filter(
+            pk=clock_id, state=ClockState.RUNNING, breached_at__isnull=True, due_at__lt=now
+        ).update(state=ClockState.BREACHED, breached_at=F("due_at"))
+        if changed != 1:
+            return False
+        clock = SlaClock.objects.select_related("policy", "ticket").get(pk=clock_id)
+        _event(clock, SlaEvent.Kind.BREACHED, clock.breached_at, detected_at=_iso(now), detected_by="sweep")
+        _notify_breach(clock, now)
+        if clock.policy is not None:
+            _escalate(clock, clock.policy, now)
+        return True
+
+
+def sla_sweep(
+    *, now: datetime | None = None, batch_size: int | None = None, max_batches: int = 100
+) -> SweepResult:
+    """Fire every warning, then every breach, that has come due by `now`, oldest first, in bounded batches.
+
+    Safe to run from any number of workers at once and after any outage: each transition is a
+    compare-and-swap, so it happens exactly once, and a clock overdue for an hour is still found.
+    Warnings go first so a clock that passed both instants while no sweep ran is warned and breached.
+    """
+    now = _now(now)
+    batch_size = batch_size or settings.SLA_SWEEP_BATCH_SIZE
+    warned = breached = 0
+    for _ in range(max_batches):
+        ids = list(
+            SlaClock.objects.filter(state=ClockState.RUNNING, warned_at__isnull=True, warn_at__lte=now)
+            .order_by("warn_at", "pk")
+            .values_list("pk", flat=True)[:batch_size]
+        )
+        warned += sum(sla_clock_warn(clock_id=pk, now=now) for pk in ids)
+        if len(ids) < batch_size:
+            break
+    for _ in range(max_batches):
+        ids = list(
+            SlaClock.objects.filter(state=ClockState.RUNNING, due_at__lt=now)
+            .order_by("due_at", "pk")
+            .values_list("pk", flat=True)[:batch_size]
+        )
+        breached += sum(sla_clock_breach(clock_id=pk, now=now) for pk in ids)
+        if len(ids) < batch_size:
+            break
+    return SweepResult(warned=warned, breached=breached)
+
+
+def _local(moment: datetime | None) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M %Z") if moment else "—"
+
+
+def _notify_breach(clock: SlaClock, now: datetime) -> None:
+    ticket = Ticket.objects.select_related("team__lead", "assignee").get(pk=clock.ticket_id)
+    recipient = ticket.team.lead if ticket.team and ticket.team.lead_id else ticket.assignee
+    ticket_services.audit_record(
+        ticket=ticket,
+        action=AuditEntry.Action.SLA,
+        now=now,
+        actor_label=ACTOR_LABEL,
+        field=f"sla_{clock.metric}",
+        new_value="breached",
+        details={"clock": clock.pk, "breached_at": _iso(clock.breached_at)},
+    )
+    if recipient is None:
+        return
+    metric = clock.get_metric_display().lower()
+    _notify(
+        recipient=recipient,
+        kind=Notification.Kind.SLA_BREACH,
+        clock=clock,
+        title=f"{ticket.reference}: {metric} target breached",
+        body=f"{ticket.subject}\nThe {metric} target was due at {_local(clock.breached_at)}.",
+        dedupe_key=f"sla-breach:{clock.pk}",
+        now=now,
+    )
+
+
+def _notify(
+    *,
+    recipient: AbstractBaseUser,
+    kind: str,
+    clock: SlaClock,
+    title: str,
+    body: str,
+    dedupe_key: str,
+    now: datetime,
+) -> None:
+    notification = ticket_services.notification_create(
+        recipient=recipient,
+        kind=kind,
+        title=title,
+        body=body,
+        ticket=Ticket(pk=clock.ticket_id),
+        dedupe_key=dedupe_key,
+        now=now,
+    )
+    if notification is not None:
+        notification_id = notification.pk
+        # robust: a broker outage must not fail the ticket change; the in-app notification is there.
+        transaction.on_commit(lambda: _enqueue_email(notification_id), robust=True)
+
+
+def _enqueue_email(notification_id: int) -> None:
+    from . import tasks  # tasks import this module
+
+    tasks.sla_send_notification_email.delay(notification_id)
+
+
+def _escalate(clock: SlaClock, policy: Policy, now: datetime) -> None:
+    """Run the policy's breach actions through the ticket services; each is audited, failures too."""
+    label = f"SLA escalation ({policy.name})"
+    ticket = Ticket.objects.select_related("team").get(pk=clock.ticket_id)
+    actions = []
+    if policy.escalate_raise_priority and ticket.priority != Priority.URGENT:
+        higher = next(p for p, rank in PRIORITY_RANK.items() if rank == PRIORITY_RANK[ticket.priority] + 1)
+        actions.append(
+            (
+                "raise priority",
+                lambda t: ticket_services.ticket_change_priority(
+                    ticket=t, priority=higher, actor_label=label, now=now
+                ),
+            )
+        )
+    if policy.escalate_reassign == Policy.Reassign.TEAM_LEAD and ticket.team and ticket.team.lead_id:
+        lead = ticket.team.lead
+        actions.append(
+            (
+                "reassign to team lead",
+                lambda t: ticket_services.ticket_assign(ticket=t, assignee=lead, actor_label=label, now=now),
+            )
+        )
+    if policy.escalate_reassign == Policy.Reassign.ESCALATION_TEAM and policy.escalation_team_id:
+        team = Team.objects.get(pk=policy.escalation_team_id)
+        actions.append(
+            (
+                "move to escalation team",
+                lambda t: ticket_services.ticket_assign(ticket=t, team=team, actor_label=label, now=now),
+            )
+        )
+    if policy.escalate_add_tag:
+        actions.append(
+            (
+                "add tag",
+                lambda t: ticket_services.ticket_add_tags(
+                    ticket=t, names=[policy.escalate_add_tag], actor_label=label, now=now
+                ),
+            )
+        )
+    for name, action in actions:
+        try:
+            ticket = action(ticket)
+            outcome = "done"
+        except DomainError as error:
+            outcome = f"failed: {error}"
+            logger.warning("SLA escalation %r on ticket %s failed: %s", name, ticket.pk, error)
+        ticket_services.audit_record(
+            ticket=ticket,
+            action=AuditEntry.Action.SLA,
+            now=now,
+            actor_label=label,
+            field="sla_escalation",
+            new_value=name,
+            details={"clock": clock.pk, "outcome": outcome},
+        )
+
+
+# --- notification email ---------------------------------------------------------------------------
+
+
+def notification_email_send(*, notification_id: int, now: datetime | None = None) -> bool:
+    """Email one notification at most once: `emailed_at` is claimed by compare-and-swap before sending.
+
+    On a send error the claim is released and the error re-raised, so the task's retry sends it later.
+    Runs outside a transaction on purpose: the claim must be visible to other workers before sending.
+    """
+    now = _now(now)
+    claimed = Notification.objects.filter(pk=notification_id, emailed_at__isnull=True).update(emailed_at=now)
+    if claimed != 1:
+        return False
+    notification = Notification.objects.select_related("recipient").get(pk=notification_id)
+    if not notification.recipient.email:
+        return False
+    try:
+        send_mail(
+            subject=notification.title,
+            message=notification.body,
+            from_email=None,
+            recipient_list=[notification.recipient.email],
+        )
+    except OSError:  # smtplib errors and connection failures
+        Notification.objects.filter(pk=notification_id, emailed_at=now).update(emailed_at=None)
+        raise
+    return True
+
+
+def retry_countdown(retries: int) -> float:
+    """Exponential backoff with full jitter, capped at ten minutes."""
+    return random.uniform(0, min(600, 10 * 2**retries))

@@ -19,6 +19,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from surveys.addressing import invitation_token_from_address, invitation_token_from_message_id
+from surveys.exceptions import InvalidSurveyToken, SurveyExpired
+from surveys.services import survey_reply_receive
+
 from . import services
 from .customers import customer_get_or_create
 from .mail.classify import Classification, classify, is_from_own_address, normalize_address
@@ -197,10 +201,14 @@ def _process(*, row: InboundMessage, raw: bytes, now: datetime) -> _Result:
     if not parsed.from_address or "@" not in parsed.from_address:
         return _Result(state=State.QUARANTINED, reason="the message has no usable From address")
 
+    recipients = _recipients(parsed, row)
+    survey_reply = _survey_reply(parsed=parsed, recipients=recipients, now=now)
+    if survey_reply is not None:
+        return survey_reply
+
     customer = customer_get_or_create(email=parsed.from_address, name=parsed.from_name)
     body_text, full_text = _bodies(parsed)
     attachments = _attachments(parsed)
-    recipients = _recipients(parsed, row)
 
     ticket = _thread(parsed=parsed, recipients=recipients, sender=parsed.from_address, own=own)
     if ticket is not None:
@@ -239,6 +247,41 @@ def _process(*, row: InboundMessage, raw: bytes, now: datetime) -> _Result:
     _participants_add(ticket=ticket, parsed=parsed, own=own, now=now)
     ticket = _route_and_acknowledge(ticket=ticket, row=row, recipients=recipients, now=now)
     return _Result(state=State.PROCESSED, ticket=ticket, message=first_message, created_ticket=True)
+
+
+def _survey_token(*, parsed: ParsedEmail, recipients: list[str]) -> str | None:
+    """The survey a message answers: its survey reply address, or a survey Message-ID it replies to."""
+    for address in recipients:
+        token = invitation_token_from_address(address)
+        if token:
+            return token
+    for message_id in (*parsed.in_reply_to, *parsed.references):
+        token = invitation_token_from_message_id(f"<{message_id}>")
+        if token:
+            return token
+    return None
+
+
+def _survey_reply(*, parsed: ParsedEmail, recipients: list[str], now: datetime) -> _Result | None:
+    """Record a reply to a survey email as the survey's answer: it never opens or reopens a ticket.
+
+    A reply naming an unknown or expired survey is treated as ordinary mail (None), so nothing is lost.
+    """
+    token = _survey_token(parsed=parsed, recipients=recipients)
+    if token is None:
+        return None
+    body_text, _full_text = _bodies(parsed)
+    try:
+        response = survey_reply_receive(
+            invitation_token_or_invitation=token, text=body_text, raw_message_id=parsed.message_id, now=now
+        )
+    except (InvalidSurveyToken, SurveyExpired):
+        return None
+    return _Result(
+        state=State.PROCESSED,
+        reason=f"survey reply recorded as survey response {response.pk}",
+        ticket=response.invitation.ticket,
+    )
 
 
 def _concurrent_duplicate(row: InboundMessage) -> _Result | None:

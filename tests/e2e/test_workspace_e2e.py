@@ -3,7 +3,9 @@
 Run alone with `pytest -m e2e`. Screenshots land in test-artifacts/ (git-ignored).
 """
 
+import email
 import re
+from email import policy
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,7 @@ import pytest
 from tests import factories
 from tickets import services
 from tickets.models import Message, Status, Ticket
+from tickets.outbound import message_send_email
 from tickets.workspace import sla_adapter
 
 pytest.importorskip("playwright", reason="needs Playwright: pip install -r requirements-dev.txt")
@@ -59,7 +62,7 @@ def setup():
     return {"team": team, "agent": agent, "lead": lead, "ticket": ticket, "older": older}
 
 
-def test_agent_works_a_ticket_from_the_queue_to_solved(page: Page, live_server, setup):
+def test_agent_works_a_ticket_from_the_queue_to_solved(page: Page, live_server, setup, smtp_server):
     ticket = setup["ticket"]
     page.set_viewport_size({"width": 1280, "height": 860})
     log_in(page, live_server, setup["agent"])
@@ -113,6 +116,22 @@ def test_agent_works_a_ticket_from_the_queue_to_solved(page: Page, live_server, 
     kinds = list(ticket.messages.values_list("author_role", "visibility"))
     assert kinds.count(("agent", Message.Visibility.PUBLIC)) == 2
     assert kinds.count(("agent", Message.Visibility.INTERNAL)) == 1
+
+    # The two public replies were queued for email (the internal note was not); the send task delivers
+    # them over real SMTP with the thread's headers, so the customer's answers come back to this ticket.
+    queued = list(
+        ticket.messages.filter(delivery_status=Message.DeliveryStatus.QUEUED).order_by("created_at", "pk")
+    )
+    assert [m.body_text for m in queued] == ["We are sending a technician.", "The technician fixed it."]
+    for message in queued:
+        assert message_send_email(message_id=message.pk) == Message.DeliveryStatus.SENT
+    first, second = (email.message_from_bytes(raw, policy=policy.default) for raw in smtp_server.messages)
+    assert first["To"].addresses[0].addr_spec == ticket.customer.email
+    assert f"[#{ticket.reference}]" in first["Subject"]
+    assert f"+{ticket.reply_token}@" in first["Reply-To"]
+    assert second["In-Reply-To"] == first["Message-ID"]
+    assert first["Message-ID"] in second["References"]
+    assert "We are sending a technician." in first.get_body(("plain",)).get_content()
 
 
 def test_queue_refresh_brings_new_tickets_and_keeps_selection_and_focus(page: Page, live_server, setup):

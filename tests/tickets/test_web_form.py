@@ -45,7 +45,7 @@ def test_the_form_page_renders_with_csrf_token_and_shared_base(client):
     assert response.status_code == 200
     assert "csrfmiddlewaretoken" in body
     assert 'name="viewport"' in body
-    assert "helpdesk/public.css" in body
+    assert "helpdesk/app.css" in body
     assert 'enctype="multipart/form-data"' in body
 
 

@@ -35,6 +35,15 @@ class SurveyAnswerForm(forms.Form):
         # Questions first, the comment last.
         self.fields = {**questions, "comment": self.fields["comment"]}
 
+    def full_clean(self) -> None:
+        super().full_clean()
+        # The comment's error list is rendered as <id>_errors; screen readers announce it with the field.
+        # (The score questions are radio groups: their fieldset points at the errors instead.)
+        if "comment" in self.errors:
+            self.fields["comment"].widget.attrs.update(
+                {"aria-describedby": "id_comment_errors", "aria-invalid": "true"}
+            )
+
     def answers(self) -> dict[str, int]:
         return {
             kind: self.cleaned_data[kind]

@@ -46,6 +46,7 @@ class SupportRequestForm(forms.Form):
                 widget_attrs = self.fields[name].widget.attrs
                 described_by = [widget_attrs.get("aria-describedby", ""), f"id_{name}_errors"]
                 widget_attrs["aria-describedby"] = " ".join(part for part in described_by if part)
+                widget_attrs["aria-invalid"] = "true"
 
     def clean_attachments(self) -> list:
         files = self.cleaned_data.get("attachments") or []

@@ -45,6 +45,36 @@ def test_opening_a_score_link_shows_the_question_with_that_score_selected(client
     assert response["Cache-Control"] == "no-store"
 
 
+def test_the_page_uses_the_shared_customer_shell_without_scripts(client, invitation):
+    html = client.get(page_url(invitation, 4)).content.decode()
+    assert "helpdesk/app.css" in html
+    assert '<body class="public"' in html
+    assert "<script" not in html
+    assert '<meta name="robots" content="noindex, nofollow">' in html
+    # The token must not leak to other sites, yet browsers must send an Origin for the CSRF check:
+    # with "no-referrer" they post "Origin: null" and Django refuses the answer.
+    assert '<meta name="referrer" content="same-origin">' in html
+    assert "no-referrer" not in html
+
+
+def test_the_score_scale_is_a_labelled_radio_group_with_its_ends_described(client, invitation):
+    html = client.get(page_url(invitation)).content.decode()
+    assert '<fieldset class="scale-group" aria-describedby="id_csat_ends">' in html
+    assert "<legend>How satisfied are you with the support you received?</legend>" in html
+    assert '<p class="scale-ends" id="id_csat_ends">' in html
+    assert '<span class="visually-hidden">, Very unsatisfied</span>' in html
+
+
+def test_errors_are_summarised_and_linked_to_their_fields(client, invitation):
+    html = client.post(page_url(invitation), {"comment": "x" * 10_001}).content.decode()
+    assert 'role="alert"' in html
+    assert 'href="#id_csat_0">Choose a score to answer this question.</a>' in html
+    assert 'aria-describedby="id_csat_ends id_csat_errors"' in html
+    assert 'id="id_csat_errors"' in html
+    assert 'aria-describedby="id_comment_errors"' in html and 'aria-invalid="true"' in html
+    assert 'id="id_comment_errors"' in html
+
+
 def test_opening_a_score_link_records_nothing(client, invitation):
     client.get(page_url(invitation, 5))
 
@@ -116,6 +146,7 @@ def test_reopening_the_page_after_answering_shows_the_answer_and_offers_a_change
 
     html = client.get(page_url(invitation)).content.decode()
     assert checked_scores(html) == ["3"]
+    assert "You answered <strong>3</strong> on" in html
     assert "You can change your answer" in html
     assert checked_scores(client.get(page_url(invitation, 5)).content.decode()) == ["5"]
 

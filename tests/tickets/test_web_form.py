@@ -45,7 +45,8 @@ def test_the_form_page_renders_with_csrf_token_and_shared_base(client):
     assert response.status_code == 200
     assert "csrfmiddlewaretoken" in body
     assert 'name="viewport"' in body
-    assert "helpdesk/public.css" in body
+    assert "helpdesk/app.css" in body
+    assert '<body class="public"' in body
     assert 'enctype="multipart/form-data"' in body
 
 
@@ -206,6 +207,8 @@ def test_invalid_input_re_renders_the_form_with_errors_and_keeps_the_rest(client
     assert response.context["form"].errors[field]
     assert f'aria-describedby="id_{field}_errors"' in body
     assert f'id="id_{field}_errors"' in body
+    assert 'aria-invalid="true"' in body
+    assert f'href="#id_{field}"' in body  # the error summary links to the field
     assert "My November invoice" in body or field == "message"
     assert not Ticket.objects.exists()
 

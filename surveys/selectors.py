@@ -114,6 +114,8 @@ class SurveyFilters:
     channel: str | None = None
     priority: str | None = None
     tz: str | None = None
+    # Only answers to invitations of these tickets (a reader's visible tickets); a subquery, not a list.
+    tickets: QuerySet[Ticket] | None = None
 
 
 @dataclass(frozen=True)
@@ -144,6 +146,8 @@ def _invitation_q(filters: SurveyFilters, prefix: str) -> Q:
         value = getattr(filters, name)
         if value is not None:
             q &= Q(**{f"{prefix}{name}": value})
+    if filters.tickets is not None:
+        q &= Q(**{f"{prefix}ticket__in": filters.tickets.order_by().values("pk")})
     return q
 
 

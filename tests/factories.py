@@ -16,6 +16,7 @@ from tickets.models import (
     Customer,
     IntegrationKey,
     Organization,
+    PhoneCall,
     RoutingRule,
     Skill,
     Status,
@@ -160,3 +161,25 @@ def sent_survey(*, ticket: Ticket | None = None, now: datetime | None = None, **
     survey_services.survey_invitation_mark_sent(invitation=claimed, message_id="<test@example>", now=now)
     claimed.refresh_from_db()
     return claimed
+
+
+def phone_call(
+    *,
+    ticket: Ticket,
+    started_at: datetime,
+    outcome: str = PhoneCall.Outcome.ANSWERED,
+    queue_wait_seconds: int = 0,
+    direction: str = PhoneCall.Direction.INBOUND,
+    **kwargs,
+) -> PhoneCall:
+    """A call record on an existing ticket, for reports (intake's call service also makes tickets)."""
+    return PhoneCall.objects.create(
+        ticket=ticket,
+        caller=kwargs.pop("caller", "+4512345678"),
+        started_at=started_at,
+        outcome=outcome,
+        queue_wait_seconds=queue_wait_seconds,
+        direction=direction,
+        created_at=started_at,
+        **kwargs,
+    )

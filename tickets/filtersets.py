@@ -1,9 +1,9 @@
 """django-filter FilterSets for the API (and any list view that wants the same query parameters).
 
-SLA state and survey score filters belong to `sla/` and `surveys/`: they plug in by subclassing or
-by adding a declared filter here whose method filters through their selectors, e.g.
-`sla_state = ChoiceFilter(choices=..., method="filter_sla_state")` calling `sla.selectors`, and
-`breaching_within = NumberFilter(method=...)` for "breaches within N minutes".
+SLA state filters belong to `sla/`: they plug in by adding a declared filter here whose method
+filters through its selectors, e.g. `sla_state = ChoiceFilter(choices=..., method="filter_sla_state")`
+calling `sla.selectors`, and `breaching_within = NumberFilter(method=...)`. The survey score filter
+(`survey_score_min`/`_max`/`survey_kind`) works that way with `surveys.models`.
 """
 
 from django import forms
@@ -12,7 +12,20 @@ from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
-from .models import Agent, Channel, Customer, Message, Notification, Organization, Priority, Status, Ticket
+from surveys import scoring
+
+from .models import (
+    Agent,
+    Channel,
+    Customer,
+    Message,
+    Notification,
+    Organization,
+    PhoneCall,
+    Priority,
+    Status,
+    Ticket,
+)
 from .selectors import DEFAULT_TICKET_ORDERING, TICKET_ORDERINGS, ticket_search
 
 MAX_ID = 2**63 - 1  # the largest primary key; bigger numbers would overflow the database driver
@@ -54,6 +67,27 @@ class AssigneeFilter(filters.Filter):
     field_class = AssigneeField
 
 
+@extend_schema_field(OpenApiTypes.INT)
+class SurveyScoreFilter(filters.NumberFilter):
+    """A survey score (0-10 covers every scale); combined with the other survey filters in one Exists."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, min_value=0, max_value=10, method="filter_survey", **kwargs)
+
+
+class TicketFilterForm(forms.Form):
+    def clean(self) -> dict:
+        data = super().clean()
+        low, high = data.get("survey_score_min"), data.get("survey_score_max")
+        if low is not None and high is not None and low > high:
+            self.add_error(
+                "survey_score_max", f"survey_score_max ({high}) is below survey_score_min ({low})."
+            )
+        return data
+
+
 class TicketFilterSet(filters.FilterSet):
     status = filters.MultipleChoiceFilter(choices=Status.choices, help_text="Repeat for several statuses.")
     priority = filters.MultipleChoiceFilter(choices=Priority.choices)
@@ -66,6 +100,13 @@ class TicketFilterSet(filters.FilterSet):
     created = filters.IsoDateTimeFromToRangeFilter(field_name="created_at")
     solved = filters.IsoDateTimeFromToRangeFilter(field_name="solved_at")
     q = filters.CharFilter(method="filter_search", help_text="Full-text search in subject and messages.")
+    survey_score_min = SurveyScoreFilter(help_text="Has a survey answer scoring at least this.")
+    survey_score_max = SurveyScoreFilter(help_text="Has a survey answer scoring at most this.")
+    survey_kind = filters.ChoiceFilter(
+        choices=[(kind, kind) for kind in scoring.KINDS],
+        method="filter_survey",
+        help_text="Only answers of this kind count for survey_score_min/max (alone: has such an answer).",
+    )
     ordering = filters.ChoiceFilter(
         choices=[(name, name) for name in TICKET_ORDERINGS],
         method="filter_ordering",
@@ -76,6 +117,25 @@ class TicketFilterSet(filters.FilterSet):
     class Meta:
         model = Ticket
         fields = []
+        form = TicketFilterForm
+
+    def filter_survey(self, queryset: QuerySet[Ticket], name: str, value) -> QuerySet[Ticket]:
+        # One Exists for the three parameters together, so min, max and kind hold for the same answer;
+        # the first of them to run applies it and the others find it done.
+        if getattr(self, "_survey_filtered", False):
+            return queryset
+        self._survey_filtered = True
+        from surveys.models import SurveyResponse  # surveys depends on tickets, not the other way round
+
+        data = self.form.cleaned_data
+        answers = SurveyResponse.objects.filter(invitation__ticket=OuterRef("pk"), score__isnull=False)
+        if data.get("survey_kind"):
+            answers = answers.filter(kind=data["survey_kind"])
+        if data.get("survey_score_min") is not None:
+            answers = answers.filter(score__gte=data["survey_score_min"])
+        if data.get("survey_score_max") is not None:
+            answers = answers.filter(score__lte=data["survey_score_max"])
+        return queryset.filter(Exists(answers))
 
     def filter_assignee(self, queryset: QuerySet[Ticket], name: str, value) -> QuerySet[Ticket]:
         if value == "me":
@@ -135,6 +195,17 @@ class AgentFilterSet(filters.FilterSet):
     class Meta:
         model = Agent
         fields = ["is_available"]
+
+
+class PhoneCallFilterSet(filters.FilterSet):
+    ticket = IdFilter(field_name="ticket_id", help_text="Ticket id.")
+    outcome = filters.ChoiceFilter(choices=PhoneCall.Outcome.choices)
+    direction = filters.ChoiceFilter(choices=PhoneCall.Direction.choices)
+    started = filters.IsoDateTimeFromToRangeFilter(field_name="started_at")
+
+    class Meta:
+        model = PhoneCall
+        fields = []
 
 
 class NotificationFilterSet(filters.FilterSet):

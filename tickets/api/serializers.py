@@ -17,6 +17,7 @@ from ..models import (
     Message,
     Notification,
     Organization,
+    PhoneCall,
     Priority,
     Status,
     Team,
@@ -57,6 +58,26 @@ class CustomerBriefSerializer(serializers.ModelSerializer):
     class Meta:
         model = Customer
         fields = ["id", "name", "email", "organization", "is_vip"]
+
+
+class PhoneCallSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PhoneCall
+        fields = [
+            "id",
+            "ticket",
+            "external_id",
+            "caller",
+            "direction",
+            "outcome",
+            "queue_wait_seconds",
+            "talk_seconds",
+            "agent",
+            "started_at",
+            "notes",
+            "created_at",
+        ]
+        read_only_fields = fields
 
 
 class TeamSerializer(serializers.ModelSerializer):

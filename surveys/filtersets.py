@@ -7,7 +7,7 @@ from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
-from tickets.filtersets import IdFilter
+from tickets.filtersets import IdFilter, StrictBooleanFilter
 
 from .models import Kind, SurveyInvitation, SurveyResponse
 
@@ -32,8 +32,8 @@ class SurveyInvitationFilterSet(filters.FilterSet):
     kind = filters.ChoiceFilter(
         choices=Kind.choices, method="filter_kind", help_text="Asks this survey kind."
     )
-    sent = filters.BooleanFilter(field_name="sent_at", lookup_expr="isnull", exclude=True)
-    responded = filters.BooleanFilter(field_name="responded_at", lookup_expr="isnull", exclude=True)
+    sent = StrictBooleanFilter(field_name="sent_at", lookup_expr="isnull", exclude=True)
+    responded = StrictBooleanFilter(field_name="responded_at", lookup_expr="isnull", exclude=True)
 
     class Meta:
         model = SurveyInvitation
@@ -59,8 +59,8 @@ class SurveyResponseFilterSet(filters.FilterSet):
     kind = filters.ChoiceFilter(choices=Kind.choices)
     score_min = ScoreFilter(field_name="score", lookup_expr="gte", help_text="Score at least this.")
     score_max = ScoreFilter(field_name="score", lookup_expr="lte", help_text="Score at most this.")
-    needs_review = filters.BooleanFilter(help_text="Emailed replies whose score could not be read.")
-    poor = filters.BooleanFilter(field_name="is_poor", help_text="Poor answers (CSAT 1-2, CES 1-3, NPS 0-6).")
+    needs_review = StrictBooleanFilter(help_text="Emailed replies whose score could not be read.")
+    poor = StrictBooleanFilter(field_name="is_poor", help_text="Poor answers (CSAT 1-2, CES 1-3, NPS 0-6).")
     team = IdFilter(field_name="invitation__team_id", help_text="Team id (when the ticket was solved).")
     ticket = IdFilter(field_name="invitation__ticket_id", help_text="Ticket id.")
     created = filters.IsoDateTimeFromToRangeFilter(field_name="created_at")

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import re_path
 from rest_framework.routers import SimpleRouter
 
 from . import views
@@ -11,8 +11,9 @@ def register(router: SimpleRouter) -> None:
 
 
 urlpatterns = [
-    path(
-        "teams/<int:team_pk>/survey-settings/",
+    # Any id-like segment, like the router's routes: a malformed id answers the API's JSON 404.
+    re_path(
+        r"^teams/(?P<team_pk>[^/.]+)/survey-settings/$",
         views.TeamSurveySettingsView.as_view(),
         name="team-survey-settings",
     ),

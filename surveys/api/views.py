@@ -1,7 +1,7 @@
 """API views of the survey domain: read the invitations and answers of visible tickets; team settings."""
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import viewsets
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.generics import get_object_or_404
@@ -56,16 +56,20 @@ class TeamSurveySettingsView(APIView):
     """
 
     permission_classes = STAFF
+    team_parameter = OpenApiParameter("team_pk", int, OpenApiParameter.PATH, description="Team id.")
 
     def _team(self, request: Request, team_pk: str) -> Team:
         return get_object_or_404(selectors.survey_settings_teams(user=request.user), pk=team_pk)
 
-    @extend_schema(responses=s.SurveySettingsSerializer, summary="A team's survey settings")
+    @extend_schema(
+        parameters=[team_parameter], responses=s.SurveySettingsSerializer, summary="A team's survey settings"
+    )
     def get(self, request: Request, team_pk: str) -> Response:
         team = self._team(request, team_pk)
         return Response(s.settings_data(team_id=team.pk, row=selectors.survey_settings_row(team=team)))
 
     @extend_schema(
+        parameters=[team_parameter],
         request=s.SurveySettingsUpdateSerializer,
         responses=s.SurveySettingsSerializer,
         summary="Change a team's survey settings (lead or admin)",

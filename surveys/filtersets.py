@@ -7,7 +7,7 @@ from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
-from tickets.filtersets import IdFilter, StrictBooleanFilter
+from tickets.filtersets import IdFilter, IsoDateTimeRangeFilter, StrictBooleanFilter
 
 from .models import Kind, SurveyInvitation, SurveyResponse
 
@@ -63,7 +63,7 @@ class SurveyResponseFilterSet(filters.FilterSet):
     poor = StrictBooleanFilter(field_name="is_poor", help_text="Poor answers (CSAT 1-2, CES 1-3, NPS 0-6).")
     team = IdFilter(field_name="invitation__team_id", help_text="Team id (when the ticket was solved).")
     ticket = IdFilter(field_name="invitation__ticket_id", help_text="Ticket id.")
-    created = filters.IsoDateTimeFromToRangeFilter(field_name="created_at")
+    created = IsoDateTimeRangeFilter(field_name="created_at")
 
     class Meta:
         model = SurveyResponse

@@ -6,9 +6,12 @@ calling `sla.selectors`, and `breaching_within = NumberFilter(method=...)`. The 
 (`survey_score_min`/`_max`/`survey_kind`) works that way with `surveys.models`.
 """
 
+from datetime import UTC
+
 from django import forms
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django_filters import rest_framework as filters
+from django_filters.fields import IsoDateTimeField, IsoDateTimeRangeField, RangeField
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
@@ -41,6 +44,30 @@ class IdFilter(filters.NumberFilter):
         kwargs.setdefault("min_value", 1)
         kwargs.setdefault("max_value", MAX_ID)
         super().__init__(*args, **kwargs)
+
+
+class UtcIsoDateTimeField(IsoDateTimeField):
+    """An ISO 8601 instant, converted to UTC: PostgreSQL refuses offsets beyond ±15:59 (a 500 otherwise)."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value is None or value.tzinfo is None:
+            return value
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:
+            raise forms.ValidationError("That date and time is out of range.") from None
+
+
+class UtcIsoDateTimeRangeField(IsoDateTimeRangeField):
+    def __init__(self, *args, **kwargs) -> None:
+        RangeField.__init__(self, (UtcIsoDateTimeField(), UtcIsoDateTimeField()), *args, **kwargs)
+
+
+class IsoDateTimeRangeFilter(filters.IsoDateTimeFromToRangeFilter):
+    """`<name>_after` / `<name>_before` as ISO 8601 instants (any offset, compared in UTC)."""
+
+    field_class = UtcIsoDateTimeRangeField
 
 
 class StrictBooleanField(forms.NullBooleanField):
@@ -121,8 +148,8 @@ class TicketFilterSet(filters.FilterSet):
     customer = IdFilter(field_name="customer_id", help_text="Customer id.")
     organization = IdFilter(field_name="customer__organization_id", help_text="Organization id.")
     tag = filters.CharFilter(method="filter_tag", help_text="Tag name.")
-    created = filters.IsoDateTimeFromToRangeFilter(field_name="created_at")
-    solved = filters.IsoDateTimeFromToRangeFilter(field_name="solved_at")
+    created = IsoDateTimeRangeFilter(field_name="created_at")
+    solved = IsoDateTimeRangeFilter(field_name="solved_at")
     q = filters.CharFilter(method="filter_search", help_text="Full-text search in subject and messages.")
     survey_score_min = SurveyScoreFilter(help_text="Has a survey answer scoring at least this.")
     survey_score_max = SurveyScoreFilter(help_text="Has a survey answer scoring at most this.")
@@ -225,7 +252,7 @@ class PhoneCallFilterSet(filters.FilterSet):
     ticket = IdFilter(field_name="ticket_id", help_text="Ticket id.")
     outcome = filters.ChoiceFilter(choices=PhoneCall.Outcome.choices)
     direction = filters.ChoiceFilter(choices=PhoneCall.Direction.choices)
-    started = filters.IsoDateTimeFromToRangeFilter(field_name="started_at")
+    started = IsoDateTimeRangeFilter(field_name="started_at")
 
     class Meta:
         model = PhoneCall

@@ -1,8 +1,10 @@
 """Output serializers of the survey API, and the input of a settings change (mirrors the service)."""
 
+from django.core.exceptions import ValidationError
 from rest_framework import serializers
 
 from ..models import PoorAnswerAction, SurveyInvitation, SurveyResponse, SurveySettings, validate_kinds
+from ..selectors import survey_settings_defaults
 
 
 class SurveyAnswerBriefSerializer(serializers.ModelSerializer):
@@ -95,8 +97,6 @@ class SurveySettingsUpdateSerializer(serializers.Serializer):
     poor_answer_action = serializers.ChoiceField(choices=PoorAnswerAction.choices, required=False)
 
     def validate_kinds(self, value: object) -> list[str]:
-        from django.core.exceptions import ValidationError
-
         try:
             validate_kinds(value)
         except ValidationError as error:
@@ -116,8 +116,6 @@ def settings_data(*, team_id: int, row: SurveySettings | None) -> dict:
                 if name not in ("team", "customised")
             },
         }
-    from ..selectors import survey_settings_defaults
-
     defaults = survey_settings_defaults()
     return {
         "team": team_id,

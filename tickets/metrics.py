@@ -400,6 +400,7 @@ def _add_backlog(groups: dict, *, tickets, group_by, start, end, start_at, end_a
 
 
 def _fill_scores(group: dict, kind: str, counts: dict[int, int]) -> None:
+    # Imported here: surveys depends on tickets, not the other way round.
     from surveys import scoring
     from surveys.selectors import HEADLINE
 

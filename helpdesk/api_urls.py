@@ -4,6 +4,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
+from surveys.api import urls as surveys_api
 from tickets.api import urls as tickets_api
 from tickets.api.views import MetricsView, TokenView
 
@@ -11,6 +12,7 @@ app_name = "api"
 
 router = SimpleRouter(trailing_slash=True)
 tickets_api.register(router)
+surveys_api.register(router)
 
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="token"),
@@ -18,5 +20,6 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
+    *surveys_api.urlpatterns,
     *router.urls,
 ]

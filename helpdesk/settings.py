@@ -286,6 +286,8 @@ SPECTACULAR_SETTINGS = {
         "StatusEnum": "tickets.models.Status",
         "PriorityEnum": "tickets.models.Priority",
         "ChannelEnum": "tickets.models.Channel",
+        "SurveyKindEnum": "surveys.models.Kind",
+        "PoorAnswerActionEnum": "surveys.models.PoorAnswerAction",
     },
 }
 

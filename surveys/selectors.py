@@ -10,10 +10,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, F, Prefetch, Q, QuerySet
 from django.db.models.functions import TruncDay, TruncMonth, TruncWeek
 
 from tickets.models import Team, Ticket
+from tickets.selectors import ticket_visibility_q, user_is_admin, user_team_ids
 
 from . import scoring
 from .models import DEFAULT_QUESTIONS, SurveyInvitation, SurveyResponse, SurveySettings
@@ -34,7 +35,7 @@ class SurveyConfig:
     poor_answer_action: str
 
 
-def _project_defaults() -> SurveyConfig:
+def survey_settings_defaults() -> SurveyConfig:
     kinds = tuple(settings.HELPDESK_SURVEY_KINDS)
     return SurveyConfig(
         enabled=settings.HELPDESK_SURVEYS_ENABLED,
@@ -54,7 +55,7 @@ def survey_settings_for(*, team: Team | None, channel: str) -> SurveyConfig:
         rows = {r.channel: r for r in SurveySettings.objects.filter(team=team, channel__in=[channel, ""])}
         row = rows.get(channel) or rows.get("")
     if row is None:
-        return _project_defaults()
+        return survey_settings_defaults()
     kinds = tuple(row.kinds) or tuple(settings.HELPDESK_SURVEY_KINDS)
     return SurveyConfig(
         enabled=row.enabled,
@@ -88,6 +89,39 @@ def survey_invitation_list_for_ticket(*, ticket: Ticket) -> QuerySet[SurveyInvit
     )
 
 
+def _visible_ticket_ids(user) -> QuerySet[Ticket]:
+    return Ticket.objects.filter(ticket_visibility_q(user)).values("pk")
+
+
+def survey_invitation_list(*, user) -> QuerySet[SurveyInvitation]:
+    """Invitations of the tickets the user may see, with their answers, newest first."""
+    return (
+        SurveyInvitation.objects.filter(ticket__in=_visible_ticket_ids(user))
+        .prefetch_related(Prefetch("responses", queryset=SurveyResponse.objects.order_by("pk")))
+        .order_by("-created_at", "-pk")
+    )
+
+
+def survey_response_list(*, user) -> QuerySet[SurveyResponse]:
+    """Answers to surveys of the tickets the user may see, newest first."""
+    return (
+        SurveyResponse.objects.filter(invitation__ticket__in=_visible_ticket_ids(user))
+        .select_related("invitation")
+        .order_by("-created_at", "-pk")
+    )
+
+
+def survey_settings_teams(*, user) -> QuerySet[Team]:
+    """Teams whose survey settings the user may read: their own teams (as agent or lead); admins all."""
+    if user_is_admin(user):
+        return Team.objects.all()
+    return Team.objects.filter(pk__in=user_team_ids(user))
+
+
+def survey_settings_row(*, team: Team, channel: str = "") -> SurveySettings | None:
+    return SurveySettings.objects.filter(team=team, channel=channel).first()
+
+
 # --- aggregates ----------------------------------------------------------------------------------
 
 GROUP_FIELDS = ("team", "agent", "channel", "priority")
@@ -114,6 +148,8 @@ class SurveyFilters:
     channel: str | None = None
     priority: str | None = None
     tz: str | None = None
+    # Only answers to invitations of these tickets (a reader's visible tickets); a subquery, not a list.
+    tickets: QuerySet[Ticket] | None = None
 
 
 @dataclass(frozen=True)
@@ -144,6 +180,8 @@ def _invitation_q(filters: SurveyFilters, prefix: str) -> Q:
         value = getattr(filters, name)
         if value is not None:
             q &= Q(**{f"{prefix}{name}": value})
+    if filters.tickets is not None:
+        q &= Q(**{f"{prefix}ticket__in": filters.tickets.order_by().values("pk")})
     return q
 
 

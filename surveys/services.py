@@ -18,18 +18,21 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from tickets import services as ticket_services
-from tickets.models import AuditEntry, Customer, Message, Notification, Status, Ticket
+from tickets.exceptions import DomainError
+from tickets.models import AuditEntry, Customer, Message, Notification, Status, Team, Ticket, WebhookEvent
+from tickets.webhooks import webhooks_emit
 
 from . import scoring
 from .exceptions import InvalidSurveyAnswer, InvalidSurveyToken, SurveyExpired
-from .models import PoorAnswerAction, SurveyInvitation, SurveyResponse, SurveyResponseChange
+from .models import PoorAnswerAction, SurveyInvitation, SurveyResponse, SurveyResponseChange, SurveySettings
 from .reply_parsing import parse_survey_reply
-from .selectors import survey_settings_for
+from .selectors import survey_settings_defaults, survey_settings_for
 from .tokens import invitation_from_token
 
 logger = logging.getLogger(__name__)
@@ -316,7 +319,39 @@ def _response_save(
         score=score,
         source=source,
     )
+    _emit_answered(invitation=invitation, response=response, now=now)
     return response, True
+
+
+def _emit_answered(*, invitation: SurveyInvitation, response: SurveyResponse, now: datetime) -> None:
+    """`survey.answered` in the caller's transaction: the event exists exactly when the answer does."""
+    webhooks_emit(
+        WebhookEvent.SURVEY_ANSWERED,
+        {
+            "survey": {
+                "invitation": invitation.pk,
+                "ticket": invitation.ticket_id,
+                "ticket_reference": invitation.ticket.reference,
+                "team": invitation.team_id,
+                "agent": invitation.agent_id,
+                "channel": invitation.channel,
+                "priority": invitation.priority,
+            },
+            "response": {
+                "id": response.pk,
+                "kind": response.kind,
+                "score": response.score,
+                "comment": response.comment,
+                "source": response.source,
+                "needs_review": response.needs_review,
+                "is_poor": response.is_poor,
+                "created_at": response.created_at,
+                "updated_at": response.updated_at,
+            },
+        },
+        team=invitation.team_id,
+        now=now,
+    )
 
 
 @transaction.atomic
@@ -421,10 +456,14 @@ def survey_reply_receive(
 def survey_response_mark_reviewed(*, response: SurveyResponse, now: datetime | None = None) -> SurveyResponse:
     """A person has read an unclear emailed reply (and set a score by hand if one was meant)."""
     now = _now(now)
-    changed = SurveyResponse.objects.filter(pk=response.pk, needs_review=True).update(needs_review=False)
+    changed = SurveyResponse.objects.filter(pk=response.pk, needs_review=True).update(
+        needs_review=False, updated_at=now
+    )
     response.refresh_from_db()
     if changed:
-        _audit(invitation=response.invitation, now=now, new_value=f"{response.kind.upper()} reply reviewed")
+        invitation = SurveyInvitation.objects.select_related("ticket").get(pk=response.invitation_id)
+        _audit(invitation=invitation, now=now, new_value=f"{response.kind.upper()} reply reviewed")
+        _emit_answered(invitation=invitation, response=response, now=now)
     return response
 
 
@@ -500,3 +539,53 @@ def _poor_answer_follow_up(*, invitation: SurveyInvitation, response: SurveyResp
         new_value=f"follow-up {follow_up.reference} opened after a poor answer",
         follow_up=follow_up.reference,
     )
+
+
+# --- settings ------------------------------------------------------------------------------------
+
+SETTINGS_FIELDS = (
+    "enabled",
+    "kinds",
+    "csat_question",
+    "ces_question",
+    "nps_question",
+    "delay_minutes",
+    "token_lifetime_days",
+    "throttle_days",
+    "poor_answer_action",
+)
+
+
+@transaction.atomic
+def survey_settings_update(*, team: Team, channel: str = "", changes: Mapping[str, object]) -> SurveySettings:
+    """Change a team's survey settings for one channel ("" = all channels), creating the row if needed.
+
+    A new row starts from the project defaults. Raises DomainError naming the field for a bad value.
+    """
+    unknown = sorted(set(changes) - set(SETTINGS_FIELDS))
+    if unknown:
+        raise DomainError(
+            f"Unknown survey setting(s) {', '.join(unknown)}; use {', '.join(SETTINGS_FIELDS)}."
+        )
+    row = SurveySettings.objects.select_for_update().filter(team=team, channel=channel).first()
+    if row is None:
+        defaults = survey_settings_defaults()
+        row = SurveySettings(
+            team=team,
+            channel=channel,
+            enabled=defaults.enabled,
+            kinds=list(defaults.kinds),
+            delay_minutes=int(defaults.delay.total_seconds() // 60),
+            token_lifetime_days=defaults.token_lifetime.days,
+            throttle_days=defaults.throttle_days,
+            poor_answer_action=defaults.poor_answer_action,
+        )
+    for name, value in changes.items():
+        setattr(row, name, value)
+    try:
+        row.full_clean()
+    except ValidationError as error:
+        messages = "; ".join(f"{field}: {' '.join(errs)}" for field, errs in error.message_dict.items())
+        raise DomainError(f"Invalid survey settings: {messages}") from None
+    row.save()
+    return row

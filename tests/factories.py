@@ -16,6 +16,7 @@ from tickets.models import (
     Customer,
     IntegrationKey,
     Organization,
+    PhoneCall,
     RoutingRule,
     Skill,
     Status,
@@ -236,3 +237,25 @@ def sla_policy(*, calendar, targets: dict, name: str = "Standard", position: int
             policy=policy, priority=priority, metric=metric, target_seconds=seconds, business_hours=business
         )
     return policy
+
+
+def phone_call(
+    *,
+    ticket: Ticket,
+    started_at: datetime,
+    outcome: str = PhoneCall.Outcome.ANSWERED,
+    queue_wait_seconds: int = 0,
+    direction: str = PhoneCall.Direction.INBOUND,
+    **kwargs,
+) -> PhoneCall:
+    """A call record on an existing ticket, for reports (intake's call service also makes tickets)."""
+    return PhoneCall.objects.create(
+        ticket=ticket,
+        caller=kwargs.pop("caller", "+4512345678"),
+        started_at=started_at,
+        outcome=outcome,
+        queue_wait_seconds=queue_wait_seconds,
+        direction=direction,
+        created_at=started_at,
+        **kwargs,
+    )

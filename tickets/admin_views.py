@@ -88,5 +88,50 @@ def metrics_dashboard(request: HttpRequest) -> HttpResponse:
                 title="Resolution time (hours)", labels=labels, series=line("resolution_hours"), unit="h"
             )
         ),
+        **_survey_and_phone_context(trend, labels),
     )
     return TemplateResponse(request, "admin/tickets/metrics_dashboard.html", context)
+
+
+def _percent(rate: float | None) -> float | None:
+    return None if rate is None else round(rate * 100, 1)
+
+
+def _survey_and_phone_context(trend: dict, labels: list[str]) -> dict:
+    """Survey trend charts and the phone table; empty states when nothing was sent or called."""
+    groups, totals = trend["groups"], trend["totals"]
+    has_surveys = bool(totals["surveys_sent"] or any(totals[f"{k}_responses"] for k in metrics.SURVEY_KINDS))
+    context: dict = {
+        "has_surveys": has_surveys,
+        "phone_rows": [group for group in groups if group["phone_calls"]],
+        "phone_abandonment_percent": _percent(totals["phone_abandonment_rate"]),
+        "survey_response_percent": _percent(totals["survey_response_rate"]),
+    }
+    if has_surveys:
+        context.update(
+            satisfaction_chart=mark_safe(
+                svg_charts.line_chart(
+                    title="CSAT, CES easy and survey response rate (%)",
+                    labels=labels,
+                    series={
+                        "CSAT % satisfied": [group["csat"] for group in groups],
+                        "CES % easy": [group["ces_percent_easy"] for group in groups],
+                        "Response rate": [_percent(group["survey_response_rate"]) for group in groups],
+                    },
+                    unit="%",
+                )
+            ),
+            nps_chart=mark_safe(
+                svg_charts.line_chart(
+                    title="Net Promoter Score", labels=labels, series={"NPS": [g["nps"] for g in groups]}
+                )
+            ),
+            ces_chart=mark_safe(
+                svg_charts.line_chart(
+                    title="Customer effort (mean answer, 1-7, higher is easier)",
+                    labels=labels,
+                    series={"CES mean": [group["ces"] for group in groups]},
+                )
+            ),
+        )
+    return context

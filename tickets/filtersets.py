@@ -1,18 +1,34 @@
 """django-filter FilterSets for the API (and any list view that wants the same query parameters).
 
-SLA state and survey score filters belong to `sla/` and `surveys/`: they plug in by subclassing or
-by adding a declared filter here whose method filters through their selectors, e.g.
-`sla_state = ChoiceFilter(choices=..., method="filter_sla_state")` calling `sla.selectors`, and
-`breaching_within = NumberFilter(method=...)` for "breaches within N minutes".
+SLA state filters belong to `sla/`: they plug in by adding a declared filter here whose method
+filters through its selectors, e.g. `sla_state = ChoiceFilter(choices=..., method="filter_sla_state")`
+calling `sla.selectors`, and `breaching_within = NumberFilter(method=...)`. The survey score filter
+(`survey_score_min`/`_max`/`survey_kind`) works that way with `surveys.models`.
 """
+
+from datetime import UTC
 
 from django import forms
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django_filters import rest_framework as filters
+from django_filters.fields import IsoDateTimeField, IsoDateTimeRangeField, RangeField
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
-from .models import Agent, Channel, Customer, Message, Notification, Organization, Priority, Status, Ticket
+from surveys import scoring
+
+from .models import (
+    Agent,
+    Channel,
+    Customer,
+    Message,
+    Notification,
+    Organization,
+    PhoneCall,
+    Priority,
+    Status,
+    Ticket,
+)
 from .selectors import DEFAULT_TICKET_ORDERING, TICKET_ORDERINGS, ticket_search
 
 MAX_ID = 2**63 - 1  # the largest primary key; bigger numbers would overflow the database driver
@@ -27,6 +43,54 @@ class IdFilter(filters.NumberFilter):
     def __init__(self, *args, **kwargs) -> None:
         kwargs.setdefault("min_value", 1)
         kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(*args, **kwargs)
+
+
+class UtcIsoDateTimeField(IsoDateTimeField):
+    """An ISO 8601 instant, converted to UTC: PostgreSQL refuses offsets beyond ±15:59 (a 500 otherwise)."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value is None or value.tzinfo is None:
+            return value
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:
+            raise forms.ValidationError("That date and time is out of range.") from None
+
+
+class UtcIsoDateTimeRangeField(IsoDateTimeRangeField):
+    def __init__(self, *args, **kwargs) -> None:
+        RangeField.__init__(self, (UtcIsoDateTimeField(), UtcIsoDateTimeField()), *args, **kwargs)
+
+
+class IsoDateTimeRangeFilter(filters.IsoDateTimeFromToRangeFilter):
+    """`<name>_after` / `<name>_before` as ISO 8601 instants (any offset, compared in UTC)."""
+
+    field_class = UtcIsoDateTimeRangeField
+
+
+class StrictBooleanField(forms.NullBooleanField):
+    """true/false (or 1/0); anything else is a 400 rather than silently no filter."""
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        text = str(value).strip().lower()
+        if text in ("true", "1"):
+            return True
+        if text in ("false", "0"):
+            return False
+        raise forms.ValidationError(f"{value!r} is not a boolean: use true or false.")
+
+
+@extend_schema_field(OpenApiTypes.BOOL)
+class StrictBooleanFilter(filters.BooleanFilter):
+    field_class = StrictBooleanField
+
+    def __init__(self, *args, **kwargs) -> None:
+        # The default widget maps unknown words to "no filter"; a text input hands them to the field.
+        kwargs.setdefault("widget", forms.TextInput)
         super().__init__(*args, **kwargs)
 
 
@@ -54,6 +118,27 @@ class AssigneeFilter(filters.Filter):
     field_class = AssigneeField
 
 
+@extend_schema_field(OpenApiTypes.INT)
+class SurveyScoreFilter(filters.NumberFilter):
+    """A survey score (0-10 covers every scale); combined with the other survey filters in one Exists."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, min_value=0, max_value=10, method="filter_survey", **kwargs)
+
+
+class TicketFilterForm(forms.Form):
+    def clean(self) -> dict:
+        data = super().clean()
+        low, high = data.get("survey_score_min"), data.get("survey_score_max")
+        if low is not None and high is not None and low > high:
+            self.add_error(
+                "survey_score_max", f"survey_score_max ({high}) is below survey_score_min ({low})."
+            )
+        return data
+
+
 class TicketFilterSet(filters.FilterSet):
     status = filters.MultipleChoiceFilter(choices=Status.choices, help_text="Repeat for several statuses.")
     priority = filters.MultipleChoiceFilter(choices=Priority.choices)
@@ -63,9 +148,16 @@ class TicketFilterSet(filters.FilterSet):
     customer = IdFilter(field_name="customer_id", help_text="Customer id.")
     organization = IdFilter(field_name="customer__organization_id", help_text="Organization id.")
     tag = filters.CharFilter(method="filter_tag", help_text="Tag name.")
-    created = filters.IsoDateTimeFromToRangeFilter(field_name="created_at")
-    solved = filters.IsoDateTimeFromToRangeFilter(field_name="solved_at")
+    created = IsoDateTimeRangeFilter(field_name="created_at")
+    solved = IsoDateTimeRangeFilter(field_name="solved_at")
     q = filters.CharFilter(method="filter_search", help_text="Full-text search in subject and messages.")
+    survey_score_min = SurveyScoreFilter(help_text="Has a survey answer scoring at least this.")
+    survey_score_max = SurveyScoreFilter(help_text="Has a survey answer scoring at most this.")
+    survey_kind = filters.ChoiceFilter(
+        choices=[(kind, kind) for kind in scoring.KINDS],
+        method="filter_survey",
+        help_text="Only answers of this kind count for survey_score_min/max (alone: has such an answer).",
+    )
     ordering = filters.ChoiceFilter(
         choices=[(name, name) for name in TICKET_ORDERINGS],
         method="filter_ordering",
@@ -76,6 +168,25 @@ class TicketFilterSet(filters.FilterSet):
     class Meta:
         model = Ticket
         fields = []
+        form = TicketFilterForm
+
+    def filter_survey(self, queryset: QuerySet[Ticket], name: str, value) -> QuerySet[Ticket]:
+        # One Exists for the three parameters together, so min, max and kind hold for the same answer;
+        # the first of them to run applies it and the others find it done.
+        if getattr(self, "_survey_filtered", False):
+            return queryset
+        self._survey_filtered = True
+        from surveys.models import SurveyResponse  # surveys depends on tickets, not the other way round
+
+        data = self.form.cleaned_data
+        answers = SurveyResponse.objects.filter(invitation__ticket=OuterRef("pk"), score__isnull=False)
+        if data.get("survey_kind"):
+            answers = answers.filter(kind=data["survey_kind"])
+        if data.get("survey_score_min") is not None:
+            answers = answers.filter(score__gte=data["survey_score_min"])
+        if data.get("survey_score_max") is not None:
+            answers = answers.filter(score__lte=data["survey_score_max"])
+        return queryset.filter(Exists(answers))
 
     def filter_assignee(self, queryset: QuerySet[Ticket], name: str, value) -> QuerySet[Ticket]:
         if value == "me":
@@ -135,6 +246,17 @@ class AgentFilterSet(filters.FilterSet):
     class Meta:
         model = Agent
         fields = ["is_available"]
+
+
+class PhoneCallFilterSet(filters.FilterSet):
+    ticket = IdFilter(field_name="ticket_id", help_text="Ticket id.")
+    outcome = filters.ChoiceFilter(choices=PhoneCall.Outcome.choices)
+    direction = filters.ChoiceFilter(choices=PhoneCall.Direction.choices)
+    started = IsoDateTimeRangeFilter(field_name="started_at")
+
+    class Meta:
+        model = PhoneCall
+        fields = []
 
 
 class NotificationFilterSet(filters.FilterSet):

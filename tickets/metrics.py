@@ -20,9 +20,16 @@ Backlog is "created before the instant and not solved or closed before it", from
 `closed_at`; a ticket solved and later reopened counts as unsolved throughout (its `solved_at` is
 cleared on reopen), which slightly over-counts the historical backlog of reopened tickets.
 
-Measures that other parts will provide are present with null values so clients can rely on the
-shape: `sla_compliance_rate` (sla/), `csat`, `nps`, `ces` (surveys/). Phone measures (average speed
-of answer, abandonment) need call records that are not in the ticket domain and are not reported.
+Surveys (`surveys.selectors`): CSAT, NPS and CES from answers placed by their first-answer time,
+response rate from invitations placed by their send time. Team, agent, channel and priority are the
+invitation's snapshot at solve time (the agent is the assignee who solved it), matching how the
+solved family groups by who solved. Totals are summed from the grouped score counts, not re-queried.
+
+Phone (`PhoneCall`, inbound calls only): average speed of answer (mean queue wait of answered calls)
+and abandonment rate (abandoned ÷ all inbound calls), placed by `started_at`; team, agent (assignee),
+channel and priority are the call's ticket's.
+
+`sla_compliance_rate` is present with a null value until the SLA engine provides it.
 """
 
 from collections import defaultdict
@@ -34,17 +41,38 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.db.models import Aggregate, Avg, Count, DateField, F, FloatField, Q, QuerySet
+from django.db.models import Aggregate, Avg, Count, DateField, F, FloatField, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce, Trunc
 
 from . import stats
-from .models import PRIORITY_RANK, Channel, Priority, Team, Ticket
+from .models import PRIORITY_RANK, Channel, PhoneCall, Priority, Team, Ticket
 
 TIME_GROUPS = ("day", "week", "month")
 DIMENSION_GROUPS = ("team", "agent", "channel", "priority")
 GROUP_BY_CHOICES = TIME_GROUPS + DIMENSION_GROUPS
 MAX_RANGE_DAYS = 731
-PENDING_MEASURES = ("sla_compliance_rate", "csat", "nps", "ces")
+PENDING_MEASURES = ("sla_compliance_rate",)
+SURVEY_KINDS = ("csat", "nps", "ces")
+#: Measures that are one number each, in CSV column order.
+FLAT_MEASURES = (
+    "first_contact_resolution_rate",
+    "reopen_rate",
+    *PENDING_MEASURES,
+    "csat",
+    "csat_responses",
+    "nps",
+    "nps_responses",
+    "ces",
+    "ces_percent_easy",
+    "ces_responses",
+    "surveys_sent",
+    "surveys_responded",
+    "survey_response_rate",
+    "phone_calls",
+    "phone_calls_abandoned",
+    "phone_abandonment_rate",
+    "phone_average_speed_of_answer_seconds",
+)
 DURATIONS = {
     "first_response_hours": "metrics__first_response_seconds",
     "first_response_business_hours": "metrics__first_response_business_seconds",
@@ -78,6 +106,10 @@ def _dimension_field(group_by: str, family: str) -> str:
     if group_by == "agent":
         return "metrics__solved_by" if family == "solved" else "assignee"
     return {"team": "team", "channel": "channel", "priority": "priority"}[group_by]
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
 
 
 def _family_queryset(tickets: QuerySet[Ticket], family: str, filters: MetricsFilters) -> QuerySet[Ticket]:
@@ -172,6 +204,20 @@ def _empty_measures() -> dict:
         "first_contact_resolution_rate": None,
         "reopen_rate": None,
         **dict.fromkeys(PENDING_MEASURES),
+        "csat": None,
+        "csat_responses": 0,
+        "nps": None,
+        "nps_responses": 0,
+        "ces": None,
+        "ces_percent_easy": None,
+        "ces_responses": 0,
+        "surveys_sent": 0,
+        "surveys_responded": 0,
+        "survey_response_rate": None,
+        "phone_calls": 0,
+        "phone_calls_abandoned": 0,
+        "phone_abandonment_rate": None,
+        "phone_average_speed_of_answer_seconds": None,
     }
 
 
@@ -280,6 +326,18 @@ def ticket_metrics(
         tz=tz,
     )
 
+    _add_surveys(
+        groups, tickets=tickets, group_by=group_by, filters=filters, start_at=start_at, end_at=end_at, tz=tz
+    )
+    _add_phone_calls(
+        groups,
+        tickets=_family_queryset(tickets, "phone", filters),
+        group_by=group_by,
+        start_at=start_at,
+        end_at=end_at,
+        tz=tz,
+    )
+
     if group_by in TIME_GROUPS:
         keys = _periods(start, end, group_by)
     else:
@@ -339,6 +397,90 @@ def _add_backlog(groups: dict, *, tickets, group_by, start, end, start_at, end_a
         running += groups[period]["tickets_created"] - resolved_by_period.get(period, 0)
         groups[period]["backlog"] = running
     groups[TOTAL]["backlog"] = running
+
+
+def _fill_scores(group: dict, kind: str, counts: dict[int, int]) -> None:
+    # Imported here: surveys depends on tickets, not the other way round.
+    from surveys import scoring
+    from surveys.selectors import HEADLINE
+
+    responses = sum(counts.values())
+    group[f"{kind}_responses"] = responses
+    if not responses:
+        return
+    group[kind] = round(HEADLINE[kind](counts), 2)
+    if kind == scoring.CES:
+        group["ces_percent_easy"] = round(scoring.ces_percent_easy(counts), 2)
+
+
+def _add_surveys(groups: dict, *, tickets, group_by, filters, start_at, end_at, tz) -> None:
+    """Score counts per group (one query per kind) and the response rate (one query)."""
+    # Imported here: surveys depends on tickets, not the other way round.
+    from surveys.selectors import SurveyFilters, survey_response_rate, survey_score_counts
+
+    survey_filters = SurveyFilters(
+        start=start_at,
+        end=end_at,
+        team_id=filters.team,
+        agent_id=filters.agent,
+        channel=filters.channel or None,
+        priority=filters.priority or None,
+        tz=str(tz),
+        tickets=tickets,
+    )
+    for kind in SURVEY_KINDS:
+        total: dict[int, int] = defaultdict(int)
+        for key, counts in survey_score_counts(kind=kind, group_by=group_by, filters=survey_filters).items():
+            _fill_scores(groups[key], kind, counts)
+            for score, n in counts.items():
+                total[score] += n
+        _fill_scores(groups[TOTAL], kind, dict(total))
+    sent = responded = 0
+    for row in survey_response_rate(group_by=group_by, filters=survey_filters):
+        group = groups[row.group]
+        group["surveys_sent"], group["surveys_responded"] = row.sent, row.responded
+        group["survey_response_rate"] = _rate(row.responded, row.sent)
+        sent, responded = sent + row.sent, responded + row.responded
+    totals = groups[TOTAL]
+    totals["surveys_sent"], totals["surveys_responded"] = sent, responded
+    totals["survey_response_rate"] = _rate(responded, sent)
+
+
+def _add_phone_calls(groups: dict, *, tickets, group_by, start_at, end_at, tz) -> None:
+    """Inbound calls of the tickets, one grouped query; sums (not means) so totals add up exactly."""
+    calls = PhoneCall.objects.filter(
+        ticket__in=tickets.values("pk"),
+        direction=PhoneCall.Direction.INBOUND,
+        started_at__gte=start_at,
+        started_at__lt=end_at,
+    ).order_by()
+    if group_by in TIME_GROUPS:
+        key = Trunc("started_at", group_by, output_field=DateField(), tzinfo=tz)
+    else:
+        key = F(f"ticket__{_dimension_field(group_by, 'phone')}")
+    answered = Q(outcome=PhoneCall.Outcome.ANSWERED)
+    rows = list(
+        calls.annotate(key=key)
+        .values("key")
+        .annotate(
+            n=Count("pk"),
+            abandoned=Count("pk", filter=Q(outcome=PhoneCall.Outcome.ABANDONED)),
+            answered=Count("pk", filter=answered),
+            wait=Sum("queue_wait_seconds", filter=answered),
+        )
+    )
+    rows.append(
+        {
+            "key": TOTAL,
+            **{name: sum(row[name] or 0 for row in rows) for name in ("n", "abandoned", "answered", "wait")},
+        }
+    )
+    for row in rows:
+        group = groups[row["key"]]
+        group["phone_calls"], group["phone_calls_abandoned"] = row["n"], row["abandoned"]
+        group["phone_abandonment_rate"] = _rate(row["abandoned"], row["n"])
+        if row["answered"]:
+            group["phone_average_speed_of_answer_seconds"] = round((row["wait"] or 0) / row["answered"], 1)
 
 
 def ticket_volume_by_channel(

@@ -31,7 +31,7 @@ def _format(value: float) -> str:
     return f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
 
 
-def _frame(title: str, labels: Sequence[str], top: float, unit: str) -> list[str]:
+def _frame(title: str, labels: Sequence[str], top: float, unit: str, bottom: float = 0.0) -> list[str]:
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" '
@@ -40,7 +40,7 @@ def _frame(title: str, labels: Sequence[str], top: float, unit: str) -> list[str
         f'<text x="{LEFT}" y="16" font-size="13" font-weight="bold">{escape(title)}</text>',
     ]
     for i in range(5):
-        value = top * i / 4
+        value = bottom + (top - bottom) * i / 4
         y = TOP + plot_h - plot_h * i / 4
         parts.append(f'<line x1="{LEFT}" y1="{y:.1f}" x2="{LEFT + plot_w}" y2="{y:.1f}" stroke="#ddd"/>')
         parts.append(
@@ -61,9 +61,9 @@ def _x(index: int, count: int) -> float:
     return LEFT + plot_w * (index + 0.5) / max(count, 1)
 
 
-def _y(value: float, top: float) -> float:
+def _y(value: float, top: float, bottom: float = 0.0) -> float:
     plot_h = HEIGHT - TOP - BOTTOM
-    return TOP + plot_h - plot_h * (value / top)
+    return TOP + plot_h - plot_h * ((value - bottom) / (top - bottom))
 
 
 def _legend(names: Sequence[str]) -> list[str]:
@@ -79,10 +79,17 @@ def _legend(names: Sequence[str]) -> list[str]:
 def line_chart(
     *, title: str, labels: Sequence[str], series: dict[str, Sequence[float | None]], unit: str = ""
 ) -> str:
-    """One line per series over the labels; None values leave a gap in the line."""
+    """One line per series over the labels; None values leave a gap in the line.
+
+    With a negative value (e.g. an NPS) the axis runs symmetrically from -max to +max.
+    """
     values = [v for points in series.values() for v in points if v is not None]
-    top = _nice_max(max(values, default=0))
-    parts = _frame(title, labels, top, unit)
+    if any(v < 0 for v in values):
+        top = _nice_max(max(abs(v) for v in values))
+        bottom = -top
+    else:
+        top, bottom = _nice_max(max(values, default=0)), 0.0
+    parts = _frame(title, labels, top, unit, bottom)
     for index, (name, points) in enumerate(series.items()):
         color = PALETTE[index % len(PALETTE)]
         segments: list[list[str]] = [[]]
@@ -90,7 +97,7 @@ def line_chart(
             if value is None:
                 segments.append([])
                 continue
-            x, y = _x(i, len(labels)), _y(value, top)
+            x, y = _x(i, len(labels)), _y(value, top, bottom)
             segments[-1].append(f"{x:.1f},{y:.1f}")
             parts.append(
                 f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.5" fill="{color}">'

@@ -138,6 +138,17 @@ def test_filters_narrow_every_aggregate(data, team_a):
     assert selectors.survey_score_summary(kind="csat", filters=SurveyFilters(channel="phone")) == []
 
 
+def test_a_ticket_scope_limits_aggregates_to_those_tickets(data, team_b):
+    from tickets.models import Ticket
+
+    filters = SurveyFilters(tickets=Ticket.objects.filter(team=team_b))
+    [row] = selectors.survey_score_summary(kind="csat", filters=filters)
+    assert row.counts == {1: 1, 5: 1}
+    [rate] = selectors.survey_response_rate(filters=filters)
+    assert (rate.sent, rate.responded) == (3, 2)
+    assert selectors.survey_score_counts(kind="nps", filters=filters) == {}
+
+
 def test_response_rate_overall_and_by_team(data, team_a, team_b):
     [overall] = selectors.survey_response_rate()
     assert (overall.sent, overall.responded) == (8, 6)

@@ -78,3 +78,45 @@ def test_volume_by_channel_counts_per_day_and_channel(activity):
     )
     assert len(volume["periods"]) == 4
     assert volume["channels"] == {"email": [0, 2, 0, 0], "chat": [0, 1, 0, 0]}
+
+
+@pytest.fixture
+def surveyed_and_called(team):
+    from surveys.models import SurveySettings
+    from surveys.services import survey_response_record
+
+    SurveySettings.objects.create(team=team, kinds=["csat", "nps", "ces"], delay_minutes=0, throttle_days=0)
+    solved_at = timezone.now() - timedelta(days=2)
+    answers = [{"csat": 5, "nps": 10, "ces": 7}, {"csat": 2, "nps": 3, "ces": 2}]
+    for scores in answers:
+        ticket = factories.ticket(team=team, now=solved_at - timedelta(hours=1))
+        services.ticket_change_status(ticket=ticket, status="solved", now=solved_at)
+        invitation = factories.sent_survey(ticket=ticket, now=solved_at)
+        survey_response_record(invitation=invitation, answers=scores, now=solved_at + timedelta(hours=1))
+    phone_ticket = factories.ticket(team=team, channel="phone", now=solved_at)
+    factories.phone_call(ticket=phone_ticket, started_at=solved_at, queue_wait_seconds=40)
+    factories.phone_call(
+        ticket=phone_ticket, started_at=solved_at, outcome="abandoned", queue_wait_seconds=70
+    )
+
+
+def test_dashboard_draws_survey_trends_and_the_phone_table(admin_client, surveyed_and_called):
+    html = admin_client.get("/admin/metrics/").content.decode()
+    assert html.count('role="img"') == 6
+    for title in ("CSAT, CES easy and survey response rate (%)", "Net Promoter Score", "Customer effort"):
+        assert title in html
+    # CSAT 5 and 2: 50 % satisfied; NPS 10 and 3: 50 - 50 = 0; CES 7 and 2: mean 4.5, 50 % easy.
+    assert "2 sent, 2 answered (100.0%)" in html
+    assert "CSAT 50.0% satisfied (2 answers)" in html
+    assert "NPS 0.0 (2)" in html and "CES 4.5 mean, 50.0% easy (2)" in html
+    # Phone: two inbound calls, one abandoned; answered after 40 s.
+    assert "<th>Total</th><th>2</th><th>1</th>" in html
+    assert "<th>50.0%</th><th>40.0</th>" in html
+    assert "No surveys sent" not in html and "No inbound phone calls" not in html
+
+
+def test_dashboard_says_when_there_are_no_surveys_or_calls(admin_client, activity):
+    html = admin_client.get("/admin/metrics/").content.decode()
+    assert "No surveys sent or answered in this range." in html
+    assert "No inbound phone calls in this range." in html
+    assert "Net Promoter Score" not in html

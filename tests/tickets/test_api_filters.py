@@ -236,3 +236,21 @@ def test_ids_out_of_range_answer_400(client, query):
     response = client.get(f"/api/v1/tickets/?{query}")
     assert response.status_code == 400
     assert response.json()["code"] == "invalid"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/tickets/?created_before=3625-02-22T17:49:49%2B16:36",
+        "/api/v1/phone-calls/?started_before=3625-02-22T17:49:49%2B16:36",
+        "/api/v1/survey-responses/?created_after=2026-03-01T00:00:00-18:00",
+    ],
+)
+def test_instants_with_offsets_beyond_what_postgresql_accepts_still_filter(as_user, admin_user, path):
+    assert as_user(admin_user).get(path).status_code == 200
+
+
+def test_instants_out_of_range_after_conversion_answer_400(as_user, admin_user):
+    response = as_user(admin_user).get("/api/v1/tickets/?created_after=0001-01-01T00:00:00%2B01:00")
+    assert response.status_code == 400
+    assert "out of range" in response.json()["detail"]

@@ -82,3 +82,30 @@ def test_csv_errors_still_say_what_was_wrong(as_user, admin_user):
     response = as_user(admin_user).get(f"{URL}?format=csv")
     assert response.status_code == 400
     assert "start" in response.content.decode()
+
+
+def test_survey_and_phone_measures_in_json_and_csv_follow_the_lead_scope(as_user, teams):
+    from surveys.models import SurveySettings
+    from surveys.services import survey_response_record
+
+    when = datetime(2026, 3, 6, 9, tzinfo=UTC)
+    for team, score in ((teams["led"], 5), (teams["other"], 1)):
+        SurveySettings.objects.create(team=team, kinds=["csat"], delay_minutes=0, throttle_days=0)
+        ticket = factories.ticket(team=team, now=when)
+        services.ticket_change_status(ticket=ticket, status="solved", now=when)
+        survey_response_record(
+            invitation=factories.sent_survey(ticket=ticket, now=when), answers={"csat": score}, now=when
+        )
+        factories.phone_call(ticket=ticket, started_at=when, queue_wait_seconds=score * 10)
+    client = as_user(teams["lead"])
+    totals = client.get(f"{URL}?{RANGE}").json()["totals"]
+    # Only the led team's answer (5) and call (50 s wait) count for its lead.
+    assert (totals["csat"], totals["csat_responses"], totals["survey_response_rate"]) == (100.0, 1, 1.0)
+    assert (totals["phone_calls"], totals["phone_average_speed_of_answer_seconds"]) == (1, 50.0)
+    rows = list(
+        csv.DictReader(io.StringIO(client.get(f"{URL}?{RANGE}&group_by=team&format=csv").content.decode()))
+    )
+    assert [(r["label"], r["csat"], r["surveys_sent"], r["phone_abandonment_rate"]) for r in rows] == [
+        ("Led", "100.0", "1", "0.0"),
+        ("Total", "100.0", "1", "0.0"),
+    ]

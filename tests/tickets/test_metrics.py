@@ -4,6 +4,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from surveys.services import survey_response_record
 from tests import factories
 from tickets import services
 from tickets.metrics import MetricsFilters, ticket_metrics
@@ -46,9 +47,22 @@ def data(settings):
     T4 created 03-03 09:00 chat urgent,  u2: reply +4h, open        FRT 14400
     T5 created 03-04 10:00 email low,    unassigned, new
     B1 in team B created 03-02 10:00, solved +10 min                (outside team A)
+
+    Surveys (team A asks CSAT, NPS and CES at once; the agent is the assignee at solve time):
+    T1 sent 03-02 11:00, answered 03-02 12:00: CSAT 5, NPS 10, CES 6   (u1, high)
+    T2 sent 03-02 15:00, answered 03-03 07:00: CSAT 2, NPS 6,  CES 3   (u2, normal)
+    T3 sent 03-03 12:00 (the second solve; the first survey was cancelled by the reopen), no answer
+    B1 sent 03-02 11:10 (team B: project defaults, CSAT only), answered 03-02 12:00: CSAT 4
+
+    Inbound calls (wait in seconds): T2 03-02 10:00 answered 30, T2 03-02 12:30 abandoned 90,
+    T4 03-03 09:00 answered 60, T5 03-04 06:00 abandoned 120; not counted: an outbound call on T1
+    (03-03 10:00) and B1's call (team B, 03-02 10:05, answered 500).
     """
     settings.TIME_ZONE = "UTC"
     team_a, team_b = factories.TeamFactory(name="A"), factories.TeamFactory(name="B")
+    factories.SurveySettingsFactory(
+        team=team_a, kinds=["csat", "nps", "ces"], delay_minutes=0, throttle_days=0
+    )
     u1 = factories.AgentFactory(teams=[team_a], user=factories.UserFactory(username="u1", first_name="")).user
     u2 = factories.AgentFactory(teams=[team_a], user=factories.UserFactory(username="u2", first_name="")).user
 
@@ -69,10 +83,26 @@ def data(settings):
     solve(t3, at(3, 12))
     t4 = factories.ticket(team=team_a, channel="chat", priority="urgent", assignee=u2, now=at(3, 9))
     agent_reply(t4, u2, at(3, 13))
-    factories.ticket(team=team_a, priority="low", now=at(4, 10))
+    t5 = factories.ticket(team=team_a, priority="low", now=at(4, 10))
     b1 = factories.ticket(team=team_b, now=at(2, 10))
     solve(b1, at(2, 10, 10))
+
+    answer(factories.sent_survey(ticket=t1, now=at(2, 11)), at(2, 12), csat=5, nps=10, ces=6)
+    answer(factories.sent_survey(ticket=t2, now=at(2, 15)), at(3, 7), csat=2, nps=6, ces=3)
+    factories.sent_survey(ticket=t3, now=at(3, 12))
+    answer(factories.sent_survey(ticket=b1, now=at(2, 11, 10)), at(2, 12), csat=4)
+
+    factories.phone_call(ticket=t2, started_at=at(2, 10), queue_wait_seconds=30)
+    factories.phone_call(ticket=t2, started_at=at(2, 12, 30), outcome="abandoned", queue_wait_seconds=90)
+    factories.phone_call(ticket=t4, started_at=at(3, 9), queue_wait_seconds=60)
+    factories.phone_call(ticket=t5, started_at=at(4, 6), outcome="abandoned", queue_wait_seconds=120)
+    factories.phone_call(ticket=t1, started_at=at(3, 10), direction="outbound")
+    factories.phone_call(ticket=b1, started_at=at(2, 10, 5), queue_wait_seconds=500)
     return {"team_a": team_a, "team_b": team_b, "u1": u1, "u2": u2}
+
+
+def answer(invitation, when, **scores):
+    survey_response_record(invitation=invitation, answers=scores, now=when)
 
 
 def run(data, group_by="day", **filters):
@@ -156,11 +186,110 @@ def test_business_hour_columns_are_reported_when_present(data):
     }
 
 
-def test_pending_measures_are_present_and_null(data):
-    group = run(data)["groups"][0]
-    assert {key: group[key] for key in ("sla_compliance_rate", "csat", "nps", "ces")} == dict.fromkeys(
-        ("sla_compliance_rate", "csat", "nps", "ces")
+def test_sla_compliance_is_present_and_null_until_the_sla_engine_provides_it(data):
+    assert all(group["sla_compliance_rate"] is None for group in run(data)["groups"])
+
+
+def survey_measures(group):
+    names = ("csat", "csat_responses", "nps", "nps_responses", "ces", "ces_percent_easy", "ces_responses")
+    return tuple(group[name] for name in names)
+
+
+def test_survey_scores_per_day_by_first_answer_time(data):
+    days = by_key(run(data))
+    # 03-02: T1 (5, 10, 6): all satisfied, NPS 100 - 0, CES 6 (easy). 03-03: T2 (2, 6, 3).
+    assert survey_measures(days["2026-03-02"]) == (100.0, 1, 100.0, 1, 6.0, 100.0, 1)
+    assert survey_measures(days["2026-03-03"]) == (0.0, 1, -100.0, 1, 3.0, 0.0, 1)
+    assert survey_measures(days["2026-03-04"]) == (None, 0, None, 0, None, None, 0)
+
+
+def test_survey_totals_combine_the_answers_not_the_daily_scores(data):
+    totals = run(data)["totals"]
+    # CSAT 5 and 2: one of two satisfied, 50 %. NPS 10 (promoter) and 6 (detractor): 50 - 50 = 0.
+    # CES 6 and 3: mean 4.5, one of two easy (5-7), 50 %. B1 (team B) is filtered out.
+    assert survey_measures(totals) == (50.0, 2, 0.0, 2, 4.5, 50.0, 2)
+
+
+def test_survey_response_rate_by_send_time(data):
+    result = run(data)
+    days = by_key(result)
+    # Sent 03-02: T1 and T2, both answered (T2 the next day); sent 03-03: T3, unanswered.
+    rates = [
+        (days[d]["surveys_sent"], days[d]["surveys_responded"], days[d]["survey_response_rate"]) for d in days
+    ]
+    assert rates == [(2, 2, 1.0), (1, 0, 0.0), (0, 0, None)]
+    totals = result["totals"]
+    assert (totals["surveys_sent"], totals["surveys_responded"], totals["survey_response_rate"]) == (
+        3,
+        2,
+        0.6667,
     )
+
+
+def test_survey_measures_by_agent_follow_who_solved_the_ticket(data):
+    agents = {group["label"]: group for group in run(data, group_by="agent")["groups"]}
+    assert (agents["u1"]["csat"], agents["u1"]["surveys_sent"], agents["u1"]["survey_response_rate"]) == (
+        100.0,
+        2,
+        0.5,
+    )
+    assert (agents["u2"]["csat"], agents["u2"]["ces"], agents["u2"]["survey_response_rate"]) == (
+        0.0,
+        3.0,
+        1.0,
+    )
+    assert agents["(none)"]["csat_responses"] == 0
+
+
+def test_survey_measures_by_team_priority_and_channel(data):
+    result = ticket_metrics(
+        tickets=Ticket.objects.all(), start=date(2026, 3, 2), end=date(2026, 3, 4), group_by="team"
+    )
+    teams = {g["label"]: g for g in result["groups"]}
+    assert (teams["A"]["csat"], teams["B"]["csat"], teams["B"]["nps"]) == (50.0, 100.0, None)
+    # Two of the three answers (5, 2, 4) are satisfied: 66.67 %.
+    assert (result["totals"]["csat"], result["totals"]["csat_responses"]) == (66.67, 3)
+    priorities = {g["key"]: g["csat"] for g in run(data, group_by="priority")["groups"]}
+    assert (priorities["high"], priorities["normal"]) == (100.0, 0.0)
+    channels = {g["key"]: g["surveys_sent"] for g in run(data, group_by="channel")["groups"]}
+    assert (channels["email"], channels["phone"]) == (2, 1)
+
+
+def phone_measures(group):
+    names = ("phone_calls", "phone_calls_abandoned", "phone_abandonment_rate")
+    return (*(group[name] for name in names), group["phone_average_speed_of_answer_seconds"])
+
+
+def test_phone_abandonment_and_speed_of_answer_per_day(data):
+    result = run(data)
+    days = by_key(result)
+    # 03-02: T2 answered after 30 s, abandoned after 90 s. 03-03: T4 answered after 60 s (the
+    # outbound call on T1 is not counted). 03-04: T5 abandoned.
+    assert [phone_measures(days[d]) for d in days] == [
+        (2, 1, 0.5, 30.0),
+        (1, 0, 0.0, 60.0),
+        (1, 1, 1.0, None),
+    ]
+    # Average speed of answer over answered calls only: (30 + 60) / 2.
+    assert phone_measures(result["totals"]) == (4, 2, 0.5, 45.0)
+
+
+def test_phone_measures_group_by_the_call_ticket(data):
+    agents = {g["label"]: phone_measures(g) for g in run(data, group_by="agent")["groups"]}
+    assert agents == {"u1": (0, 0, None, None), "u2": (3, 1, 0.3333, 45.0), "(none)": (1, 1, 1.0, None)}
+    priorities = {g["key"]: g["phone_calls"] for g in run(data, group_by="priority")["groups"]}
+    assert priorities == {"low": 1, "normal": 2, "high": 0, "urgent": 1}
+    teams = ticket_metrics(
+        tickets=Ticket.objects.all(), start=date(2026, 3, 2), end=date(2026, 3, 4), group_by="team"
+    )["groups"]
+    assert {g["label"]: phone_measures(g) for g in teams}["B"] == (1, 0, 0.0, 500.0)
+
+
+def test_survey_and_phone_measures_only_cover_the_given_tickets(data):
+    result = ticket_metrics(
+        tickets=Ticket.objects.filter(team=data["team_b"]), start=date(2026, 3, 2), end=date(2026, 3, 4)
+    )
+    assert (result["totals"]["csat_responses"], result["totals"]["phone_calls"]) == (1, 1)
 
 
 def test_group_by_agent_uses_assignee_and_who_solved(data):
@@ -221,12 +350,19 @@ def test_days_are_local_days_in_the_helpdesk_time_zone(data, settings):
     assert [days[d]["tickets_created"] for d in days] == [2, 2, 1]
     # B1 is outside the queryset; moving the day boundary moves T1..T4 nowhere else.
     assert result["time_zone"] == "America/Los_Angeles"
+    # T2's answer (03-03 07:00 UTC) is 03-02 23:00 there, so both CSAT answers fall on 03-02; T5's
+    # abandoned call (03-04 06:00 UTC) is 03-03 22:00 there.
+    assert [days[d]["csat_responses"] for d in days] == [2, 0, 0]
+    assert [days[d]["phone_calls"] for d in days] == [2, 2, 0]
 
 
 def _make_tickets(team, count):
     agent = factories.AgentFactory(teams=[team]).user
     for i in range(count):
         ticket = factories.ticket(team=team, assignee=agent, now=at(2 + i % 3, 9))
+        factories.phone_call(
+            ticket=ticket, started_at=at(2 + i % 3, 9), outcome="abandoned" if i % 2 else "answered"
+        )
         if i % 4:
             continue  # a quarter answered and solved is enough to fill every family
         services.message_add(  # first response and solve in one reply
@@ -237,13 +373,16 @@ def _make_tickets(team, count):
             new_status=Status.SOLVED,
             now=at(2 + i % 3, 10 + i % 5),
         )
+        sent_at = at(2 + i % 3, 16)
+        answer(factories.sent_survey(ticket=ticket, now=sent_at), sent_at, csat=1 + i % 5, nps=i % 11, ces=4)
 
 
 def test_query_count_does_not_depend_on_the_number_of_tickets(django_assert_max_num_queries):
     team = factories.TeamFactory()
+    factories.SurveySettingsFactory(team=team, kinds=["csat", "nps", "ces"], delay_minutes=0, throttle_days=0)
 
     def count_queries(group_by):
-        with django_assert_max_num_queries(12) as captured:
+        with django_assert_max_num_queries(17) as captured:
             ticket_metrics(
                 tickets=Ticket.objects.all(), start=date(2026, 3, 1), end=date(2026, 3, 31), group_by=group_by
             )
@@ -252,7 +391,13 @@ def test_query_count_does_not_depend_on_the_number_of_tickets(django_assert_max_
     _make_tickets(team, 10)
     few = {group_by: count_queries(group_by) for group_by in ("day", "agent", "team")}
     _make_tickets(team, 190)
-    assert {group_by: count_queries(group_by) for group_by in ("day", "agent", "team")} == few
+    many = {group_by: count_queries(group_by) for group_by in ("day", "agent", "team")}
+    assert many == few
+    totals = ticket_metrics(tickets=Ticket.objects.all(), start=date(2026, 3, 1), end=date(2026, 3, 31))[
+        "totals"
+    ]
+    # Every ticket has a call; every fourth of each batch (3 of 10, 48 of 190) was solved and surveyed.
+    assert (totals["phone_calls"], totals["csat_responses"], totals["surveys_sent"]) == (200, 51, 51)
 
 
 def test_unknown_group_by_and_reversed_range_are_refused():

@@ -54,3 +54,12 @@ def test_empty_data_still_draws_a_frame():
 )
 def test_axis_maximum_is_a_round_number_at_or_above_the_data(value, expected):
     assert _nice_max(value) == expected
+
+
+def test_negative_values_get_a_symmetric_axis_with_zero_in_the_middle():
+    svg = line_chart(title="NPS", labels=["a", "b"], series={"NPS": [-40, 30]})
+    ET.fromstring(svg)
+    assert ">-50<" in svg and ">50<" in svg and ">0<" in svg
+    # -40 sits below the middle line (y = 28 + 192 / 2 = 124), 30 above it.
+    ys = [float(c.split('cy="')[1].split('"')[0]) for c in svg.split("<circle")[1:]]
+    assert ys[0] > 124 > ys[1]

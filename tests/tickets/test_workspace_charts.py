@@ -49,3 +49,12 @@ def test_many_x_labels_are_thinned_out():
     labels = [f"L{i}" for i in range(60)]
     svg = line_chart(labels, {"A": list(range(60))}, title="T")
     assert sum(1 for label in labels if f">{label}<" in svg) <= 8
+
+
+def test_negative_values_get_a_symmetric_axis_with_zero_in_the_middle():
+    svg = line_chart(["a", "b"], {"NPS": [-40, 30]}, title="NPS")
+    ET.fromstring(svg)
+    assert ">-50<" in svg and ">50<" in svg and ">0<" in svg
+    ys = [float(c.split('cy="')[1].split('"')[0]) for c in svg.split("<circle")[1:]]
+    middle = 16 + (240 - 16 - 40) / 2
+    assert ys[0] > middle > ys[1]

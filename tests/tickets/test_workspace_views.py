@@ -712,8 +712,41 @@ def test_metrics_page_draws_charts_and_explains_missing_measures(desk_client, le
     html = response.content.decode()
     assert html.count('<svg xmlns="http://www.w3.org/2000/svg"') == 3
     assert 'SLA compliance</strong>: <span class="muted">no data yet' in html
-    assert 'CSAT</strong>: <span class="muted">no data yet' in html
+    assert "No surveys sent or answered in this period." in html
+    assert "No inbound phone calls in this period." in html
     assert response.context["trend"]["totals"]["tickets_created"] == 1
+
+
+def test_metrics_page_draws_survey_trends_and_phone_numbers(desk_client, lead, team):
+    from surveys.models import SurveySettings
+    from surveys.services import survey_response_record
+
+    SurveySettings.objects.create(team=team, kinds=["csat", "nps", "ces"], delay_minutes=0, throttle_days=0)
+    solved_at = timezone.now() - timedelta(days=1)
+    for scores in ({"csat": 4, "nps": 9, "ces": 6}, {"csat": 3, "nps": 2, "ces": 1}):
+        ticket = factories.ticket(team=team, now=solved_at - timedelta(hours=1))
+        services.ticket_change_status(ticket=ticket, status="solved", now=solved_at)
+        invitation = factories.sent_survey(ticket=ticket, now=solved_at)
+        survey_response_record(invitation=invitation, answers=scores, now=solved_at + timedelta(minutes=5))
+    factories.sent_survey(
+        ticket=services.ticket_change_status(
+            ticket=factories.ticket(team=team, now=solved_at), status="solved", now=solved_at
+        ),
+        now=solved_at,
+    )
+    factories.phone_call(
+        ticket=factories.ticket(team=team, channel="phone"), started_at=solved_at, outcome="abandoned"
+    )
+    html = desk_client(lead).get(_url("metrics")).content.decode()
+    assert html.count('<svg xmlns="http://www.w3.org/2000/svg"') == 6
+    # CSAT 4 and 3: 50 %; NPS 9 and 2: 50 - 50 = 0; CES 6 and 1: mean 3.5, 50 % easy; 2 of 3 answered.
+    assert "CSAT 50.0% satisfied (2 answers), CES 50.0% easy; 2 of 3 surveys answered (66.7%)" in html
+    assert "NPS 0.0 over the period" in html and "CES mean 3.5 (2 answers)" in html
+    assert (
+        '<th scope="row">Total</th><td class="num">1</td><td class="num">1</td><td class="num">100.0%</td>'
+        in html
+    )
+    assert "No surveys sent" not in html
 
 
 def test_metrics_csv_links_point_to_the_api_export(desk_client, lead, team):

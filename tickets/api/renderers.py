@@ -11,7 +11,7 @@ def metrics_csv_rows(data: dict) -> list[list]:
     header = ["key", "label", "tickets_created", "tickets_solved", "backlog"]
     for name in metrics.DURATIONS:
         header += [f"{name}_{part}" for part in ("count", "mean", "median", "p90")]
-    header += ["first_contact_resolution_rate", "reopen_rate", *metrics.PENDING_MEASURES]
+    header += list(metrics.FLAT_MEASURES)
     rows = [header]
     for group in [*data["groups"], {"key": "total", "label": "Total", **data["totals"]}]:
         row = [
@@ -23,8 +23,7 @@ def metrics_csv_rows(data: dict) -> list[list]:
         ]
         for name in metrics.DURATIONS:
             row += [group[name][part] for part in ("count", "mean", "median", "p90")]
-        row += [group["first_contact_resolution_rate"], group["reopen_rate"]]
-        row += [group[name] for name in metrics.PENDING_MEASURES]
+        row += [group[name] for name in metrics.FLAT_MEASURES]
         rows.append(["" if value is None else value for value in row])
     return rows
 

@@ -17,6 +17,7 @@ from ..models import (
     Message,
     Notification,
     Organization,
+    PhoneCall,
     Priority,
     Status,
     Team,
@@ -57,6 +58,26 @@ class CustomerBriefSerializer(serializers.ModelSerializer):
     class Meta:
         model = Customer
         fields = ["id", "name", "email", "organization", "is_vip"]
+
+
+class PhoneCallSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PhoneCall
+        fields = [
+            "id",
+            "ticket",
+            "external_id",
+            "caller",
+            "direction",
+            "outcome",
+            "queue_wait_seconds",
+            "talk_seconds",
+            "agent",
+            "started_at",
+            "notes",
+            "created_at",
+        ]
+        read_only_fields = fields
 
 
 class TeamSerializer(serializers.ModelSerializer):
@@ -327,9 +348,24 @@ class MetricsMeasuresSerializer(serializers.Serializer):
     first_contact_resolution_rate = serializers.FloatField(allow_null=True)
     reopen_rate = serializers.FloatField(allow_null=True)
     sla_compliance_rate = serializers.FloatField(allow_null=True, help_text="Reported once SLAs exist.")
-    csat = serializers.FloatField(allow_null=True, help_text="Reported once surveys exist.")
-    nps = serializers.FloatField(allow_null=True, help_text="Reported once surveys exist.")
-    ces = serializers.FloatField(allow_null=True, help_text="Reported once surveys exist.")
+    csat = serializers.FloatField(allow_null=True, help_text="% of CSAT answers that are 4 or 5; null: none.")
+    csat_responses = serializers.IntegerField(help_text="Scored CSAT answers.")
+    nps = serializers.FloatField(allow_null=True, help_text="Net Promoter Score, -100..100; null: none.")
+    nps_responses = serializers.IntegerField()
+    ces = serializers.FloatField(allow_null=True, help_text="Mean CES answer, 1-7 (higher is easier).")
+    ces_percent_easy = serializers.FloatField(allow_null=True, help_text="% of CES answers 5-7.")
+    ces_responses = serializers.IntegerField()
+    surveys_sent = serializers.IntegerField()
+    surveys_responded = serializers.IntegerField()
+    survey_response_rate = serializers.FloatField(
+        allow_null=True, help_text="Share (0-1) of the surveys sent in the period that were answered."
+    )
+    phone_calls = serializers.IntegerField(help_text="Inbound calls started in the period.")
+    phone_calls_abandoned = serializers.IntegerField()
+    phone_abandonment_rate = serializers.FloatField(allow_null=True, help_text="Abandoned ÷ inbound calls.")
+    phone_average_speed_of_answer_seconds = serializers.FloatField(
+        allow_null=True, help_text="Mean queue wait of answered inbound calls."
+    )
 
 
 class MetricsGroupSerializer(MetricsMeasuresSerializer):

@@ -9,6 +9,7 @@ def register(router: SimpleRouter) -> None:
     router.register(r"tickets/(?P<ticket_pk>[^/.]+)/messages", views.TicketMessageViewSet, basename="message")
     router.register(r"tickets/(?P<ticket_pk>[^/.]+)/audit", views.TicketAuditViewSet, basename="audit")
     router.register("attachments", views.AttachmentViewSet, basename="attachment")
+    router.register("phone-calls", views.PhoneCallViewSet, basename="phone-call")
     router.register("customers", views.CustomerViewSet, basename="customer")
     router.register("organizations", views.OrganizationViewSet, basename="organization")
     router.register("teams", views.TeamViewSet, basename="team")

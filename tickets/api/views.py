@@ -27,6 +27,7 @@ from ..filtersets import (
     MessageFilterSet,
     NotificationFilterSet,
     OrganizationFilterSet,
+    PhoneCallFilterSet,
     TicketFilterSet,
 )
 from ..models import (
@@ -37,6 +38,7 @@ from ..models import (
     Message,
     Notification,
     Organization,
+    PhoneCall,
     Team,
     Ticket,
 )
@@ -212,6 +214,24 @@ class AttachmentViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
             filename=attachment.filename,
             content_type="application/octet-stream",
         )
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Phone calls of the tickets you can see, newest first"),
+    retrieve=extend_schema(summary="One phone call"),
+)
+class PhoneCallViewSet(viewsets.ReadOnlyModelViewSet):
+    """Call records (from the phone intake) of tickets you can see; others answer 404."""
+
+    permission_classes = STAFF
+    serializer_class = s.PhoneCallSerializer
+    filterset_class = PhoneCallFilterSet
+    queryset = PhoneCall.objects.none()
+    cursor_ordering = ("-started_at", "-pk")
+
+    def get_queryset(self) -> QuerySet[PhoneCall]:
+        visible = Ticket.objects.filter(perms.visible_tickets_q(self.request.user)).values("pk")
+        return PhoneCall.objects.filter(ticket__in=visible)
 
 
 class CustomerViewSet(viewsets.ReadOnlyModelViewSet):

@@ -31,11 +31,11 @@ def _fmt(value: float) -> str:
     return f"{value:g}" if abs(value) < 1000 else f"{value:,.0f}"
 
 
-def _axes(maximum: float, unit: str) -> list[str]:
+def _axes(maximum: float, unit: str, minimum: float = 0.0) -> list[str]:
     parts = []
     plot_height = HEIGHT - PAD_TOP - PAD_BOTTOM
     for i in range(5):
-        value = maximum * i / 4
+        value = minimum + (maximum - minimum) * i / 4
         y = PAD_TOP + plot_height - plot_height * i / 4
         parts.append(
             f'<line x1="{PAD_LEFT}" y1="{y:.1f}" x2="{WIDTH - PAD_RIGHT}" y2="{y:.1f}" class="chart-grid"/>'
@@ -85,12 +85,19 @@ def bar_chart(items: Sequence[tuple[str, float]], *, title: str, unit: str = "")
 def line_chart(
     labels: Sequence[str], series: dict[str, Sequence[float | None]], *, title: str, unit: str = ""
 ) -> str:
-    """One line per series over shared x labels; a None value breaks the line (no data that period)."""
+    """One line per series over shared x labels; a None value breaks the line (no data that period).
+
+    With a negative value (e.g. an NPS) the axis runs symmetrically from -max to +max.
+    """
     values = [v for points in series.values() for v in points if v is not None]
-    maximum = _nice_max(max(values, default=0))
+    if any(v < 0 for v in values):
+        maximum = _nice_max(max(abs(v) for v in values))
+        minimum = -maximum
+    else:
+        maximum, minimum = _nice_max(max(values, default=0)), 0.0
     plot_width = WIDTH - PAD_LEFT - PAD_RIGHT
     plot_height = HEIGHT - PAD_TOP - PAD_BOTTOM
-    parts = _axes(maximum, unit)
+    parts = _axes(maximum, unit, minimum)
     count = max(len(labels), 1)
     slot = plot_width / count
 
@@ -111,7 +118,7 @@ def line_chart(
             if value is None:
                 segments.append([])
                 continue
-            y = PAD_TOP + plot_height - plot_height * value / maximum
+            y = PAD_TOP + plot_height - plot_height * (value - minimum) / (maximum - minimum)
             segments[-1].append(f"{x_at(i):.1f},{y:.1f}")
             parts.append(
                 f'<circle cx="{x_at(i):.1f}" cy="{y:.1f}" r="3" fill="{colour}">'

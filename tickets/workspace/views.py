@@ -502,6 +502,43 @@ def _short_date(key: str | None, label: str) -> str:
         return label
 
 
+def _percent(rate: float | None) -> float | None:
+    return None if rate is None else round(rate * 100, 1)
+
+
+def _survey_and_phone_charts(trend: dict, labels: list[str]) -> dict:
+    groups, totals = trend["groups"], trend["totals"]
+    has_surveys = bool(totals["surveys_sent"] or any(totals[f"{k}_responses"] for k in metrics.SURVEY_KINDS))
+    result: dict = {
+        "has_surveys": has_surveys,
+        "survey_response_percent": _percent(totals["survey_response_rate"]),
+        "phone_rows": [group for group in groups if group["phone_calls"]],
+        "phone_abandonment_percent": _percent(totals["phone_abandonment_rate"]),
+    }
+    if has_surveys:
+        result["chart_satisfaction"] = mark_safe(
+            charts.line_chart(
+                labels,
+                {
+                    "CSAT % satisfied": [g["csat"] for g in groups],
+                    "CES % easy": [g["ces_percent_easy"] for g in groups],
+                    "Response rate": [_percent(g["survey_response_rate"]) for g in groups],
+                },
+                title="CSAT, CES easy and survey response rate",
+                unit="%",
+            )
+        )
+        result["chart_nps"] = mark_safe(
+            charts.line_chart(labels, {"NPS": [g["nps"] for g in groups]}, title="Net Promoter Score")
+        )
+        result["chart_ces"] = mark_safe(
+            charts.line_chart(
+                labels, {"CES mean": [g["ces"] for g in groups]}, title="Customer effort (mean, 1-7)"
+            )
+        )
+    return result
+
+
 def _metric_charts(trend: dict, by_channel: dict) -> dict:
     labels = [_short_date(group["key"], group["label"]) for group in trend["groups"]]
     totals = trend["totals"]
@@ -540,13 +577,6 @@ def _metric_charts(trend: dict, by_channel: dict) -> dict:
         "has_times": any(
             _median(totals.get(name)) is not None for name in ("first_response_hours", "resolution_hours")
         ),
-        "pending_measures": [
-            (name, label, totals.get(name))
-            for name, label in (
-                ("sla_compliance_rate", "SLA compliance"),
-                ("csat", "CSAT"),
-                ("nps", "NPS"),
-                ("ces", "CES"),
-            )
-        ],
+        "pending_measures": [("sla_compliance_rate", "SLA compliance", totals.get("sla_compliance_rate"))],
+        **_survey_and_phone_charts(trend, labels),
     }

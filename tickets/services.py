@@ -290,9 +290,13 @@ def message_add(
     email_message_id: str | None = None,
     attachments: Sequence[AttachmentInput] = (),
     new_status: str | None = None,
+    deliver: bool = True,
     now: datetime | None = None,
 ) -> Message:
     """Add a message to a ticket and apply its effects on status and metrics.
+
+    `deliver=False` records a public reply without emailing it: for history imported from elsewhere
+    (and the demo data), which the customer already received.
 
     A customer message on a closed ticket lands on a new follow-up ticket linked to it (the returned
     message's ticket tells which). A customer message reopens a pending or solved ticket. An agent's
@@ -344,7 +348,8 @@ def message_add(
         attachments=attachments,
         now=now,
     )
-    _email_if_outbound(message=message, ticket=ticket)
+    if deliver:
+        _email_if_outbound(message=message, ticket=ticket)
     audit_record(
         ticket=ticket,
         action=AuditEntry.Action.MESSAGE_ADDED,

@@ -211,3 +211,12 @@ def test_a_notification_email_failure_clears_the_claim_for_the_retry(settings, a
 
     notification.refresh_from_db()
     assert notification.emailed_at is None
+
+
+def test_a_reply_recorded_with_deliver_false_is_not_queued_for_email(ticket, agent_user):
+    message = services.message_add(
+        ticket=ticket, author_role="agent", author_user=agent_user, body_text="Imported answer", deliver=False
+    )
+
+    assert message.delivery_status == ""
+    assert message.email_message_id is None

@@ -332,6 +332,7 @@ class Command(BaseCommand):
         if rng.random() < 0.2:
             services.message_add(
                 ticket=ticket,
+                deliver=False,
                 author_role=Message.AuthorRole.AGENT,
                 author_user=agent,
                 visibility=Message.Visibility.INTERNAL,
@@ -346,6 +347,7 @@ class Command(BaseCommand):
             solve = last_round and age_hours > 12 and rng.random() < 0.85
             services.message_add(
                 ticket=ticket,
+                deliver=False,
                 author_role=Message.AuthorRole.AGENT,
                 author_user=agent,
                 body_text=rng.choice(AGENT_REPLIES).format(first=first),
@@ -357,6 +359,7 @@ class Command(BaseCommand):
             if clock < now - timedelta(hours=1):
                 services.message_add(
                     ticket=ticket,
+                    deliver=False,
                     author_role=Message.AuthorRole.CUSTOMER,
                     body_text=rng.choice(CUSTOMER_FOLLOW_UPS),
                     now=later(30, 1440),
@@ -365,6 +368,7 @@ class Command(BaseCommand):
         if ticket.status == Status.SOLVED and rng.random() < 0.05 and clock < now - timedelta(hours=2):
             services.message_add(
                 ticket=ticket,
+                deliver=False,
                 author_role=Message.AuthorRole.CUSTOMER,
                 body_text="Sorry, the problem is back again.",
                 now=later(60, 600),

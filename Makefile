@@ -23,8 +23,9 @@ install-dev: $(VENV)/.installed-dev
 run: $(VENV)/.installed
 	./scripts/run.sh
 
+# Tests keep their files (filesystem broker queue, SQLite) apart from a running `make run`.
 test: $(VENV)/.installed-dev
-	$(PY) -m pytest
+	HELPDESK_VAR_DIR=$(CURDIR)/var/test $(PY) -m pytest
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .

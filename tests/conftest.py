@@ -52,20 +52,6 @@ def _fast_and_isolated_settings(settings, tmp_path):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
-@pytest.fixture(autouse=True)
-def _celery_broker(request):
-    """Tasks enqueued by code under test go to an in-process memory broker, never to a real queue;
-    tests marked `redis` (the real-worker tests) publish to Redis, where their worker listens."""
-    from helpdesk.celery import app
-
-    uses_redis = request.node.get_closest_marker("redis") is not None and _redis_url()
-    app.close()  # drop the connection pool so the broker chosen here is the one used
-    app.conf.broker_url = _redis_url() if uses_redis else "memory://"
-    app.conf.broker_transport_options = {}
-    yield
-    app.close()
-
-
 @pytest.fixture
 def redis_url() -> str:
     return _redis_url()

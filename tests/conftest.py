@@ -37,6 +37,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         missing.append(("redis", REDIS_REASON))
     if not Path(DOVECOT).exists():
         missing.append(("imap", IMAP_REASON))
+    if not Path(CHROMIUM_PATH).exists():
+        missing.append(("e2e", f"needs Chromium at {CHROMIUM_PATH}: apt-get install -y chromium"))
     for marker, reason in missing:
         marked = [item for item in items if item.get_closest_marker(marker)]
         if marked and require:

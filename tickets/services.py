@@ -535,6 +535,9 @@ def ticket_assign(
     ticket, changes = _assign(
         ticket=ticket, assignee=assignee, team=team, actor=actor, actor_label=actor_label, now=now
     )
+    # SLA policies match on the team, never on the assignee, so only a team change can move the clocks.
+    if any(field == "team" for field, _, _ in changes):
+        _sla_changed(ticket, now)
     if changes:
         _emit_ticket_event(
             ticket,
@@ -609,7 +612,6 @@ def _assign(
             body=ticket.subject,
             now=now,
         )
-    _sla_changed(ticket, now)
     return ticket, changes
 
 

@@ -6,6 +6,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from sla import services as sla_services
+from sla.models import Metric
 from tests import factories
 from tickets import services
 from tickets.models import (
@@ -14,6 +16,7 @@ from tickets.models import (
     Macro,
     Message,
     Notification,
+    Priority,
     Status,
     Tag,
     Ticket,
@@ -132,12 +135,23 @@ def test_queue_views_pending_and_all_open(agent_client, team):
     assert {t.pk for t, _ in open_rows} == {pending.pk, fresh.pk}
 
 
-def test_sla_views_explain_that_there_is_no_sla_data(agent_client, team):
-    factories.ticket(team=team)
-    response = agent_client.get(_url("queue"), {"view": "breached"})
-    assert response.context["rows"] == []
-    assert response.context["counts"]["breached"] is None
-    assert b"No SLA data yet" in response.content
+def test_the_breached_view_shows_a_red_badge_and_tickets_without_a_policy_show_none(agent_client, team):
+    policy = factories.sla_policy(
+        calendar=sla_services.calendar_create_always_open(),
+        targets={(Priority.NORMAL, Metric.FIRST_RESPONSE): (3600, False)},
+        teams=[team],
+    )
+    late = factories.ticket(team=team, subject="Late", now=timezone.now() - timedelta(hours=2))
+    policy.teams.set([])
+    policy.is_active = False
+    policy.save()
+    factories.ticket(team=team, subject="No policy")
+    breached = agent_client.get(_url("queue"), {"view": "breached"})
+    assert [t.pk for t, _ in breached.context["rows"]] == [late.pk]
+    assert breached.context["counts"]["breached"] == 1
+    assert b"sla-breached" in breached.content
+    rows = agent_client.get(_url("queue"), {"view": "open"}).context["rows"]
+    assert {t.subject: summary.level for t, summary in rows} == {"Late": "breached", "No policy": ""}
 
 
 def test_queue_filters_use_the_api_filterset(agent_client, team):

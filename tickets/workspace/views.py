@@ -125,7 +125,6 @@ def _queue_context(request: HttpRequest) -> dict:
         "ordering": ordering,
         "base_query": base_query,
         "filter_query": urlencode(filters, doseq=True),
-        "sla_available": sla_adapter.sla_available(),
         "now": now,
     }
 
@@ -195,7 +194,6 @@ def _ticket_context(request: HttpRequest, ticket: Ticket, form: ReplyForm | None
         "form": form or ReplyForm(),
         "macros": ws.macro_list(ticket=ticket),
         "sla": sla_adapter.ticket_sla_summaries([ticket], now)[ticket.pk],
-        "sla_available": sla_adapter.sla_available(),
         "surveys": survey_adapter.ticket_survey_results(ticket),
         "other_tickets": ws.customer_other_tickets(user=request.user, ticket=ticket),
         "presence": ws.presence_others(ticket=ticket, user=request.user, now=now),
@@ -439,7 +437,6 @@ def board(request: HttpRequest) -> HttpResponse:
         "workspace/board.html",
         {
             "boards": ws.team_board(user=request.user, now=timezone.now()),
-            "sla_available": sla_adapter.sla_available(),
         },
     )
 

@@ -17,6 +17,7 @@ from itertools import groupby
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import F
@@ -30,8 +31,10 @@ from tickets.models import (
     AuditEntry,
     Message,
     Notification,
+    Organization,
     Priority,
     Status,
+    Tag,
     Team,
     Ticket,
     TicketMetrics,
@@ -87,6 +90,85 @@ def calendar_create(
         Holiday(calendar=calendar, date=day, name=label[:200]) for day, label in holidays
     )
     return calendar
+
+
+@dataclass(frozen=True)
+class TargetSpec:
+    """One target of a policy: `target_seconds` of `metric` for tickets of `priority`."""
+
+    priority: str
+    metric: str
+    target_seconds: int
+    business_hours: bool = True
+
+
+@transaction.atomic
+def policy_create(
+    *,
+    name: str,
+    calendar: Calendar,
+    targets: Iterable[TargetSpec],
+    position: int = 0,
+    is_active: bool = True,
+    priorities: Iterable[str] = (),
+    channels: Iterable[str] = (),
+    teams: Iterable[Team] = (),
+    organizations: Iterable[Organization] = (),
+    tags: Iterable[Tag] = (),
+    vip: bool | None = None,
+    pause_when_pending: bool = True,
+    pause_when_on_hold: bool = True,
+    warn_percent: int | None = None,
+    warn_minutes_before: int | None = None,
+    escalate_raise_priority: bool = False,
+    escalate_reassign: str = "",
+    escalation_team: Team | None = None,
+    escalate_add_tag: str = "",
+) -> Policy:
+    """Create a policy with its conditions and targets (validated; a DomainError says what is wrong).
+
+    It applies to ticket changes from now on; existing tickets move to it at their next change.
+    """
+    policy = Policy(
+        name=name,
+        calendar=calendar,
+        position=position,
+        is_active=is_active,
+        priorities=list(priorities),
+        channels=list(channels),
+        vip=vip,
+        pause_when_pending=pause_when_pending,
+        pause_when_on_hold=pause_when_on_hold,
+        warn_percent=warn_percent,
+        warn_minutes_before=warn_minutes_before,
+        escalate_raise_priority=escalate_raise_priority,
+        escalate_reassign=escalate_reassign,
+        escalation_team=escalation_team,
+        escalate_add_tag=escalate_add_tag,
+    )
+    try:
+        policy.full_clean()
+    except ValidationError as error:
+        raise DomainError(f"The policy is not valid: {'; '.join(error.messages)}") from error
+    targets = list(targets)
+    keys = [(target.priority, target.metric) for target in targets]
+    if len(set(keys)) != len(keys):
+        raise DomainError("Give at most one target per priority and metric.")
+    policy.save()
+    policy.teams.set(teams)
+    policy.organizations.set(organizations)
+    policy.tags.set(tags)
+    PolicyTarget.objects.bulk_create(
+        PolicyTarget(
+            policy=policy,
+            priority=target.priority,
+            metric=target.metric,
+            target_seconds=target.target_seconds,
+            business_hours=target.business_hours,
+        )
+        for target in targets
+    )
+    return policy
 
 
 def calendar_create_always_open(*, name: str = "24/7", time_zone: str = "UTC") -> Calendar:

@@ -38,7 +38,10 @@ from tickets.models import (
     Team,
     Ticket,
     TicketMetrics,
+    WebhookEvent,
 )
+from tickets.webhooks import ticket_payload as webhook_ticket_payload
+from tickets.webhooks import webhooks_emit
 
 from . import holiday_import, selectors
 from .business_time import BusinessCalendar, add_business_seconds, business_seconds_between
@@ -309,7 +312,7 @@ class _Engine:
             detected_at=_iso(self.now),
             detected_by="ticket change",
         )
-        _notify_breach(clock, self.now)
+        _notify_breach(clock, self.now, detected_by="ticket change")
 
     def stop(self, clock: SlaClock, at: datetime, reason: str) -> None:
         self.breach_if_overdue(clock, at)
@@ -323,7 +326,7 @@ class _Engine:
             if clock.state == ClockState.BREACHED:
                 clock.breached_at = at
                 _event(clock, SlaEvent.Kind.BREACHED, at, detected_by="ticket change")
-                _notify_breach(clock, self.now)
+                _notify_breach(clock, self.now, detected_by="ticket change")
         clock.stopped_at = at
         clock.running_since = None
         clock.paused_at = None
@@ -762,6 +765,7 @@ def sla_clock_warn(*, clock_id: int, now: datetime) -> bool:
             new_value="warned",
             details={"clock": clock.pk, "due_at": _iso(clock.due_at)},
         )
+        _emit_webhook(WebhookEvent.SLA_WARNING, clock, ticket, now)
         recipient = ticket.assignee if ticket.assignee_id else (ticket.team.lead if ticket.team else None)
         metric = clock.get_metric_display().lower()
         if recipient is not None:
@@ -789,7 +793,7 @@ def sla_clock_breach(*, clock_id: int, now: datetime) -> bool:
             return False
         clock = SlaClock.objects.select_related("policy", "ticket").get(pk=clock_id)
         _event(clock, SlaEvent.Kind.BREACHED, clock.breached_at, detected_at=_iso(now), detected_by="sweep")
-        _notify_breach(clock, now)
+        _notify_breach(clock, now, detected_by="sweep")
         if clock.policy is not None:
             _escalate(clock, clock.policy, now)
         return True
@@ -832,8 +836,27 @@ def _local(moment: datetime | None) -> str:
     return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M %Z") if moment else "—"
 
 
-def _notify_breach(clock: SlaClock, now: datetime) -> None:
+def _emit_webhook(event: str, clock: SlaClock, ticket: Ticket, now: datetime, **extra: object) -> None:
+    """`sla.warning` / `sla.breach` for integrators, in the transition's transaction (docs/webhooks.md)."""
+    data = webhook_ticket_payload(ticket)
+    data["clock"] = {
+        "id": clock.pk,
+        "metric": clock.metric,
+        "sequence": clock.sequence,
+        "policy": clock.policy_id,
+        "target_seconds": clock.target_seconds,
+        "business_hours": clock.business_hours,
+        "started_at": clock.started_at,
+        "warn_at": clock.warn_at,
+        "due_at": clock.due_at,
+        "breached_at": clock.breached_at,
+    }
+    webhooks_emit(event, {**data, **extra}, team=ticket.team_id, now=now)
+
+
+def _notify_breach(clock: SlaClock, now: datetime, *, detected_by: str) -> None:
     ticket = Ticket.objects.select_related("team__lead", "assignee").get(pk=clock.ticket_id)
+    _emit_webhook(WebhookEvent.SLA_BREACH, clock, ticket, now, detected_by=detected_by)
     recipient = ticket.team.lead if ticket.team and ticket.team.lead_id else ticket.assignee
     ticket_services.audit_record(
         ticket=ticket,

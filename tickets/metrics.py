@@ -20,8 +20,12 @@ Backlog is "created before the instant and not solved or closed before it", from
 `closed_at`; a ticket solved and later reopened counts as unsolved throughout (its `solved_at` is
 cleared on reopen), which slightly over-counts the historical backlog of reopened tickets.
 
+SLA: per metric, clocks that ended achieved or breached, placed in the period of their outcome
+instant (`breached_at` for a breach, `stopped_at` for an achieved clock); compliance is achieved /
+(achieved + breached); clocks still running without a breach, and cancelled ones, are left out.
+
 Measures that other parts will provide are present with null values so clients can rely on the
-shape: `sla_compliance_rate` (sla/), `csat`, `nps`, `ces` (surveys/). Phone measures (average speed
+shape: `csat`, `nps`, `ces` (surveys/). Phone measures (average speed
 of answer, abandonment) need call records that are not in the ticket domain and are not reported.
 """
 
@@ -37,6 +41,9 @@ from django.db import connection
 from django.db.models import Aggregate, Avg, Count, DateField, F, FloatField, Q, QuerySet
 from django.db.models.functions import Coalesce, Trunc
 
+from sla.models import ClockState, SlaClock
+from sla.models import Metric as SlaMetric
+
 from . import stats
 from .models import PRIORITY_RANK, Channel, Priority, Team, Ticket
 
@@ -44,7 +51,8 @@ TIME_GROUPS = ("day", "week", "month")
 DIMENSION_GROUPS = ("team", "agent", "channel", "priority")
 GROUP_BY_CHOICES = TIME_GROUPS + DIMENSION_GROUPS
 MAX_RANGE_DAYS = 731
-PENDING_MEASURES = ("sla_compliance_rate", "csat", "nps", "ces")
+PENDING_MEASURES = ("csat", "nps", "ces")
+SLA_METRICS = tuple(SlaMetric.values)
 DURATIONS = {
     "first_response_hours": "metrics__first_response_seconds",
     "first_response_business_hours": "metrics__first_response_business_seconds",
@@ -171,6 +179,8 @@ def _empty_measures() -> dict:
         **{name: _summary(0, None, None, None) for name in DURATIONS},
         "first_contact_resolution_rate": None,
         "reopen_rate": None,
+        "sla_compliance_rate": None,
+        "sla": {metric: {"achieved": 0, "breached": 0, "compliance_rate": None} for metric in SLA_METRICS},
         **dict.fromkeys(PENDING_MEASURES),
     }
 
@@ -280,6 +290,14 @@ def ticket_metrics(
         tz=tz,
     )
 
+    _add_sla(
+        groups,
+        tickets=_family_queryset(tickets, "sla", filters),
+        group_by=group_by,
+        in_range=in_range("outcome_at"),
+        tz=tz,
+    )
+
     if group_by in TIME_GROUPS:
         keys = _periods(start, end, group_by)
     else:
@@ -339,6 +357,45 @@ def _add_backlog(groups: dict, *, tickets, group_by, start, end, start_at, end_a
         running += groups[period]["tickets_created"] - resolved_by_period.get(period, 0)
         groups[period]["backlog"] = running
     groups[TOTAL]["backlog"] = running
+
+
+def _rate(achieved: int, breached: int) -> float | None:
+    return round(achieved / (achieved + breached), 4) if achieved + breached else None
+
+
+def _add_sla(groups: dict, *, tickets: QuerySet[Ticket], group_by: str, in_range: Q, tz: ZoneInfo) -> None:
+    """SLA outcomes per group and metric, in one grouped aggregate over the clocks of `tickets`."""
+    clocks = (
+        SlaClock.objects.filter(
+            ticket__in=tickets.values("pk"), state__in=[ClockState.ACHIEVED, ClockState.BREACHED]
+        )
+        .annotate(outcome_at=Coalesce("breached_at", "stopped_at"))
+        .filter(in_range)
+        .order_by()
+    )
+    if group_by in TIME_GROUPS:
+        key = Trunc("outcome_at", group_by, output_field=DateField(), tzinfo=tz)
+    else:
+        key = F(f"ticket__{_dimension_field(group_by, 'sla')}")
+    rows = (
+        clocks.annotate(key=key)
+        .values("key", "metric")
+        .annotate(
+            achieved=Count("pk", filter=Q(state=ClockState.ACHIEVED)),
+            breached=Count("pk", filter=Q(state=ClockState.BREACHED)),
+        )
+    )
+    for row in rows:
+        for group in (groups[row["key"]], groups[TOTAL]):
+            outcome = group["sla"][row["metric"]]
+            outcome["achieved"] += row["achieved"]
+            outcome["breached"] += row["breached"]
+    for group in groups.values():
+        for outcome in group["sla"].values():
+            outcome["compliance_rate"] = _rate(outcome["achieved"], outcome["breached"])
+        achieved = sum(outcome["achieved"] for outcome in group["sla"].values())
+        breached = sum(outcome["breached"] for outcome in group["sla"].values())
+        group["sla_compliance_rate"] = _rate(achieved, breached)
 
 
 def ticket_volume_by_channel(

@@ -4,6 +4,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from sla import services as sla_services
+from sla.models import SlaClock
 from tests import factories
 from tickets import services
 from tickets.metrics import MetricsFilters, ticket_metrics
@@ -158,9 +160,13 @@ def test_business_hour_columns_are_reported_when_present(data):
 
 def test_pending_measures_are_present_and_null(data):
     group = run(data)["groups"][0]
-    assert {key: group[key] for key in ("sla_compliance_rate", "csat", "nps", "ces")} == dict.fromkeys(
-        ("sla_compliance_rate", "csat", "nps", "ces")
-    )
+    assert {key: group[key] for key in ("csat", "nps", "ces")} == dict.fromkeys(("csat", "nps", "ces"))
+
+
+def test_without_sla_clocks_compliance_is_null_and_counts_are_zero(data):
+    totals = run(data)["totals"]
+    assert totals["sla_compliance_rate"] is None
+    assert totals["sla"]["first_response"] == {"achieved": 0, "breached": 0, "compliance_rate": None}
 
 
 def test_group_by_agent_uses_assignee_and_who_solved(data):
@@ -241,6 +247,11 @@ def _make_tickets(team, count):
 
 def test_query_count_does_not_depend_on_the_number_of_tickets(django_assert_max_num_queries):
     team = factories.TeamFactory()
+    # With a policy every ticket has SLA clocks (some achieved, some breached), so the SLA family counts.
+    factories.sla_policy(
+        calendar=sla_services.calendar_create_always_open(),
+        targets={("normal", "first_response"): (1800, False), ("normal", "resolution"): (7200, False)},
+    )
 
     def count_queries(group_by):
         with django_assert_max_num_queries(12) as captured:
@@ -250,6 +261,8 @@ def test_query_count_does_not_depend_on_the_number_of_tickets(django_assert_max_
         return len(captured.captured_queries)
 
     _make_tickets(team, 10)
+    assert SlaClock.objects.filter(state="achieved").exists()
+    assert SlaClock.objects.filter(state="breached").exists()
     few = {group_by: count_queries(group_by) for group_by in ("day", "agent", "team")}
     _make_tickets(team, 190)
     assert {group_by: count_queries(group_by) for group_by in ("day", "agent", "team")} == few

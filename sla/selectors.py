@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 
+from tickets import transitions
 from tickets.models import Ticket
 
 from .business_time import BusinessCalendar
@@ -267,6 +268,24 @@ def annotate_next_sla_due(qs: QuerySet[Ticket]) -> QuerySet[Ticket]:
         .values("due_at")[:1]
     )
     return qs.annotate(next_sla_due=Subquery(earliest))
+
+
+@dataclass(frozen=True)
+class LiveBreaches:
+    count: int
+    tickets: list[Ticket]
+
+
+def live_breaches(qs: QuerySet[Ticket], now: datetime, limit: int = 10) -> LiveBreaches:
+    """Unsolved tickets of `qs` breaching right now (`breached_q(now)`): how many, and the oldest few.
+
+    Two queries whatever the number of tickets (dashboards).
+    """
+    breached = tickets_breached(qs.filter(status__in=transitions.UNSOLVED), now).order_by("created_at", "pk")
+    return LiveBreaches(
+        count=breached.count(),
+        tickets=list(breached.select_related("team", "assignee")[:limit]),
+    )
 
 
 def annotate_sla_badge(qs: QuerySet[Ticket]) -> QuerySet[Ticket]:

@@ -398,6 +398,21 @@ def _add_sla(groups: dict, *, tickets: QuerySet[Ticket], group_by: str, in_range
         group["sla_compliance_rate"] = _rate(achieved, breached)
 
 
+def sla_compliance_series(result: dict) -> dict[str, list[float | None]]:
+    """Compliance in percent per group of a `ticket_metrics` result, for charts: all metrics together,
+    first response and resolution (None where a group had no outcome)."""
+
+    def percent(rate: float | None) -> float | None:
+        return None if rate is None else round(rate * 100, 1)
+
+    groups = result["groups"]
+    return {
+        "All metrics": [percent(g["sla_compliance_rate"]) for g in groups],
+        "First response": [percent(g["sla"]["first_response"]["compliance_rate"]) for g in groups],
+        "Resolution": [percent(g["sla"]["resolution"]["compliance_rate"]) for g in groups],
+    }
+
+
 def ticket_volume_by_channel(
     *, tickets: QuerySet[Ticket], start: date, end: date, group_by: str = "day", tz: ZoneInfo | None = None
 ) -> dict:

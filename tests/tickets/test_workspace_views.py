@@ -725,9 +725,37 @@ def test_metrics_page_draws_charts_and_explains_missing_measures(desk_client, le
     assert response.status_code == 200
     html = response.content.decode()
     assert html.count('<svg xmlns="http://www.w3.org/2000/svg"') == 3
-    assert 'SLA compliance</strong>: <span class="muted">no data yet' in html
+    assert "No SLA clock was achieved or breached in this period." in html
+    assert "Breaching now: 0" in html
     assert 'CSAT</strong>: <span class="muted">no data yet' in html
     assert response.context["trend"]["totals"]["tickets_created"] == 1
+
+
+def test_metrics_page_charts_sla_compliance_and_lists_live_breaches(desk_client, lead, agent_user, team):
+    factories.sla_policy(
+        calendar=sla_services.calendar_create_always_open(),
+        targets={(Priority.NORMAL, Metric.FIRST_RESPONSE): (3600, False)},
+    )
+    now = timezone.now()
+    for subject in ("Late one", "Late two"):
+        factories.ticket(team=team, subject=subject, now=now - timedelta(hours=2))
+    on_time = factories.ticket(team=team, subject="On time", now=now - timedelta(hours=2))
+    services.message_add(
+        ticket=on_time,
+        author_role="agent",
+        author_user=agent_user,
+        body_text="Hi",
+        now=now - timedelta(hours=1, minutes=30),
+    )
+    sla_services.sla_sweep(now=now)
+    response = desk_client(lead).get(_url("metrics"))
+    html = response.content.decode()
+    assert html.count('<svg xmlns="http://www.w3.org/2000/svg"') == 4
+    assert "SLA compliance per day: 33% over the period" in html
+    assert "breaches: first response 2," in html
+    live = html.split('id="sla-live-breaches"')[1].split("</section>")[0]
+    assert "Breaching now: 2" in live
+    assert "Late one" in live and "Late two" in live and "On time" not in live
 
 
 def test_metrics_csv_links_point_to_the_api_export(desk_client, lead, team):

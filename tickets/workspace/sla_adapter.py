@@ -83,6 +83,11 @@ def sla_state_q(state: str, now: datetime) -> Q:
     raise ValueError(f"Unknown SLA view {state!r}; expected {BREACHING_SOON!r} or {BREACHED_VIEW!r}.")
 
 
+def live_breaches(tickets: QuerySet[Ticket], now: datetime) -> sla_selectors.LiveBreaches:
+    """Unsolved tickets breaching right now, for the lead's metrics page (two queries)."""
+    return sla_selectors.live_breaches(tickets, now)
+
+
 def sla_filter(tickets: QuerySet[Ticket], state: str, now: datetime) -> QuerySet[Ticket]:
     """Tickets in an SLA view."""
     return tickets.filter(sla_state_q(state, now))

@@ -477,6 +477,8 @@ def metrics_page(request: HttpRequest) -> HttpResponse:
         csv_query = {"format": "csv", "start": args["start"], "end": args["end"]}
         if args["team"]:
             csv_query["team"] = args["team"]
+        team_tickets = tickets if args["team"] is None else tickets.filter(team_id=args["team"])
+        context.update(_sla_metrics(trend, team_tickets))
         context.update(
             _metric_charts(trend, by_channel),
             trend=trend,
@@ -486,6 +488,18 @@ def metrics_page(request: HttpRequest) -> HttpResponse:
             csv_agents=urlencode({**csv_query, "group_by": "agent"}),
         )
     return _page(request, "workspace/metrics.html", context, status=200 if form.is_valid() else 400)
+
+
+def _sla_metrics(trend: dict, tickets: QuerySet[Ticket]) -> dict:
+    """SLA compliance per period (chart) and the unsolved tickets breaching right now."""
+    labels = [_short_date(group["key"], group["label"]) for group in trend["groups"]]
+    return {
+        "chart_sla": mark_safe(
+            charts.line_chart(labels, metrics.sla_compliance_series(trend), title="SLA compliance", unit="%")
+        ),
+        "has_sla": trend["totals"]["sla_compliance_rate"] is not None,
+        "sla_live": sla_adapter.live_breaches(tickets, timezone.now()),
+    }
 
 
 def _median(summary: dict | None) -> float | None:
@@ -540,7 +554,6 @@ def _metric_charts(trend: dict, by_channel: dict) -> dict:
         "pending_measures": [
             (name, label, totals.get(name))
             for name, label in (
-                ("sla_compliance_rate", "SLA compliance"),
                 ("csat", "CSAT"),
                 ("nps", "NPS"),
                 ("ces", "CES"),

@@ -4,6 +4,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
+from sla.api import urls as sla_api
 from surveys.api import urls as surveys_api
 from tickets.api import urls as tickets_api
 from tickets.api.views import MetricsView, TokenView
@@ -13,6 +14,7 @@ app_name = "api"
 router = SimpleRouter(trailing_slash=True)
 tickets_api.register(router)
 surveys_api.register(router)
+sla_api.register(router)
 
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="token"),

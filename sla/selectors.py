@@ -5,8 +5,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Exists, OuterRef, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 
+from tickets import transitions
 from tickets.models import Ticket
 
 from .business_time import BusinessCalendar
@@ -165,6 +166,7 @@ class SlaStatus:
     target_seconds: int
     business_hours: bool
     due_at: datetime | None
+    warn_at: datetime | None
     remaining_seconds: int
     breached_at: datetime | None
     paused: bool
@@ -188,6 +190,7 @@ def _status(clock: SlaClock, now: datetime) -> SlaStatus:
         target_seconds=clock.target_seconds,
         business_hours=clock.business_hours,
         due_at=clock.due_at,
+        warn_at=clock.warn_at,
         remaining_seconds=remaining,
         breached_at=clock.breached_at,
         paused=clock.stopped_at is None and clock.paused_at is not None,
@@ -229,9 +232,23 @@ def _open_clocks() -> QuerySet[SlaClock]:
     return SlaClock.objects.filter(ticket_id=OuterRef("pk"), stopped_at__isnull=True)
 
 
-def tickets_breached(qs: QuerySet[Ticket]) -> QuerySet[Ticket]:
-    """Tickets with a breached clock that is still waiting to be fulfilled."""
-    return qs.filter(Exists(_open_clocks().filter(state=ClockState.BREACHED)))
+def breached_q(now: datetime | None = None) -> Q:
+    """Tickets with a breached clock still waiting to be fulfilled; with `now`, also running clocks past
+    their due instant that the sweep has not reached yet (it runs every `SLA_SWEEP_SECONDS`)."""
+    condition = Q(state=ClockState.BREACHED)
+    if now is not None:
+        condition |= Q(state=ClockState.RUNNING, due_at__lt=now)
+    return Q(Exists(_open_clocks().filter(condition)))
+
+
+def breaching_soon_q(now: datetime) -> Q:
+    """Tickets with a running clock past its warning instant but not yet past its due instant."""
+    return Q(Exists(_open_clocks().filter(state=ClockState.RUNNING, warn_at__lte=now, due_at__gte=now)))
+
+
+def tickets_breached(qs: QuerySet[Ticket], now: datetime | None = None) -> QuerySet[Ticket]:
+    """Tickets with a breached clock that is still waiting to be fulfilled (see `breached_q`)."""
+    return qs.filter(breached_q(now))
 
 
 def tickets_breaching_within(qs: QuerySet[Ticket], minutes: int, now: datetime) -> QuerySet[Ticket]:
@@ -251,6 +268,24 @@ def annotate_next_sla_due(qs: QuerySet[Ticket]) -> QuerySet[Ticket]:
         .values("due_at")[:1]
     )
     return qs.annotate(next_sla_due=Subquery(earliest))
+
+
+@dataclass(frozen=True)
+class LiveBreaches:
+    count: int
+    tickets: list[Ticket]
+
+
+def live_breaches(qs: QuerySet[Ticket], now: datetime, limit: int = 10) -> LiveBreaches:
+    """Unsolved tickets of `qs` breaching right now (`breached_q(now)`): how many, and the oldest few.
+
+    Two queries whatever the number of tickets (dashboards).
+    """
+    breached = tickets_breached(qs.filter(status__in=transitions.UNSOLVED), now).order_by("created_at", "pk")
+    return LiveBreaches(
+        count=breached.count(),
+        tickets=list(breached.select_related("team", "assignee")[:limit]),
+    )
 
 
 def annotate_sla_badge(qs: QuerySet[Ticket]) -> QuerySet[Ticket]:

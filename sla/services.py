@@ -11,12 +11,14 @@ import logging
 import math
 import random
 from collections.abc import Iterable
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from itertools import groupby
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import F
@@ -30,12 +32,17 @@ from tickets.models import (
     AuditEntry,
     Message,
     Notification,
+    Organization,
     Priority,
     Status,
+    Tag,
     Team,
     Ticket,
     TicketMetrics,
+    WebhookEvent,
 )
+from tickets.webhooks import ticket_payload as webhook_ticket_payload
+from tickets.webhooks import webhooks_emit
 
 from . import holiday_import, selectors
 from .business_time import BusinessCalendar, add_business_seconds, business_seconds_between
@@ -53,6 +60,11 @@ from .models import (
 from .selectors import TicketFacts
 
 logger = logging.getLogger(__name__)
+
+# The policy rules and business calendars of the sweep in progress (see `sla_sweep`), else None.
+_sweep_rules: ContextVar[tuple[list[selectors.PolicyRule], dict[int, BusinessCalendar]] | None] = ContextVar(
+    "sla_sweep_rules", default=None
+)
 
 REPLY_METRICS = (Metric.FIRST_RESPONSE, Metric.NEXT_RESPONSE)
 ACTOR_LABEL = "SLA"
@@ -87,6 +99,85 @@ def calendar_create(
         Holiday(calendar=calendar, date=day, name=label[:200]) for day, label in holidays
     )
     return calendar
+
+
+@dataclass(frozen=True)
+class TargetSpec:
+    """One target of a policy: `target_seconds` of `metric` for tickets of `priority`."""
+
+    priority: str
+    metric: str
+    target_seconds: int
+    business_hours: bool = True
+
+
+@transaction.atomic
+def policy_create(
+    *,
+    name: str,
+    calendar: Calendar,
+    targets: Iterable[TargetSpec],
+    position: int = 0,
+    is_active: bool = True,
+    priorities: Iterable[str] = (),
+    channels: Iterable[str] = (),
+    teams: Iterable[Team] = (),
+    organizations: Iterable[Organization] = (),
+    tags: Iterable[Tag] = (),
+    vip: bool | None = None,
+    pause_when_pending: bool = True,
+    pause_when_on_hold: bool = True,
+    warn_percent: int | None = None,
+    warn_minutes_before: int | None = None,
+    escalate_raise_priority: bool = False,
+    escalate_reassign: str = "",
+    escalation_team: Team | None = None,
+    escalate_add_tag: str = "",
+) -> Policy:
+    """Create a policy with its conditions and targets (validated; a DomainError says what is wrong).
+
+    It applies to ticket changes from now on; existing tickets move to it at their next change.
+    """
+    policy = Policy(
+        name=name,
+        calendar=calendar,
+        position=position,
+        is_active=is_active,
+        priorities=list(priorities),
+        channels=list(channels),
+        vip=vip,
+        pause_when_pending=pause_when_pending,
+        pause_when_on_hold=pause_when_on_hold,
+        warn_percent=warn_percent,
+        warn_minutes_before=warn_minutes_before,
+        escalate_raise_priority=escalate_raise_priority,
+        escalate_reassign=escalate_reassign,
+        escalation_team=escalation_team,
+        escalate_add_tag=escalate_add_tag,
+    )
+    try:
+        policy.full_clean()
+    except ValidationError as error:
+        raise DomainError(f"The policy is not valid: {'; '.join(error.messages)}") from error
+    targets = list(targets)
+    keys = [(target.priority, target.metric) for target in targets]
+    if len(set(keys)) != len(keys):
+        raise DomainError("Give at most one target per priority and metric.")
+    policy.save()
+    policy.teams.set(teams)
+    policy.organizations.set(organizations)
+    policy.tags.set(tags)
+    PolicyTarget.objects.bulk_create(
+        PolicyTarget(
+            policy=policy,
+            priority=target.priority,
+            metric=target.metric,
+            target_seconds=target.target_seconds,
+            business_hours=target.business_hours,
+        )
+        for target in targets
+    )
+    return policy
 
 
 def calendar_create_always_open(*, name: str = "24/7", time_zone: str = "UTC") -> Calendar:
@@ -131,6 +222,7 @@ class _Engine:
     targets: dict[tuple[str, str], PolicyTarget] = field(default_factory=dict)
     clocks: list[SlaClock] = field(default_factory=list)
     _calendars: dict[int, BusinessCalendar] = field(default_factory=dict)
+    live: bool = True  # False while replaying history: see `sla_ticket_replay`
 
     # - measuring -
 
@@ -227,7 +319,7 @@ class _Engine:
             detected_at=_iso(self.now),
             detected_by="ticket change",
         )
-        _notify_breach(clock, self.now)
+        _notify_breach(clock, self.now, detected_by="ticket change", live=self.live)
 
     def stop(self, clock: SlaClock, at: datetime, reason: str) -> None:
         self.breach_if_overdue(clock, at)
@@ -241,7 +333,7 @@ class _Engine:
             if clock.state == ClockState.BREACHED:
                 clock.breached_at = at
                 _event(clock, SlaEvent.Kind.BREACHED, at, detected_by="ticket change")
-                _notify_breach(clock, self.now)
+                _notify_breach(clock, self.now, detected_by="ticket change", live=self.live)
         clock.stopped_at = at
         clock.running_since = None
         clock.paused_at = None
@@ -503,6 +595,7 @@ def _run_engine(
     message: Message | None,
     rules: list[selectors.PolicyRule],
     calendars: dict[int, BusinessCalendar],
+    live: bool = True,
 ) -> None:
     rule = selectors.policy_rule_for(facts, rules)
     clocks = list(
@@ -517,6 +610,7 @@ def _run_engine(
         targets=rule.targets if rule else {},
         clocks=clocks,
         _calendars=calendars,
+        live=live,
     )
     engine.run(message)
     engine.record_business_metrics(message)
@@ -528,10 +622,10 @@ def sla_ticket_changed(*, ticket: Ticket, now: datetime, message: Message | None
     `message` is the message the change added, if any (replies fulfil and customer messages start
     response clocks). Policy, targets, pauses and stops follow from the ticket's state at `now`.
     """
-    rules = selectors.active_policy_rules()
+    rules, calendars = _sweep_rules.get() or (selectors.active_policy_rules(), {})
     if not rules and not SlaClock.objects.filter(ticket_id=ticket.pk, stopped_at__isnull=True).exists():
         return  # nothing to measure: keeps ticket writes cheap on installs without SLA policies
-    _run_engine(selectors.ticket_facts(ticket.pk), now, message, rules, {})
+    _run_engine(selectors.ticket_facts(ticket.pk), now, message, rules, calendars)
 
 
 @transaction.atomic
@@ -544,6 +638,8 @@ def sla_ticket_replay(
     """Build clocks for a ticket that predates the policies by replaying its messages and status changes.
 
     Returns the number of clocks the ticket has afterwards. Tickets that already have clocks are left alone.
+    Replayed breaches happened in the past, so they are history, not news: their in-app notifications
+    are created already marked emailed (no email is sent) and no webhook is emitted.
     A bulk caller passes `rules` and `calendars` once for all tickets, so they are loaded only once.
     """
     ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
@@ -589,9 +685,9 @@ def sla_ticket_replay(
                 and facts.first_customer_message_at <= at
             ):
                 facts.first_response_at = at
-            _run_engine(facts, at, message, rules, calendars)
+            _run_engine(facts, at, message, rules, calendars, live=False)
         if not messages:
-            _run_engine(facts, at, None, rules, calendars)
+            _run_engine(facts, at, None, rules, calendars, live=False)
     return ticket.sla_clocks.count()
 
 
@@ -658,8 +754,10 @@ def _lock_ticket_of(clock_id: int) -> bool:
     return ticket_id is not None and Ticket.objects.select_for_update().filter(pk=ticket_id).exists()
 
 
-def sla_clock_warn(*, clock_id: int, now: datetime) -> bool:
-    """Warn on one clock if it is still running, unwarned and past its warning instant; True if it did."""
+def sla_clock_warn(*, clock_id: int, now: datetime, live: bool = True) -> bool:
+    """Warn on one clock if it is still running, unwarned and past its warning instant; True if it did.
+
+    `live=False` records the warning as history (see `sla_sweep`)."""
     with transaction.atomic():
         if not _lock_ticket_of(clock_id):
             return False
@@ -680,6 +778,8 @@ def sla_clock_warn(*, clock_id: int, now: datetime) -> bool:
             new_value="warned",
             details={"clock": clock.pk, "due_at": _iso(clock.due_at)},
         )
+        if live:
+            _emit_webhook(WebhookEvent.SLA_WARNING, clock, ticket, now)
         recipient = ticket.assignee if ticket.assignee_id else (ticket.team.lead if ticket.team else None)
         metric = clock.get_metric_display().lower()
         if recipient is not None:
@@ -691,11 +791,12 @@ def sla_clock_warn(*, clock_id: int, now: datetime) -> bool:
                 body=f"{ticket.subject}\nThe {metric} target is due at {_local(clock.due_at)}.",
                 dedupe_key=f"sla-warning:{clock.pk}",
                 now=now,
+                live=live,
             )
         return True
 
 
-def sla_clock_breach(*, clock_id: int, now: datetime) -> bool:
+def sla_clock_breach(*, clock_id: int, now: datetime, live: bool = True) -> bool:
     """Breach one clock if it is still running past its due time; True if it did. Runs the escalations."""
     with transaction.atomic():
         if not _lock_ticket_of(clock_id):
@@ -707,23 +808,37 @@ def sla_clock_breach(*, clock_id: int, now: datetime) -> bool:
             return False
         clock = SlaClock.objects.select_related("policy", "ticket").get(pk=clock_id)
         _event(clock, SlaEvent.Kind.BREACHED, clock.breached_at, detected_at=_iso(now), detected_by="sweep")
-        _notify_breach(clock, now)
+        _notify_breach(clock, now, detected_by="sweep", live=live)
         if clock.policy is not None:
             _escalate(clock, clock.policy, now)
         return True
 
 
 def sla_sweep(
-    *, now: datetime | None = None, batch_size: int | None = None, max_batches: int = 100
+    *, now: datetime | None = None, batch_size: int | None = None, max_batches: int = 100, live: bool = True
 ) -> SweepResult:
     """Fire every warning, then every breach, that has come due by `now`, oldest first, in bounded batches.
 
     Safe to run from any number of workers at once and after any outage: each transition is a
     compare-and-swap, so it happens exactly once, and a clock overdue for an hour is still found.
     Warnings go first so a clock that passed both instants while no sweep ran is warned and breached.
+    `live=False` is for catching up on history that predates the SLA setup (`seed_sla_demo` after
+    replaying old tickets): transitions, events, audit and escalations as usual, in-app notifications
+    marked emailed so no email goes out, and no webhooks.
     """
     now = _now(now)
     batch_size = batch_size or settings.SLA_SWEEP_BATCH_SIZE
+    # Escalations change tickets, and each change re-matches policies: load them and their calendars
+    # once per sweep rather than once per escalated ticket (an edit made during a sweep applies from
+    # the next one).
+    token = _sweep_rules.set((selectors.active_policy_rules(), {}))
+    try:
+        return _sweep(now, batch_size, max_batches, live)
+    finally:
+        _sweep_rules.reset(token)
+
+
+def _sweep(now: datetime, batch_size: int, max_batches: int, live: bool) -> SweepResult:
     warned = breached = 0
     for _ in range(max_batches):
         ids = list(
@@ -731,7 +846,7 @@ def sla_sweep(
             .order_by("warn_at", "pk")
             .values_list("pk", flat=True)[:batch_size]
         )
-        warned += sum(sla_clock_warn(clock_id=pk, now=now) for pk in ids)
+        warned += sum(sla_clock_warn(clock_id=pk, now=now, live=live) for pk in ids)
         if len(ids) < batch_size:
             break
     for _ in range(max_batches):
@@ -740,7 +855,7 @@ def sla_sweep(
             .order_by("due_at", "pk")
             .values_list("pk", flat=True)[:batch_size]
         )
-        breached += sum(sla_clock_breach(clock_id=pk, now=now) for pk in ids)
+        breached += sum(sla_clock_breach(clock_id=pk, now=now, live=live) for pk in ids)
         if len(ids) < batch_size:
             break
     return SweepResult(warned=warned, breached=breached)
@@ -750,8 +865,28 @@ def _local(moment: datetime | None) -> str:
     return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M %Z") if moment else "—"
 
 
-def _notify_breach(clock: SlaClock, now: datetime) -> None:
+def _emit_webhook(event: str, clock: SlaClock, ticket: Ticket, now: datetime, **extra: object) -> None:
+    """`sla.warning` / `sla.breach` for integrators, in the transition's transaction (docs/webhooks.md)."""
+    data = webhook_ticket_payload(ticket)
+    data["clock"] = {
+        "id": clock.pk,
+        "metric": clock.metric,
+        "sequence": clock.sequence,
+        "policy": clock.policy_id,
+        "target_seconds": clock.target_seconds,
+        "business_hours": clock.business_hours,
+        "started_at": clock.started_at,
+        "warn_at": clock.warn_at,
+        "due_at": clock.due_at,
+        "breached_at": clock.breached_at,
+    }
+    webhooks_emit(event, {**data, **extra}, team=ticket.team_id, now=now)
+
+
+def _notify_breach(clock: SlaClock, now: datetime, *, detected_by: str, live: bool) -> None:
     ticket = Ticket.objects.select_related("team__lead", "assignee").get(pk=clock.ticket_id)
+    if live:
+        _emit_webhook(WebhookEvent.SLA_BREACH, clock, ticket, now, detected_by=detected_by)
     recipient = ticket.team.lead if ticket.team and ticket.team.lead_id else ticket.assignee
     ticket_services.audit_record(
         ticket=ticket,
@@ -773,6 +908,7 @@ def _notify_breach(clock: SlaClock, now: datetime) -> None:
         body=f"{ticket.subject}\nThe {metric} target was due at {_local(clock.breached_at)}.",
         dedupe_key=f"sla-breach:{clock.pk}",
         now=now,
+        live=live,
     )
 
 
@@ -785,7 +921,9 @@ def _notify(
     body: str,
     dedupe_key: str,
     now: datetime,
+    live: bool,
 ) -> None:
+    """In-app notification, emailed on commit; history (`live=False`) is stamped emailed and never sent."""
     notification = ticket_services.notification_create(
         recipient=recipient,
         kind=kind,
@@ -794,8 +932,9 @@ def _notify(
         ticket=Ticket(pk=clock.ticket_id),
         dedupe_key=dedupe_key,
         now=now,
+        emailed_at=None if live else now,
     )
-    if notification is not None:
+    if notification is not None and live:
         notification_id = notification.pk
         # robust: a broker outage must not fail the ticket change; the in-app notification is there.
         transaction.on_commit(lambda: _enqueue_email(notification_id), robust=True)

@@ -10,6 +10,8 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 
+from sla import selectors as sla_selectors
+
 from . import metrics, svg_charts
 from .models import Channel, Team, Ticket
 from .permissions import metrics_team_ids
@@ -30,6 +32,21 @@ class DashboardForm(forms.Form):
         if (data["end"] - data["start"]).days >= metrics.MAX_RANGE_DAYS:
             raise forms.ValidationError(f"Pick a range of at most {metrics.MAX_RANGE_DAYS} days.")
         return data
+
+
+def _sla_context(tickets, trend: dict, labels: list[str]) -> dict:
+    """SLA compliance per period and the tickets breaching right now."""
+    return {
+        "sla_chart": mark_safe(
+            svg_charts.line_chart(
+                title="SLA compliance (%)",
+                labels=labels,
+                series=metrics.sla_compliance_series(trend),
+                unit="%",
+            )
+        ),
+        "sla_live": sla_selectors.live_breaches(tickets, timezone.now()),
+    }
 
 
 def metrics_dashboard(request: HttpRequest) -> HttpResponse:
@@ -59,6 +76,7 @@ def metrics_dashboard(request: HttpRequest) -> HttpResponse:
             "p90": [group[measure]["p90"] for group in trend["groups"]],
         }
 
+    context.update(_sla_context(tickets, trend, labels))
     context.update(
         start=data["start"],
         end=data["end"],

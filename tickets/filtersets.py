@@ -1,20 +1,22 @@
 """django-filter FilterSets for the API (and any list view that wants the same query parameters).
 
-SLA state filters belong to `sla/`: they plug in by adding a declared filter here whose method
-filters through its selectors, e.g. `sla_state = ChoiceFilter(choices=..., method="filter_sla_state")`
-calling `sla.selectors`, and `breaching_within = NumberFilter(method=...)`. The survey score filter
-(`survey_score_min`/`_max`/`survey_kind`) works that way with `surveys.models`.
+SLA filters (`sla_state`, `breaching_within`) and the "next SLA due" ordering filter through
+`sla.selectors`; the survey score filter (`survey_score_min`/`_max`/`survey_kind`) works the same way
+with `surveys.models`.
 """
 
-from datetime import UTC
+from datetime import UTC, datetime
 
 from django import forms
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import DateTimeField, Exists, OuterRef, Q, QuerySet, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
 from django_filters import rest_framework as filters
 from django_filters.fields import IsoDateTimeField, IsoDateTimeRangeField, RangeField
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
+from sla import selectors as sla_selectors
 from surveys import scoring
 
 from .models import (
@@ -32,6 +34,10 @@ from .models import (
 from .selectors import DEFAULT_TICKET_ORDERING, TICKET_ORDERINGS, ticket_search
 
 MAX_ID = 2**63 - 1  # the largest primary key; bigger numbers would overflow the database driver
+MAX_BREACHING_WITHIN_MINUTES = 366 * 24 * 60
+# Sorts tickets without a running SLA clock after every real due time, as a non-null value so cursor
+# pagination (which compares the first ordering column) works on it.
+NO_SLA_DUE = datetime(9999, 12, 31, tzinfo=UTC)
 
 
 @extend_schema_field(OpenApiTypes.INT)
@@ -92,6 +98,13 @@ class StrictBooleanFilter(filters.BooleanFilter):
         # The default widget maps unknown words to "no filter"; a text input hands them to the field.
         kwargs.setdefault("widget", forms.TextInput)
         super().__init__(*args, **kwargs)
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class MinutesFilter(filters.NumberFilter):
+    """A whole number of minutes (a decimal or text is a 400)."""
+
+    field_class = forms.IntegerField
 
 
 class AssigneeField(forms.CharField):
@@ -158,11 +171,28 @@ class TicketFilterSet(filters.FilterSet):
         method="filter_survey",
         help_text="Only answers of this kind count for survey_score_min/max (alone: has such an answer).",
     )
+    sla_state = filters.ChoiceFilter(
+        choices=[
+            ("breached", "breached: a clock breached and not yet fulfilled, or past due"),
+            ("breaching_soon", "breaching soon: a running clock past its warning instant, not yet due"),
+        ],
+        method="filter_sla_state",
+        help_text="SLA state of the ticket's open clocks.",
+    )
+    breaching_within = MinutesFilter(
+        min_value=0,
+        max_value=MAX_BREACHING_WITHIN_MINUTES,
+        method="filter_breaching_within",
+        help_text="Minutes: tickets with a running SLA clock due within this many minutes (or overdue).",
+    )
     ordering = filters.ChoiceFilter(
         choices=[(name, name) for name in TICKET_ORDERINGS],
         method="filter_ordering",
         empty_label=None,
-        help_text=f"Sort order (default {DEFAULT_TICKET_ORDERING}); priority sorts by urgency.",
+        help_text=(
+            f"Sort order (default {DEFAULT_TICKET_ORDERING}); priority sorts by urgency; next_sla_due "
+            "puts the soonest running SLA clock first and tickets without one last."
+        ),
     )
 
     class Meta:
@@ -203,8 +233,22 @@ class TicketFilterSet(filters.FilterSet):
     def filter_search(self, queryset: QuerySet[Ticket], name: str, value: str) -> QuerySet[Ticket]:
         return ticket_search(queryset, value)
 
+    def filter_sla_state(self, queryset: QuerySet[Ticket], name: str, value: str) -> QuerySet[Ticket]:
+        now = timezone.now()
+        if value == "breached":
+            return sla_selectors.tickets_breached(queryset, now)
+        return queryset.filter(sla_selectors.breaching_soon_q(now))
+
+    def filter_breaching_within(self, queryset: QuerySet[Ticket], name: str, value: int) -> QuerySet[Ticket]:
+        return sla_selectors.tickets_breaching_within(queryset, int(value), timezone.now())
+
     def filter_ordering(self, queryset: QuerySet[Ticket], name: str, value: str) -> QuerySet[Ticket]:
-        # The pagination applies the order (it must know it to build cursors); this filter validates it.
+        # The pagination applies the order (it must know it to build cursors); this filter validates it
+        # and annotates the column an order needs.
+        if value == "next_sla_due":
+            return sla_selectors.annotate_next_sla_due(queryset).annotate(
+                next_sla_due_or_last=Coalesce("next_sla_due", Value(NO_SLA_DUE, output_field=DateTimeField()))
+            )
         return queryset
 
 

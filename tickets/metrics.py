@@ -29,7 +29,9 @@ Phone (`PhoneCall`, inbound calls only): average speed of answer (mean queue wai
 and abandonment rate (abandoned ÷ all inbound calls), placed by `started_at`; team, agent (assignee),
 channel and priority are the call's ticket's.
 
-`sla_compliance_rate` is present with a null value until the SLA engine provides it.
+SLA: per metric, clocks that ended achieved or breached, placed in the period of their outcome
+instant (`breached_at` for a breach, `stopped_at` for an achieved clock); compliance is achieved /
+(achieved + breached); clocks still running without a breach, and cancelled ones, are left out.
 """
 
 from collections import defaultdict
@@ -44,6 +46,9 @@ from django.db import connection
 from django.db.models import Aggregate, Avg, Count, DateField, F, FloatField, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce, Trunc
 
+from sla.models import ClockState, SlaClock
+from sla.models import Metric as SlaMetric
+
 from . import stats
 from .models import PRIORITY_RANK, Channel, PhoneCall, Priority, Team, Ticket
 
@@ -51,13 +56,13 @@ TIME_GROUPS = ("day", "week", "month")
 DIMENSION_GROUPS = ("team", "agent", "channel", "priority")
 GROUP_BY_CHOICES = TIME_GROUPS + DIMENSION_GROUPS
 MAX_RANGE_DAYS = 731
-PENDING_MEASURES = ("sla_compliance_rate",)
 SURVEY_KINDS = ("csat", "nps", "ces")
+SLA_METRICS = tuple(SlaMetric.values)
 #: Measures that are one number each, in CSV column order.
 FLAT_MEASURES = (
     "first_contact_resolution_rate",
     "reopen_rate",
-    *PENDING_MEASURES,
+    "sla_compliance_rate",
     "csat",
     "csat_responses",
     "nps",
@@ -203,7 +208,8 @@ def _empty_measures() -> dict:
         **{name: _summary(0, None, None, None) for name in DURATIONS},
         "first_contact_resolution_rate": None,
         "reopen_rate": None,
-        **dict.fromkeys(PENDING_MEASURES),
+        "sla_compliance_rate": None,
+        "sla": {metric: {"achieved": 0, "breached": 0, "compliance_rate": None} for metric in SLA_METRICS},
         "csat": None,
         "csat_responses": 0,
         "nps": None,
@@ -335,6 +341,13 @@ def ticket_metrics(
         group_by=group_by,
         start_at=start_at,
         end_at=end_at,
+        tz=tz,
+    )
+    _add_sla(
+        groups,
+        tickets=_family_queryset(tickets, "sla", filters),
+        group_by=group_by,
+        in_range=in_range("outcome_at"),
         tz=tz,
     )
 
@@ -481,6 +494,56 @@ def _add_phone_calls(groups: dict, *, tickets, group_by, start_at, end_at, tz) -
         group["phone_abandonment_rate"] = _rate(row["abandoned"], row["n"])
         if row["answered"]:
             group["phone_average_speed_of_answer_seconds"] = round((row["wait"] or 0) / row["answered"], 1)
+
+
+def _add_sla(groups: dict, *, tickets: QuerySet[Ticket], group_by: str, in_range: Q, tz: ZoneInfo) -> None:
+    """SLA outcomes per group and metric, in one grouped aggregate over the clocks of `tickets`."""
+    clocks = (
+        SlaClock.objects.filter(
+            ticket__in=tickets.values("pk"), state__in=[ClockState.ACHIEVED, ClockState.BREACHED]
+        )
+        .annotate(outcome_at=Coalesce("breached_at", "stopped_at"))
+        .filter(in_range)
+        .order_by()
+    )
+    if group_by in TIME_GROUPS:
+        key = Trunc("outcome_at", group_by, output_field=DateField(), tzinfo=tz)
+    else:
+        key = F(f"ticket__{_dimension_field(group_by, 'sla')}")
+    rows = (
+        clocks.annotate(key=key)
+        .values("key", "metric")
+        .annotate(
+            achieved=Count("pk", filter=Q(state=ClockState.ACHIEVED)),
+            breached=Count("pk", filter=Q(state=ClockState.BREACHED)),
+        )
+    )
+    for row in rows:
+        for group in (groups[row["key"]], groups[TOTAL]):
+            outcome = group["sla"][row["metric"]]
+            outcome["achieved"] += row["achieved"]
+            outcome["breached"] += row["breached"]
+    for group in groups.values():
+        for outcome in group["sla"].values():
+            outcome["compliance_rate"] = _rate(outcome["achieved"], outcome["achieved"] + outcome["breached"])
+        achieved = sum(outcome["achieved"] for outcome in group["sla"].values())
+        breached = sum(outcome["breached"] for outcome in group["sla"].values())
+        group["sla_compliance_rate"] = _rate(achieved, achieved + breached)
+
+
+def sla_compliance_series(result: dict) -> dict[str, list[float | None]]:
+    """Compliance in percent per group of a `ticket_metrics` result, for charts: all metrics together,
+    first response and resolution (None where a group had no outcome)."""
+
+    def percent(rate: float | None) -> float | None:
+        return None if rate is None else round(rate * 100, 1)
+
+    groups = result["groups"]
+    return {
+        "All metrics": [percent(g["sla_compliance_rate"]) for g in groups],
+        "First response": [percent(g["sla"]["first_response"]["compliance_rate"]) for g in groups],
+        "Resolution": [percent(g["sla"]["resolution"]["compliance_rate"]) for g in groups],
+    }
 
 
 def ticket_volume_by_channel(

@@ -107,5 +107,7 @@ TICKET_ORDERINGS: dict[str, tuple[str, ...]] = {
     "-updated": ("-updated_at", "-pk"),
     "priority": ("priority_rank", "created_at", "pk"),
     "-priority": ("-priority_rank", "created_at", "pk"),
+    # Soonest SLA due first, tickets without a running clock last (TicketFilterSet annotates the column).
+    "next_sla_due": ("next_sla_due_or_last", "pk"),
 }
 DEFAULT_TICKET_ORDERING = "-created"

@@ -540,6 +540,9 @@ def ticket_assign(
     ticket, changes = _assign(
         ticket=ticket, assignee=assignee, team=team, actor=actor, actor_label=actor_label, now=now
     )
+    # SLA policies match on the team, never on the assignee, so only a team change can move the clocks.
+    if any(field == "team" for field, _, _ in changes):
+        _sla_changed(ticket, now)
     if changes:
         _emit_ticket_event(
             ticket,
@@ -614,7 +617,6 @@ def _assign(
             body=ticket.subject,
             now=now,
         )
-    _sla_changed(ticket, now)
     return ticket, changes
 
 
@@ -859,22 +861,31 @@ def notification_create(
     ticket: Ticket | None = None,
     dedupe_key: str = "",
     now: datetime | None = None,
+    emailed_at: datetime | None = None,
 ) -> Notification | None:
-    """Create an in-app notification; with a dedupe key, a second call for the same recipient does nothing."""
+    """Create an in-app notification; with a dedupe key, a second call for the same recipient does nothing.
+
+    `emailed_at` creates it as already emailed, so no email is queued (used for history, e.g. SLA
+    breaches replayed from before the SLA setup existed).
+    """
     now = _now(now)
+    fields = {
+        "kind": kind,
+        "title": title[:250],
+        "body": body,
+        "ticket": ticket,
+        "created_at": now,
+        "emailed_at": emailed_at,
+    }
     if dedupe_key:
         notification, created = Notification.objects.get_or_create(
-            recipient=recipient,
-            dedupe_key=dedupe_key,
-            defaults={"kind": kind, "title": title[:250], "body": body, "ticket": ticket, "created_at": now},
+            recipient=recipient, dedupe_key=dedupe_key, defaults=fields
         )
         if not created:
             return None
     else:
-        notification = Notification.objects.create(
-            recipient=recipient, kind=kind, title=title[:250], body=body, ticket=ticket, created_at=now
-        )
-    if settings.HELPDESK_NOTIFICATION_EMAILS and getattr(recipient, "email", ""):
+        notification = Notification.objects.create(recipient=recipient, **fields)
+    if emailed_at is None and settings.HELPDESK_NOTIFICATION_EMAILS and getattr(recipient, "email", ""):
         from .tasks import tickets_send_notification_email
 
         transaction.on_commit(lambda: tickets_send_notification_email.delay(notification.pk))

@@ -12,9 +12,8 @@ import pytest
 
 from tests import factories
 from tickets import services
-from tickets.models import Message, Status, Ticket
+from tickets.models import Message, Priority, Status, Ticket
 from tickets.outbound import message_send_email
-from tickets.workspace import sla_adapter
 
 pytest.importorskip("playwright", reason="needs Playwright: pip install -r requirements-dev.txt")
 
@@ -227,26 +226,30 @@ def test_lead_sees_the_board_and_reassigns(page: Page, live_server, setup):
     shot(page, "metrics")
 
 
-@pytest.mark.skipif(
-    not sla_adapter.sla_available(),
-    reason="needs the SLA engine: sla/ provides no clock model yet (see docs/workspace.md, 'SLA adapter')",
-)
 def test_lead_sees_a_breach_on_the_board_and_in_the_breached_view(page: Page, live_server, setup):
-    from datetime import timedelta
+    from datetime import time, timedelta
 
     from django.utils import timezone
 
-    past = timezone.now() - timedelta(hours=1)
-    sla_adapter.clock_model().objects.create(
-        ticket=setup["ticket"],
-        metric="first_response",
-        state=sla_adapter.BREACHED,
-        due_at=past,
-        warn_at=past - timedelta(hours=1),
-        breached_at=past,
+    from sla import services as sla_services
+    from sla.models import Metric
+
+    # A 30-minute first-response target around the clock; the ticket waits an hour, then the sweep runs.
+    factories.sla_policy(
+        calendar=factories.sla_calendar(
+            name="Around the clock", time_zone="UTC", weekly_hours={d: [(time(0), time(0))] for d in range(7)}
+        ),
+        targets={(Priority.NORMAL, Metric.FIRST_RESPONSE): (30 * 60, False)},
+        teams=[setup["team"]],
     )
+    now = timezone.now()
+    late = factories.ticket(team=setup["team"], subject="Waiting an hour", now=now - timedelta(hours=1))
+    services.ticket_assign(ticket=late, assignee=setup["agent"], now=now - timedelta(minutes=59))
+    assert sla_services.sla_sweep(now=now).breached == 1
     log_in(page, live_server, setup["lead"])
     page.goto(f"{live_server.url}/desk/?view=breached")
     expect(page.locator("#queue-rows .sla-breached").first).to_be_visible()
+    expect(page.locator("#queue-rows tr")).to_have_count(1)
+    expect(page.locator("#queue-rows")).to_contain_text("Waiting an hour")
     page.goto(f"{live_server.url}/desk/team/")
     expect(page.locator(".board-table .count-danger").first).to_be_visible()

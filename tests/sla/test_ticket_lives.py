@@ -372,3 +372,19 @@ def test_replaying_a_tickets_history_gives_the_clocks_live_processing_gave(
     assert outcomes(replayed) == outcomes(measured_live)
     assert sla_services.sla_ticket_replay(ticket=replayed) == 6  # a second replay changes nothing
     assert outcomes(replayed) == outcomes(measured_live)
+
+
+@pytest.mark.django_db
+def test_an_assignee_change_does_not_recompute_the_clocks_but_a_team_change_does(team, monkeypatch):
+    factories.sla_policy(
+        calendar=sla_services.calendar_create_always_open(),
+        targets={("normal", "first_response"): (3600, False)},
+    )
+    agent = factories.AgentFactory(teams=[team]).user
+    ticket = factories.ticket(team=team)
+    calls = []
+    monkeypatch.setattr(sla_services, "sla_ticket_changed", lambda **kwargs: calls.append(kwargs))
+    services.ticket_assign(ticket=ticket, assignee=agent)
+    assert calls == []  # policies never match on the assignee
+    services.ticket_assign(ticket=ticket, team=factories.TeamFactory())
+    assert len(calls) == 1

@@ -3,6 +3,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from sla import services as sla_services
 from tests import factories
 from tickets import services
 from tickets.metrics import ticket_volume_by_channel
@@ -39,10 +40,37 @@ def test_dashboard_draws_volume_trend_charts_and_the_leaderboard(admin_client, a
     response = admin_client.get("/admin/metrics/")
     assert response.status_code == 200
     html = response.content.decode()
-    assert html.count('role="img"') == 3
+    assert html.count('role="img"') == 4  # volume, first response, resolution, SLA compliance
     assert "Tickets created per day, by channel" in html
     assert "Email" in html and "Chat" in html
     assert "<td>Alice</td><td>3</td>" in html
+
+
+def test_dashboard_shows_sla_compliance_and_the_tickets_breaching_now(admin_client, team, agent_user):
+    factories.sla_policy(
+        calendar=sla_services.calendar_create_always_open(),
+        targets={("normal", "first_response"): (3600, False)},
+    )
+    now = timezone.now()
+    answered = factories.ticket(team=team, subject="Answered in time", now=now - timedelta(hours=3))
+    services.message_add(
+        ticket=answered,
+        author_role=Message.AuthorRole.AGENT,
+        author_user=agent_user,
+        body_text="On it",
+        now=now - timedelta(hours=2, minutes=30),
+    )
+    factories.ticket(team=team, subject="Nobody answered", now=now - timedelta(hours=3))
+    sla_services.sla_sweep(now=now)
+    response = admin_client.get("/admin/metrics/")
+    html = response.content.decode()
+    assert "SLA compliance (%)" in html
+    assert "SLA compliance over the range: 50%" in html
+    assert "breaches: first response 1," in html
+    assert response.context["sla_live"].count == 1
+    assert "Breaching now: 1 unsolved ticket<" in html
+    assert "Nobody answered" in html.split('id="sla-live-breaches"')[1]
+    assert "Answered in time" not in html.split('id="sla-live-breaches"')[1]
 
 
 def test_dashboard_refuses_bad_dates_with_a_message(admin_client):

@@ -4,6 +4,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from sla import services as sla_services
+from sla.models import SlaClock
 from surveys.services import survey_response_record
 from tests import factories
 from tickets import services
@@ -186,8 +188,10 @@ def test_business_hour_columns_are_reported_when_present(data):
     }
 
 
-def test_sla_compliance_is_present_and_null_until_the_sla_engine_provides_it(data):
-    assert all(group["sla_compliance_rate"] is None for group in run(data)["groups"])
+def test_without_sla_clocks_compliance_is_null_and_counts_are_zero(data):
+    totals = run(data)["totals"]
+    assert totals["sla_compliance_rate"] is None
+    assert totals["sla"]["first_response"] == {"achieved": 0, "breached": 0, "compliance_rate": None}
 
 
 def survey_measures(group):
@@ -380,15 +384,24 @@ def _make_tickets(team, count):
 def test_query_count_does_not_depend_on_the_number_of_tickets(django_assert_max_num_queries):
     team = factories.TeamFactory()
     factories.SurveySettingsFactory(team=team, kinds=["csat", "nps", "ces"], delay_minutes=0, throttle_days=0)
+    # With a policy every ticket has SLA clocks (some achieved, some breached), so the SLA family counts.
+    factories.sla_policy(
+        calendar=sla_services.calendar_create_always_open(),
+        targets={("normal", "first_response"): (1800, False), ("normal", "resolution"): (7200, False)},
+    )
 
     def count_queries(group_by):
-        with django_assert_max_num_queries(17) as captured:
+        # 17 on PostgreSQL with surveys and phone calls (two per duration column there), plus one for
+        # the SLA outcomes.
+        with django_assert_max_num_queries(18) as captured:
             ticket_metrics(
                 tickets=Ticket.objects.all(), start=date(2026, 3, 1), end=date(2026, 3, 31), group_by=group_by
             )
         return len(captured.captured_queries)
 
     _make_tickets(team, 10)
+    assert SlaClock.objects.filter(state="achieved").exists()
+    assert SlaClock.objects.filter(state="breached").exists()
     few = {group_by: count_queries(group_by) for group_by in ("day", "agent", "team")}
     _make_tickets(team, 190)
     many = {group_by: count_queries(group_by) for group_by in ("day", "agent", "team")}

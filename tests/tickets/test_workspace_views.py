@@ -6,6 +6,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from sla import services as sla_services
+from sla.models import Metric
 from tests import factories
 from tickets import services
 from tickets.models import (
@@ -14,6 +16,7 @@ from tickets.models import (
     Macro,
     Message,
     Notification,
+    Priority,
     Status,
     Tag,
     Ticket,
@@ -132,12 +135,23 @@ def test_queue_views_pending_and_all_open(agent_client, team):
     assert {t.pk for t, _ in open_rows} == {pending.pk, fresh.pk}
 
 
-def test_sla_views_explain_that_there_is_no_sla_data(agent_client, team):
-    factories.ticket(team=team)
-    response = agent_client.get(_url("queue"), {"view": "breached"})
-    assert response.context["rows"] == []
-    assert response.context["counts"]["breached"] is None
-    assert b"No SLA data yet" in response.content
+def test_the_breached_view_shows_a_red_badge_and_tickets_without_a_policy_show_none(agent_client, team):
+    policy = factories.sla_policy(
+        calendar=sla_services.calendar_create_always_open(),
+        targets={(Priority.NORMAL, Metric.FIRST_RESPONSE): (3600, False)},
+        teams=[team],
+    )
+    late = factories.ticket(team=team, subject="Late", now=timezone.now() - timedelta(hours=2))
+    policy.teams.set([])
+    policy.is_active = False
+    policy.save()
+    factories.ticket(team=team, subject="No policy")
+    breached = agent_client.get(_url("queue"), {"view": "breached"})
+    assert [t.pk for t, _ in breached.context["rows"]] == [late.pk]
+    assert breached.context["counts"]["breached"] == 1
+    assert b"sla-breached" in breached.content
+    rows = agent_client.get(_url("queue"), {"view": "open"}).context["rows"]
+    assert {t.subject: summary.level for t, summary in rows} == {"Late": "breached", "No policy": ""}
 
 
 def test_queue_filters_use_the_api_filterset(agent_client, team):
@@ -711,7 +725,8 @@ def test_metrics_page_draws_charts_and_explains_missing_measures(desk_client, le
     assert response.status_code == 200
     html = response.content.decode()
     assert html.count('<svg xmlns="http://www.w3.org/2000/svg"') == 3
-    assert 'SLA compliance</strong>: <span class="muted">no data yet' in html
+    assert "No SLA clock was achieved or breached in this period." in html
+    assert "Breaching now: 0" in html
     assert "No surveys sent or answered in this period." in html
     assert "No inbound phone calls in this period." in html
     assert response.context["trend"]["totals"]["tickets_created"] == 1
@@ -747,6 +762,33 @@ def test_metrics_page_draws_survey_trends_and_phone_numbers(desk_client, lead, t
         in html
     )
     assert "No surveys sent" not in html
+
+
+def test_metrics_page_charts_sla_compliance_and_lists_live_breaches(desk_client, lead, agent_user, team):
+    factories.sla_policy(
+        calendar=sla_services.calendar_create_always_open(),
+        targets={(Priority.NORMAL, Metric.FIRST_RESPONSE): (3600, False)},
+    )
+    now = timezone.now()
+    for subject in ("Late one", "Late two"):
+        factories.ticket(team=team, subject=subject, now=now - timedelta(hours=2))
+    on_time = factories.ticket(team=team, subject="On time", now=now - timedelta(hours=2))
+    services.message_add(
+        ticket=on_time,
+        author_role="agent",
+        author_user=agent_user,
+        body_text="Hi",
+        now=now - timedelta(hours=1, minutes=30),
+    )
+    sla_services.sla_sweep(now=now)
+    response = desk_client(lead).get(_url("metrics"))
+    html = response.content.decode()
+    assert html.count('<svg xmlns="http://www.w3.org/2000/svg"') == 4
+    assert "SLA compliance per day: 33% over the period" in html
+    assert "breaches: first response 2," in html
+    live = html.split('id="sla-live-breaches"')[1].split("</section>")[0]
+    assert "Breaching now: 2" in live
+    assert "Late one" in live and "Late two" in live and "On time" not in live
 
 
 def test_metrics_csv_links_point_to_the_api_export(desk_client, lead, team):

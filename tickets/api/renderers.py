@@ -5,6 +5,12 @@ from rest_framework.renderers import BaseRenderer
 
 from .. import metrics
 
+SLA_PARTS = ("achieved", "breached", "compliance_rate")
+
+
+def _sla_columns() -> list[str]:
+    return [f"sla_{metric}_{part}" for metric in metrics.SLA_METRICS for part in SLA_PARTS]
+
 
 def metrics_csv_rows(data: dict) -> list[list]:
     """The metrics answer as a table: one row per group, duration summaries spread over columns."""
@@ -12,6 +18,7 @@ def metrics_csv_rows(data: dict) -> list[list]:
     for name in metrics.DURATIONS:
         header += [f"{name}_{part}" for part in ("count", "mean", "median", "p90")]
     header += list(metrics.FLAT_MEASURES)
+    header += _sla_columns()
     rows = [header]
     for group in [*data["groups"], {"key": "total", "label": "Total", **data["totals"]}]:
         row = [
@@ -24,6 +31,7 @@ def metrics_csv_rows(data: dict) -> list[list]:
         for name in metrics.DURATIONS:
             row += [group[name][part] for part in ("count", "mean", "median", "p90")]
         row += [group[name] for name in metrics.FLAT_MEASURES]
+        row += [group["sla"][metric][part] for metric in metrics.SLA_METRICS for part in SLA_PARTS]
         rows.append(["" if value is None else value for value in row])
     return rows
 

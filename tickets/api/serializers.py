@@ -337,6 +337,19 @@ class DurationSummarySerializer(serializers.Serializer):
     p90 = serializers.FloatField(allow_null=True)
 
 
+class SlaOutcomeSerializer(serializers.Serializer):
+    achieved = serializers.IntegerField(help_text="Clocks of this metric fulfilled within the target.")
+    breached = serializers.IntegerField(help_text="Clocks of this metric that exceeded the target.")
+    compliance_rate = serializers.FloatField(allow_null=True, help_text="achieved / (achieved + breached).")
+
+
+class SlaOutcomesSerializer(serializers.Serializer):
+    first_response = SlaOutcomeSerializer()
+    next_response = SlaOutcomeSerializer()
+    periodic_update = SlaOutcomeSerializer()
+    resolution = SlaOutcomeSerializer()
+
+
 class MetricsMeasuresSerializer(serializers.Serializer):
     tickets_created = serializers.IntegerField()
     tickets_solved = serializers.IntegerField()
@@ -347,7 +360,12 @@ class MetricsMeasuresSerializer(serializers.Serializer):
     resolution_business_hours = DurationSummarySerializer()
     first_contact_resolution_rate = serializers.FloatField(allow_null=True)
     reopen_rate = serializers.FloatField(allow_null=True)
-    sla_compliance_rate = serializers.FloatField(allow_null=True, help_text="Reported once SLAs exist.")
+    sla_compliance_rate = serializers.FloatField(
+        allow_null=True,
+        help_text="SLA clocks achieved / (achieved + breached), all metrics, by outcome instant; "
+        "running clocks without a breach are left out.",
+    )
+    sla = SlaOutcomesSerializer(help_text="SLA outcomes per metric.")
     csat = serializers.FloatField(allow_null=True, help_text="% of CSAT answers that are 4 or 5; null: none.")
     csat_responses = serializers.IntegerField(help_text="Scored CSAT answers.")
     nps = serializers.FloatField(allow_null=True, help_text="Net Promoter Score, -100..100; null: none.")

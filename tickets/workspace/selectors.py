@@ -63,18 +63,15 @@ def queue_tickets(*, user: AbstractBaseUser, view: str, now: datetime) -> QueryS
 
 
 def queue_counts(*, user: AbstractBaseUser, now: datetime) -> dict[str, int | None]:
-    """{view slug: count} in one query; SLA views are None without SLA data."""
+    """{view slug: count} in one query."""
     aggregates = {}
     for view in QUEUE_VIEWS:
         condition = _view_q(user, view.slug)
         if view.sla_state:
-            sla_q = sla_adapter.sla_state_q(view.sla_state, now)
-            if sla_q is None:
-                continue
-            condition &= sla_q
+            condition &= sla_adapter.sla_state_q(view.sla_state, now)
         aggregates[view.slug] = Count("pk", filter=condition)
     counts = Ticket.objects.filter(ticket_visibility_q(user)).aggregate(**aggregates)
-    return {view.slug: counts.get(view.slug) for view in QUEUE_VIEWS}
+    return {view.slug: counts[view.slug] for view in QUEUE_VIEWS}
 
 
 def presence_others(*, ticket: Ticket, user: AbstractBaseUser, now: datetime) -> list[TicketPresence]:
@@ -130,8 +127,8 @@ class BoardRow:
     agent: Agent
     open: int = 0
     pending: int = 0
-    breaching: int | None = None
-    breached: int | None = None
+    breaching: int = 0
+    breached: int = 0
 
 
 @dataclass
@@ -156,12 +153,12 @@ def team_board(*, user: AbstractBaseUser, now: datetime) -> list[TeamBoard]:
     team_ids = board_team_ids(user)
     teams = {team.pk: TeamBoard(team=team) for team in Team.objects.filter(pk__in=team_ids)}
     unsolved = Ticket.objects.filter(team_id__in=team_ids, status__in=transitions.UNSOLVED)
-    breaching_q = sla_adapter.sla_state_q(sla_adapter.BREACHING_SOON, now)
-    breached_q = sla_adapter.sla_state_q(sla_adapter.BREACHED_VIEW, now)
-    measures = {"open": Count("pk"), "pending": Count("pk", filter=Q(status=Status.PENDING))}
-    if breaching_q is not None and breached_q is not None:
-        measures["breaching"] = Count("pk", filter=breaching_q)
-        measures["breached"] = Count("pk", filter=breached_q)
+    measures = {
+        "open": Count("pk"),
+        "pending": Count("pk", filter=Q(status=Status.PENDING)),
+        "breaching": Count("pk", filter=sla_adapter.sla_state_q(sla_adapter.BREACHING_SOON, now)),
+        "breached": Count("pk", filter=sla_adapter.sla_state_q(sla_adapter.BREACHED_VIEW, now)),
+    }
     per_agent = {
         (row["team_id"], row["assignee_id"]): row
         for row in unsolved.order_by().values("team_id", "assignee_id").annotate(**measures)
@@ -178,8 +175,8 @@ def team_board(*, user: AbstractBaseUser, now: datetime) -> list[TeamBoard]:
                 agent=membership.agent,
                 open=counts.get("open", 0),
                 pending=counts.get("pending", 0),
-                breaching=counts.get("breaching") if "breaching" in measures else None,
-                breached=counts.get("breached") if "breached" in measures else None,
+                breaching=counts.get("breaching", 0),
+                breached=counts.get("breached", 0),
             )
         )
     for (team_id, assignee_id), counts in per_agent.items():

@@ -125,7 +125,6 @@ def _queue_context(request: HttpRequest) -> dict:
         "ordering": ordering,
         "base_query": base_query,
         "filter_query": urlencode(filters, doseq=True),
-        "sla_available": sla_adapter.sla_available(),
         "now": now,
     }
 
@@ -195,7 +194,6 @@ def _ticket_context(request: HttpRequest, ticket: Ticket, form: ReplyForm | None
         "form": form or ReplyForm(),
         "macros": ws.macro_list(ticket=ticket),
         "sla": sla_adapter.ticket_sla_summaries([ticket], now)[ticket.pk],
-        "sla_available": sla_adapter.sla_available(),
         "surveys": survey_adapter.ticket_survey_results(ticket),
         "other_tickets": ws.customer_other_tickets(user=request.user, ticket=ticket),
         "presence": ws.presence_others(ticket=ticket, user=request.user, now=now),
@@ -439,7 +437,6 @@ def board(request: HttpRequest) -> HttpResponse:
         "workspace/board.html",
         {
             "boards": ws.team_board(user=request.user, now=timezone.now()),
-            "sla_available": sla_adapter.sla_available(),
         },
     )
 
@@ -480,6 +477,8 @@ def metrics_page(request: HttpRequest) -> HttpResponse:
         csv_query = {"format": "csv", "start": args["start"], "end": args["end"]}
         if args["team"]:
             csv_query["team"] = args["team"]
+        team_tickets = tickets if args["team"] is None else tickets.filter(team_id=args["team"])
+        context.update(_sla_metrics(trend, team_tickets))
         context.update(
             _metric_charts(trend, by_channel),
             trend=trend,
@@ -489,6 +488,18 @@ def metrics_page(request: HttpRequest) -> HttpResponse:
             csv_agents=urlencode({**csv_query, "group_by": "agent"}),
         )
     return _page(request, "workspace/metrics.html", context, status=200 if form.is_valid() else 400)
+
+
+def _sla_metrics(trend: dict, tickets: QuerySet[Ticket]) -> dict:
+    """SLA compliance per period (chart) and the unsolved tickets breaching right now."""
+    labels = [_short_date(group["key"], group["label"]) for group in trend["groups"]]
+    return {
+        "chart_sla": mark_safe(
+            charts.line_chart(labels, metrics.sla_compliance_series(trend), title="SLA compliance", unit="%")
+        ),
+        "has_sla": trend["totals"]["sla_compliance_rate"] is not None,
+        "sla_live": sla_adapter.live_breaches(tickets, timezone.now()),
+    }
 
 
 def _median(summary: dict | None) -> float | None:
@@ -577,6 +588,5 @@ def _metric_charts(trend: dict, by_channel: dict) -> dict:
         "has_times": any(
             _median(totals.get(name)) is not None for name in ("first_response_hours", "resolution_hours")
         ),
-        "pending_measures": [("sla_compliance_rate", "SLA compliance", totals.get("sla_compliance_rate"))],
         **_survey_and_phone_charts(trend, labels),
     }

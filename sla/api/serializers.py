@@ -1,0 +1,251 @@
+"""Serializers of the SLA API: output per model, inputs mirroring `sla.services` arguments."""
+
+from rest_framework import serializers
+from rest_framework.validators import UniqueValidator
+
+from tickets.models import Channel, Organization, Priority, Tag, Team
+
+from ..business_time import BusinessCalendar
+from ..models import (
+    BusinessHoursInterval,
+    Calendar,
+    Holiday,
+    Metric,
+    Policy,
+    PolicyTarget,
+    SlaClock,
+    SlaEvent,
+    Weekday,
+    validate_time_zone,
+)
+
+MAX_TARGET_SECONDS = 2**31 - 1  # the column is a PositiveIntegerField
+
+
+class BusinessHoursIntervalSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = BusinessHoursInterval
+        fields = ["weekday", "start", "end"]
+
+
+class HolidaySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Holiday
+        fields = ["date", "name"]
+
+
+class CalendarSerializer(serializers.ModelSerializer):
+    hours = BusinessHoursIntervalSerializer(source="intervals", many=True, read_only=True)
+    holidays = HolidaySerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Calendar
+        fields = ["id", "name", "time_zone", "holiday_country", "holiday_subdivision", "hours", "holidays"]
+
+
+class PolicyTargetSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PolicyTarget
+        fields = ["priority", "metric", "target_seconds", "business_hours"]
+
+
+class PolicySerializer(serializers.ModelSerializer):
+    targets = PolicyTargetSerializer(many=True, read_only=True)
+    tags = serializers.SlugRelatedField(many=True, read_only=True, slug_field="name")
+
+    class Meta:
+        model = Policy
+        fields = [
+            "id",
+            "name",
+            "position",
+            "is_active",
+            "priorities",
+            "channels",
+            "teams",
+            "organizations",
+            "vip",
+            "tags",
+            "calendar",
+            "pause_when_pending",
+            "pause_when_on_hold",
+            "warn_percent",
+            "warn_minutes_before",
+            "escalate_raise_priority",
+            "escalate_reassign",
+            "escalation_team",
+            "escalate_add_tag",
+            "targets",
+        ]
+
+
+# --- inputs ---------------------------------------------------------------------------------------
+
+
+class HoursInputSerializer(serializers.Serializer):
+    weekday = serializers.ChoiceField(choices=Weekday.choices)
+    start = serializers.TimeField()
+    end = serializers.TimeField(help_text="Not after the start runs past midnight; 00:00-00:00 is all day.")
+
+
+class HolidayInputSerializer(serializers.Serializer):
+    date = serializers.DateField()
+    name = serializers.CharField(max_length=200, allow_blank=True, default="")
+
+
+class CalendarCreateSerializer(serializers.Serializer):
+    """Mirrors `sla.services.calendar_create`."""
+
+    name = serializers.CharField(
+        max_length=100,
+        validators=[UniqueValidator(Calendar.objects.all(), message="A calendar has this name.")],
+    )
+    time_zone = serializers.CharField(max_length=64, validators=[validate_time_zone])
+    hours = HoursInputSerializer(many=True, max_length=7 * 24)
+    holidays = HolidayInputSerializer(many=True, required=False, max_length=1000)
+
+    def validate(self, attrs: dict) -> dict:
+        weekly: dict[int, list] = {}
+        for interval in attrs["hours"]:
+            weekly.setdefault(interval["weekday"], []).append((interval["start"], interval["end"]))
+        try:
+            BusinessCalendar(attrs["time_zone"], weekly)
+        except ValueError as error:
+            raise serializers.ValidationError({"hours": [str(error)]}) from error
+        dates = [holiday["date"] for holiday in attrs.get("holidays", [])]
+        if len(set(dates)) != len(dates):
+            raise serializers.ValidationError({"holidays": ["Each date may appear once."]})
+        return {
+            "name": attrs["name"],
+            "time_zone": attrs["time_zone"],
+            "weekly_hours": weekly,
+            "holidays": [(holiday["date"], holiday["name"]) for holiday in attrs.get("holidays", [])],
+        }
+
+
+class TargetInputSerializer(serializers.Serializer):
+    priority = serializers.ChoiceField(choices=Priority.choices)
+    metric = serializers.ChoiceField(choices=Metric.choices)
+    target_seconds = serializers.IntegerField(min_value=1, max_value=MAX_TARGET_SECONDS)
+    business_hours = serializers.BooleanField(default=True)
+
+
+class PolicyCreateSerializer(serializers.Serializer):
+    """Mirrors `sla.services.policy_create`."""
+
+    name = serializers.CharField(
+        max_length=100, validators=[UniqueValidator(Policy.objects.all(), message="A policy has this name.")]
+    )
+    calendar = serializers.PrimaryKeyRelatedField(queryset=Calendar.objects.all())
+    targets = TargetInputSerializer(many=True, min_length=1, max_length=len(Priority) * len(Metric))
+    position = serializers.IntegerField(min_value=0, max_value=2**31 - 1, default=0)
+    is_active = serializers.BooleanField(default=True)
+    priorities = serializers.ListField(child=serializers.ChoiceField(choices=Priority.choices), default=list)
+    channels = serializers.ListField(child=serializers.ChoiceField(choices=Channel.choices), default=list)
+    teams = serializers.PrimaryKeyRelatedField(queryset=Team.objects.all(), many=True, default=list)
+    organizations = serializers.PrimaryKeyRelatedField(
+        queryset=Organization.objects.all(), many=True, default=list
+    )
+    tags = serializers.SlugRelatedField(
+        queryset=Tag.objects.all(), slug_field="name", many=True, default=list
+    )
+    vip = serializers.BooleanField(allow_null=True, default=None)
+    pause_when_pending = serializers.BooleanField(default=True)
+    pause_when_on_hold = serializers.BooleanField(default=True)
+    warn_percent = serializers.IntegerField(min_value=1, max_value=99, allow_null=True, default=None)
+    warn_minutes_before = serializers.IntegerField(
+        min_value=1, max_value=2**31 - 1, allow_null=True, default=None
+    )
+    escalate_raise_priority = serializers.BooleanField(default=False)
+    escalate_reassign = serializers.ChoiceField(choices=Policy.Reassign.choices, default="", allow_blank=True)
+    escalation_team = serializers.PrimaryKeyRelatedField(
+        queryset=Team.objects.all(), allow_null=True, default=None
+    )
+    escalate_add_tag = serializers.SlugField(max_length=60, allow_blank=True, default="")
+
+
+# --- clocks ---------------------------------------------------------------------------------------
+
+
+class SlaStatusSerializer(serializers.Serializer):
+    """One metric of a ticket (its latest instance), from `sla.selectors.ticket_sla_status`."""
+
+    clock_id = serializers.IntegerField()
+    metric = serializers.ChoiceField(choices=Metric.choices)
+    sequence = serializers.IntegerField()
+    state = serializers.CharField()
+    target_seconds = serializers.IntegerField()
+    business_hours = serializers.BooleanField(help_text="The target counts business hours of its calendar.")
+    due_at = serializers.DateTimeField(allow_null=True, help_text="Null while paused or once stopped.")
+    remaining_seconds = serializers.IntegerField(
+        allow_null=True, help_text="Seconds left before the due instant; null when overdue or stopped."
+    )
+    overdue_seconds = serializers.IntegerField(
+        allow_null=True, help_text="Seconds past the due instant (or the target); null when not overdue."
+    )
+    breached_at = serializers.DateTimeField(allow_null=True)
+    paused = serializers.BooleanField()
+    stopped_at = serializers.DateTimeField(allow_null=True)
+
+    def to_representation(self, status) -> dict:
+        left = status.remaining_seconds
+        open_ = status.stopped_at is None
+        return super().to_representation(
+            {
+                **status.__dict__,
+                "remaining_seconds": left if open_ and left >= 0 else None,
+                "overdue_seconds": -left if left < 0 else None,
+            }
+        )
+
+
+class SlaEventSerializer(serializers.ModelSerializer):
+    metric = serializers.CharField(source="clock.metric", read_only=True)
+
+    class Meta:
+        model = SlaEvent
+        fields = [
+            "id",
+            "clock",
+            "metric",
+            "kind",
+            "at",
+            "policy",
+            "target_seconds",
+            "business_hours",
+            "details",
+        ]
+
+
+class TicketSlaSerializer(serializers.Serializer):
+    ticket = serializers.IntegerField()
+    metrics = SlaStatusSerializer(many=True)
+    events = SlaEventSerializer(many=True)
+
+
+class SlaClockSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SlaClock
+        fields = [
+            "id",
+            "ticket",
+            "policy",
+            "metric",
+            "sequence",
+            "state",
+            "target_seconds",
+            "business_hours",
+            "started_at",
+            "due_at",
+            "warn_at",
+            "pinned_due_at",
+            "warned_at",
+            "breached_at",
+            "stopped_at",
+        ]
+
+
+class PinSerializer(serializers.Serializer):
+    due_at = serializers.DateTimeField(
+        allow_null=True, help_text="The new due instant (ISO 8601 with offset); null unpins the clock."
+    )

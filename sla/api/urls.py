@@ -1,0 +1,11 @@
+from rest_framework.routers import SimpleRouter
+
+from . import views
+
+
+def register(router: SimpleRouter) -> None:
+    """Add the SLA domain's resources to the project's API router."""
+    router.register("sla-calendars", views.CalendarViewSet, basename="sla-calendar")
+    router.register("sla-policies", views.PolicyViewSet, basename="sla-policy")
+    router.register("sla-clocks", views.SlaClockViewSet, basename="sla-clock")
+    router.register(r"tickets/(?P<ticket_pk>[^/.]+)/sla", views.TicketSlaViewSet, basename="ticket-sla")

@@ -138,8 +138,11 @@ def test_queue_refresh_brings_new_tickets_and_keeps_selection_and_focus(page: Pa
     log_in(page, live_server, setup["agent"])
     rows = page.locator("#queue-rows tr.queue-row")
     expect(rows).to_have_count(2)
+    # Each key is handled before the next is pressed (under load, keys can outrun the page's handlers).
     page.keyboard.press("j")
+    expect(rows.nth(0)).to_be_focused()
     page.keyboard.press("j")
+    expect(rows.nth(1)).to_be_focused()
     page.keyboard.press("x")
     expect(page.locator("#selected-count")).to_have_text("1")
     selected_id = rows.nth(1).get_attribute("data-id")

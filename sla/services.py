@@ -9,7 +9,6 @@ compare-and-swap updates, so any number of sweepers produce each warning and bre
 
 import logging
 import math
-import random
 from collections.abc import Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
@@ -19,7 +18,6 @@ from itertools import groupby
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -923,8 +921,9 @@ def _notify(
     now: datetime,
     live: bool,
 ) -> None:
-    """In-app notification, emailed on commit; history (`live=False`) is stamped emailed and never sent."""
-    notification = ticket_services.notification_create(
+    """In-app notification, emailed on commit by `notification_create`; history (`live=False`) is stamped
+    emailed and never sent."""
+    ticket_services.notification_create(
         recipient=recipient,
         kind=kind,
         title=title,
@@ -934,16 +933,6 @@ def _notify(
         now=now,
         emailed_at=None if live else now,
     )
-    if notification is not None and live:
-        notification_id = notification.pk
-        # robust: a broker outage must not fail the ticket change; the in-app notification is there.
-        transaction.on_commit(lambda: _enqueue_email(notification_id), robust=True)
-
-
-def _enqueue_email(notification_id: int) -> None:
-    from . import tasks  # tasks import this module
-
-    tasks.sla_send_notification_email.delay(notification_id)
 
 
 def _escalate(clock: SlaClock, policy: Policy, now: datetime) -> None:
@@ -1002,37 +991,3 @@ def _escalate(clock: SlaClock, policy: Policy, now: datetime) -> None:
             new_value=name,
             details={"clock": clock.pk, "outcome": outcome},
         )
-
-
-# --- notification email ---------------------------------------------------------------------------
-
-
-def notification_email_send(*, notification_id: int, now: datetime | None = None) -> bool:
-    """Email one notification at most once: `emailed_at` is claimed by compare-and-swap before sending.
-
-    On a send error the claim is released and the error re-raised, so the task's retry sends it later.
-    Runs outside a transaction on purpose: the claim must be visible to other workers before sending.
-    """
-    now = _now(now)
-    claimed = Notification.objects.filter(pk=notification_id, emailed_at__isnull=True).update(emailed_at=now)
-    if claimed != 1:
-        return False
-    notification = Notification.objects.select_related("recipient").get(pk=notification_id)
-    if not notification.recipient.email:
-        return False
-    try:
-        send_mail(
-            subject=notification.title,
-            message=notification.body,
-            from_email=None,
-            recipient_list=[notification.recipient.email],
-        )
-    except OSError:  # smtplib errors and connection failures
-        Notification.objects.filter(pk=notification_id, emailed_at=now).update(emailed_at=None)
-        raise
-    return True
-
-
-def retry_countdown(retries: int) -> float:
-    """Exponential backoff with full jitter, capped at ten minutes."""
-    return random.uniform(0, min(600, 10 * 2**retries))

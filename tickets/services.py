@@ -888,7 +888,8 @@ def notification_create(
     if emailed_at is None and settings.HELPDESK_NOTIFICATION_EMAILS and getattr(recipient, "email", ""):
         from .tasks import tickets_send_notification_email
 
-        transaction.on_commit(lambda: tickets_send_notification_email.delay(notification.pk))
+        # robust: a broker outage must not undo the change that notified; the in-app notification stays.
+        transaction.on_commit(lambda: tickets_send_notification_email.delay(notification.pk), robust=True)
     return notification
 
 

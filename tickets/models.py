@@ -1,6 +1,7 @@
 import secrets
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
@@ -189,6 +190,14 @@ class Tag(models.Model):
         return self.name
 
 
+class TicketManager(models.Manager):
+    """Leaves `search_vector` out of loaded tickets: lists need not fetch it, and a `save()` of a loaded
+    ticket then cannot write back a document older than the triggers' (Django saves only loaded fields)."""
+
+    def get_queryset(self) -> models.QuerySet:
+        return super().get_queryset().defer("search_vector")
+
+
 def new_reply_token() -> str:
     return secrets.token_urlsafe(12).replace("-", "x").replace("_", "y").lower()
 
@@ -234,8 +243,19 @@ class Ticket(models.Model):
     solved_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     reopen_count = models.PositiveIntegerField(default=0)
+    # The search document (tickets/search.py; similar-ticket ranking may reuse it). Written only by the
+    # PostgreSQL triggers of migration 0006, which also create its GIN index; never set it from Python.
+    search_vector = SearchVectorField(
+        null=True,
+        editable=False,
+        help_text="PostgreSQL full-text document (config 'helpdesk'): subject weight A, message text "
+        "weight B; kept current by database triggers. Empty on SQLite.",
+    )
+
+    objects = TicketManager()
 
     class Meta:
+        base_manager_name = "objects"
         ordering = ["-created_at", "-pk"]
         indexes = [
             models.Index(fields=["status", "team"], name="ticket_status_team"),

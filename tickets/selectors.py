@@ -1,10 +1,9 @@
 """Reads of the ticket domain, including who may see what (one place for the API and the UI)."""
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import connection
-from django.db.models import Case, Exists, IntegerField, OuterRef, Q, QuerySet, Value, When
+from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 
-from tickets.models import PRIORITY_RANK, Message, Notification, Team, Ticket
+from tickets.models import PRIORITY_RANK, Notification, Team, Ticket
 
 
 def user_is_admin(user: AbstractBaseUser) -> bool:
@@ -64,29 +63,6 @@ def notification_list(*, user: AbstractBaseUser, unread_only: bool = False) -> Q
     return notifications
 
 
-def ticket_search(tickets: QuerySet[Ticket], text: str) -> QuerySet[Ticket]:
-    """Tickets whose subject or any message matches `text`.
-
-    PostgreSQL: full-text search (`websearch_to_tsquery`, so any user input is a valid query).
-    SQLite: case-insensitive substring match, the embedded default's best effort.
-    """
-    text = text.strip()
-    if not text:
-        return tickets
-    if connection.vendor == "postgresql":
-        from django.contrib.postgres.search import SearchQuery, SearchVector
-
-        query = SearchQuery(text, search_type="websearch")
-        matching_messages = Message.objects.annotate(document=SearchVector("body_text")).filter(
-            document=query, ticket=OuterRef("pk")
-        )
-        return tickets.annotate(subject_document=SearchVector("subject")).filter(
-            Q(subject_document=query) | Q(Exists(matching_messages))
-        )
-    matching_messages = Message.objects.filter(body_text__icontains=text, ticket=OuterRef("pk"))
-    return tickets.filter(Q(subject__icontains=text) | Q(Exists(matching_messages)))
-
-
 def ticket_with_priority_rank(tickets: QuerySet[Ticket]) -> QuerySet[Ticket]:
     """Annotate `priority_rank` (low=0 … urgent=3) so tickets sort by urgency, not alphabetically."""
     return tickets.annotate(
@@ -109,5 +85,15 @@ TICKET_ORDERINGS: dict[str, tuple[str, ...]] = {
     "-priority": ("-priority_rank", "created_at", "pk"),
     # Soonest SLA due first, tickets without a running clock last (TicketFilterSet annotates the column).
     "next_sla_due": ("next_sla_due_or_last", "pk"),
+    # Best search match first (`tickets.search.ticket_search` annotates the rank); the default with `q`.
+    "relevance": ("-search_rank", "-pk"),
 }
 DEFAULT_TICKET_ORDERING = "-created"
+SEARCH_TICKET_ORDERING = "relevance"
+
+
+def ticket_ordering_name(requested: str | None, search_text: str | None) -> str:
+    """The order a ticket list takes: the one asked for, else relevance when searching, else newest first."""
+    if requested:
+        return requested
+    return SEARCH_TICKET_ORDERING if (search_text or "").strip() else DEFAULT_TICKET_ORDERING

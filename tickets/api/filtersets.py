@@ -8,7 +8,7 @@ with `surveys.models`.
 from datetime import UTC, datetime
 
 from django import forms
-from django.db.models import DateTimeField, Exists, OuterRef, Q, QuerySet, Value
+from django.db.models import DateTimeField, Exists, FloatField, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django_filters import rest_framework as filters
@@ -30,7 +30,8 @@ from tickets.models import (
     Status,
     Ticket,
 )
-from tickets.selectors import DEFAULT_TICKET_ORDERING, TICKET_ORDERINGS, ticket_search
+from tickets.search import ticket_search
+from tickets.selectors import DEFAULT_TICKET_ORDERING, TICKET_ORDERINGS
 
 MAX_ID = 2**63 - 1  # the largest primary key; bigger numbers would overflow the database driver
 MAX_BREACHING_WITHIN_MINUTES = 366 * 24 * 60
@@ -162,7 +163,11 @@ class TicketFilterSet(filters.FilterSet):
     tag = filters.CharFilter(method="filter_tag", help_text="Tag name.")
     created = IsoDateTimeRangeFilter(field_name="created_at")
     solved = IsoDateTimeRangeFilter(field_name="solved_at")
-    q = filters.CharFilter(method="filter_search", help_text="Full-text search in subject and messages.")
+    q = filters.CharFilter(
+        method="filter_search",
+        help_text="Search: a reference (HD-3029 or 3029), the customer's name, email, phone or organization, "
+        "or words of the subject and messages; ordered by relevance unless `ordering` says otherwise.",
+    )
     survey_score_min = SurveyScoreFilter(help_text="Has a survey answer scoring at least this.")
     survey_score_max = SurveyScoreFilter(help_text="Has a survey answer scoring at most this.")
     survey_kind = filters.ChoiceFilter(
@@ -189,8 +194,8 @@ class TicketFilterSet(filters.FilterSet):
         method="filter_ordering",
         empty_label=None,
         help_text=(
-            f"Sort order (default {DEFAULT_TICKET_ORDERING}); priority sorts by urgency; next_sla_due "
-            "puts the soonest running SLA clock first and tickets without one last."
+            f"Sort order (default {DEFAULT_TICKET_ORDERING}, relevance with q); priority sorts by urgency; "
+            "next_sla_due puts the soonest running SLA clock first and tickets without one last."
         ),
     )
 
@@ -248,6 +253,8 @@ class TicketFilterSet(filters.FilterSet):
             return sla_adapter.annotate_next_sla_due(queryset).annotate(
                 next_sla_due_or_last=Coalesce("next_sla_due", Value(NO_SLA_DUE, output_field=DateTimeField()))
             )
+        if value == "relevance" and "search_rank" not in queryset.query.annotations:
+            return queryset.annotate(search_rank=Value(0.0, output_field=FloatField()))  # no q: all equal
         return queryset
 
 

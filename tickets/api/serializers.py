@@ -99,6 +99,10 @@ class TicketSerializer(serializers.ModelSerializer):
     customer = CustomerBriefSerializer(read_only=True)
     assignee = UserBriefSerializer(read_only=True, allow_null=True)
     tags = serializers.SlugRelatedField(many=True, read_only=True, slug_field="name")
+    search_highlight = serializers.SerializerMethodField(
+        help_text="With `q` in a list: where the ticket matched, as HTML with the match in <mark> "
+        "(the rest escaped); otherwise null."
+    )
 
     class Meta:
         model = Ticket
@@ -121,7 +125,12 @@ class TicketSerializer(serializers.ModelSerializer):
             "solved_at",
             "closed_at",
             "reopen_count",
+            "search_highlight",
         ]
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_search_highlight(self, ticket: Ticket) -> str | None:
+        return self.context.get("search_highlights", {}).get(ticket.pk)
 
 
 class AttachmentSerializer(serializers.ModelSerializer):

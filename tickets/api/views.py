@@ -19,7 +19,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from tickets import permissions as perms
-from tickets import selectors, services
+from tickets import search, selectors, services
 from tickets.api import serializers as s
 from tickets.api.filtersets import (
     AgentFilterSet,
@@ -67,7 +67,9 @@ class TicketViewSet(viewsets.GenericViewSet):
         return selectors.ticket_list(user=self.request.user)
 
     def get_cursor_ordering(self, request: Request) -> tuple[str, ...]:
-        name = request.query_params.get("ordering") or selectors.DEFAULT_TICKET_ORDERING
+        name = selectors.ticket_ordering_name(
+            request.query_params.get("ordering"), request.query_params.get("q")
+        )
         # An unknown name never gets here: TicketFilterSet refuses it with a 400 first.
         return selectors.TICKET_ORDERINGS.get(
             name, selectors.TICKET_ORDERINGS[selectors.DEFAULT_TICKET_ORDERING]
@@ -76,8 +78,14 @@ class TicketViewSet(viewsets.GenericViewSet):
     def _fresh(self, ticket: Ticket) -> Ticket:
         return selectors.ticket_after_write(pk=ticket.pk)
 
+    def get_serializer_context(self) -> dict:
+        return {**super().get_serializer_context(), "search_highlights": getattr(self, "_highlights", {})}
+
     def list(self, request: Request) -> Response:
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        search_text = request.query_params.get("q")
+        if search_text:
+            self._highlights = search.ticket_search_highlights(page, search_text)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     def retrieve(self, request: Request, pk: str) -> Response:

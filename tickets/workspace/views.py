@@ -24,7 +24,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_POST
 
 from tickets import permissions as perms
-from tickets import selectors, services
+from tickets import search, selectors, services
 from tickets.adapters import sla as sla_adapter
 from tickets.adapters import surveys as survey_adapter
 from tickets.api.filtersets import TicketFilterSet
@@ -108,12 +108,17 @@ def _queue_context(request: HttpRequest) -> dict:
     filterset = TicketFilterSet(request.GET, queryset=tickets, request=request)
     valid = filterset.is_valid()
     tickets = filterset.qs if valid else tickets.none()
-    ordering = (filterset.form.cleaned_data.get("ordering") if valid else None) or (
-        selectors.DEFAULT_TICKET_ORDERING
+    search_text = filterset.form.cleaned_data.get("q") if valid else ""
+    ordering = selectors.ticket_ordering_name(
+        filterset.form.cleaned_data.get("ordering") if valid else None, search_text
     )
     tickets = tickets.order_by(*selectors.TICKET_ORDERINGS[ordering])
     page = Paginator(tickets, PAGE_SIZE).get_page(request.GET.get("page"))
     rows = list(page.object_list)
+    if search_text:
+        highlights = search.ticket_search_highlights(rows, search_text)
+        for ticket in rows:
+            ticket.search_highlight = highlights.get(ticket.pk, "")  # shown under the subject
     summaries = sla_adapter.ticket_sla_summaries(rows, now)
     filters = {key: request.GET.getlist(key) for key in QUEUE_FILTER_KEYS if request.GET.getlist(key)}
     base_query = urlencode({"view": view, **filters}, doseq=True)

@@ -1,0 +1,236 @@
+"""Ticket search as people use it: by reference, by customer and by the words of the conversation.
+
+One box finds a ticket by its reference (`HD-3029`, `3029`, `#3029`), by its customer's name, email or
+phone (any formatting of at least six digits) or organization, and by the words of its subject and
+messages. Results are ranked: the exact reference first, then text relevance (subject above messages),
+with matching customers lifted a little; `ticket_search_highlights` shows where each result matched.
+
+PostgreSQL: `Ticket.search_vector` (tsvector, config `helpdesk`: English stemming without accents; subject
+weight A, message text weight B; written by triggers, see migration 0006) with a GIN index, queried with
+`websearch_to_tsquery` so any input is a valid query; customers, emails, phones and organizations through
+trigram GIN indexes on the `UPPER(column)` form that `icontains` compiles to. SQLite: substring matching,
+the embedded default's best effort.
+"""
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import (
+    Case,
+    Exists,
+    F,
+    FloatField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    TextField,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, Concat, Left
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+from tickets.models import Customer, Message, Ticket
+
+SEARCH_CONFIG = "helpdesk"
+# Substring search on fewer characters matches nearly everyone and cannot use a trigram index.
+MIN_SUBSTRING_LENGTH = 3
+MIN_PHONE_DIGITS = 6
+# A search matching more customers than this is not looking for one customer: only these many count.
+CUSTOMER_MATCH_LIMIT = 500
+MESSAGE_TEXT_LIMIT = 20000  # characters of each message that are searched (the triggers use the same)
+REFERENCE_RANK = 10.0
+CUSTOMER_RANK = 1.0
+_START, _STOP = "\x02", "\x03"  # headline markers: control characters never shown, replaced after escaping
+_EXCERPT_RADIUS = 60
+
+
+@dataclass(frozen=True)
+class SearchTerms:
+    text: str
+    references: tuple[str, ...] = ()
+    phone_digits: str = ""
+
+
+def parse_search(text: str, reference_prefix: str) -> SearchTerms:
+    """What a search box entry can mean besides words: a ticket reference, a phone number."""
+    text = " ".join(text.split())
+    prefix = re.escape(reference_prefix)
+    reference = re.fullmatch(rf"#?\s*(?:{prefix}\s*-?\s*)?(\d{{1,18}})", text, flags=re.IGNORECASE)
+    references = (f"{reference_prefix}-{int(reference.group(1))}",) if reference else ()
+    phone_digits = ""
+    if re.fullmatch(r"\+?[\d\s().-]+", text):
+        digits = re.sub(r"\D", "", text)
+        if len(digits) >= MIN_PHONE_DIGITS:
+            phone_digits = digits
+    return SearchTerms(text=text, references=references, phone_digits=phone_digits)
+
+
+def _terms(text: str) -> SearchTerms:
+    return parse_search(text, settings.HELPDESK_REFERENCE_PREFIX)
+
+
+def matching_customer_ids(terms: SearchTerms) -> list[int]:
+    """Customers whose name, email, phone or organization contains the text (one query, trigram indexes)."""
+    if len(terms.text) < MIN_SUBSTRING_LENGTH:
+        return []
+    direct = Q(name__icontains=terms.text) | Q(email__icontains=terms.text)
+    if terms.phone_digits:
+        direct |= Q(phone__icontains=terms.phone_digits)
+    # A union rather than one OR: each branch can use its own index (an OR across the join cannot).
+    by_organization = (
+        Customer.objects.filter(organization__name__icontains=terms.text).order_by().values("pk")
+    )
+    customers = Customer.objects.filter(direct).order_by().values("pk").union(by_organization)
+    return [row["pk"] for row in customers[:CUSTOMER_MATCH_LIMIT]]
+
+
+def _text_query(terms: SearchTerms):
+    from django.contrib.postgres.search import SearchQuery
+
+    return SearchQuery(terms.text, config=SEARCH_CONFIG, search_type="websearch")
+
+
+def ticket_search(tickets: QuerySet[Ticket], text: str) -> QuerySet[Ticket]:
+    """Tickets of `tickets` matching `text`, annotated with `search_rank` (higher is better).
+
+    One query for the matching customers, then the tickets in the caller's query.
+    """
+    terms = _terms(text)
+    if not terms.text:
+        return tickets
+    customer_ids = matching_customer_ids(terms)
+    matches = Q(reference__in=terms.references) if terms.references else Q(pk__in=[])
+    if customer_ids:
+        matches |= Q(customer_id__in=customer_ids)
+    bonus = Value(0.0)
+    if terms.references:
+        bonus = Case(When(reference__in=terms.references, then=Value(REFERENCE_RANK)), default=bonus)
+    if customer_ids:
+        bonus = bonus + Case(When(customer_id__in=customer_ids, then=Value(CUSTOMER_RANK)), default=0.0)
+    if connection.vendor == "postgresql":
+        from django.contrib.postgres.search import SearchRank
+
+        query = _text_query(terms)
+        text_rank = Coalesce(SearchRank(F("search_vector"), query), Value(0.0))
+        return tickets.filter(Q(search_vector=query) | matches).annotate(
+            search_rank=Value(0.0, output_field=FloatField()) + bonus + text_rank
+        )
+    messages = Message.objects.filter(
+        ticket=OuterRef("pk"), is_automatic=False, body_text__icontains=terms.text
+    )
+    in_subject = Q(subject__icontains=terms.text)
+    return tickets.filter(in_subject | Exists(messages) | matches).annotate(
+        search_rank=Value(0.0, output_field=FloatField())
+        + bonus
+        + Case(When(in_subject, then=Value(0.5)), default=Value(0.1))
+    )
+
+
+def _marked(value: str, needle: str) -> str:
+    """`value` escaped for HTML, with each case-insensitive occurrence of `needle` in <mark>."""
+    if not needle:
+        return escape(value)
+    parts = re.split(f"({re.escape(needle)})", value, flags=re.IGNORECASE)
+    return "".join(f"<mark>{escape(part)}</mark>" if i % 2 else escape(part) for i, part in enumerate(parts))
+
+
+def _excerpt(value: str, needle: str) -> str:
+    """About `_EXCERPT_RADIUS` characters either side of the first occurrence of `needle`, marked."""
+    value = " ".join(value.split())
+    at = value.lower().find(needle.lower())
+    if at < 0:
+        return ""
+    start, end = max(0, at - _EXCERPT_RADIUS), at + len(needle) + _EXCERPT_RADIUS
+    text = _marked(value[start:end], needle)
+    return ("…" if start else "") + text + ("…" if end < len(value) else "")
+
+
+def _headline_html(headline: str) -> str:
+    return escape(headline).replace(_START, "<mark>").replace(_STOP, "</mark>")
+
+
+def _field_highlight(ticket: Ticket, terms: SearchTerms) -> str:
+    """Where a ticket matched outside its text: reference, customer or organization."""
+    if ticket.reference in terms.references:
+        return f"<mark>{escape(ticket.reference)}</mark>"
+    customer = ticket.customer
+    needle = terms.text
+    for value in (customer.name, customer.email):
+        if value and needle.lower() in value.lower():
+            return _marked(value, needle)
+    if customer.phone and terms.phone_digits and terms.phone_digits in customer.phone:
+        return _marked(customer.phone, terms.phone_digits)
+    organization = customer.organization
+    if organization is not None and needle.lower() in organization.name.lower():
+        return _marked(organization.name, needle)
+    return ""
+
+
+def ticket_search_highlights(tickets: Sequence[Ticket], text: str) -> dict[int, SafeString]:
+    """{ticket id: HTML snippet with the match in <mark>} for the tickets a search returned (one query).
+
+    Tickets need their customer and organization loaded (`ticket_list` does). A ticket found by its
+    reference or customer shows that field; one found by its words shows the words in context.
+    """
+    terms = _terms(text)
+    if not terms.text or not tickets:
+        return {}
+    ids = [ticket.pk for ticket in tickets]
+    text_snippets: dict[int, str] = {}
+    if connection.vendor == "postgresql":
+        from django.contrib.postgres.aggregates import StringAgg
+        from django.contrib.postgres.search import SearchHeadline
+
+        message_text = (
+            Message.objects.filter(ticket=OuterRef("pk"), is_automatic=False)
+            .order_by()
+            .values("ticket")
+            .annotate(
+                text=StringAgg(Left("body_text", MESSAGE_TEXT_LIMIT), " ", order_by=("created_at", "pk"))
+            )
+            .values("text")
+        )
+        headlines = Ticket.objects.filter(pk__in=ids).annotate(
+            headline=SearchHeadline(
+                Concat(
+                    "subject",
+                    Value(" "),
+                    Coalesce(Subquery(message_text), Value(""), output_field=TextField()),
+                    output_field=TextField(),
+                ),
+                _text_query(terms),
+                config=SEARCH_CONFIG,
+                start_sel=_START,
+                stop_sel=_STOP,
+                max_words=24,
+                min_words=8,
+                max_fragments=2,
+                fragment_delimiter=" … ",
+            )
+        )
+        for pk, headline in headlines.values_list("pk", "headline"):
+            if headline and _START in headline:
+                text_snippets[pk] = _headline_html(headline)
+    else:
+        for ticket in tickets:
+            if terms.text.lower() in ticket.subject.lower():
+                text_snippets[ticket.pk] = _marked(ticket.subject, terms.text)
+        bodies = Message.objects.filter(
+            ticket_id__in=[pk for pk in ids if pk not in text_snippets],
+            is_automatic=False,
+            body_text__icontains=terms.text,
+        ).order_by("created_at", "pk")
+        for ticket_id, body in bodies.values_list("ticket_id", "body_text"):
+            text_snippets.setdefault(ticket_id, _excerpt(body, terms.text))
+    highlights = {}
+    for ticket in tickets:
+        snippet = _field_highlight(ticket, terms) or text_snippets.get(ticket.pk, "")
+        if snippet:
+            highlights[ticket.pk] = mark_safe(snippet)  # built from escaped parts above
+    return highlights

@@ -238,6 +238,13 @@ class SlaClock(models.Model):
                 name="sla_clock_running_warn",
             ),
             models.Index(fields=["ticket", "metric", "sequence"], name="sla_clock_ticket_metric"),
+            # The queue views: breached clocks still open, and running clocks past their warning instant.
+            models.Index(
+                fields=["ticket"],
+                condition=Q(state="breached", stopped_at__isnull=True),
+                name="sla_clock_open_breached",
+            ),
+            models.Index(fields=["warn_at"], condition=Q(state="running"), name="sla_clock_running_warn_at"),
         ]
         constraints = [
             models.UniqueConstraint(

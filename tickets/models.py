@@ -1,11 +1,12 @@
 import secrets
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
-from django.db.models.functions import Lower
+from django.db.models.functions import Coalesce, Lower
 
 from tickets import transitions
 
@@ -198,6 +199,11 @@ class TicketManager(models.Manager):
         return super().get_queryset().defer("search_vector")
 
 
+# `Ticket.next_sla_due_at` for tickets without a running SLA clock when sorting by it: after every real
+# due time, and not null, so cursor pagination (which compares the first ordering column) works on it.
+NO_SLA_DUE = datetime(9999, 12, 31, tzinfo=UTC)
+
+
 def new_reply_token() -> str:
     return secrets.token_urlsafe(12).replace("-", "x").replace("_", "y").lower()
 
@@ -243,6 +249,13 @@ class Ticket(models.Model):
     solved_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     reopen_count = models.PositiveIntegerField(default=0)
+    next_sla_due_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="The earliest due instant of a running SLA clock, stored for queue ordering; written by "
+        "the SLA engine and sweep in the transaction that changes the clocks.",
+    )
     # The search document (tickets/search.py; similar-ticket ranking may reuse it). Written only by the
     # PostgreSQL triggers of migration 0006, which also create its GIN index; never set it from Python.
     search_vector = SearchVectorField(
@@ -263,6 +276,29 @@ class Ticket(models.Model):
             models.Index(fields=["updated_at"], name="ticket_updated"),
             models.Index(
                 fields=["solved_at"], condition=Q(status=transitions.SOLVED), name="ticket_solved_to_close"
+            ),
+            # The `next_sla_due` order (`TICKET_ORDERINGS`), exactly as the API sorts.
+            models.Index(
+                Coalesce("next_sla_due_at", models.Value(NO_SLA_DUE)), "id", name="ticket_next_sla_due"
+            ),
+            # A team's tickets in some statuses, newest first (`?team=&status=`, the default order).
+            models.Index(fields=["team", "status", "-created_at"], name="ticket_team_status_created"),
+            # The desk's views and counts read unsolved tickets only (a minority of a year's tickets):
+            # "mine" newest first, "unassigned in my teams" newest first, counts per team and assignee.
+            models.Index(
+                fields=["assignee", "-created_at"],
+                condition=Q(status__in=sorted(transitions.UNSOLVED)),
+                name="ticket_unsolved_assignee",
+            ),
+            models.Index(
+                fields=["team", "-created_at"],
+                condition=Q(status__in=sorted(transitions.UNSOLVED), assignee__isnull=True),
+                name="ticket_unsolved_unassigned",
+            ),
+            models.Index(
+                fields=["team", "assignee", "status"],
+                condition=Q(status__in=sorted(transitions.UNSOLVED)),
+                name="ticket_unsolved_counts",
             ),
         ]
 

@@ -9,7 +9,12 @@ from sla.services.config import (
     calendar_import_holidays,
     policy_create,
 )
-from sla.services.engine import sla_clock_pin_due, sla_ticket_changed, sla_ticket_replay
+from sla.services.engine import (
+    sla_clock_pin_due,
+    sla_ticket_changed,
+    sla_ticket_replay,
+    sla_tickets_store_next_due,
+)
 from sla.services.sweep import SweepResult, sla_clock_breach, sla_clock_warn, sla_sweep
 
 __all__ = [
@@ -25,4 +30,5 @@ __all__ = [
     "sla_sweep",
     "sla_ticket_changed",
     "sla_ticket_replay",
+    "sla_tickets_store_next_due",
 ]

@@ -6,6 +6,7 @@ registers the receiver), and brings the ticket's clocks in line with the ticket'
 
 import logging
 import math
+from collections.abc import Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -13,6 +14,7 @@ from itertools import groupby
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import OuterRef
 from django.utils import timezone
 
 from sla import selectors
@@ -429,6 +431,16 @@ def _event(clock: SlaClock, kind: str, at: datetime, **details: object) -> SlaEv
     )
 
 
+def sla_tickets_store_next_due(ticket_ids: Iterable[int]) -> None:
+    """Store each ticket's earliest running due instant in `Ticket.next_sla_due_at` (one UPDATE).
+
+    Every writer of clock state calls this in its transaction, so queues sort on an indexed column
+    instead of a subquery per ticket."""
+    Ticket.objects.filter(pk__in=list(ticket_ids)).update(
+        next_sla_due_at=selectors.earliest_running_due(OuterRef("pk"))
+    )
+
+
 def _run_engine(
     facts: TicketFacts,
     now: datetime,
@@ -436,6 +448,7 @@ def _run_engine(
     rules: list[selectors.PolicyRule],
     calendars: dict[int, BusinessCalendar],
     live: bool = True,
+    store_next_due: bool = True,
 ) -> None:
     rule = selectors.policy_rule_for(facts, rules)
     clocks = list(
@@ -454,6 +467,8 @@ def _run_engine(
     )
     engine.run(message)
     engine.record_business_metrics(message)
+    if store_next_due:
+        sla_tickets_store_next_due([facts.pk])
 
 
 def sla_ticket_changed(*, ticket: Ticket, now: datetime, message: Message | None = None) -> None:
@@ -525,9 +540,10 @@ def sla_ticket_replay(
                 and facts.first_customer_message_at <= at
             ):
                 facts.first_response_at = at
-            _run_engine(facts, at, message, rules, calendars, live=False)
+            _run_engine(facts, at, message, rules, calendars, live=False, store_next_due=False)
         if not messages:
-            _run_engine(facts, at, None, rules, calendars, live=False)
+            _run_engine(facts, at, None, rules, calendars, live=False, store_next_due=False)
+    sla_tickets_store_next_due([ticket.pk])
     return ticket.sla_clocks.count()
 
 
@@ -567,6 +583,7 @@ def sla_clock_pin_due(
         previous=_iso(old),
         due_at=_iso(clock.due_at),
     )
+    sla_tickets_store_next_due([ticket.pk])
     ticket_services.audit_record(
         ticket=ticket,
         action=AuditEntry.Action.SLA,

@@ -5,6 +5,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
+from helpdesk.pagination import EstimatedCountPaginator
 from tickets import services, transitions
 from tickets.adapters.sla import annotate_sla_badge, sla_badge
 from tickets.adapters.surveys import survey_invitation_summary_for_ticket
@@ -39,6 +40,7 @@ from tickets.models import (
     WebhookDelivery,
     WebhookSubscription,
 )
+from tickets.search import ticket_search
 from tickets.webhooks import services as webhooks
 
 
@@ -149,11 +151,15 @@ class TicketAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
     )
-    list_filter = ("status", "priority", "team", "channel", "assignee", "tags")
-    search_fields = ("reference", "subject", "customer__email", "customer__name")
+    # created_at as a list filter (fixed ranges), not date_hierarchy, which reads every row's date to
+    # draw its links; counts are estimated on big results (one COUNT(*) of a million rows per page
+    # otherwise, two with the full result count).
+    list_filter = ("status", "priority", "team", "channel", "assignee", "tags", "created_at")
+    search_fields = ("reference", "subject", "customer__email", "customer__name")  # see get_search_results
     list_select_related = ("customer", "team", "assignee")
     autocomplete_fields = ("customer", "team", "assignee")
-    date_hierarchy = "created_at"
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
     readonly_fields = (
         "reference",
         "created_at",
@@ -173,6 +179,11 @@ class TicketAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Ticket]:
         # The SLA badge reads two annotations, so the list needs no query per row.
         return annotate_sla_badge(super().get_queryset(request))
+
+    def get_search_results(self, request: HttpRequest, queryset: QuerySet[Ticket], search_term: str):
+        # The desk's search (reference, customer, words; indexed on PostgreSQL) instead of icontains
+        # over four columns across a join, which scans every ticket.
+        return ticket_search(queryset, search_term), False
 
     def get_fieldsets(self, request, obj=None):
         main = ["subject", "customer", "channel", "priority", "team", "assignee", "tag_names"]

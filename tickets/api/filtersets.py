@@ -5,7 +5,7 @@ SLA filters (`sla_state`, `breaching_within`) and the "next SLA due" ordering fi
 with `surveys.models`.
 """
 
-from datetime import UTC, datetime
+from datetime import UTC
 
 from django import forms
 from django.db.models import DateTimeField, Exists, FloatField, OuterRef, Q, QuerySet, Value
@@ -19,6 +19,7 @@ from drf_spectacular.utils import extend_schema_field
 from tickets.adapters import sla as sla_adapter
 from tickets.adapters import surveys as survey_adapter
 from tickets.models import (
+    NO_SLA_DUE,
     Agent,
     Channel,
     Customer,
@@ -35,9 +36,6 @@ from tickets.selectors import DEFAULT_TICKET_ORDERING, TICKET_ORDERINGS
 
 MAX_ID = 2**63 - 1  # the largest primary key; bigger numbers would overflow the database driver
 MAX_BREACHING_WITHIN_MINUTES = 366 * 24 * 60
-# Sorts tickets without a running SLA clock after every real due time, as a non-null value so cursor
-# pagination (which compares the first ordering column) works on it.
-NO_SLA_DUE = datetime(9999, 12, 31, tzinfo=UTC)
 
 
 @extend_schema_field(OpenApiTypes.INT)
@@ -153,9 +151,13 @@ class TicketFilterForm(forms.Form):
 
 
 class TicketFilterSet(filters.FilterSet):
-    status = filters.MultipleChoiceFilter(choices=Status.choices, help_text="Repeat for several statuses.")
-    priority = filters.MultipleChoiceFilter(choices=Priority.choices)
-    channel = filters.MultipleChoiceFilter(choices=Channel.choices)
+    # distinct=False: these are columns of the ticket, so no join can repeat a row, and SELECT DISTINCT
+    # over whole rows would sort every match.
+    status = filters.MultipleChoiceFilter(
+        choices=Status.choices, distinct=False, help_text="Repeat for several statuses."
+    )
+    priority = filters.MultipleChoiceFilter(choices=Priority.choices, distinct=False)
+    channel = filters.MultipleChoiceFilter(choices=Channel.choices, distinct=False)
     team = IdFilter(field_name="team_id", help_text="Team id.")
     assignee = AssigneeFilter(method="filter_assignee", help_text="'me', 'unassigned' or a user id.")
     customer = IdFilter(field_name="customer_id", help_text="Customer id.")
@@ -250,9 +252,9 @@ class TicketFilterSet(filters.FilterSet):
         # The pagination applies the order (it must know it to build cursors); this filter validates it
         # and annotates the column an order needs.
         if value == "next_sla_due":
-            return sla_adapter.annotate_next_sla_due(queryset).annotate(
-                next_sla_due_or_last=Coalesce("next_sla_due", Value(NO_SLA_DUE, output_field=DateTimeField()))
-            )
+            # The same expression as the index `ticket_next_sla_due`, so the sort walks that index.
+            last = Value(NO_SLA_DUE, output_field=DateTimeField())
+            return queryset.annotate(next_sla_due_or_last=Coalesce("next_sla_due_at", last))
         if value == "relevance" and "search_rank" not in queryset.query.annotations:
             return queryset.annotate(search_rank=Value(0.0, output_field=FloatField()))  # no q: all equal
         return queryset

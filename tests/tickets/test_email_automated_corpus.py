@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from tickets.inbound import inbound_message_process, inbound_message_store, inbound_outcome
+from tickets.email.inbound import inbound_message_process, inbound_message_store, inbound_outcome
 from tickets.models import InboundMessage, Ticket
 
 pytestmark = pytest.mark.django_db

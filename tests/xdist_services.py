@@ -17,5 +17,5 @@ _url = os.environ.get("REDIS_URL", "")
 if _worker.startswith("gw") and _url:
     database = _FIRST_WORKER_DATABASE + int(_worker[2:])
     if database > 15:
-        raise SystemExit("tests/xdist_services.py has Redis databases for two xdist workers: use -n 2 at most")
+        raise SystemExit("tests/xdist_services.py has Redis databases for two workers: use -n 2 at most")
     os.environ["REDIS_URL"] = re.sub(r"(/\d*)?$", f"/{database}", _url.split("?")[0], count=1)

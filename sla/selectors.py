@@ -267,19 +267,25 @@ def tickets_breaching_within(qs: QuerySet[Ticket], minutes: int, now: datetime) 
 
 
 def annotate_next_sla_due(qs: QuerySet[Ticket]) -> QuerySet[Ticket]:
-    """Adds `next_sla_due` (earliest due instant of a running clock, or None) for ordering queues.
+    """Adds `next_sla_due` (see `earliest_due`; None without such a clock) for ordering queues.
 
-    Reads the stored `Ticket.next_sla_due_at`, which the engine and the sweep keep current
+    Reads the stored `Ticket.next_sla_due_at`, which the engine keeps current
     (`sla.services.engine.sla_tickets_store_next_due`)."""
     return qs.annotate(next_sla_due=F("next_sla_due_at"))
 
 
-def earliest_running_due(ticket_ref: OuterRef | F) -> Subquery:
-    """The earliest due instant of the running clocks of the ticket `ticket_ref` points at, or None."""
-    running = SlaClock.objects.filter(
-        ticket_id=ticket_ref, state=ClockState.RUNNING, stopped_at__isnull=True, due_at__isnull=False
+# The clocks whose due instant orders a queue: measuring toward their target, or breached and still
+# waiting to be fulfilled (the most overdue first). The sweep's breach keeps the clock's due instant,
+# so only the engine (start, stop, pause, retarget, pin) changes this value.
+DUE_STATES = (ClockState.RUNNING, ClockState.BREACHED)
+
+
+def earliest_due(ticket_ref: OuterRef | F) -> Subquery:
+    """The earliest due instant of the ticket's running or breached, unfulfilled clocks, or None."""
+    clocks = SlaClock.objects.filter(
+        ticket_id=ticket_ref, state__in=DUE_STATES, stopped_at__isnull=True, due_at__isnull=False
     )
-    return Subquery(running.order_by("due_at").values("due_at")[:1])
+    return Subquery(clocks.order_by("due_at").values("due_at")[:1])
 
 
 @dataclass(frozen=True)

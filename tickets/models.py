@@ -253,8 +253,8 @@ class Ticket(models.Model):
         null=True,
         blank=True,
         editable=False,
-        help_text="The earliest due instant of a running SLA clock, stored for queue ordering; written by "
-        "the SLA engine and sweep in the transaction that changes the clocks.",
+        help_text="The earliest due instant of a running or breached, unfulfilled SLA clock, stored for "
+        "queue ordering; written by the SLA engine in the transaction that changes the clocks.",
     )
     # The search document (tickets/search.py; similar-ticket ranking may reuse it). Written only by the
     # PostgreSQL triggers of migration 0006, which also create its GIN index; never set it from Python.

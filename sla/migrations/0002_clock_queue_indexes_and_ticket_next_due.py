@@ -7,9 +7,11 @@ from django.db.models import OuterRef, Subquery
 def store_next_due(apps, schema_editor) -> None:
     Ticket = apps.get_model("tickets", "Ticket")
     SlaClock = apps.get_model("sla", "SlaClock")
-    running = SlaClock.objects.filter(state="running", stopped_at__isnull=True, due_at__isnull=False)
-    earliest = running.filter(ticket_id=OuterRef("pk")).order_by("due_at").values("due_at")[:1]
-    Ticket.objects.filter(pk__in=running.values("ticket_id")).update(next_sla_due_at=Subquery(earliest))
+    due = SlaClock.objects.filter(
+        state__in=["running", "breached"], stopped_at__isnull=True, due_at__isnull=False
+    )
+    earliest = due.filter(ticket_id=OuterRef("pk")).order_by("due_at").values("due_at")[:1]
+    Ticket.objects.filter(pk__in=due.values("ticket_id")).update(next_sla_due_at=Subquery(earliest))
 
 
 class Migration(migrations.Migration):

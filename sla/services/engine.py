@@ -432,12 +432,12 @@ def _event(clock: SlaClock, kind: str, at: datetime, **details: object) -> SlaEv
 
 
 def sla_tickets_store_next_due(ticket_ids: Iterable[int]) -> None:
-    """Store each ticket's earliest running due instant in `Ticket.next_sla_due_at` (one UPDATE).
+    """Store each ticket's earliest due instant (`selectors.earliest_due`) in `Ticket.next_sla_due_at`.
 
-    Every writer of clock state calls this in its transaction, so queues sort on an indexed column
-    instead of a subquery per ticket."""
+    One UPDATE; the engine calls it in the transaction that changes the clocks, so queues sort on an
+    indexed column instead of a subquery per ticket."""
     Ticket.objects.filter(pk__in=list(ticket_ids)).update(
-        next_sla_due_at=selectors.earliest_running_due(OuterRef("pk"))
+        next_sla_due_at=selectors.earliest_due(OuterRef("pk"))
     )
 
 

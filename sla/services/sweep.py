@@ -18,7 +18,7 @@ from sla.models import (
     SlaClock,
     SlaEvent,
 )
-from sla.services.engine import _event, _now, _sweep_rules, sla_tickets_store_next_due
+from sla.services.engine import _event, _now, _sweep_rules
 from sla.services.notify import ACTOR_LABEL, _emit_webhook, _escalate, _iso, _local, _notify, _notify_breach
 from tickets import services as ticket_services
 from tickets.models import (
@@ -96,7 +96,6 @@ def sla_clock_breach(*, clock_id: int, now: datetime, live: bool = True) -> bool
         if changed != 1:
             return False
         clock = SlaClock.objects.select_related("policy", "ticket").get(pk=clock_id)
-        sla_tickets_store_next_due([clock.ticket_id])
         _event(clock, SlaEvent.Kind.BREACHED, clock.breached_at, detected_at=_iso(now), detected_by="sweep")
         _notify_breach(clock, now, detected_by="sweep", live=live)
         if clock.policy is not None:

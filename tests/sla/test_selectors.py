@@ -80,9 +80,12 @@ def test_queue_filters_find_breached_and_soon_due_tickets_and_order_by_next_due(
     assert set(selectors.tickets_breaching_within(qs, 40, now)) == {late}
     assert set(selectors.tickets_breaching_within(qs, 0, now)) == set()
     ordered = list(selectors.annotate_next_sla_due(qs).order_by(F("next_sla_due").asc(nulls_last=True)))
-    assert ordered[0] == late  # its first response (T0+100 min) is the earliest running due time
-    assert ordered[0].next_sla_due == T0 + timedelta(minutes=100)
-    assert (ordered[1], ordered[2].next_sla_due) == (early, None)  # urgent has no running clock left
+    # Breached and unfulfilled clocks count, so the most overdue ticket comes first.
+    assert [(t, t.next_sla_due) for t in ordered] == [
+        (urgent, T0 + timedelta(minutes=50)),
+        (early, T0 + timedelta(minutes=60)),
+        (late, T0 + timedelta(minutes=100)),
+    ]
 
 
 @pytest.mark.parametrize("minutes", [-1, "10", 1.5, True])

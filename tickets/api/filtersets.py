@@ -197,7 +197,8 @@ class TicketFilterSet(filters.FilterSet):
         empty_label=None,
         help_text=(
             f"Sort order (default {DEFAULT_TICKET_ORDERING}, relevance with q); priority sorts by urgency; "
-            "next_sla_due puts the soonest running SLA clock first and tickets without one last."
+            "next_sla_due puts the soonest due SLA clock first (breached ones, most overdue first) and "
+            "tickets without one last."
         ),
     )
 

@@ -4,6 +4,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 
 .PHONY: run test lint bench install install-dev clean
+# `make bench`: the quick sizes, on a PostgreSQL database of its own (created and filled once, then reused).
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/bench_10k
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +35,11 @@ lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
 	$(PY) manage.py makemigrations --check --dry-run
+
+bench: $(VENV)/.installed-dev
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) bench/generate.py --tickets 10000 --reuse
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) bench/requests_bench.py
+	$(PY) bench/business_time_bench.py
 
 clean:
 	rm -rf var staticfiles .pytest_cache

@@ -284,12 +284,12 @@ def test_malformed_sla_filters_answer_400(as_user, agent_user, params):
     assert set(params) <= set(response.json()["errors"])
 
 
-def test_ordering_by_next_sla_due_puts_tickets_without_a_running_clock_last_and_pages(
+def test_ordering_by_next_sla_due_puts_breached_tickets_first_those_without_a_due_clock_last_and_pages(
     as_user, agent_user, queue
 ):
     client = as_user(agent_user)
-    # overdue's first response is breached, so its next running due is its resolution (at 30 + 8 h).
-    expected = ["soon", "fresh", "overdue", "low"]
+    # overdue's first response is breached and not yet fulfilled: its due instant, the earliest, leads.
+    expected = ["overdue", "soon", "fresh", "low"]
     assert subjects(client.get(TICKETS, {"ordering": "next_sla_due"})) == expected
     seen, url, params = [], TICKETS, {"ordering": "next_sla_due", "page_size": 1}
     while url:

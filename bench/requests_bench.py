@@ -3,9 +3,9 @@
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_100k .venv/bin/python bench/requests_bench.py
 
 Run against a database filled by `bench/generate.py`. Each request runs a few warm-up times and then
-`--repeat` times; the table gives median and p95 milliseconds, the SQL statements of one request, and
-the median as a multiple of the plain first page (the issue's goal: every request within 5x of it, at
-every size). As an agent of team 1 unless marked (admin); markdown table on stdout, progress on stderr.
+`--repeat` times; the table gives median and p95 milliseconds, the median time spent in SQL, the SQL
+statements of one request, and the median as a multiple of the plain first page (the issue's goal:
+every request within 5x of it, at every size). As an agent of team 1 unless marked (admin); markdown table on stdout, progress on stderr.
 """
 
 from __future__ import annotations
@@ -52,20 +52,21 @@ def _requests(ticket_id: int, reference: str, surname: str, email: str, phone: s
     ]
 
 
-def _measure(client, path: str, repeat: int) -> tuple[list[float], int]:
+def _measure(client, path: str, repeat: int) -> tuple[list[float], list[float], int]:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     for _ in range(2):
         assert client.get(path).status_code == 200, path
-    times = []
+    times, sql_times = [], []
     for _ in range(repeat):
         with CaptureQueriesContext(connection) as captured:
             started = time.perf_counter()
             response = client.get(path)
             times.append((time.perf_counter() - started) * 1000)
         assert response.status_code == 200, (path, response.status_code)
-    return times, len(captured.captured_queries)
+        sql_times.append(sum(float(query["time"]) for query in captured.captured_queries) * 1000)
+    return times, sql_times, len(captured.captured_queries)
 
 
 def _p95(times: list[float]) -> float:
@@ -110,19 +111,18 @@ def main() -> None:
             for _ in range(20):  # page 21, or the last page of a small data set
                 path = client.get(path).json()["next"] or path
         print(f"  {label} …", file=sys.stderr)
-        times, queries = _measure(client, path, args.repeat)
+        times, sql_times, queries = _measure(client, path, args.repeat)
         median = statistics.median(times)
         baseline = baseline or median
-        rows.append((label, median, _p95(times), queries, median / baseline))
+        rows.append((label, median, _p95(times), statistics.median(sql_times), queries, median / baseline))
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     print(f"\n{total:,} tickets; {platform.node()}, {os.cpu_count()} cores (load average {load}), ", end="")
-    print(
-        f"Python {platform.python_version()}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {args.repeat} runs each\n"
-    )
-    print("| request | median ms | p95 ms | queries | x first page |")
-    print("|---|---:|---:|---:|---:|")
-    for label, median, p95, queries, ratio in rows:
-        print(f"| {label} | {median:.1f} | {p95:.1f} | {queries} | {ratio:.1f} |")
+    when = f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
+    print(f"Python {platform.python_version()}, {when}, {args.repeat} runs each\n")
+    print("| request | median ms | p95 ms | SQL ms (median) | queries | x first page |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for label, median, p95, sql, queries, ratio in rows:
+        print(f"| {label} | {median:.1f} | {p95:.1f} | {sql:.1f} | {queries} | {ratio:.1f} |")
 
 
 if __name__ == "__main__":

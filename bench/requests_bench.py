@@ -5,7 +5,8 @@
 Run against a database filled by `bench/generate.py`. Each request runs a few warm-up times and then
 `--repeat` times; the table gives median and p95 milliseconds, the median time spent in SQL, the SQL
 statements of one request, and the median as a multiple of the plain first page (the issue's goal:
-every request within 5x of it, at every size). As an agent of team 1 unless marked (admin); markdown table on stdout, progress on stderr.
+every request within 5x of it, at every size). As an agent of team 1 unless marked (admin); a markdown
+table on stdout, progress on stderr.
 """
 
 from __future__ import annotations

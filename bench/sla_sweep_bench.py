@@ -167,12 +167,11 @@ def main() -> None:
         ("batches of 500", 2 * tickets, batched),
         ("batches of 1 (per-clock baseline)", 2 * sample, single),
     ):
-        print(
-            f"| {name} | {clocks} | {transitions} | {elapsed:.1f} | {queries} | {1000 * elapsed / clocks:.2f} |"
-        )
+        per_clock = 1000 * elapsed / clocks
+        print(f"| {name} | {clocks} | {transitions} | {elapsed:.1f} | {queries} | {per_clock:.2f} |")
     projected = single[0] / (2 * sample) * 2 * tickets
     print(
-        f"\nPer-clock baseline scaled to {2 * tickets} clocks: {projected:.1f} s; batched: {batched[0]:.1f} s."
+        f"\nPer-clock baseline scaled to {2 * tickets} clocks: {projected:.1f} s; batched: {batched[0]:.1f} s"
     )
 
 

@@ -15,7 +15,7 @@ from sla.services.engine import (
     sla_ticket_replay,
     sla_tickets_store_next_due,
 )
-from sla.services.sweep import SweepResult, sla_clock_breach, sla_clock_warn, sla_sweep
+from sla.services.sweep import SweepResult, sla_sweep
 
 __all__ = [
     "SweepResult",
@@ -24,9 +24,7 @@ __all__ = [
     "calendar_create_always_open",
     "calendar_import_holidays",
     "policy_create",
-    "sla_clock_breach",
     "sla_clock_pin_due",
-    "sla_clock_warn",
     "sla_sweep",
     "sla_ticket_changed",
     "sla_ticket_replay",

@@ -19,7 +19,7 @@ class Migration(migrations.Migration):
             field=models.DateTimeField(
                 blank=True,
                 editable=False,
-                help_text="The earliest due instant of a running SLA clock, stored for queue ordering; written by the SLA engine and sweep in the transaction that changes the clocks.",
+                help_text="The earliest due instant of a running or breached, unfulfilled SLA clock, stored for queue ordering; written by the SLA engine in the transaction that changes the clocks.",
                 null=True,
             ),
         ),

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "anymail",
+    "axes",
     "tickets",
     "sla",
     "surveys",
@@ -55,6 +56,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: turns a locked-out login into its lockout answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "helpdesk.urls"
@@ -87,6 +90,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command", "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# django-axes first: it refuses a locked-out client before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -198,6 +207,11 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Inbound webhooks (django-anymail): Mailgun signs each post with its webhook signing key; every provider's
 # post must also carry HTTP basic auth ("user:password" in the webhook URL) from ANYMAIL_WEBHOOK_SECRET
 # (anymail shares it between providers; list several to rotate). Postmark and SendGrid have no signature.
+# Providers whose inbound webhook is served (mailgun, postmark, sendgrid); each needs its credential
+# (Mailgun: MAILGUN_WEBHOOK_SIGNING_KEY; the others: ANYMAIL_WEBHOOK_SECRET), else it answers 403.
+HELPDESK_EMAIL_WEBHOOK_PROVIDERS = env.list("HELPDESK_EMAIL_WEBHOOK_PROVIDERS", default=[])
+if set(HELPDESK_EMAIL_WEBHOOK_PROVIDERS) - {"mailgun", "postmark", "sendgrid"}:
+    raise ImproperlyConfigured("HELPDESK_EMAIL_WEBHOOK_PROVIDERS may list only mailgun, postmark, sendgrid.")
 ANYMAIL = {
     "MAILGUN_WEBHOOK_SIGNING_KEY": env.str("MAILGUN_WEBHOOK_SIGNING_KEY", default=""),
     "WEBHOOK_SECRET": env.list("ANYMAIL_WEBHOOK_SECRET", default=[]),
@@ -247,8 +261,6 @@ HELPDESK_WEB_FORM_MAX_ATTACHMENT_BYTES = env.int(
 HELPDESK_WEB_FORM_RATE_PER_IP = env.int("HELPDESK_WEB_FORM_RATE_PER_IP", default=10)
 HELPDESK_WEB_FORM_RATE_PER_EMAIL = env.int("HELPDESK_WEB_FORM_RATE_PER_EMAIL", default=5)
 HELPDESK_WEB_FORM_RATE_WINDOW_SECONDS = env.int("HELPDESK_WEB_FORM_RATE_WINDOW_SECONDS", default=3600)
-# Request header (META name, e.g. HTTP_X_REAL_IP) holding the client address behind a trusted proxy.
-HELPDESK_CLIENT_IP_HEADER = env.str("HELPDESK_CLIENT_IP_HEADER", default="")
 HELPDESK_API_MAX_ATTACHMENT_BYTES = env.int("HELPDESK_API_MAX_ATTACHMENT_BYTES", default=25 * 1024 * 1024)
 # Our own support addresses: mail from them is ignored (loop protection); the first one is the default
 # sender address whose plus-address (support+<reply token>@...) is each ticket's reply address.
@@ -259,6 +271,24 @@ HELPDESK_EMAIL_SEND_MAX_RETRIES = env.int("HELPDESK_EMAIL_SEND_MAX_RETRIES", def
 HELPDESK_NOTIFICATION_EMAILS = env.bool("HELPDESK_NOTIFICATION_EMAILS", default=True)
 HELPDESK_IMAP_BATCH_SIZE = env.int("HELPDESK_IMAP_BATCH_SIZE", default=200)
 HELPDESK_IMAP_TIMEOUT = env.int("HELPDESK_IMAP_TIMEOUT", default=60)
+
+# --- Client address and login lockout (docs/security.md) -----------------------------------------
+# How many reverse proxies in front of the web server append the address they saw to
+# HELPDESK_CLIENT_IP_HEADER (a META name). 0: no proxy, the client is REMOTE_ADDR and forwarding headers
+# are ignored. helpdesk/client_ip.py applies this one rule to rate limits, throttles and login lockout.
+HELPDESK_TRUSTED_PROXY_COUNT = env.int("HELPDESK_TRUSTED_PROXY_COUNT", default=0)
+HELPDESK_CLIENT_IP_HEADER = env.str("HELPDESK_CLIENT_IP_HEADER", default="HTTP_X_FORWARDED_FOR")
+if HELPDESK_TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("HELPDESK_TRUSTED_PROXY_COUNT must be 0 or more.")
+# django-axes locks out a client address after this many wrong passwords on /desk/login/, /admin/login/
+# and the API token endpoint, for the cool-off time; attempts live in the database (no Redis needed).
+AXES_FAILURE_LIMIT = env.int("HELPDESK_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("HELPDESK_LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "helpdesk.client_ip.client_ip"
+AXES_LOCKOUT_CALLABLE = "helpdesk.login_lockout.lockout_response"
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
 
 # --- REST API -----------------------------------------------------------------------------------
 REST_FRAMEWORK = {

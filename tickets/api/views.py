@@ -15,9 +15,9 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from helpdesk.throttling import ClientIPScopedRateThrottle
 from tickets import permissions as perms
 from tickets import selectors, services
 from tickets.api import serializers as s
@@ -342,15 +342,18 @@ class TokenView(APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
     # Password guessing: a few attempts per minute per client address (HELPDESK_API_TOKEN_RATE).
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [ClientIPScopedRateThrottle]
     throttle_scope = "auth-token"
 
     @extend_schema(request=s.TokenRequestSerializer, responses={200: s.TokenSerializer}, auth=[])
     def post(self, request: Request) -> Response:
         data = s.TokenRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        # The plain HttpRequest: django-axes flags a locked-out client on it for its middleware to answer.
         user = authenticate(
-            request, username=data.validated_data["username"], password=data.validated_data["password"]
+            request._request,
+            username=data.validated_data["username"],
+            password=data.validated_data["password"],
         )
         if user is None or not user.is_active:
             raise ValidationError({"non_field_errors": ["Unknown username or wrong password."]})

@@ -10,13 +10,14 @@ from rest_framework.authtoken.models import Token
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.generics import get_object_or_404
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from helpdesk.parsers import SafeJSONParser
 from helpdesk.throttling import ClientIPScopedRateThrottle
 from tickets import permissions as perms
 from tickets import selectors, services
@@ -141,7 +142,7 @@ class TicketMessageViewSet(TicketChildMixin, mixins.ListModelMixin, viewsets.Gen
     serializer_class = s.MessageSerializer
     filterset_class = MessageFilterSet
     queryset = Message.objects.none()
-    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    parser_classes = [MultiPartParser, FormParser, SafeJSONParser]
     cursor_ordering = ("created_at", "pk")
 
     def get_queryset(self) -> QuerySet[Message]:

@@ -17,7 +17,7 @@ from anymail.webhooks.mailgun import MailgunInboundWebhookView
 from anymail.webhooks.postmark import PostmarkInboundWebhookView
 from anymail.webhooks.sendgrid import SendGridInboundWebhookView
 from django.conf import settings
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseForbidden
 from django.views.decorators.csrf import csrf_exempt
 
 from helpdesk.client_ip import client_ip
@@ -65,7 +65,11 @@ def provider_webhook_view(provider: str) -> Callable[[HttpRequest], HttpResponse
                 missing,
             )
             return HttpResponseForbidden("This inbound email webhook has no credential configured.")
-        return anymail_view(request, *args, **kwargs)
+        try:
+            return anymail_view(request, *args, **kwargs)
+        except RecursionError:
+            # Postmark's JSON body is decoded by anymail; absurd nesting is a bad request, not a crash.
+            return HttpResponseBadRequest("The request body is nested too deeply.")
 
     return view
 

@@ -83,6 +83,11 @@ class HelpdeskAutoSchema(AutoSchema):
             codes.append("409")
         if getattr(self.view, "throttle_classes", None):
             codes.append("429")
+        if any(
+            getattr(parameter, "name", "") == "Idempotency-Key"
+            for parameter in self.get_override_parameters()
+        ):
+            codes.append("422")  # the key was used before with a different body
         for code in codes:
             if code not in responses:
                 responses[code] = self._get_response_for_code(ErrorSerializer, code, direction=direction)

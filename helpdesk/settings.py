@@ -179,6 +179,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(minutes=1),
         "options": {"expires": 50},
     },
+    "tickets-requeue-inbound-messages": {
+        "task": "tickets.tasks.tickets_requeue_inbound_messages",
+        "schedule": timedelta(minutes=1),
+        "options": {"expires": 50},
+    },
     "tickets-poll-mailboxes": {
         "task": "tickets.tasks.tickets_poll_mailboxes",
         "schedule": timedelta(seconds=env.int("HELPDESK_IMAP_POLL_SECONDS", default=60)),
@@ -269,6 +274,10 @@ HELPDESK_MAX_ATTACHMENT_BYTES = env.int("HELPDESK_MAX_ATTACHMENT_BYTES", default
 HELPDESK_EMAIL_SEND_MAX_RETRIES = env.int("HELPDESK_EMAIL_SEND_MAX_RETRIES", default=6)
 # Agents also get their in-app notifications (assignments, SLA, delivery failures) by email.
 HELPDESK_NOTIFICATION_EMAILS = env.bool("HELPDESK_NOTIFICATION_EMAILS", default=True)
+# A stored inbound message not processed this long after it arrived is enqueued again by the beat sweep
+# (its enqueue was lost in a broker outage, or its worker died); well above a normal queue delay.
+HELPDESK_INBOUND_REQUEUE_AFTER_SECONDS = env.int("HELPDESK_INBOUND_REQUEUE_AFTER_SECONDS", default=120)
+HELPDESK_INBOUND_REQUEUE_BATCH_SIZE = env.int("HELPDESK_INBOUND_REQUEUE_BATCH_SIZE", default=500)
 HELPDESK_IMAP_BATCH_SIZE = env.int("HELPDESK_IMAP_BATCH_SIZE", default=200)
 HELPDESK_IMAP_TIMEOUT = env.int("HELPDESK_IMAP_TIMEOUT", default=60)
 

@@ -880,3 +880,26 @@ class TicketParticipant(models.Model):
 
     def __str__(self) -> str:
         return f"{self.email} on {self.ticket_id}"
+
+
+class IdempotencyKey(models.Model):
+    """The answer given to one API create sent with an `Idempotency-Key` header (tickets/api/idempotency.py).
+
+    Written in the same transaction as what the request created, so a retried request either finds this row
+    (and gets the same answer without creating anything) or finds nothing because nothing was committed.
+    """
+
+    owner = models.CharField(max_length=100, help_text="Who sent it: user:<id> or integration:<id>.")
+    key = models.CharField(max_length=255)
+    request_fingerprint = models.CharField(max_length=64, help_text="SHA-256 of method, path and body.")
+    response_status = models.PositiveSmallIntegerField()
+    response_body = models.JSONField(encoder=DjangoJSONEncoder)
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "key"], name="idempotency_key_unique_per_owner")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.owner} {self.key}"

@@ -31,6 +31,7 @@ from tickets.api.filtersets import (
     PhoneCallFilterSet,
     TicketFilterSet,
 )
+from tickets.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent_response
 from tickets.api.renderers import MetricsCSVRenderer
 from tickets.customers import customer_get_or_create
 from tickets.models import (
@@ -84,8 +85,17 @@ class TicketViewSet(viewsets.GenericViewSet):
     def retrieve(self, request: Request, pk: str) -> Response:
         return Response(self.get_serializer(self.get_object()).data)
 
-    @extend_schema(request=s.TicketCreateSerializer, responses={201: s.TicketSerializer})
+    @extend_schema(
+        request=s.TicketCreateSerializer,
+        responses={201: s.TicketSerializer},
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+    )
     def create(self, request: Request) -> Response:
+        return idempotent_response(
+            request=request, owner=f"user:{request.user.pk}", produce=lambda: self._create(request)
+        )
+
+    def _create(self, request: Request) -> Response:
         data = s.TicketCreateSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         args = dict(data.validated_data)

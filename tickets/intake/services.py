@@ -80,7 +80,8 @@ def intake_web_form(
     ticket = ticket_route(ticket=ticket, now=now)
     # Enqueued after commit, so a rolled-back intake never mails the customer.
     ticket_id = ticket.pk
-    transaction.on_commit(lambda: tickets_send_acknowledgement.delay(ticket_id))
+    # robust: with the broker down the ticket is still created and the customer sees success.
+    transaction.on_commit(lambda: tickets_send_acknowledgement.delay(ticket_id), robust=True)
     return ticket
 
 

@@ -68,7 +68,8 @@ def webhooks_emit(
             WebhookDelivery.objects.filter(event=event, created_at=now, subscription__in=subscriptions)
         )
     for delivery in deliveries:
-        transaction.on_commit(lambda pk=delivery.pk: _enqueue(pk))
+        # robust: a broker outage must not fail the committed request; tickets_retry_webhooks picks it up.
+        transaction.on_commit(lambda pk=delivery.pk: _enqueue(pk), robust=True)
     return deliveries
 
 
@@ -194,5 +195,5 @@ def webhook_delivery_retry(*, delivery: WebhookDelivery, now: datetime | None = 
         status=State.PENDING, attempts=0, next_attempt_at=now
     )
     if changed:
-        transaction.on_commit(lambda: _enqueue(delivery.pk))
+        transaction.on_commit(lambda: _enqueue(delivery.pk), robust=True)
     return bool(changed)

@@ -307,6 +307,10 @@ AXES_CLIENT_IP_CALLABLE = "helpdesk.client_ip.client_ip"
 AXES_LOCKOUT_CALLABLE = "helpdesk.login_lockout.lockout_response"
 AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
 
+# Hosts that outbound HTTP (webhook subscriptions) may reach although they resolve to loopback, private or
+# reserved addresses: trusted internal receivers only (helpdesk/outbound_http.py, docs/security.md).
+HELPDESK_OUTBOUND_HTTP_ALLOWED_HOSTS = env.list("HELPDESK_OUTBOUND_HTTP_ALLOWED_HOSTS", default=[])
+
 # --- REST API -----------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

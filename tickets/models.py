@@ -1,11 +1,13 @@
 import secrets
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 
+from helpdesk.outbound_http import OutboundURLRefused, outbound_url_check
 from tickets import transitions
 
 
@@ -653,12 +655,16 @@ class WebhookSubscription(models.Model):
         return f"{self.name} → {self.url}"
 
     def clean(self) -> None:
-        from django.core.exceptions import ValidationError
-
+        errors = {}
         if not isinstance(self.events, list) or any(e not in WebhookEvent.values for e in self.events):
-            raise ValidationError(
-                {"events": f"Use a list of event names from: {', '.join(WebhookEvent.values)}."}
-            )
+            errors["events"] = f"Use a list of event names from: {', '.join(WebhookEvent.values)}."
+        # SSRF: refuse internal addresses when the subscription is configured; delivery checks again.
+        try:
+            outbound_url_check(self.url)
+        except OutboundURLRefused as error:
+            errors["url"] = str(error)
+        if errors:
+            raise ValidationError(errors)
 
     def wants(self, event: str, team_id: int | None) -> bool:
         if self.events and event not in self.events:

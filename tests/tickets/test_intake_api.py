@@ -643,7 +643,9 @@ def test_keys_of_one_team_share_its_conversations():
 def test_a_chat_key_cannot_write_as_an_agent_of_another_team():
     team, other_team = factories.TeamFactory(), factories.TeamFactory()
     factories.AgentFactory(teams=[other_team], user=factories.UserFactory(username="boss"))
-    lines = [{"author": "agent", "author_name": "boss", "text": "Refund approved", "timestamp": T0.isoformat()}]
+    lines = [
+        {"author": "agent", "author_name": "boss", "text": "Refund approved", "timestamp": T0.isoformat()}
+    ]
 
     api(Channel.CHAT, default_team=team).post(CHAT, transcript("conv-x", lines), format="json")
 

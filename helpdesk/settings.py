@@ -28,6 +28,21 @@ if not SECRET_KEY:
     SECRET_KEY = "dev-insecure-key-do-not-use-in-production"
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
+# --- HTTPS and security headers (docs/security.md; README "Production settings") ------------------
+# HELPDESK_HTTPS=true when users reach the site over HTTPS: redirect http, HSTS, Secure cookies.
+HELPDESK_HTTPS = env.bool("HELPDESK_HTTPS", default=False)
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=HELPDESK_HTTPS)
+SESSION_COOKIE_SECURE = HELPDESK_HTTPS
+CSRF_COOKIE_SECURE = HELPDESK_HTTPS
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000 if HELPDESK_HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=HELPDESK_HTTPS)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy header for every response; empty: none. The desk loads only its own scripts
+# and styles, so "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'" fits it.
+HELPDESK_CONTENT_SECURITY_POLICY = env.str("HELPDESK_CONTENT_SECURITY_POLICY", default="")
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -56,6 +71,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "helpdesk.security_headers.SecurityHeadersMiddleware",
     # Last, as django-axes requires: turns a locked-out login into its lockout answer.
     "axes.middleware.AxesMiddleware",
 ]
@@ -297,6 +313,9 @@ HELPDESK_TRUSTED_PROXY_COUNT = env.int("HELPDESK_TRUSTED_PROXY_COUNT", default=0
 HELPDESK_CLIENT_IP_HEADER = env.str("HELPDESK_CLIENT_IP_HEADER", default="HTTP_X_FORWARDED_FOR")
 if HELPDESK_TRUSTED_PROXY_COUNT < 0:
     raise ImproperlyConfigured("HELPDESK_TRUSTED_PROXY_COUNT must be 0 or more.")
+if HELPDESK_TRUSTED_PROXY_COUNT > 0:
+    # Behind a TLS-terminating proxy: trust its X-Forwarded-Proto, or SECURE_SSL_REDIRECT would loop.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # django-axes locks out a client address after this many wrong passwords on /desk/login/, /admin/login/
 # and the API token endpoint, for the cool-off time; attempts live in the database (no Redis needed).
 AXES_FAILURE_LIMIT = env.int("HELPDESK_LOGIN_FAILURE_LIMIT", default=5)

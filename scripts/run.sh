@@ -15,6 +15,11 @@ $PY manage.py seed_demo
 echo "==> SLA calendars, policies and clocks for the demo tickets (skipped when present)"
 $PY manage.py seed_sla_demo
 $PY manage.py ensure_admin
+if [[ "$($PY manage.py shell -c 'from django.conf import settings; print(settings.DEBUG)' 2>/dev/null)" == "False" ]]; then
+    # Production mode: runserver serves no static files; WhiteNoise serves the collected ones.
+    echo "==> DEBUG is false: collecting static files for WhiteNoise"
+    $PY manage.py collectstatic --noinput >/dev/null
+fi
 
 # One function per child; a child that dies (crash, OOM kill, kill -9) is logged and started again, so a
 # dead worker never takes the web server and beat down with it.

@@ -29,7 +29,9 @@ class Command(BaseCommand):
             password_file.parent.mkdir(parents=True, exist_ok=True)
             password_file.write_text(password + "\n")
             password_file.chmod(0o600)
-            # Printed once: start-up logs are often kept and shared, a password in them on every start leaks.
-            self.stdout.write(self.style.SUCCESS(f"Admin login: username {username!r}, password {password!r}"))
+            # Printed once: start-up logs are kept and shared; a password in them on every start leaks.
+            self.stdout.write(
+                self.style.SUCCESS(f"Admin login: username {username!r}, password {password!r}")
+            )
             return
         self.stdout.write(f"Admin login: username {username!r}, password in {password_file}")

@@ -327,7 +327,7 @@ class TicketAdmin(admin.ModelAdmin):
 @admin.register(Customer)
 class CustomerAdmin(admin.ModelAdmin):
     list_display = ("name", "email", "phone", "organization", "is_vip", "created_at")
-    list_filter = ("is_vip", "organization")
+    list_filter = ("is_vip", ("email_undeliverable_at", admin.EmptyFieldListFilter), "organization")
     search_fields = ("name", "email", "phone", "handles__handle")
     list_select_related = ("organization",)
     autocomplete_fields = ("organization",)

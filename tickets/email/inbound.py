@@ -21,18 +21,17 @@ from django.utils import timezone
 
 from tickets import hooks, services
 from tickets.customers import customer_get_or_create
+from tickets.email.bounces import bounce_record
 from tickets.intake.routing import ticket_route
 from tickets.mail.classify import Classification, classify, is_from_own_address, normalize_address
 from tickets.mail.parsing import EmailParseError, ParsedEmail, parse_email
 from tickets.mail.quotes import extract_reply, extract_reply_html
 from tickets.mail.threading import reference_from_message_id, reference_from_subject, reply_token_from_address
 from tickets.models import (
-    AuditEntry,
     Channel,
     InboundMessage,
     Mailbox,
     Message,
-    Notification,
     Team,
     Ticket,
     TicketParticipant,
@@ -190,7 +189,7 @@ def _process(*, row: InboundMessage, raw: bytes, now: datetime) -> _Result:
 
     classification = classify(parsed)
     if classification.is_bounce:
-        return _handle_bounce(parsed=parsed, classification=classification, now=now)
+        return _handle_bounce(row=row, classification=classification, now=now)
     if classification.auto_generated:
         kind = "bulk" if classification.is_bulk else "auto-generated"
         return _Result(state=State.IGNORED, reason=f"{kind}: {'; '.join(classification.reasons)}")
@@ -293,57 +292,13 @@ def _duplicate_reason(*, row: InboundMessage, parsed: ParsedEmail) -> str:
     return ""
 
 
-def _handle_bounce(*, parsed: ParsedEmail, classification: Classification, now: datetime) -> _Result:
-    status = classification.delivery_status
-    original_id = status.original_message_id if status is not None else None
-    original = (
-        Message.objects.select_related("ticket").filter(email_message_id=original_id).first()
-        if original_id
-        else None
+def _handle_bounce(*, row: InboundMessage, classification: Classification, now: datetime) -> _Result:
+    result = bounce_record(delivery_status=classification.delivery_status, inbound=row, now=now)
+    if result.message is None:
+        return _Result(state=State.IGNORED, reason=f"bounce: {result.reason}"[:2000])
+    return _Result(
+        state=State.PROCESSED, reason=result.reason, ticket=result.message.ticket, message=result.note
     )
-    if original is None:
-        return _Result(
-            state=State.IGNORED,
-            reason="bounce: delivery status notification for a message we did not send"
-            + (f" ({original_id})" if original_id else ""),
-        )
-    diagnostic = (status.diagnostic or status.status or parsed.subject or "delivery failed").strip()
-    recipients = ", ".join(status.failed_recipients) or (original.ticket.customer.email or "")
-    Message.objects.filter(pk=original.pk).update(
-        delivery_status=Message.DeliveryStatus.BOUNCED, delivery_error=diagnostic[:2000]
-    )
-    ticket = original.ticket
-    note = None
-    if not ticket.is_closed:
-        note = services.message_add(
-            ticket=ticket,
-            author_role=Message.AuthorRole.SYSTEM,
-            visibility=Message.Visibility.INTERNAL,
-            body_text=f"Delivery failure: the email to {recipients} bounced.\n\n{diagnostic}",
-            is_automatic=True,
-            now=now,
-        )
-    services.audit_record(
-        ticket=ticket,
-        action=AuditEntry.Action.EMAIL,
-        now=now,
-        actor_label=services.SYSTEM,
-        field="delivery_status",
-        old_value=original.delivery_status,
-        new_value=Message.DeliveryStatus.BOUNCED,
-        details={"message_id": original.pk, "diagnostic": diagnostic[:500]},
-    )
-    if ticket.assignee is not None:
-        services.notification_create(
-            recipient=ticket.assignee,
-            kind=Notification.Kind.DELIVERY_FAILURE,
-            ticket=ticket,
-            title=f"{ticket.reference}: email to {recipients} bounced",
-            body=diagnostic,
-            dedupe_key=f"bounce:{original.pk}",
-            now=now,
-        )
-    return _Result(state=State.PROCESSED, reason="bounce", ticket=ticket, message=note)
 
 
 # --- threading -----------------------------------------------------------------------------------

@@ -835,7 +835,15 @@ class InboundMessage(models.Model):
         DUPLICATE = "duplicate", "Duplicate"
         QUARANTINED = "quarantined", "Quarantined"
 
-    raw = models.BinaryField()
+    raw_key = models.CharField(
+        max_length=100,
+        blank=True,
+        db_index=True,
+        help_text="Key of the raw bytes in the inbound_raw storage (content address: their SHA-256).",
+    )
+    raw_deleted_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the retention policy deleted the raw bytes."
+    )
     size = models.PositiveBigIntegerField(default=0)
     source = models.CharField(max_length=10, choices=Source.choices)
     mailbox = models.ForeignKey(

@@ -1,9 +1,10 @@
 """Email intake: store the raw message first, then parse, classify, thread and turn it into ticket messages.
 
 Every source (IMAP polling, provider webhooks, `ingest_mail` files) calls `inbound_message_store`, which
-only saves the bytes; `inbound_message_process` (run per message by the Celery task
-`tickets_process_inbound_message`, or synchronously by the command) does the rest. A message that cannot be
-processed is quarantined with its error and can be retried; nothing is dropped silently.
+only saves the bytes (in the `inbound_raw` storage, see `tickets.email.raw_mail`); `inbound_message_process`
+(run per message by the Celery task `tickets_process_inbound_message`, or synchronously by the command) does
+the rest. A message that cannot be processed is quarantined with its error and can be retried; nothing is
+dropped silently.
 """
 
 import contextlib
@@ -22,6 +23,7 @@ from django.utils import timezone
 from tickets import hooks, services
 from tickets.customers import customer_get_or_create
 from tickets.email.bounces import bounce_record
+from tickets.email.raw_mail import RawMailUnavailable, raw_mail_read, raw_mail_save
 from tickets.intake.routing import ticket_route
 from tickets.mail.classify import Classification, classify, is_from_own_address, normalize_address
 from tickets.mail.parsing import EmailParseError, ParsedEmail, parse_email
@@ -84,7 +86,7 @@ def inbound_message_store(
             f"Unknown source {source!r}; expected one of {', '.join(InboundMessage.Source.values)}."
         )
     inbound = InboundMessage.objects.create(
-        raw=raw,
+        raw_key=raw_mail_save(raw),
         size=len(raw),
         source=source,
         mailbox=mailbox,
@@ -121,10 +123,9 @@ def inbound_message_process(*, inbound: InboundMessage | int, now: datetime | No
         row = InboundMessage.objects.select_for_update().get(pk=pk)
         if row.state != State.STORED:
             return row
-        raw = bytes(row.raw)
         try:
             with transaction.atomic():
-                result = _process(row=row, raw=raw, now=now)
+                result = _process(row=row, raw=raw_mail_read(row), now=now)
         except IntegrityError as error:
             # Another copy of the same message was processed concurrently and won the unique Message-ID.
             result = _concurrent_duplicate(row) or _Result(
@@ -265,8 +266,8 @@ def _claimed(*, parsed: ParsedEmail, recipients: list[str], now: datetime) -> _R
 
 def _concurrent_duplicate(row: InboundMessage) -> _Result | None:
     try:
-        message_id = parse_email(bytes(row.raw)).message_id
-    except EmailParseError:
+        message_id = parse_email(raw_mail_read(row)).message_id
+    except (EmailParseError, RawMailUnavailable):
         return None
     if message_id and Message.objects.filter(email_message_id=message_id).exists():
         return _Result(state=State.DUPLICATE, reason="Message-ID was stored by a concurrent delivery")

@@ -26,6 +26,7 @@ from tickets.email.bounces import bounce_record
 from tickets.email.raw_mail import RawMailUnavailable, raw_mail_read, raw_mail_save
 from tickets.intake.routing import ticket_route
 from tickets.mail.classify import Classification, classify, is_from_own_address, normalize_address
+from tickets.mail.forwards import is_forward_subject, split_forward
 from tickets.mail.parsing import EmailParseError, ParsedEmail, parse_email
 from tickets.mail.quotes import extract_reply, extract_reply_html
 from tickets.mail.threading import reference_from_message_id, reference_from_subject, reply_token_from_address
@@ -393,8 +394,15 @@ def own_addresses() -> set[str]:
 
 
 def _bodies(parsed: ParsedEmail) -> tuple[str, str]:
-    """(visible new text, full original text); an all-quote reply keeps its full text visible."""
+    """(visible new text, full original text); an all-quote reply keeps its full text visible.
+
+    A forward keeps everything: the forwarded message is the request. Forward markers are never cut by
+    reply stripping; an Outlook forward ("FW:" with a From/Sent/To/Subject block) looks like a reply, so
+    its subject decides.
+    """
     full_text = parsed.text
+    if is_forward_subject(parsed.subject) and split_forward(full_text, subject=parsed.subject) is not None:
+        return full_text.strip(), full_text
     visible = extract_reply(parsed.text) if parsed.text.strip() else extract_reply_html(parsed.html)
     return (visible.strip() or full_text.strip()), full_text
 

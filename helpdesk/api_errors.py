@@ -6,7 +6,8 @@ Domain errors from the services map to 400, or 409 when the ticket's state is wh
 """
 
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 from drf_spectacular.openapi import AutoSchema
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
@@ -66,6 +67,16 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
         codes = exc.get_codes() if isinstance(exc, exceptions.APIException) else "error"
         response.data = {"detail": str(detail), "code": codes if isinstance(codes, str) else "error"}
     return response
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """The project's 404 page: JSON in the error body of the API for any path under /api/, HTML elsewhere.
+
+    Paths that match no route (a non-integer id such as /api/v1/tickets/abc/messages/) never reach DRF.
+    """
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found.", "code": "not_found"}, status=404)
+    return defaults.page_not_found(request, exception)
 
 
 class HelpdeskAutoSchema(AutoSchema):

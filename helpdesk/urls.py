@@ -7,6 +7,8 @@ from django.views.generic import RedirectView
 from tickets.admin.dashboard import metrics_dashboard
 from tickets.email.provider_webhooks import provider_webhook_view
 
+handler404 = "helpdesk.api_errors.not_found"
+
 admin.site.site_header = "Helpdesk administration"
 admin.site.site_title = "Helpdesk"
 

@@ -90,3 +90,22 @@ def test_admin_metrics_dates_near_the_limits_of_the_calendar_are_a_bad_request(a
 
     assert response.status_code == 400
     assert "Dates must lie between" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/tickets/abc/messages/", "/api/v1/no-such-resource/", "/api/v1/tickets/1/x/"]
+)
+def test_unrouted_api_paths_answer_json_404(api_client, agent_user, path):
+    api_client.force_authenticate(agent_user)
+
+    response = api_client.get(path)
+
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found.", "code": "not_found"}
+
+
+def test_unrouted_pages_outside_the_api_keep_the_html_404(client):
+    response = client.get("/no-such-page/")
+
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")

@@ -17,7 +17,7 @@ def store_next_due(apps, schema_editor) -> None:
 class Migration(migrations.Migration):
     dependencies = [
         ("sla", "0001_calendars_policies_clocks_events"),
-        ("tickets", "0007_ticket_next_sla_due_and_queue_indexes"),
+        ("tickets", "0010_ticket_next_sla_due_and_queue_indexes"),
     ]
 
     operations = [

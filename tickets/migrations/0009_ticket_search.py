@@ -136,7 +136,7 @@ def _on_postgresql(sql: str):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("tickets", "0005_email_intake_mailbox_inbound_participants"),
+        ("tickets", "0008_idempotency_keys"),
     ]
 
     operations = [

@@ -265,7 +265,8 @@ class Ticket(models.Model):
         "queue ordering; written by the SLA engine in the transaction that changes the clocks.",
     )
     # The search document (tickets/search.py; similar-ticket ranking may reuse it). Written only by the
-    # PostgreSQL triggers of migration 0009_ticket_search, which also create its GIN index; never set it from Python.
+    # PostgreSQL triggers of migration 0009_ticket_search, which also create its GIN index; never set it
+    # from Python.
     search_vector = SearchVectorField(
         null=True,
         editable=False,

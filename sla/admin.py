@@ -12,7 +12,16 @@ from tickets.models import Channel, Priority, Ticket
 
 from . import selectors, services
 from .business_time import add_business_seconds
-from .models import BusinessHoursInterval, Calendar, Holiday, Policy, PolicyTarget, SlaClock, SlaEvent
+from .models import (
+    BusinessHoursInterval,
+    Calendar,
+    Holiday,
+    Policy,
+    PolicyTarget,
+    SlaClock,
+    SlaEvent,
+    TeamCalendar,
+)
 
 PREVIEW_SECONDS = 4 * 3600
 
@@ -27,13 +36,20 @@ class HolidayInline(admin.TabularInline):
     extra = 0
 
 
+class TeamCalendarInline(admin.TabularInline):
+    model = TeamCalendar
+    extra = 0
+    verbose_name = "team working these hours"
+    verbose_name_plural = "teams working these hours (business-hours metrics of tickets no policy covers)"
+
+
 @admin.register(Calendar)
 class CalendarAdmin(admin.ModelAdmin):
-    list_display = ("name", "time_zone", "holiday_country", "holiday_subdivision")
+    list_display = ("name", "time_zone", "is_default", "holiday_country", "holiday_subdivision")
     search_fields = ("name",)
     readonly_fields = ("preview",)
-    fields = ("name", "time_zone", "holiday_country", "holiday_subdivision", "preview")
-    inlines = (BusinessHoursIntervalInline, HolidayInline)
+    fields = ("name", "time_zone", "is_default", "holiday_country", "holiday_subdivision", "preview")
+    inlines = (BusinessHoursIntervalInline, HolidayInline, TeamCalendarInline)
     actions = ("action_import_holidays",)
 
     @admin.display(description="Preview")

@@ -1,4 +1,5 @@
-"""The workspace's one connection to the SLA engine: badges, headline clocks and the two SLA queue views.
+"""The tickets app's one connection to the SLA engine: badges, headline clocks, the two SLA queue views
+and the business calendar of the ticket metrics.
 
 Everything is read through `sla.selectors` (clock status per ticket, the breached and breaching-soon rules),
 so the desk shows exactly what the API and the sweep see.
@@ -10,7 +11,9 @@ from datetime import datetime
 
 from django.db.models import Q, QuerySet
 
+from sla import business_time
 from sla import selectors as sla_selectors
+from sla.business_time import BusinessCalendar
 from sla.models import ClockState
 from sla.selectors import SlaStatus
 
@@ -91,3 +94,12 @@ def live_breaches(tickets: QuerySet[Ticket], now: datetime) -> sla_selectors.Liv
 def sla_filter(tickets: QuerySet[Ticket], state: str, now: datetime) -> QuerySet[Ticket]:
     """Tickets in an SLA view."""
     return tickets.filter(sla_state_q(state, now))
+
+
+def ticket_business_calendar(ticket: Ticket) -> BusinessCalendar:
+    """The calendar the ticket's business-hours metrics count on (see `sla.selectors`)."""
+    return sla_selectors.ticket_business_calendar(ticket_id=ticket.pk, team_id=ticket.team_id)
+
+
+def business_seconds_between(calendar: BusinessCalendar, start: datetime, end: datetime) -> int:
+    return business_time.business_seconds_between(calendar, start, end)

@@ -750,7 +750,10 @@ def test_metrics_page_draws_survey_trends_and_phone_numbers(desk_client, lead, t
         now=solved_at,
     )
     factories.phone_call(
-        ticket=factories.ticket(team=team, channel="phone"), started_at=solved_at, outcome="abandoned"
+        ticket=factories.ticket(team=team, channel="phone"),
+        started_at=solved_at,
+        outcome="abandoned",
+        queue_wait_seconds=60,
     )
     html = desk_client(lead).get(_url("metrics")).content.decode()
     assert html.count('<svg xmlns="http://www.w3.org/2000/svg"') == 6

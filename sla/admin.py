@@ -7,12 +7,9 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.html import format_html
 
-from tickets.exceptions import DomainError
-from tickets.models import Channel, Priority, Ticket
-
-from . import selectors, services
-from .business_time import add_business_seconds
-from .models import (
+from sla import selectors, services
+from sla.business_time import add_business_seconds
+from sla.models import (
     BusinessHoursInterval,
     Calendar,
     Holiday,
@@ -22,6 +19,8 @@ from .models import (
     SlaEvent,
     TeamCalendar,
 )
+from tickets.exceptions import DomainError
+from tickets.models import Channel, Priority, Ticket
 
 PREVIEW_SECONDS = 4 * 3600
 

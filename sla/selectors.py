@@ -8,11 +8,10 @@ from datetime import datetime, time, timedelta
 from django.conf import settings
 from django.db.models import Case, Exists, OuterRef, Q, QuerySet, Subquery, Value, When
 
+from sla.business_time import BusinessCalendar
+from sla.models import Calendar, ClockState, Metric, Policy, PolicyTarget, SlaClock, TeamCalendar
 from tickets import transitions
 from tickets.models import Ticket
-
-from .business_time import BusinessCalendar
-from .models import Calendar, ClockState, Metric, Policy, PolicyTarget, SlaClock, TeamCalendar
 
 METRIC_ORDER = [Metric.FIRST_RESPONSE, Metric.NEXT_RESPONSE, Metric.PERIODIC_UPDATE, Metric.RESOLUTION]
 

@@ -6,7 +6,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 
-from . import transitions
+from tickets import transitions
 
 
 class Status(models.TextChoices):
@@ -417,7 +417,7 @@ class TicketMetrics(models.Model):
     )
     agent_public_replies = models.PositiveIntegerField(
         default=0,
-        help_text="Public agent comments, not counting the opening comment of an agent-created ticket.",
+        help_text="Public agent comments, except the opening comment of an agent-created ticket.",
     )
     customer_messages = models.PositiveIntegerField(default=0)
     reopens = models.PositiveIntegerField(default=0)

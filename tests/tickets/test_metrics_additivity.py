@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 
 from tests import factories
 from tickets import services
-from tickets.metrics import DURATIONS, PHONE_COUNTS, ticket_metrics
 from tickets.models import Message, Status, Ticket
+from tickets.reporting.metrics import DURATIONS, PHONE_COUNTS, ticket_metrics
 
 pytestmark = pytest.mark.django_db
 

@@ -30,8 +30,8 @@ import time_machine
 from sla.models import Calendar, TeamCalendar
 from tests import factories
 from tickets import services
-from tickets.metrics import MetricsFilters, ticket_metrics
 from tickets.models import Message, Status, Ticket
+from tickets.reporting.metrics import MetricsFilters, ticket_metrics
 
 pytestmark = pytest.mark.django_db
 

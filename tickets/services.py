@@ -27,6 +27,7 @@ from tickets.models import (
     Customer,
     Message,
     Notification,
+    PhoneCall,
     Priority,
     Status,
     Tag,
@@ -889,6 +890,50 @@ def tickets_close_solved(
                 )
                 closed += 1
     return closed
+
+
+# --- phone calls -----------------------------------------------------------------------------------
+
+
+def phone_call_record(
+    *,
+    ticket: Ticket,
+    caller: str,
+    outcome: str,
+    started_at: datetime,
+    agent: AbstractBaseUser | None = None,
+    direction: str = PhoneCall.Direction.INBOUND,
+    queue_wait_seconds: int = 0,
+    talk_seconds: int = 0,
+    wrap_up_seconds: int = 0,
+    external_id: str | None = None,
+    notes: str = "",
+    now: datetime | None = None,
+) -> PhoneCall:
+    """Record a call on a ticket; `agent` answered it (inbound) or placed it (outbound).
+
+    Phone measures count an inbound call for the agent who answered it, whoever owns the ticket; an
+    abandoned inbound call was answered by nobody, so it keeps no agent and counts as "(unassigned)".
+    """
+    abandoned = outcome == PhoneCall.Outcome.ABANDONED
+    if abandoned and (talk_seconds or wrap_up_seconds):
+        raise DomainError("An abandoned call has no talk or wrap-up time.")
+    if abandoned and direction == PhoneCall.Direction.INBOUND:
+        agent = None
+    return PhoneCall.objects.create(
+        ticket=ticket,
+        external_id=external_id or None,
+        caller=caller,
+        direction=direction,
+        queue_wait_seconds=queue_wait_seconds,
+        talk_seconds=talk_seconds,
+        wrap_up_seconds=wrap_up_seconds,
+        outcome=outcome,
+        agent=agent,
+        started_at=started_at,
+        notes=notes,
+        created_at=_now(now),
+    )
 
 
 # --- notifications -------------------------------------------------------------------------------

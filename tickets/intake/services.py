@@ -441,9 +441,9 @@ def intake_phone_call(
         ticket = services.ticket_assign(
             ticket=ticket, assignee=answered_by, actor_label=f"integration {integration.name}", now=now
         )
-    PhoneCall.objects.create(
+    services.phone_call_record(
         ticket=ticket,
-        external_id=external_id or None,
+        external_id=external_id,
         caller=caller,
         direction=direction,
         queue_wait_seconds=queue_wait_seconds,
@@ -453,7 +453,7 @@ def intake_phone_call(
         agent=agent_user,
         started_at=started_at,
         notes=notes,
-        created_at=now,
+        now=now,
     )
     if created:
         ticket = ticket_route(ticket=ticket, received_at_address=integration.name, now=now)

@@ -23,7 +23,7 @@ from tickets.models import (
     Ticket,
 )
 from tickets.permissions import visible_customers_q
-from tickets.reporting import metrics
+from tickets.reporting import health, metrics
 from tickets.selectors import user_is_admin, user_team_ids
 
 User = get_user_model()
@@ -451,3 +451,40 @@ class MetricsSerializer(serializers.Serializer):
     time_zone = serializers.CharField()
     groups = MetricsGroupSerializer(many=True)
     totals = MetricsMeasuresSerializer()
+
+
+class CustomerHealthQuerySerializer(serializers.Serializer):
+    level = serializers.ChoiceField(
+        choices=[(level, level) for level in health.LEVELS], default="organization"
+    )
+    sort = serializers.ChoiceField(
+        choices=[(f"{prefix}{name}", f"{prefix}{name}") for name in health.SORTS for prefix in ("", "-")],
+        default="-risk_score",
+        help_text="A column, prefixed with '-' for descending.",
+    )
+
+
+class CustomerHealthRowSerializer(serializers.Serializer):
+    key = serializers.IntegerField(help_text="Organization or customer id.")
+    name = serializers.CharField()
+    risk_score = serializers.IntegerField(help_text="0-100; docs/metrics.md lists the points of each sign.")
+    reasons = serializers.ListField(child=serializers.CharField())
+    tickets_recent = serializers.IntegerField(help_text="Tickets opened in the last 30 days.")
+    tickets_previous = serializers.IntegerField(help_text="Tickets opened in the 30 days before.")
+    csat_recent = serializers.FloatField(allow_null=True, help_text="CSAT over the last 90 days.")
+    csat_previous = serializers.FloatField(allow_null=True, help_text="CSAT over the 90 days before.")
+    nps_recent = serializers.FloatField(allow_null=True)
+    nps_previous = serializers.FloatField(allow_null=True)
+    detractors = serializers.IntegerField(help_text="NPS answers 0-6 in the last 90 days.")
+    breaches_recent = serializers.IntegerField(help_text="SLA breaches in the last 30 days.")
+    open_breaches = serializers.IntegerField(help_text="Unsolved tickets breaching their SLA now.")
+    repeat_contacts = serializers.IntegerField(help_text="Repeat contacts in the last 90 days.")
+    last_contact_at = serializers.DateTimeField(allow_null=True, help_text="The latest customer message.")
+    tickets_url = serializers.CharField(
+        help_text="The desk queue with this organization's (customer's) tickets."
+    )
+
+
+class CustomerHealthSerializer(serializers.Serializer):
+    level = serializers.CharField()
+    results = CustomerHealthRowSerializer(many=True)

@@ -28,4 +28,5 @@ urlpatterns = [
     path("team/", views.board, name="board"),
     path("agents/<int:pk>/availability/", views.agent_availability, name="availability"),
     path("metrics/", views.metrics_page, name="metrics"),
+    path("health/", views.health_page, name="health"),
 ]

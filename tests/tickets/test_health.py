@@ -100,9 +100,7 @@ def test_organizations_are_listed_by_risk_with_their_reasons(scenario):
     assert (sliding.nps_previous, sliding.nps_recent, sliding.detractors) == (100.0, -50.0, 1)
     assert sliding.reasons == ["NPS fell from 100 to -50 in 90 days", "1 detractor(s) in 90 days"]
     assert (calm.csat_recent, calm.reasons, calm.last_contact_at) == (100.0, [], NOW - timedelta(days=10))
-
-
-def test_sorting_by_another_column_and_the_customer_level(scenario):
+    # Sorting by another column, and the customer level.
     rows = customer_health(tickets=Ticket.objects.all(), now=NOW, sort="name")
     assert [row.name for row in rows] == ["Burning Inc", "Calm Co", "Sliding Ltd"]
     customers = customer_health(tickets=Ticket.objects.all(), now=NOW, level="customer")
@@ -112,7 +110,7 @@ def test_sorting_by_another_column_and_the_customer_level(scenario):
         customer_health(tickets=Ticket.objects.all(), now=NOW, sort="-password")
 
 
-def test_the_api_lists_the_leads_organizations_by_risk(scenario, as_user, time_machine):
+def test_the_api_and_the_page_list_the_leads_organizations_by_risk(scenario, as_user, client, time_machine):
     time_machine.move_to(NOW, tick=False)
     other_team = factories.TeamFactory(name="Elsewhere")
     factories.ticket(team=other_team, customer=factories.CustomerFactory(organization=scenario["calm"]))
@@ -125,13 +123,7 @@ def test_the_api_lists_the_leads_organizations_by_risk(scenario, as_user, time_m
     assert body["results"][0]["tickets_url"].endswith(f"organization={scenario['burning'].pk}")
     assert as_user(scenario["lead"]).get(f"{URL}?sort=-shoe_size").status_code == 400
 
-
-def test_agents_cannot_read_customer_health(as_user, agent_user):
-    assert as_user(agent_user).get(URL).status_code == 403
-
-
-def test_the_health_page_is_sortable_and_links_to_the_tickets(scenario, client, time_machine):
-    time_machine.move_to(NOW, tick=False)
+    # The page: sortable, each organization linking to its tickets.
     client.force_login(scenario["lead"])
     html = client.get("/desk/health/").content.decode()
     assert html.index("Burning Inc") < html.index("Sliding Ltd") < html.index("Calm Co")
@@ -140,3 +132,9 @@ def test_the_health_page_is_sortable_and_links_to_the_tickets(scenario, client, 
     html = client.get("/desk/health/?sort=name").content.decode()
     assert html.index("Burning Inc") < html.index("Calm Co") < html.index("Sliding Ltd")
     assert client.get("/desk/health/?sort=bogus").status_code == 400
+
+
+def test_agents_cannot_read_customer_health(as_user, agent_user, client):
+    assert as_user(agent_user).get(URL).status_code == 403
+    client.force_login(agent_user)
+    assert client.get("/desk/health/").status_code == 403

@@ -82,7 +82,7 @@ def _build(specs, team, users, customers) -> None:
             )
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(specs=tickets)
 def test_groups_plus_unassigned_add_up_to_the_totals(db, specs):
     with transaction.atomic():

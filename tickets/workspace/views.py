@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from functools import wraps
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
@@ -499,15 +500,59 @@ def metrics_page(request: HttpRequest) -> HttpResponse:
             csv_query["team"] = args["team"]
         team_tickets = tickets if args["team"] is None else tickets.filter(team_id=args["team"])
         context.update(_sla_metrics(trend, team_tickets))
+        drill = _DrillDown(start=args["start"], end=args["end"], team=args["team"])
         context.update(
             _metric_charts(trend, by_channel),
             trend=trend,
-            by_agent=by_agent,
+            by_agent=[{**g, "links": drill.agent(g["key"])} for g in by_agent["groups"]],
+            links=drill.totals(),
             group=group,
             csv_trend=urlencode({**csv_query, "group_by": group}),
             csv_agents=urlencode({**csv_query, "group_by": "agent"}),
         )
+    context["presets"] = _period_presets(request.GET.get("team") or "")
     return _page(request, "workspace/metrics.html", context, status=200 if form.is_valid() else 400)
+
+
+def _period_presets(team: str) -> list[tuple[str, str]]:
+    """(label, query) of the period shortcuts: the last 7, 30 and 90 days and this quarter."""
+    today = timezone.localdate()
+    quarter_start = date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)
+    periods = [(f"Last {days} days", today - timedelta(days=days - 1)) for days in (7, 30, 90)]
+    periods.append(("This quarter", quarter_start))
+    extra = {"team": team} if team else {}
+    return [(label, urlencode({"start": start, "end": today, **extra})) for label, start in periods]
+
+
+class _DrillDown:
+    """Links from a dashboard number to the tickets behind it: the queue's "All tickets" view with the
+    same team and the period on the instant that placed the tickets in the number (created or solved)."""
+
+    def __init__(self, *, start: date, end: date, team: int | None) -> None:
+        tz = timezone.get_current_timezone()
+        start_at, end_at = metrics.range_bounds(start, end, tz)
+        self.base = {"team": team} if team else {}
+        self.created = {"created_after": start_at.isoformat(), "created_before": end_at.isoformat()}
+        self.solved = {"solved_after": start_at.isoformat(), "solved_before": end_at.isoformat()}
+
+    def _url(self, view: str = "all", **filters: object) -> str:
+        return f"{reverse('workspace:queue')}?{urlencode({'view': view, **self.base, **filters})}"
+
+    def totals(self) -> dict[str, str]:
+        return {
+            "created": self._url(**self.created),
+            "solved": self._url(**self.solved),
+            "backlog": self._url("open"),
+            "breached": self._url("breached"),
+        }
+
+    def agent(self, key: str | None) -> dict[str, str]:
+        assignee = {"assignee": key if key is not None else metrics.UNASSIGNED_FILTER}
+        return {
+            "created": self._url(**self.created, **assignee),
+            "solved": self._url(**self.solved, **assignee),
+            "backlog": self._url("open", **assignee),
+        }
 
 
 def _sla_metrics(trend: dict, tickets: QuerySet[Ticket]) -> dict:
@@ -545,7 +590,21 @@ def _survey_and_phone_charts(trend: dict, labels: list[str]) -> dict:
         "survey_response_percent": _percent(totals["survey_response_rate"]),
         "phone_rows": [group for group in groups if group["phone_calls"]],
         "phone_abandonment_percent": _percent(totals["phone_abandonment_rate"]),
+        "phone_service_target": settings.HELPDESK_PHONE_SERVICE_LEVEL_TARGET,
+        "phone_service_seconds": settings.HELPDESK_PHONE_SERVICE_LEVEL_SECONDS,
     }
+    if totals["phone_calls"]:
+        result["chart_service_level"] = mark_safe(
+            charts.line_chart(
+                labels,
+                {
+                    "Service level": [_percent(g["phone_service_level"]) for g in groups],
+                    "Target": [settings.HELPDESK_PHONE_SERVICE_LEVEL_TARGET] * len(groups),
+                },
+                title="Phone service level against its target",
+                unit="%",
+            )
+        )
     if has_surveys:
         result["chart_satisfaction"] = mark_safe(
             charts.line_chart(
@@ -608,6 +667,23 @@ def _metric_charts(trend: dict, by_channel: dict) -> dict:
         "has_times": any(
             _median(totals.get(name)) is not None for name in ("first_response_hours", "resolution_hours")
         ),
+        "chart_waits": mark_safe(
+            charts.line_chart(
+                labels,
+                {
+                    name: [_median(g[field]) for g in trend["groups"]]
+                    for name, field in (
+                        ("Requester wait", "requester_wait_hours"),
+                        ("Agent work", "agent_work_hours"),
+                        ("Agent wait (pending)", "agent_wait_hours"),
+                        ("On hold", "on_hold_hours"),
+                    )
+                },
+                title="Median status times of solved tickets",
+                unit="hours",
+            )
+        ),
+        "has_waits": totals["tickets_solved"] > 0,
         **_survey_and_phone_charts(trend, labels),
     }
 

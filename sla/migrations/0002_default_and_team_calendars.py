@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('sla', '0001_calendars_policies_clocks_events'),
-        ('tickets', '0006_metrics_durations_stations_wrap_up'),
+        ('tickets', '0001_initial'),
     ]
 
     operations = [

@@ -33,7 +33,7 @@ def backfill_metrics(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tickets', '0005_email_intake_mailbox_inbound_participants'),
+        ('tickets', '0007_inbound_raw_mail_in_storage'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

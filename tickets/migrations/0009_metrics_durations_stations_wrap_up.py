@@ -33,7 +33,7 @@ def backfill_metrics(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tickets', '0007_inbound_raw_mail_in_storage'),
+        ('tickets', '0008_idempotency_keys'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -5,6 +5,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
+from django.urls import reverse
 
 from tickets import transitions
 
@@ -347,6 +348,10 @@ class Attachment(models.Model):
     @property
     def is_rejected(self) -> bool:
         return bool(self.rejected_reason)
+
+    def get_absolute_url(self) -> str:
+        """The workspace download, which checks that the user may see the ticket."""
+        return reverse("workspace:attachment", args=[self.pk])
 
 
 class AuditEntry(models.Model):

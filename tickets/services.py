@@ -8,7 +8,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import nh3
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.base import ContentFile
@@ -19,6 +18,7 @@ from django.utils.text import slugify
 
 from tickets import hooks, transitions
 from tickets.exceptions import DomainError, InvalidAssignmentError, MergeError, TicketClosedError
+from tickets.mail.sanitize import sanitize_html
 from tickets.models import (
     Agent,
     Attachment,
@@ -96,10 +96,6 @@ def _ensure_mutable(ticket: Ticket) -> None:
             f"Ticket {ticket.reference} is closed and cannot be changed; "
             "a new customer message opens a follow-up ticket instead."
         )
-
-
-def sanitize_html(html: str) -> str:
-    return nh3.clean(html) if html else ""
 
 
 def _seconds_between(start: datetime, end: datetime) -> int:
@@ -248,12 +244,12 @@ def _message_create(
         author_customer=author_customer,
         channel=channel,
         body_text=body_text,
-        body_html=sanitize_html(body_html),
         full_text=full_text or body_text,
         is_automatic=is_automatic,
         email_message_id=email_message_id or None,
         created_at=now,
     )
+    cid_urls: dict[str, str] = {}
     for item in attachments:
         attachment = Attachment(
             message=message,
@@ -269,6 +265,12 @@ def _message_create(
                 item.filename[:100] or "attachment.bin", ContentFile(item.content), save=False
             )
         attachment.save()
+        if attachment.content_id and attachment.file:
+            cid_urls[attachment.content_id] = attachment.get_absolute_url()
+    if body_html:
+        # The one sanitising pass for every channel; it also points inline images at their stored parts.
+        message.body_html = sanitize_html(body_html, cid_urls=cid_urls)
+        message.save(update_fields=["body_html"])
     return message
 
 

@@ -345,13 +345,13 @@ class Attachment(models.Model):
     def __str__(self) -> str:
         return self.filename
 
-    @property
-    def is_rejected(self) -> bool:
-        return bool(self.rejected_reason)
-
     def get_absolute_url(self) -> str:
         """The workspace download, which checks that the user may see the ticket."""
         return reverse("workspace:attachment", args=[self.pk])
+
+    @property
+    def is_rejected(self) -> bool:
+        return bool(self.rejected_reason)
 
 
 class AuditEntry(models.Model):

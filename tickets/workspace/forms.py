@@ -8,22 +8,7 @@ from django.utils import timezone
 from tickets.models import Message, Status
 from tickets.reporting.metrics import MAX_RANGE_DAYS
 from tickets.services import AttachmentInput
-
-
-class MultipleFileInput(forms.ClearableFileInput):
-    allow_multiple_selected = True
-
-
-class MultipleFileField(forms.FileField):
-    def __init__(self, *args, **kwargs) -> None:
-        kwargs.setdefault("widget", MultipleFileInput())
-        super().__init__(*args, **kwargs)
-
-    def clean(self, data, initial=None):
-        if not data:
-            return []
-        files = data if isinstance(data, list | tuple) else [data]
-        return [super(MultipleFileField, self).clean(item, initial) for item in files]
+from tickets.uploads import MultipleFileField, attachment_inputs
 
 
 class ReplyForm(forms.Form):
@@ -45,14 +30,7 @@ class ReplyForm(forms.Form):
     attachments = MultipleFileField(required=False)
 
     def attachment_inputs(self) -> list[AttachmentInput]:
-        return [
-            AttachmentInput(
-                filename=upload.name or "attachment.bin",
-                content=upload.read(),
-                content_type=upload.content_type or "application/octet-stream",
-            )
-            for upload in self.cleaned_data["attachments"]
-        ]
+        return attachment_inputs(self.cleaned_data["attachments"])
 
 
 class MetricsPeriodForm(forms.Form):

@@ -227,3 +227,31 @@ def test_an_amazon_ses_json_bounce_marks_our_reply(smtp_server, customer_ticket,
     reply.refresh_from_db()
     assert reply.delivery_status == Message.DeliveryStatus.BOUNCED
     assert reply.delivery_error == "bounced by alice@example.com: 550 5.1.1 no such user"
+
+
+def test_a_dsn_without_any_from_header_is_recognised_not_quarantined(
+    smtp_server, customer_ticket, agent_user
+):
+    reply, sent = send_reply(customer_ticket, agent_user, smtp_server)
+    headerless = dsn_for(sent).replace(b"From: MAILER-DAEMON@mx.example.com (Mail Delivery System)\r\n", b"")
+    assert b"\r\nFrom:" not in headerless.split(b"\r\n\r\n", 1)[0]
+
+    inbound = receive(headerless)
+
+    assert inbound.state == InboundMessage.State.PROCESSED
+    reply.refresh_from_db()
+    assert reply.delivery_status == Message.DeliveryStatus.BOUNCED
+
+
+def test_a_from_less_dsn_for_mail_we_never_sent_is_ignored_not_quarantined():
+    stranger = factories.email_bytes(
+        from_="support@helpdesk.localhost", message_id="<elsewhere-2@example.net>"
+    )
+    headerless = dsn_for(stranger).replace(
+        b"From: MAILER-DAEMON@mx.example.com (Mail Delivery System)\r\n", b""
+    )
+
+    inbound = receive(headerless)
+
+    assert inbound.state == InboundMessage.State.IGNORED
+    assert "did not send" in inbound.reason

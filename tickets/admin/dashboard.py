@@ -17,9 +17,10 @@ def metrics_dashboard(request: HttpRequest) -> HttpResponse:
     teams = Team.objects.all() if team_ids is None else Team.objects.filter(pk__in=team_ids)
     form = DashboardForm(request.GET, teams=teams)
     context = {**admin.site.each_context(request), "title": "Metrics dashboard", "form": form}
-    if form.is_valid():
-        data = form.cleaned_data
-        context.update(
-            dashboard_context(team_ids=team_ids, team=data["team"], start=data["start"], end=data["end"])
-        )
+    if not form.is_valid():
+        return TemplateResponse(request, "admin/tickets/metrics_dashboard.html", context, status=400)
+    data = form.cleaned_data
+    context.update(
+        dashboard_context(team_ids=team_ids, team=data["team"], start=data["start"], end=data["end"])
+    )
     return TemplateResponse(request, "admin/tickets/metrics_dashboard.html", context)

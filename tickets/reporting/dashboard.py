@@ -36,12 +36,12 @@ class DashboardForm(forms.Form):
         if self.errors:
             return data
         data["end"] = data.get("end") or timezone.localdate()
-        data["start"] = data.get("start") or data["end"] - timedelta(days=DEFAULT_DAYS - 1)
-        if data["end"] < data["start"]:
-            raise forms.ValidationError("The end date must not be before the start date.")
-        # The same limit as GET /api/v1/metrics/.
-        if (data["end"] - data["start"]).days >= metrics.MAX_RANGE_DAYS:
-            raise forms.ValidationError(f"Pick a range of at most {metrics.MAX_RANGE_DAYS} days.")
+        # Near date.min the default start would overflow; the range check below refuses such an end.
+        early = data["end"] <= metrics.EARLIEST_DATE
+        data["start"] = data.get("start") or data["end"] - timedelta(days=0 if early else DEFAULT_DAYS - 1)
+        # The same limits as GET /api/v1/metrics/.
+        if error := metrics.date_range_error(data["start"], data["end"]):
+            raise forms.ValidationError(error)
         return data
 
 

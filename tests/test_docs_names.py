@@ -3,7 +3,8 @@
 Only inline code is read (fenced blocks show shell sessions and sketches); a token counts when it is
 a dotted path under one of our packages (`tickets.services.ticket_create`, optionally followed by its
 call signature) or a path to a file of ours (`tickets/reporting/charts.py`). A dotted token also
-exists when it is a model label (`tickets.Macro`) or a webhook event name (`sla.breach`); a path
+exists when it is a model label (`tickets.Macro`), a webhook event name (`sla.breach`) or the id of
+one of our system checks (`tickets.E001`); a path
 ending in `.html` when it names a template (`surveys/error.html`). `Model.attribute` tokens whose
 model is one of ours (`Mailbox.last_error`) must name a field or attribute of that model.
 """
@@ -41,9 +42,15 @@ def cited(kind: re.Pattern, group: str) -> list[tuple[str, str]]:
     return sorted(set(found))
 
 
+_CHECK_ID_RE = re.compile(r"[a-z]+\.[CDEIW]\d{3}")
+
+
 def exists(dotted: str) -> bool:
     if dotted in WebhookEvent.values:
         return True
+    if _CHECK_ID_RE.fullmatch(dotted):
+        package = ROOT / dotted.partition(".")[0]
+        return any(f'id="{dotted}"' in source.read_text() for source in package.rglob("*.py"))
     app_label, _, model = dotted.partition(".")
     if model[:1].isupper() and "." not in model:
         try:
@@ -140,4 +147,5 @@ def test_a_missing_name_or_path_is_caught():
     assert not exists("tickets.services.ticket_teleport")
     assert not exists("tickets.no_such_module.thing")
     assert not exists("tickets.NoSuchModel")
+    assert exists("tickets.E001") and not exists("tickets.E999")
     assert not path_exists("tickets/no_such_file.py")

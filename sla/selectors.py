@@ -1,17 +1,19 @@
 """Reads of the SLA domain: business calendars, the matching policy, clock status for tickets and queues."""
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 
 from tickets import transitions
-from tickets.models import Ticket
+from tickets.models import Organization, Tag, Team, Ticket
 
 from .business_time import BusinessCalendar
-from .models import Calendar, ClockState, Metric, Policy, PolicyTarget, SlaClock
+from .explain import ClockView, EventView, Explanation, explain_clock
+from .models import Calendar, ClockState, Metric, Policy, PolicyTarget, SlaClock, SlaEvent
 
 METRIC_ORDER = [Metric.FIRST_RESPONSE, Metric.NEXT_RESPONSE, Metric.PERIODIC_UPDATE, Metric.RESOLUTION]
 
@@ -118,27 +120,26 @@ def active_policy_rules() -> list[PolicyRule]:
     ]
 
 
-def policy_rule_for(facts: TicketFacts, rules: Iterable[PolicyRule]) -> PolicyRule | None:
-    """The one place policies are matched: the first rule (by position) whose every condition holds.
+def policy_condition_checks(facts: TicketFacts, rule: PolicyRule) -> Iterator[tuple[str, bool]]:
+    """Each condition of the rule's policy and whether the ticket meets it, lazily, in a fixed order.
 
     Each condition is optional (empty means any) and multi-valued (any of the values matches); for
     tags, the ticket needs at least one of the policy's tags.
     """
+    policy = rule.policy
+    yield "priorities", not policy.priorities or facts.priority in policy.priorities
+    yield "channels", not policy.channels or facts.channel in policy.channels
+    yield "vip", policy.vip is None or policy.vip == facts.is_vip
+    yield "teams", not rule.team_ids or facts.team_id in rule.team_ids
+    yield "organizations", not rule.organization_ids or facts.organization_id in rule.organization_ids
+    yield "tags", not rule.tag_ids or bool(rule.tag_ids & facts.tag_ids)
+
+
+def policy_rule_for(facts: TicketFacts, rules: Iterable[PolicyRule]) -> PolicyRule | None:
+    """The one place policies are matched: the first rule (by position) whose every condition holds."""
     for rule in rules:
-        policy = rule.policy
-        if policy.priorities and facts.priority not in policy.priorities:
-            continue
-        if policy.channels and facts.channel not in policy.channels:
-            continue
-        if policy.vip is not None and policy.vip != facts.is_vip:
-            continue
-        if rule.team_ids and facts.team_id not in rule.team_ids:
-            continue
-        if rule.organization_ids and facts.organization_id not in rule.organization_ids:
-            continue
-        if rule.tag_ids and not rule.tag_ids & facts.tag_ids:
-            continue
-        return rule
+        if all(holds for _, holds in policy_condition_checks(facts, rule)):
+            return rule
     return None
 
 
@@ -292,3 +293,164 @@ def annotate_sla_badge(qs: QuerySet[Ticket]) -> QuerySet[Ticket]:
     """`annotate_next_sla_due` plus `sla_breached`, which is all the SLA badge of a list needs."""
     breached = Exists(_open_clocks().filter(state=ClockState.BREACHED))
     return annotate_next_sla_due(qs).annotate(sla_breached=breached)
+
+
+# --- explaining clocks ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConditionCheck:
+    """One policy condition: what the policy asks for, what the ticket has, and whether that matches."""
+
+    name: str
+    required: str
+    actual: str
+    holds: bool
+
+
+@dataclass(frozen=True)
+class PolicyMatch:
+    policy_id: int
+    name: str
+    position: int
+    matched: bool
+    checks: list[ConditionCheck]
+
+
+@dataclass(frozen=True)
+class CalendarInfo:
+    name: str
+    time_zone: str
+    hours: list[str]  # "Monday 09:00-17:00"
+    holidays: list[tuple[date, str]]  # within the clocks' span and the next 60 days
+
+
+@dataclass(frozen=True)
+class ClockExplanation:
+    clock_id: int
+    sequence: int
+    policy: str
+    calendar: CalendarInfo | None
+    explanation: Explanation
+
+
+@dataclass(frozen=True)
+class TicketSlaExplanation:
+    ticket_id: int
+    time_zone: str
+    facts: dict[str, str]
+    policies: list[PolicyMatch]  # in matching order, up to and including the one that matched
+    clocks: list[ClockExplanation]
+
+
+def _names(model, ids: Iterable[int]) -> str:
+    ids = list(ids)
+    if not ids:
+        return "any"
+    return ", ".join(
+        sorted(str(name) for name in model.objects.filter(pk__in=ids).values_list("name", flat=True))
+    )
+
+
+def _condition_checks(
+    facts: TicketFacts, rule: PolicyRule, fact_text: dict[str, str]
+) -> list[ConditionCheck]:
+    policy = rule.policy
+    required = {
+        "priorities": ", ".join(policy.priorities) or "any",
+        "channels": ", ".join(policy.channels) or "any",
+        "vip": "any" if policy.vip is None else ("VIP" if policy.vip else "not VIP"),
+        "teams": _names(Team, rule.team_ids),
+        "organizations": _names(Organization, rule.organization_ids),
+        "tags": _names(Tag, rule.tag_ids) if rule.tag_ids else "any",
+    }
+    return [
+        ConditionCheck(name, required[name], fact_text[name], holds)
+        for name, holds in policy_condition_checks(facts, rule)
+    ]
+
+
+def _calendar_info(calendar: Calendar, start: date, end: date) -> CalendarInfo:
+    hours = [
+        f"{interval.get_weekday_display()} {interval.start:%H:%M}-{interval.end:%H:%M}"
+        for interval in calendar.intervals.order_by("weekday", "start")
+    ]
+    holidays = list(
+        calendar.holidays.filter(date__gte=start, date__lte=end).order_by("date").values_list("date", "name")
+    )
+    return CalendarInfo(calendar.name, calendar.time_zone, hours, holidays)
+
+
+def ticket_sla_explanation(
+    ticket: Ticket, now: datetime, tz: ZoneInfo, clock_id: int | None = None
+) -> TicketSlaExplanation:
+    """Why each of the ticket's clocks (or the one clock `clock_id`) is due when it is, shown in `tz`.
+
+    Built from each clock's event timeline by `sla.explain`, with the calendar the engine uses; the
+    policy matching is today's, through `policy_condition_checks` (the rule `policy_rule_for` applies).
+    """
+    facts = ticket_facts(ticket.pk)
+    tag_names = ", ".join(sorted(Tag.objects.filter(pk__in=facts.tag_ids).values_list("name", flat=True)))
+    team = Team.objects.filter(pk=facts.team_id).values_list("name", flat=True).first()
+    organization = (
+        Organization.objects.filter(pk=facts.organization_id).values_list("name", flat=True).first()
+    )
+    fact_text = {
+        "priorities": facts.priority,
+        "channels": facts.channel,
+        "vip": "VIP" if facts.is_vip else "not VIP",
+        "teams": team or "no team",
+        "organizations": organization or "no organization",
+        "tags": tag_names or "no tags",
+    }
+    policies: list[PolicyMatch] = []
+    for rule in active_policy_rules():
+        checks = _condition_checks(facts, rule, fact_text)
+        matched = all(check.holds for check in checks)
+        policies.append(PolicyMatch(rule.policy.pk, rule.policy.name, rule.policy.position, matched, checks))
+        if matched:
+            break
+
+    clocks = SlaClock.objects.filter(ticket_id=ticket.pk).select_related("policy", "calendar")
+    if clock_id is not None:
+        clocks = clocks.filter(pk=clock_id)
+    events_by_clock: dict[int, list[EventView]] = {}
+    # Creation order is the engine's order (a breach found late is stamped with its earlier due instant).
+    for event in SlaEvent.objects.filter(clock__ticket_id=ticket.pk).order_by("pk"):
+        events_by_clock.setdefault(event.clock_id, []).append(
+            EventView(event.kind, event.at, event.target_seconds, event.business_hours, event.details)
+        )
+    calendars: dict[int, BusinessCalendar] = {}
+    explained = []
+    for clock in clocks.order_by("metric", "sequence"):
+        if clock.calendar_id is None:
+            pure = BusinessCalendar.always_open()
+        else:
+            if clock.calendar_id not in calendars:
+                calendars[clock.calendar_id] = business_calendar(clock.calendar)
+            pure = calendars[clock.calendar_id]
+        view = ClockView(
+            metric=clock.metric,
+            state=clock.state,
+            target_seconds=clock.target_seconds,
+            business_hours=clock.business_hours,
+            pinned_due_at=clock.pinned_due_at,
+            stopped_at=clock.stopped_at,
+        )
+        explanation = explain_clock(view, events_by_clock.get(clock.pk, []), pure, tz)
+        info = None
+        if clock.calendar is not None:
+            span_end = max(filter(None, [explanation.due_at, now]))
+            info = _calendar_info(
+                clock.calendar, clock.started_at.date(), span_end.date() + timedelta(days=60)
+            )
+        explained.append(
+            ClockExplanation(
+                clock.pk,
+                clock.sequence,
+                clock.policy.name if clock.policy else "(deleted policy)",
+                info,
+                explanation,
+            )
+        )
+    return TicketSlaExplanation(ticket.pk, str(tz), fact_text, policies, explained)

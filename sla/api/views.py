@@ -1,5 +1,8 @@
 """API views of the SLA domain: calendars and policies, a ticket's clocks, pinning a due time."""
 
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
 from django.db.models import QuerySet
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
@@ -96,6 +99,26 @@ class TicketSlaViewSet(TicketChildMixin, viewsets.GenericViewSet):
             "events": events,
         }
         return Response(s.TicketSlaSerializer(data).data)
+
+    @extend_schema(
+        summary="Why each SLA clock of the ticket is due then: policy match, calendar, pauses, arithmetic",
+        parameters=[
+            OpenApiParameter("ticket_pk", int, OpenApiParameter.PATH, description="Ticket id."),
+            s.ExplainQuerySerializer,
+        ],
+        responses={200: s.TicketSlaExplanationSerializer},
+    )
+    @action(detail=False, methods=["get"], url_path="explain")
+    def explain(self, request: Request, ticket_pk: str) -> Response:
+        ticket = self.get_ticket()
+        query = s.ExplainQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        tz = ZoneInfo(query.validated_data.get("tz") or settings.TIME_ZONE)
+        explanation = selectors.ticket_sla_explanation(
+            ticket, timezone.now(), tz, clock_id=query.validated_data.get("clock")
+        )
+        with timezone.override(tz):  # DRF renders instants in the current time zone: the agent's
+            return Response(s.TicketSlaExplanationSerializer(explanation).data)
 
 
 @extend_schema_view(retrieve=extend_schema(summary="One SLA clock"))

@@ -19,6 +19,7 @@ urlpatterns = [
     path("tickets/<int:pk>/reply/", views.ticket_reply, name="reply"),
     path("tickets/<int:pk>/update/", views.ticket_update, name="update"),
     path("tickets/<int:pk>/presence/", views.ticket_presence, name="presence"),
+    path("tickets/<int:pk>/sla/explain/", views.ticket_sla_explain, name="sla_explain"),
     path("tickets/<int:pk>/macros/<int:macro_pk>/", views.macro_preview, name="macro"),
     path("attachments/<int:pk>/", views.attachment_download, name="attachment"),
     path("notifications/", views.notification_list, name="notifications"),

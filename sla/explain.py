@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from .business_time import BusinessCalendar, add_business_seconds, business_seconds_between
+from sla.business_time import BusinessCalendar, add_business_seconds, business_seconds_between
 
 # Windows listed in the due arithmetic before the rest is summarised (a long target spans weeks).
 MAX_WINDOWS = 40

@@ -8,12 +8,11 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 
+from sla.business_time import BusinessCalendar
+from sla.explain import ClockView, EventView, Explanation, explain_clock
+from sla.models import Calendar, ClockState, Metric, Policy, PolicyTarget, SlaClock, SlaEvent
 from tickets import transitions
 from tickets.models import Organization, Tag, Team, Ticket
-
-from .business_time import BusinessCalendar
-from .explain import ClockView, EventView, Explanation, explain_clock
-from .models import Calendar, ClockState, Metric, Policy, PolicyTarget, SlaClock, SlaEvent
 
 METRIC_ORDER = [Metric.FIRST_RESPONSE, Metric.NEXT_RESPONSE, Metric.PERIODIC_UPDATE, Metric.RESOLUTION]
 

@@ -6,10 +6,23 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from . import notifications_email, services, webhooks
-from .inbound import MailboxPollError, inbound_message_process, inbound_outcome, mailbox_poll, mailboxes_due
-from .models import Mailbox, Ticket
-from .outbound import TransientSendError, message_send_email, notification_send_email, retry_delay
+from tickets import services
+from tickets.email.inbound import (
+    MailboxPollError,
+    inbound_message_process,
+    inbound_outcome,
+    mailbox_poll,
+    mailboxes_due,
+)
+from tickets.email.outbound import (
+    TransientSendError,
+    message_send_email,
+    notification_send_email,
+    retry_delay,
+)
+from tickets.intake import acknowledgement as notifications_email
+from tickets.models import Mailbox, Ticket
+from tickets.webhooks import services as webhooks
 
 logger = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ import pytest
 
 from tests import factories
 from tickets import services
+from tickets.email.outbound import message_send_email
 from tickets.models import Message, Priority, Status, Ticket
-from tickets.outbound import message_send_email
 
 pytest.importorskip("playwright", reason="needs Playwright: pip install -r requirements-dev.txt")
 

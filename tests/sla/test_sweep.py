@@ -12,8 +12,8 @@ from sla import services as sla_services
 from sla.models import ClockState, Metric, Policy, SlaClock, SlaEvent
 from tests import factories
 from tickets import services
+from tickets.email.outbound import TransientSendError, notification_send_email
 from tickets.models import AuditEntry, Notification, Priority, Ticket
-from tickets.outbound import TransientSendError, notification_send_email
 
 MINUTE = 60
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)

@@ -9,9 +9,9 @@ import pytest
 from tests import factories
 from tests.conftest import free_port
 from tickets import services
-from tickets.inbound import inbound_message_process, inbound_message_store
+from tickets.email.inbound import inbound_message_process, inbound_message_store
+from tickets.email.outbound import TransientSendError, message_send_email, retry_delay
 from tickets.models import InboundMessage, Message, Notification, Ticket
-from tickets.outbound import TransientSendError, message_send_email, retry_delay
 from tickets.tasks import tickets_send_message_email
 
 pytestmark = pytest.mark.django_db
@@ -164,7 +164,7 @@ def test_the_auto_acknowledgement_goes_out_marked_as_automatic(smtp_server, team
     team.auto_ack_enabled = True
     team.save()
     ticket = factories.ticket(team=team)
-    from tickets.outbound import ticket_send_auto_ack
+    from tickets.email.outbound import ticket_send_auto_ack
 
     ack = ticket_send_auto_ack(ticket=ticket, now=ticket.created_at)
     message_send_email(message_id=ack.pk)
@@ -178,7 +178,7 @@ def test_the_auto_acknowledgement_goes_out_marked_as_automatic(smtp_server, team
 def test_a_notification_is_emailed_to_its_agent_once(
     smtp_server, ticket, agent_user, django_capture_on_commit_callbacks
 ):
-    from tickets.outbound import notification_send_email
+    from tickets.email.outbound import notification_send_email
 
     with django_capture_on_commit_callbacks() as callbacks:
         notification = services.notification_create(
@@ -198,7 +198,7 @@ def test_a_notification_is_emailed_to_its_agent_once(
 
 
 def test_a_notification_email_failure_clears_the_claim_for_the_retry(settings, agent_user):
-    from tickets.outbound import notification_send_email
+    from tickets.email.outbound import notification_send_email
 
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", free_port(), 5

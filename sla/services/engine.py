@@ -1,61 +1,43 @@
-"""Every write of the SLA domain: clocks follow the ticket, the sweep fires warnings and breaches.
+"""The SLA engine: clocks follow the ticket.
 
-`sla_ticket_changed` is the one entry point from `tickets.services`: it runs after every ticket change,
-inside the same transaction, with the ticket row already locked, and brings the ticket's clocks in line
-with its new state. The sweep (`sla_sweep`) is the only other writer of clock state; both lock the
-ticket row before touching its clocks, so they serialise, and the sweep's transitions are
-compare-and-swap updates, so any number of sweepers produce each warning and breach exactly once.
-"""
+`sla_ticket_changed` runs after every ticket change, inside the change's transaction, with the ticket
+row already locked (the ticket core announces the change through `tickets.hooks`; `SlaConfig.ready()`
+registers the receiver), and brings the ticket's clocks in line with the ticket's new state."""
 
 import logging
 import math
-from collections.abc import Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from itertools import groupby
 
-from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
-from tickets import services as ticket_services
-from tickets import transitions
-from tickets.exceptions import DomainError
-from tickets.models import (
-    PRIORITY_RANK,
-    AuditEntry,
-    Message,
-    Notification,
-    Organization,
-    Priority,
-    Status,
-    Tag,
-    Team,
-    Ticket,
-    TicketMetrics,
-    WebhookEvent,
-)
-from tickets.webhooks import ticket_payload as webhook_ticket_payload
-from tickets.webhooks import webhooks_emit
-
-from . import holiday_import, selectors
-from .business_time import BusinessCalendar, add_business_seconds, business_seconds_between
-from .models import (
-    BusinessHoursInterval,
+from sla import selectors
+from sla.business_time import BusinessCalendar, add_business_seconds, business_seconds_between
+from sla.models import (
     Calendar,
     ClockState,
-    Holiday,
     Metric,
     Policy,
     PolicyTarget,
     SlaClock,
     SlaEvent,
 )
-from .selectors import TicketFacts
+from sla.selectors import TicketFacts
+from sla.services.notify import _iso, _notify_breach
+from tickets import services as ticket_services
+from tickets import transitions
+from tickets.exceptions import DomainError
+from tickets.models import (
+    AuditEntry,
+    Message,
+    Status,
+    Ticket,
+    TicketMetrics,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +47,6 @@ _sweep_rules: ContextVar[tuple[list[selectors.PolicyRule], dict[int, BusinessCal
 )
 
 REPLY_METRICS = (Metric.FIRST_RESPONSE, Metric.NEXT_RESPONSE)
-ACTOR_LABEL = "SLA"
 
 
 def _now(now: datetime | None) -> datetime:
@@ -73,141 +54,6 @@ def _now(now: datetime | None) -> datetime:
 
 
 # --- calendars -------------------------------------------------------------------------------------
-
-
-@transaction.atomic
-def calendar_create(
-    *,
-    name: str,
-    time_zone: str,
-    weekly_hours: dict[int, list[tuple[time, time]]],
-    holidays: Iterable[tuple[date, str]] = (),
-) -> Calendar:
-    """Create a calendar with its weekly hours (validated by the pure calendar first) and holidays."""
-    calendar = Calendar(name=name, time_zone=time_zone)
-    calendar.full_clean()
-    BusinessCalendar(time_zone, weekly_hours)  # raises ValueError with a clear message when malformed
-    calendar.save()
-    BusinessHoursInterval.objects.bulk_create(
-        BusinessHoursInterval(calendar=calendar, weekday=weekday, start=start, end=end)
-        for weekday, intervals in sorted(weekly_hours.items())
-        for start, end in intervals
-    )
-    Holiday.objects.bulk_create(
-        Holiday(calendar=calendar, date=day, name=label[:200]) for day, label in holidays
-    )
-    return calendar
-
-
-@dataclass(frozen=True)
-class TargetSpec:
-    """One target of a policy: `target_seconds` of `metric` for tickets of `priority`."""
-
-    priority: str
-    metric: str
-    target_seconds: int
-    business_hours: bool = True
-
-
-@transaction.atomic
-def policy_create(
-    *,
-    name: str,
-    calendar: Calendar,
-    targets: Iterable[TargetSpec],
-    position: int = 0,
-    is_active: bool = True,
-    priorities: Iterable[str] = (),
-    channels: Iterable[str] = (),
-    teams: Iterable[Team] = (),
-    organizations: Iterable[Organization] = (),
-    tags: Iterable[Tag] = (),
-    vip: bool | None = None,
-    pause_when_pending: bool = True,
-    pause_when_on_hold: bool = True,
-    warn_percent: int | None = None,
-    warn_minutes_before: int | None = None,
-    escalate_raise_priority: bool = False,
-    escalate_reassign: str = "",
-    escalation_team: Team | None = None,
-    escalate_add_tag: str = "",
-) -> Policy:
-    """Create a policy with its conditions and targets (validated; a DomainError says what is wrong).
-
-    It applies to ticket changes from now on; existing tickets move to it at their next change.
-    """
-    policy = Policy(
-        name=name,
-        calendar=calendar,
-        position=position,
-        is_active=is_active,
-        priorities=list(priorities),
-        channels=list(channels),
-        vip=vip,
-        pause_when_pending=pause_when_pending,
-        pause_when_on_hold=pause_when_on_hold,
-        warn_percent=warn_percent,
-        warn_minutes_before=warn_minutes_before,
-        escalate_raise_priority=escalate_raise_priority,
-        escalate_reassign=escalate_reassign,
-        escalation_team=escalation_team,
-        escalate_add_tag=escalate_add_tag,
-    )
-    try:
-        policy.full_clean()
-    except ValidationError as error:
-        raise DomainError(f"The policy is not valid: {'; '.join(error.messages)}") from error
-    targets = list(targets)
-    keys = [(target.priority, target.metric) for target in targets]
-    if len(set(keys)) != len(keys):
-        raise DomainError("Give at most one target per priority and metric.")
-    policy.save()
-    policy.teams.set(teams)
-    policy.organizations.set(organizations)
-    policy.tags.set(tags)
-    PolicyTarget.objects.bulk_create(
-        PolicyTarget(
-            policy=policy,
-            priority=target.priority,
-            metric=target.metric,
-            target_seconds=target.target_seconds,
-            business_hours=target.business_hours,
-        )
-        for target in targets
-    )
-    return policy
-
-
-def calendar_create_always_open(*, name: str = "24/7", time_zone: str = "UTC") -> Calendar:
-    """The '24/7' preset: every day 00:00-00:00, no holidays. Returns the existing one if present."""
-    existing = Calendar.objects.filter(name=name).first()
-    if existing is not None:
-        return existing
-    return calendar_create(
-        name=name, time_zone=time_zone, weekly_hours={day: [(time(0), time(0))] for day in range(7)}
-    )
-
-
-@transaction.atomic
-def calendar_import_holidays(
-    *, calendar: Calendar, country: str, subdivision: str | None, years: Iterable[int]
-) -> int:
-    """Add the public holidays of `country`/`subdivision` in `years`, keeping known dates; returns how many.
-
-    Raises ValueError (from `holiday_import`) for an unknown country, subdivision or year.
-    """
-    found = holiday_import.public_holidays(country, subdivision or None, years)
-    existing = set(calendar.holidays.values_list("date", flat=True))
-    new = [
-        Holiday(calendar=calendar, date=day, name=name[:200])
-        for day, name in found.items()
-        if day not in existing
-    ]
-    Holiday.objects.bulk_create(new)
-    return len(new)
-
-
-# --- the clock engine -----------------------------------------------------------------------------
 
 
 @dataclass
@@ -571,10 +417,6 @@ def _measure(clock: SlaClock) -> int:
     return clock.elapsed_business_seconds if clock.business_hours else clock.elapsed_calendar_seconds
 
 
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment is not None else None
-
-
 def _event(clock: SlaClock, kind: str, at: datetime, **details: object) -> SlaEvent:
     return SlaEvent.objects.create(
         clock=clock,
@@ -738,256 +580,3 @@ def sla_clock_pin_due(
 
 
 # --- the sweep ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SweepResult:
-    warned: int
-    breached: int
-
-
-def _lock_ticket_of(clock_id: int) -> bool:
-    """Lock the clock's ticket first: the order every writer uses (ticket, then clocks)."""
-    ticket_id = SlaClock.objects.filter(pk=clock_id).values_list("ticket_id", flat=True).first()
-    return ticket_id is not None and Ticket.objects.select_for_update().filter(pk=ticket_id).exists()
-
-
-def sla_clock_warn(*, clock_id: int, now: datetime, live: bool = True) -> bool:
-    """Warn on one clock if it is still running, unwarned and past its warning instant; True if it did.
-
-    `live=False` records the warning as history (see `sla_sweep`)."""
-    with transaction.atomic():
-        if not _lock_ticket_of(clock_id):
-            return False
-        changed = SlaClock.objects.filter(
-            pk=clock_id, state=ClockState.RUNNING, warned_at__isnull=True, warn_at__lte=now
-        ).update(warned_at=now)
-        if changed != 1:
-            return False
-        clock = SlaClock.objects.select_related("ticket", "ticket__team").get(pk=clock_id)
-        _event(clock, SlaEvent.Kind.WARNED, now, warn_at=_iso(clock.warn_at), due_at=_iso(clock.due_at))
-        ticket = clock.ticket
-        ticket_services.audit_record(
-            ticket=ticket,
-            action=AuditEntry.Action.SLA,
-            now=now,
-            actor_label=ACTOR_LABEL,
-            field=f"sla_{clock.metric}",
-            new_value="warned",
-            details={"clock": clock.pk, "due_at": _iso(clock.due_at)},
-        )
-        if live:
-            _emit_webhook(WebhookEvent.SLA_WARNING, clock, ticket, now)
-        recipient = ticket.assignee if ticket.assignee_id else (ticket.team.lead if ticket.team else None)
-        metric = clock.get_metric_display().lower()
-        if recipient is not None:
-            _notify(
-                recipient=recipient,
-                kind=Notification.Kind.SLA_WARNING,
-                clock=clock,
-                title=f"{ticket.reference}: {metric} due {_local(clock.due_at)}",
-                body=f"{ticket.subject}\nThe {metric} target is due at {_local(clock.due_at)}.",
-                dedupe_key=f"sla-warning:{clock.pk}",
-                now=now,
-                live=live,
-            )
-        return True
-
-
-def sla_clock_breach(*, clock_id: int, now: datetime, live: bool = True) -> bool:
-    """Breach one clock if it is still running past its due time; True if it did. Runs the escalations."""
-    with transaction.atomic():
-        if not _lock_ticket_of(clock_id):
-            return False
-        changed = SlaClock.objects.filter(
-            pk=clock_id, state=ClockState.RUNNING, breached_at__isnull=True, due_at__lt=now
-        ).update(state=ClockState.BREACHED, breached_at=F("due_at"))
-        if changed != 1:
-            return False
-        clock = SlaClock.objects.select_related("policy", "ticket").get(pk=clock_id)
-        _event(clock, SlaEvent.Kind.BREACHED, clock.breached_at, detected_at=_iso(now), detected_by="sweep")
-        _notify_breach(clock, now, detected_by="sweep", live=live)
-        if clock.policy is not None:
-            _escalate(clock, clock.policy, now)
-        return True
-
-
-def sla_sweep(
-    *, now: datetime | None = None, batch_size: int | None = None, max_batches: int = 100, live: bool = True
-) -> SweepResult:
-    """Fire every warning, then every breach, that has come due by `now`, oldest first, in bounded batches.
-
-    Safe to run from any number of workers at once and after any outage: each transition is a
-    compare-and-swap, so it happens exactly once, and a clock overdue for an hour is still found.
-    Warnings go first so a clock that passed both instants while no sweep ran is warned and breached.
-    `live=False` is for catching up on history that predates the SLA setup (`seed_sla_demo` after
-    replaying old tickets): transitions, events, audit and escalations as usual, in-app notifications
-    marked emailed so no email goes out, and no webhooks.
-    """
-    now = _now(now)
-    batch_size = batch_size or settings.SLA_SWEEP_BATCH_SIZE
-    # Escalations change tickets, and each change re-matches policies: load them and their calendars
-    # once per sweep rather than once per escalated ticket (an edit made during a sweep applies from
-    # the next one).
-    token = _sweep_rules.set((selectors.active_policy_rules(), {}))
-    try:
-        return _sweep(now, batch_size, max_batches, live)
-    finally:
-        _sweep_rules.reset(token)
-
-
-def _sweep(now: datetime, batch_size: int, max_batches: int, live: bool) -> SweepResult:
-    warned = breached = 0
-    for _ in range(max_batches):
-        ids = list(
-            SlaClock.objects.filter(state=ClockState.RUNNING, warned_at__isnull=True, warn_at__lte=now)
-            .order_by("warn_at", "pk")
-            .values_list("pk", flat=True)[:batch_size]
-        )
-        warned += sum(sla_clock_warn(clock_id=pk, now=now, live=live) for pk in ids)
-        if len(ids) < batch_size:
-            break
-    for _ in range(max_batches):
-        ids = list(
-            SlaClock.objects.filter(state=ClockState.RUNNING, due_at__lt=now)
-            .order_by("due_at", "pk")
-            .values_list("pk", flat=True)[:batch_size]
-        )
-        breached += sum(sla_clock_breach(clock_id=pk, now=now, live=live) for pk in ids)
-        if len(ids) < batch_size:
-            break
-    return SweepResult(warned=warned, breached=breached)
-
-
-def _local(moment: datetime | None) -> str:
-    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M %Z") if moment else "—"
-
-
-def _emit_webhook(event: str, clock: SlaClock, ticket: Ticket, now: datetime, **extra: object) -> None:
-    """`sla.warning` / `sla.breach` for integrators, in the transition's transaction (docs/webhooks.md)."""
-    data = webhook_ticket_payload(ticket)
-    data["clock"] = {
-        "id": clock.pk,
-        "metric": clock.metric,
-        "sequence": clock.sequence,
-        "policy": clock.policy_id,
-        "target_seconds": clock.target_seconds,
-        "business_hours": clock.business_hours,
-        "started_at": clock.started_at,
-        "warn_at": clock.warn_at,
-        "due_at": clock.due_at,
-        "breached_at": clock.breached_at,
-    }
-    webhooks_emit(event, {**data, **extra}, team=ticket.team_id, now=now)
-
-
-def _notify_breach(clock: SlaClock, now: datetime, *, detected_by: str, live: bool) -> None:
-    ticket = Ticket.objects.select_related("team__lead", "assignee").get(pk=clock.ticket_id)
-    if live:
-        _emit_webhook(WebhookEvent.SLA_BREACH, clock, ticket, now, detected_by=detected_by)
-    recipient = ticket.team.lead if ticket.team and ticket.team.lead_id else ticket.assignee
-    ticket_services.audit_record(
-        ticket=ticket,
-        action=AuditEntry.Action.SLA,
-        now=now,
-        actor_label=ACTOR_LABEL,
-        field=f"sla_{clock.metric}",
-        new_value="breached",
-        details={"clock": clock.pk, "breached_at": _iso(clock.breached_at)},
-    )
-    if recipient is None:
-        return
-    metric = clock.get_metric_display().lower()
-    _notify(
-        recipient=recipient,
-        kind=Notification.Kind.SLA_BREACH,
-        clock=clock,
-        title=f"{ticket.reference}: {metric} target breached",
-        body=f"{ticket.subject}\nThe {metric} target was due at {_local(clock.breached_at)}.",
-        dedupe_key=f"sla-breach:{clock.pk}",
-        now=now,
-        live=live,
-    )
-
-
-def _notify(
-    *,
-    recipient: AbstractBaseUser,
-    kind: str,
-    clock: SlaClock,
-    title: str,
-    body: str,
-    dedupe_key: str,
-    now: datetime,
-    live: bool,
-) -> None:
-    """In-app notification, emailed on commit by `notification_create`; history (`live=False`) is stamped
-    emailed and never sent."""
-    ticket_services.notification_create(
-        recipient=recipient,
-        kind=kind,
-        title=title,
-        body=body,
-        ticket=Ticket(pk=clock.ticket_id),
-        dedupe_key=dedupe_key,
-        now=now,
-        emailed_at=None if live else now,
-    )
-
-
-def _escalate(clock: SlaClock, policy: Policy, now: datetime) -> None:
-    """Run the policy's breach actions through the ticket services; each is audited, failures too."""
-    label = f"SLA escalation ({policy.name})"
-    ticket = Ticket.objects.select_related("team").get(pk=clock.ticket_id)
-    actions = []
-    if policy.escalate_raise_priority and ticket.priority != Priority.URGENT:
-        higher = next(p for p, rank in PRIORITY_RANK.items() if rank == PRIORITY_RANK[ticket.priority] + 1)
-        actions.append(
-            (
-                "raise priority",
-                lambda t: ticket_services.ticket_change_priority(
-                    ticket=t, priority=higher, actor_label=label, now=now
-                ),
-            )
-        )
-    if policy.escalate_reassign == Policy.Reassign.TEAM_LEAD and ticket.team and ticket.team.lead_id:
-        lead = ticket.team.lead
-        actions.append(
-            (
-                "reassign to team lead",
-                lambda t: ticket_services.ticket_assign(ticket=t, assignee=lead, actor_label=label, now=now),
-            )
-        )
-    if policy.escalate_reassign == Policy.Reassign.ESCALATION_TEAM and policy.escalation_team_id:
-        team = Team.objects.get(pk=policy.escalation_team_id)
-        actions.append(
-            (
-                "move to escalation team",
-                lambda t: ticket_services.ticket_assign(ticket=t, team=team, actor_label=label, now=now),
-            )
-        )
-    if policy.escalate_add_tag:
-        actions.append(
-            (
-                "add tag",
-                lambda t: ticket_services.ticket_add_tags(
-                    ticket=t, names=[policy.escalate_add_tag], actor_label=label, now=now
-                ),
-            )
-        )
-    for name, action in actions:
-        try:
-            ticket = action(ticket)
-            outcome = "done"
-        except DomainError as error:
-            outcome = f"failed: {error}"
-            logger.warning("SLA escalation %r on ticket %s failed: %s", name, ticket.pk, error)
-        ticket_services.audit_record(
-            ticket=ticket,
-            action=AuditEntry.Action.SLA,
-            now=now,
-            actor_label=label,
-            field="sla_escalation",
-            new_value=name,
-            details={"clock": clock.pk, "outcome": outcome},
-        )

@@ -1,7 +1,7 @@
 """Descriptive statistics over already-sorted value lists (pure: no Django imports).
 
 `percentile_cont` matches PostgreSQL's `percentile_cont` (linear interpolation between the two
-nearest ranks), so the SQLite fallback of `tickets.metrics` reports the same numbers.
+nearest ranks), so the SQLite fallback of `tickets.reporting.metrics` reports the same numbers.
 """
 
 from collections.abc import Sequence

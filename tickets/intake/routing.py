@@ -12,9 +12,9 @@ from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from . import services, transitions
-from .matching import Candidate, keyword_found, pick_least_loaded, pick_round_robin
-from .models import Agent, AuditEntry, Message, RoutingRule, Status, Team, Ticket
+from tickets import services, transitions
+from tickets.intake.matching import Candidate, keyword_found, pick_least_loaded, pick_round_robin
+from tickets.models import Agent, AuditEntry, Message, RoutingRule, Status, Team, Ticket
 
 ROUTING = "routing"
 

@@ -19,17 +19,14 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from surveys.addressing import invitation_token_from_address, invitation_token_from_message_id
-from surveys.exceptions import InvalidSurveyToken, SurveyExpired
-from surveys.services import survey_reply_receive
-
-from . import services
-from .customers import customer_get_or_create
-from .mail.classify import Classification, classify, is_from_own_address, normalize_address
-from .mail.parsing import EmailParseError, ParsedEmail, parse_email
-from .mail.quotes import extract_reply, extract_reply_html
-from .mail.threading import reference_from_message_id, reference_from_subject, reply_token_from_address
-from .models import (
+from tickets import hooks, services
+from tickets.customers import customer_get_or_create
+from tickets.intake.routing import ticket_route
+from tickets.mail.classify import Classification, classify, is_from_own_address, normalize_address
+from tickets.mail.parsing import EmailParseError, ParsedEmail, parse_email
+from tickets.mail.quotes import extract_reply, extract_reply_html
+from tickets.mail.threading import reference_from_message_id, reference_from_subject, reply_token_from_address
+from tickets.models import (
     AuditEntry,
     Channel,
     InboundMessage,
@@ -40,7 +37,6 @@ from .models import (
     Ticket,
     TicketParticipant,
 )
-from .routing import ticket_route
 
 logger = logging.getLogger(__name__)
 
@@ -99,7 +95,7 @@ def inbound_message_store(
         content_hash=content_hash(raw),
     )
     if enqueue:
-        from .tasks import tickets_process_inbound_message
+        from tickets.tasks import tickets_process_inbound_message
 
         pk = inbound.pk
         transaction.on_commit(lambda: tickets_process_inbound_message.delay(pk))
@@ -163,7 +159,7 @@ def inbound_message_retry(*, inbound: InboundMessage, now: datetime | None = Non
             f"Inbound message {inbound.pk} is {inbound.get_state_display().lower()}, not quarantined; "
             "only quarantined messages can be retried."
         )
-    from .tasks import tickets_process_inbound_message
+    from tickets.tasks import tickets_process_inbound_message
 
     transaction.on_commit(lambda: tickets_process_inbound_message.delay(inbound.pk))
     inbound.refresh_from_db()
@@ -202,9 +198,9 @@ def _process(*, row: InboundMessage, raw: bytes, now: datetime) -> _Result:
         return _Result(state=State.QUARANTINED, reason="the message has no usable From address")
 
     recipients = _recipients(parsed, row)
-    survey_reply = _survey_reply(parsed=parsed, recipients=recipients, now=now)
-    if survey_reply is not None:
-        return survey_reply
+    claimed = _claimed(parsed=parsed, recipients=recipients, now=now)
+    if claimed is not None:
+        return claimed
 
     customer = customer_get_or_create(email=parsed.from_address, name=parsed.from_name)
     body_text, full_text = _bodies(parsed)
@@ -249,39 +245,23 @@ def _process(*, row: InboundMessage, raw: bytes, now: datetime) -> _Result:
     return _Result(state=State.PROCESSED, ticket=ticket, message=first_message, created_ticket=True)
 
 
-def _survey_token(*, parsed: ParsedEmail, recipients: list[str]) -> str | None:
-    """The survey a message answers: its survey reply address, or a survey Message-ID it replies to."""
-    for address in recipients:
-        token = invitation_token_from_address(address)
-        if token:
-            return token
-    for message_id in (*parsed.in_reply_to, *parsed.references):
-        token = invitation_token_from_message_id(f"<{message_id}>")
-        if token:
-            return token
-    return None
-
-
-def _survey_reply(*, parsed: ParsedEmail, recipients: list[str], now: datetime) -> _Result | None:
-    """Record a reply to a survey email as the survey's answer: it never opens or reopens a ticket.
-
-    A reply naming an unknown or expired survey is treated as ordinary mail (None), so nothing is lost.
-    """
-    token = _survey_token(parsed=parsed, recipients=recipients)
-    if token is None:
-        return None
+def _claimed(*, parsed: ParsedEmail, recipients: list[str], now: datetime) -> _Result | None:
+    """Offer the message to the apps built on the core (a reply to a survey email, say) before threading."""
     body_text, _full_text = _bodies(parsed)
-    try:
-        response = survey_reply_receive(
-            invitation_token_or_invitation=token, text=body_text, raw_message_id=parsed.message_id, now=now
+    claim = hooks.claim_inbound_mail(
+        hooks.InboundMail(
+            from_address=parsed.from_address,
+            recipients=tuple(recipients),
+            replied_to_message_ids=(*parsed.in_reply_to, *parsed.references),
+            message_id=parsed.message_id,
+            body_text=body_text,
+            received_at=now,
         )
-    except (InvalidSurveyToken, SurveyExpired):
-        return None
-    return _Result(
-        state=State.PROCESSED,
-        reason=f"survey reply recorded as survey response {response.pk}",
-        ticket=response.invitation.ticket,
     )
+    if claim is None:
+        return None
+    ticket = Ticket.objects.filter(pk=claim.ticket_id).first() if claim.ticket_id else None
+    return _Result(state=State.PROCESSED, reason=claim.reason, ticket=ticket)
 
 
 def _concurrent_duplicate(row: InboundMessage) -> _Result | None:
@@ -507,7 +487,7 @@ def _route_and_acknowledge(
         default_team=row.mailbox.team if row.mailbox is not None else None,
         now=now,
     )
-    from .outbound import ticket_send_auto_ack
+    from tickets.email.outbound import ticket_send_auto_ack
 
     ticket_send_auto_ack(ticket=ticket, now=now)
     return ticket

@@ -1,4 +1,8 @@
-"""The workspace's one connection to the SLA engine: badges, headline clocks and the two SLA queue views.
+"""The ticket core's one connection to the SLA app: badges, headline clocks, the SLA queue views and filters.
+
+Only this module (and `tickets.adapters.surveys` for surveys) may import `sla` from inside `tickets`; the
+import-linter contract in pyproject.toml enforces it. The names re-exported below are what the API filters,
+the admin and the reports use of the SLA app.
 
 Everything is read through `sla.selectors` (clock status per ticket, the breached and breaching-soon rules),
 so the desk shows exactly what the API and the sweep see.
@@ -12,10 +16,31 @@ from zoneinfo import ZoneInfo
 from django.db.models import Q, QuerySet
 
 from sla import selectors as sla_selectors
-from sla.models import ClockState
-from sla.selectors import SlaStatus
+from sla.admin import sla_badge
+from sla.models import ClockState, SlaClock
+from sla.models import Metric as SlaMetric
+from sla.selectors import (
+    SlaStatus,
+    annotate_next_sla_due,
+    annotate_sla_badge,
+    breaching_soon_q,
+    tickets_breached,
+    tickets_breaching_within,
+)
+from tickets.models import Ticket
 
-from ..models import Ticket
+# What the rest of `tickets` uses of the SLA app as it is (the functions below adapt the rest).
+__all__ = [
+    "ClockState",
+    "SlaClock",
+    "SlaMetric",
+    "annotate_next_sla_due",
+    "annotate_sla_badge",
+    "breaching_soon_q",
+    "sla_badge",
+    "tickets_breached",
+    "tickets_breaching_within",
+]
 
 # The queue's SLA views.
 BREACHING_SOON = "breaching_soon"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import intake_api
+from tickets.intake import api as intake_api
 
 app_name = "intake"
 

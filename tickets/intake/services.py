@@ -18,13 +18,22 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from . import services, transitions
-from .customers import HandleInput, customer_get_or_create, normalize_phone
-from .exceptions import DomainError
-from .models import Channel, Customer, ExternalMessage, IntegrationKey, Message, PhoneCall, Team, Ticket
-from .routing import ticket_route
-from .services import AttachmentInput
-from .tasks import tickets_send_acknowledgement
+from tickets import services, transitions
+from tickets.customers import HandleInput, customer_get_or_create, normalize_phone
+from tickets.exceptions import DomainError
+from tickets.intake.routing import ticket_route
+from tickets.models import (
+    Channel,
+    Customer,
+    ExternalMessage,
+    IntegrationKey,
+    Message,
+    PhoneCall,
+    Team,
+    Ticket,
+)
+from tickets.services import AttachmentInput
+from tickets.tasks import tickets_send_acknowledgement
 
 ABANDONED_CALL_TAG = "abandoned-call"
 KEY_PREFIX = "hdk_"

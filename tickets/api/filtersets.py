@@ -16,10 +16,9 @@ from django_filters.fields import IsoDateTimeField, IsoDateTimeRangeField, Range
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
-from sla import selectors as sla_selectors
-from surveys import scoring
-
-from .models import (
+from tickets.adapters import sla as sla_adapter
+from tickets.adapters import surveys as survey_adapter
+from tickets.models import (
     Agent,
     Channel,
     Customer,
@@ -31,7 +30,7 @@ from .models import (
     Status,
     Ticket,
 )
-from .selectors import DEFAULT_TICKET_ORDERING, TICKET_ORDERINGS, ticket_search
+from tickets.selectors import DEFAULT_TICKET_ORDERING, TICKET_ORDERINGS, ticket_search
 
 MAX_ID = 2**63 - 1  # the largest primary key; bigger numbers would overflow the database driver
 MAX_BREACHING_WITHIN_MINUTES = 366 * 24 * 60
@@ -167,7 +166,7 @@ class TicketFilterSet(filters.FilterSet):
     survey_score_min = SurveyScoreFilter(help_text="Has a survey answer scoring at least this.")
     survey_score_max = SurveyScoreFilter(help_text="Has a survey answer scoring at most this.")
     survey_kind = filters.ChoiceFilter(
-        choices=[(kind, kind) for kind in scoring.KINDS],
+        choices=[(kind, kind) for kind in survey_adapter.SURVEY_KINDS],
         method="filter_survey",
         help_text="Only answers of this kind count for survey_score_min/max (alone: has such an answer).",
     )
@@ -206,10 +205,10 @@ class TicketFilterSet(filters.FilterSet):
         if getattr(self, "_survey_filtered", False):
             return queryset
         self._survey_filtered = True
-        from surveys.models import SurveyResponse  # surveys depends on tickets, not the other way round
-
         data = self.form.cleaned_data
-        answers = SurveyResponse.objects.filter(invitation__ticket=OuterRef("pk"), score__isnull=False)
+        answers = survey_adapter.SurveyResponse.objects.filter(
+            invitation__ticket=OuterRef("pk"), score__isnull=False
+        )
         if data.get("survey_kind"):
             answers = answers.filter(kind=data["survey_kind"])
         if data.get("survey_score_min") is not None:
@@ -236,17 +235,17 @@ class TicketFilterSet(filters.FilterSet):
     def filter_sla_state(self, queryset: QuerySet[Ticket], name: str, value: str) -> QuerySet[Ticket]:
         now = timezone.now()
         if value == "breached":
-            return sla_selectors.tickets_breached(queryset, now)
-        return queryset.filter(sla_selectors.breaching_soon_q(now))
+            return sla_adapter.tickets_breached(queryset, now)
+        return queryset.filter(sla_adapter.breaching_soon_q(now))
 
     def filter_breaching_within(self, queryset: QuerySet[Ticket], name: str, value: int) -> QuerySet[Ticket]:
-        return sla_selectors.tickets_breaching_within(queryset, int(value), timezone.now())
+        return sla_adapter.tickets_breaching_within(queryset, int(value), timezone.now())
 
     def filter_ordering(self, queryset: QuerySet[Ticket], name: str, value: str) -> QuerySet[Ticket]:
         # The pagination applies the order (it must know it to build cursors); this filter validates it
         # and annotates the column an order needs.
         if value == "next_sla_due":
-            return sla_selectors.annotate_next_sla_due(queryset).annotate(
+            return sla_adapter.annotate_next_sla_due(queryset).annotate(
                 next_sla_due_or_last=Coalesce("next_sla_due", Value(NO_SLA_DUE, output_field=DateTimeField()))
             )
         return queryset

@@ -13,7 +13,7 @@ Grouping by agent uses the assignee, except for the solved family, which uses wh
 are the ticket's current values.
 
 Percentiles: on PostgreSQL `percentile_cont` in SQL. On SQLite, which has no percentile aggregate,
-one query fetches the grouped duration column (`values_list`, ordered) and `tickets.stats` computes
+one query fetches the grouped duration column (`values_list`, ordered) and `tickets.reporting.stats` computes
 the same interpolated percentiles in Python over those value lists.
 
 Backlog is "created before the instant and not solved or closed before it", from `solved_at` and
@@ -46,11 +46,16 @@ from django.db import connection
 from django.db.models import Aggregate, Avg, Count, DateField, F, FloatField, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce, Trunc
 
-from sla.models import ClockState, SlaClock
-from sla.models import Metric as SlaMetric
-
-from . import stats
-from .models import PRIORITY_RANK, Channel, PhoneCall, Priority, Team, Ticket
+from tickets.adapters.sla import ClockState, SlaClock, SlaMetric
+from tickets.adapters.surveys import (
+    HEADLINE,
+    SurveyFilters,
+    scoring,
+    survey_response_rate,
+    survey_score_counts,
+)
+from tickets.models import PRIORITY_RANK, Channel, PhoneCall, Priority, Team, Ticket
+from tickets.reporting import stats
 
 TIME_GROUPS = ("day", "week", "month")
 DIMENSION_GROUPS = ("team", "agent", "channel", "priority")
@@ -413,10 +418,6 @@ def _add_backlog(groups: dict, *, tickets, group_by, start, end, start_at, end_a
 
 
 def _fill_scores(group: dict, kind: str, counts: dict[int, int]) -> None:
-    # Imported here: surveys depends on tickets, not the other way round.
-    from surveys import scoring
-    from surveys.selectors import HEADLINE
-
     responses = sum(counts.values())
     group[f"{kind}_responses"] = responses
     if not responses:
@@ -428,9 +429,6 @@ def _fill_scores(group: dict, kind: str, counts: dict[int, int]) -> None:
 
 def _add_surveys(groups: dict, *, tickets, group_by, filters, start_at, end_at, tz) -> None:
     """Score counts per group (one query per kind) and the response rate (one query)."""
-    # Imported here: surveys depends on tickets, not the other way round.
-    from surveys.selectors import SurveyFilters, survey_response_rate, survey_score_counts
-
     survey_filters = SurveyFilters(
         start=start_at,
         end=end_at,

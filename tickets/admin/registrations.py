@@ -5,15 +5,14 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from sla.admin import sla_badge
-from sla.selectors import annotate_sla_badge
-
-from . import services, transitions, webhooks
-from .customers import customer_merge
-from .exceptions import DomainError
-from .inbound import inbound_message_retry
-from .intake import integration_key_create
-from .models import (
+from tickets import services, transitions
+from tickets.adapters.sla import annotate_sla_badge, sla_badge
+from tickets.adapters.surveys import survey_invitation_summary_for_ticket
+from tickets.customers import customer_merge
+from tickets.email.inbound import inbound_message_retry
+from tickets.exceptions import DomainError
+from tickets.intake.services import integration_key_create
+from tickets.models import (
     Agent,
     Attachment,
     AuditEntry,
@@ -40,6 +39,7 @@ from .models import (
     WebhookDelivery,
     WebhookSubscription,
 )
+from tickets.webhooks import services as webhooks
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -185,9 +185,6 @@ class TicketAdmin(admin.ModelAdmin):
 
     @admin.display(description="Survey")
     def survey_result(self, obj: Ticket) -> str:
-        # Imported here: surveys depends on tickets, not the other way round.
-        from surveys.selectors import survey_invitation_summary_for_ticket
-
         return survey_invitation_summary_for_ticket(ticket=obj)
 
     def get_readonly_fields(self, request, obj=None):

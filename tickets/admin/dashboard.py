@@ -1,4 +1,4 @@
-"""The team-lead dashboard in the admin: charts drawn on the server from `tickets.metrics`."""
+"""The team-lead dashboard in the admin: charts drawn on the server from `tickets.reporting.metrics`."""
 
 from datetime import timedelta
 
@@ -10,11 +10,11 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 
-from sla import selectors as sla_selectors
-
-from . import metrics, svg_charts
-from .models import Channel, Team, Ticket
-from .permissions import metrics_team_ids
+from tickets.adapters import sla as sla_adapter
+from tickets.models import Channel, Team, Ticket
+from tickets.permissions import metrics_team_ids
+from tickets.reporting import charts as svg_charts
+from tickets.reporting import metrics
 
 
 class DashboardForm(forms.Form):
@@ -45,7 +45,7 @@ def _sla_context(tickets, trend: dict, labels: list[str]) -> dict:
                 unit="%",
             )
         ),
-        "sla_live": sla_selectors.live_breaches(tickets, timezone.now()),
+        "sla_live": sla_adapter.live_breaches(tickets, timezone.now()),
     }
 
 

@@ -13,8 +13,8 @@ from django.core.mail import EmailMessage
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from .models import AuditEntry, Ticket
-from .services import audit_record
+from tickets.models import AuditEntry, Ticket
+from tickets.services import audit_record
 
 logger = logging.getLogger(__name__)
 

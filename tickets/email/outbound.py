@@ -19,11 +19,11 @@ from django.db import transaction
 from django.template import Context, Template
 from django.utils import timezone
 
-from . import services
-from .inbound import own_addresses
-from .mail.classify import is_from_own_address
-from .mail.threading import make_message_id, reply_address, subject_with_reference
-from .models import AuditEntry, Channel, Message, Notification, Ticket
+from tickets import services
+from tickets.email.inbound import own_addresses
+from tickets.mail.classify import is_from_own_address
+from tickets.mail.threading import make_message_id, reply_address, subject_with_reference
+from tickets.models import AuditEntry, Channel, Message, Notification, Ticket
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ def message_queue_email(*, message: Message, ticket: Ticket) -> Message:
     Message.objects.filter(pk=message.pk).update(
         email_message_id=message.email_message_id, delivery_status=DeliveryStatus.QUEUED, delivery_error=""
     )
-    from .tasks import tickets_send_message_email
+    from tickets.tasks import tickets_send_message_email
 
     pk = message.pk
     transaction.on_commit(lambda: tickets_send_message_email.delay(pk))

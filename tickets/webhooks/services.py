@@ -22,8 +22,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from . import webhook_protocol
-from .models import Team, Ticket, WebhookDelivery, WebhookEvent, WebhookSubscription
+from tickets.models import Team, Ticket, WebhookDelivery, WebhookEvent, WebhookSubscription
+from tickets.webhooks import protocol as webhook_protocol
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ State = WebhookDelivery.State
 
 
 def _enqueue(delivery_id: int) -> None:
-    from .tasks import tickets_deliver_webhook
+    from tickets.tasks import tickets_deliver_webhook
 
     tickets_deliver_webhook.delay(delivery_id)
 

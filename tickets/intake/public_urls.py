@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from tickets.intake import web_form as views
 
 app_name = "support"
 

@@ -8,8 +8,8 @@ enqueues its processing, so the provider gets its 200 quickly.
 from anymail.inbound import AnymailInboundMessage
 from anymail.signals import AnymailInboundEvent
 
-from .inbound import inbound_message_store
-from .models import InboundMessage
+from tickets.email.inbound import inbound_message_store
+from tickets.models import InboundMessage
 
 SOURCES = {
     "mailgun": InboundMessage.Source.MAILGUN,

@@ -8,11 +8,11 @@ from django.shortcuts import redirect, render
 from django.template.defaultfilters import filesizeformat
 from django.views.decorators.http import require_http_methods
 
-from .exceptions import DomainError
-from .forms import SupportRequestForm
-from .intake import intake_web_form
-from .ratelimit import client_ip, rate_limit_exceeded
-from .services import AttachmentInput
+from tickets.exceptions import DomainError
+from tickets.intake.forms import SupportRequestForm
+from tickets.intake.ratelimit import client_ip, rate_limit_exceeded
+from tickets.intake.services import intake_web_form
+from tickets.services import AttachmentInput
 
 logger = logging.getLogger(__name__)
 

@@ -19,10 +19,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from . import intake
-from .customers import normalize_email, normalize_phone
-from .exceptions import CustomerIdentityError, DomainError
-from .models import Channel, IntegrationKey, PhoneCall
+from tickets.customers import normalize_email, normalize_phone
+from tickets.exceptions import CustomerIdentityError, DomainError
+from tickets.intake import services as intake
+from tickets.models import Channel, IntegrationKey, PhoneCall
 
 logger = logging.getLogger(__name__)
 

@@ -6,13 +6,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet, Subquery
 
-from sla.business_time import BusinessCalendar
+from sla import forecast as forecast_model
+from sla.business_time import BusinessCalendar, add_business_seconds, business_seconds_between
 from sla.explain import ClockView, EventView, Explanation, explain_clock
 from sla.models import Calendar, ClockState, Metric, Policy, PolicyTarget, SlaClock, SlaEvent
 from tickets import transitions
-from tickets.models import Organization, Tag, Team, Ticket
+from tickets.models import AuditEntry, Organization, Tag, Team, Ticket
 
 METRIC_ORDER = [Metric.FIRST_RESPONSE, Metric.NEXT_RESPONSE, Metric.PERIODIC_UPDATE, Metric.RESOLUTION]
 
@@ -453,3 +454,195 @@ def ticket_sla_explanation(
             )
         )
     return TicketSlaExplanation(ticket.pk, str(tz), fact_text, policies, explained)
+
+
+# --- breach forecast ------------------------------------------------------------------------------
+
+HANDLING_DEFAULT_SECONDS = 30 * 60
+HANDLING_MIN_SECONDS, HANDLING_MAX_SECONDS = 5 * 60, 4 * 3600
+HANDLING_HISTORY_DAYS = 30
+HANDLING_MIN_SAMPLES = 5
+
+
+@dataclass(frozen=True)
+class ForecastTicket:
+    ticket: Ticket
+    due_at: datetime
+    finish_at: datetime | None  # None: nobody on duty works it before it is due
+    breaches: bool
+
+
+@dataclass(frozen=True)
+class ForecastSuggestion:
+    ticket: Ticket
+    from_agent: str
+    to_agent: str
+    to_user_id: int
+    finish_at: datetime
+    due_at: datetime
+
+
+@dataclass(frozen=True)
+class TeamForecast:
+    team: Team
+    now: datetime
+    calendar: str
+    handling_seconds: int
+    handling_samples: int
+    agents_on_duty: int
+    already_breached: int
+    breaches_within: dict[int, int]
+    breaches_within_after_suggestions: dict[int, int]
+    first_breaches: list[ForecastTicket]
+    suggestions: list[ForecastSuggestion]
+
+
+def team_calendar(team: Team) -> tuple[str, BusinessCalendar]:
+    """The calendar the team's forecast counts business hours on: that of most of its running clocks."""
+    row = (
+        SlaClock.objects.filter(ticket__team=team, state=ClockState.RUNNING, calendar__isnull=False)
+        .values("calendar_id")
+        .annotate(n=Count("pk"))
+        .order_by("-n", "calendar_id")
+        .first()
+    )
+    if row is None:
+        return "24/7", BusinessCalendar.always_open()
+    calendar = Calendar.objects.get(pk=row["calendar_id"])
+    return calendar.name, business_calendar(calendar)
+
+
+def team_handling_seconds(team: Team, now: datetime, calendar: BusinessCalendar) -> tuple[int, int]:
+    """(median business seconds from first touch to first reply, samples) over the team's recent tickets.
+
+    First touch is the ticket's first assignment (audited), or its creation when it was never assigned;
+    the reply is the first public agent reply. Clamped to 5 min-4 h; 30 min with fewer than 5 samples.
+    """
+    first_assignment = (
+        AuditEntry.objects.filter(ticket=OuterRef("pk"), field="assignee")
+        .order_by("created_at", "pk")
+        .values("created_at")[:1]
+    )
+    rows = (
+        Ticket.objects.filter(
+            team=team,
+            first_response_at__gte=now - timedelta(days=HANDLING_HISTORY_DAYS),
+            first_response_at__lte=now,
+        )
+        .annotate(assigned_at=Subquery(first_assignment))
+        .order_by("-first_response_at")
+        .values_list("created_at", "assigned_at", "first_response_at")[:500]
+    )
+    samples = []
+    for created_at, assigned_at, replied_at in rows:
+        touch = assigned_at if assigned_at is not None and assigned_at < replied_at else created_at
+        samples.append(business_seconds_between(calendar, touch, replied_at))
+    middle = forecast_model.median(samples)
+    if middle is None or len(samples) < HANDLING_MIN_SAMPLES:
+        return HANDLING_DEFAULT_SECONDS, len(samples)
+    return int(min(max(middle, HANDLING_MIN_SECONDS), HANDLING_MAX_SECONDS)), len(samples)
+
+
+def forecast_inputs(
+    team: Team, now: datetime, calendar: BusinessCalendar, horizon_hours: int
+) -> tuple[list[forecast_model.WaitingTicket], list[forecast_model.AgentOnTeam], int]:
+    """The team's tickets with a running clock due within the horizon, its agents, and already breached.
+
+    Tickets due later cannot change the outcome of earlier ones (the simulation works earliest due
+    first), so the horizon bounds the work whatever the backlog.
+    """
+    horizon_end = (
+        add_business_seconds(calendar, now, horizon_hours * 3600) if calendar.weekly_business_seconds else now
+    )
+    running = SlaClock.objects.filter(
+        ticket__team=team, ticket__status__in=transitions.UNSOLVED, stopped_at__isnull=True
+    )
+    already_breached = (
+        Ticket.objects.filter(team=team, status__in=transitions.UNSOLVED).filter(breached_q(now)).count()
+    )
+    due = (
+        running.filter(state=ClockState.RUNNING, due_at__gte=now, due_at__lte=horizon_end)
+        .exclude(ticket__in=Ticket.objects.filter(team=team).filter(breached_q(now)))
+        .values("ticket_id")
+        .annotate(next_due=Min("due_at"))
+    )
+    due_by_ticket = {row["ticket_id"]: row["next_due"] for row in due}
+    tickets = Ticket.objects.filter(pk__in=due_by_ticket).prefetch_related("required_skills")
+    waiting = [
+        forecast_model.WaitingTicket(
+            ticket_id=ticket.pk,
+            due_in=business_seconds_between(calendar, now, due_by_ticket[ticket.pk]),
+            assignee_id=ticket.assignee_id,
+            required_skills=frozenset(skill.pk for skill in ticket.required_skills.all()),
+            label=ticket.reference or "",
+        )
+        for ticket in tickets
+    ]
+    open_counts = dict(
+        Ticket.objects.filter(status__in=transitions.UNSOLVED, assignee__isnull=False)
+        .values("assignee_id")
+        .annotate(n=Count("pk"))
+        .values_list("assignee_id", "n")
+    )
+    agents = [
+        forecast_model.AgentOnTeam(
+            user_id=agent.user_id,
+            available=agent.is_available,
+            capacity=agent.capacity,
+            open_tickets=open_counts.get(agent.user_id, 0),
+            skills=frozenset(skill.pk for skill in agent.skills.all()),
+            label=str(agent),
+        )
+        for agent in team.agents.select_related("user").prefetch_related("skills")
+    ]
+    return waiting, agents, already_breached
+
+
+def team_breach_forecast(team: Team, now: datetime, show: int = 10) -> TeamForecast:
+    """How many of the team's tickets will breach in the next 2/4/8 business hours if nothing changes,
+    the first of them, and reassignments that would save some (model: `sla.forecast`)."""
+    calendar_name, calendar = team_calendar(team)
+    handling, samples = team_handling_seconds(team, now, calendar)
+    horizon = max(forecast_model.HORIZON_HOURS)
+    waiting, agents, already_breached = forecast_inputs(team, now, calendar, horizon)
+    result = forecast_model.forecast(waiting, agents, handling)
+
+    def instant(offset: int) -> datetime:
+        return (
+            add_business_seconds(calendar, now, max(offset, 0)) if calendar.weekly_business_seconds else now
+        )
+
+    tickets = Ticket.objects.select_related("assignee").in_bulk([t.ticket_id for t in waiting])
+    names = {agent.user_id: agent.label for agent in agents}
+    breaching = sorted((o for o in result.outcomes if o.breaches), key=lambda o: (o.due_in, o.ticket_id))
+    return TeamForecast(
+        team=team,
+        now=now,
+        calendar=calendar_name,
+        handling_seconds=handling,
+        handling_samples=samples,
+        agents_on_duty=sum(1 for agent in agents if agent.available),
+        already_breached=already_breached,
+        breaches_within=result.breaches_within,
+        breaches_within_after_suggestions=result.breaches_within_after_suggestions,
+        first_breaches=[
+            ForecastTicket(
+                tickets[o.ticket_id],
+                instant(o.due_in),
+                instant(o.finish_in) if o.finish_in is not None else None,
+                True,
+            )
+            for o in breaching[:show]
+        ],
+        suggestions=[
+            ForecastSuggestion(
+                ticket=tickets[s.ticket_id],
+                from_agent=names.get(s.from_user_id, "unassigned") if s.from_user_id else "unassigned",
+                to_agent=names[s.to_user_id],
+                to_user_id=s.to_user_id,
+                finish_at=instant(s.finish_in),
+                due_at=instant(s.due_in),
+            )
+            for s in result.suggestions
+        ],
+    )

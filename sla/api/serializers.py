@@ -1,5 +1,6 @@
 """Serializers of the SLA API: output per model, inputs mirroring `sla.services` arguments."""
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.validators import UniqueValidator
 
@@ -353,3 +354,63 @@ class TicketSlaExplanationSerializer(serializers.Serializer):
         many=True, help_text="Policies in matching order up to the one that applies."
     )
     clocks = ClockExplanationSerializer(many=True)
+
+
+# --- breach forecast (output of `sla.selectors.team_breach_forecast`) -------------------------------
+
+
+class ForecastTicketSerializer(serializers.Serializer):
+    ticket = serializers.IntegerField(source="ticket.pk")
+    reference = serializers.CharField(source="ticket.reference")
+    subject = serializers.CharField(source="ticket.subject")
+    assignee = serializers.IntegerField(source="ticket.assignee_id", allow_null=True)
+    due_at = serializers.DateTimeField()
+    predicted_reply_at = serializers.DateTimeField(
+        source="finish_at", allow_null=True, help_text="Null: nobody on duty works it before it is due."
+    )
+
+
+class ForecastSuggestionSerializer(serializers.Serializer):
+    ticket = serializers.IntegerField(source="ticket.pk")
+    reference = serializers.CharField(source="ticket.reference")
+    from_agent = serializers.CharField()
+    to_agent = serializers.CharField()
+    to_user = serializers.IntegerField(source="to_user_id")
+    predicted_reply_at = serializers.DateTimeField(source="finish_at")
+    due_at = serializers.DateTimeField()
+
+
+class TeamForecastSerializer(serializers.Serializer):
+    team = serializers.IntegerField(source="team.pk")
+    generated_at = serializers.DateTimeField(source="now")
+    calendar = serializers.CharField(help_text="Business hours are counted on this calendar.")
+    handling_seconds = serializers.IntegerField(help_text="Median business time from first touch to reply.")
+    handling_samples = serializers.IntegerField()
+    agents_on_duty = serializers.IntegerField()
+    already_breached = serializers.IntegerField()
+    horizons = serializers.SerializerMethodField()
+    first_breaches = ForecastTicketSerializer(many=True)
+    suggestions = ForecastSuggestionSerializer(many=True)
+
+    @extend_schema_field(
+        {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "business_hours": {"type": "integer"},
+                    "breaches": {"type": "integer"},
+                    "breaches_after_suggestions": {"type": "integer"},
+                },
+            },
+        }
+    )
+    def get_horizons(self, forecast) -> list[dict]:
+        return [
+            {
+                "business_hours": hours,
+                "breaches": count,
+                "breaches_after_suggestions": forecast.breaches_within_after_suggestions[hours],
+            }
+            for hours, count in forecast.breaches_within.items()
+        ]

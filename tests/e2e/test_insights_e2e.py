@@ -64,3 +64,36 @@ def test_agent_opens_the_sla_explainer_in_their_own_time_zone(browser: Browser, 
     expect(panel.locator(".explain-steps")).to_contain_text(f"due {local_due:%a %d %b %Y %H:%M:%S}")
     shot(page, "sla-explainer")
     context.close()
+
+
+def test_lead_sees_the_breach_forecast_on_the_board_and_applies_a_suggestion(page: Page, live_server, desk):
+    from sla.models import Metric
+    from tickets import services
+    from tickets.models import Priority
+
+    factories.sla_policy(
+        calendar=factories.sla_calendar(
+            name="Around the clock", time_zone="UTC", weekly_hours={d: [(time(0), time(0))] for d in range(7)}
+        ),
+        targets={(Priority.NORMAL, Metric.FIRST_RESPONSE): (3600, False)},
+        teams=[desk["team"]],
+    )
+    away = factories.AgentFactory(teams=[desk["team"]], user__first_name="Ben", is_available=False).user
+    lead_agent = desk["lead"].agent
+    lead_agent.is_available = False
+    lead_agent.save()
+    now = timezone.now()
+    ticket = factories.ticket(team=desk["team"], subject="Ben is away", now=now - timedelta(minutes=10))
+    services.ticket_assign(ticket=ticket, assignee=away, now=now - timedelta(minutes=9))
+    page.set_viewport_size({"width": 1280, "height": 900})
+    log_in(page, live_server, desk["lead"])
+    page.goto(f"{live_server.url}/desk/team/")
+
+    panel = page.locator(f"#forecast-{desk['team'].pk}")
+    expect(panel.locator("td[data-horizon='2']")).to_have_text("1")
+    expect(panel.locator(".forecast-breaches")).to_contain_text("Ben is away")
+    shot(page, "breach-forecast")
+    panel.get_by_role("button", name=re.compile(f"Reassign {ticket.reference} to")).click()
+    expect(page.locator(".flash-success")).to_contain_text("updated")
+    ticket.refresh_from_db()
+    assert ticket.assignee == desk["agent"]

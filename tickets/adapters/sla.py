@@ -27,7 +27,7 @@ from sla.selectors import (
     tickets_breached,
     tickets_breaching_within,
 )
-from tickets.models import Ticket
+from tickets.models import Team, Ticket
 
 # What the rest of `tickets` uses of the SLA app as it is (the functions below adapt the rest).
 __all__ = [
@@ -122,3 +122,8 @@ def sla_filter(tickets: QuerySet[Ticket], state: str, now: datetime) -> QuerySet
 def ticket_sla_explanation(ticket: Ticket, now: datetime, tz: ZoneInfo) -> sla_selectors.TicketSlaExplanation:
     """Why each clock of the ticket is due when it is (the ticket page's explainer panel)."""
     return sla_selectors.ticket_sla_explanation(ticket, now, tz)
+
+
+def team_breach_forecast(team: Team, now: datetime) -> sla_selectors.TeamForecast:
+    """The lead's breach forecast for one team (the team board's panel)."""
+    return sla_selectors.team_breach_forecast(team, now)

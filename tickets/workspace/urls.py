@@ -27,6 +27,7 @@ urlpatterns = [
     path("notifications/read-all/", views.notification_read_all, name="notifications_read_all"),
     path("notifications/<int:pk>/open/", views.notification_open, name="notification_open"),
     path("team/", views.board, name="board"),
+    path("team/<int:pk>/forecast/", views.team_forecast, name="forecast"),
     path("agents/<int:pk>/availability/", views.agent_availability, name="availability"),
     path("metrics/", views.metrics_page, name="metrics"),
 ]

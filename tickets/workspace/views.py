@@ -466,6 +466,17 @@ def board(request: HttpRequest) -> HttpResponse:
     )
 
 
+@require_GET
+@lead_required
+def team_forecast(request: HttpRequest, pk: int) -> HttpResponse:
+    """The board's breach forecast panel for one team the user leads (or any team, for an admin)."""
+    team = get_object_or_404(Team, pk=pk)
+    if not perms.can_manage_team(request.user, team):
+        raise PermissionDenied("Only the team's lead or an admin may see its breach forecast.")
+    forecast = sla_adapter.team_breach_forecast(team, timezone.now())
+    return render(request, "workspace/_breach_forecast.html", {"forecast": forecast, "team": team})
+
+
 @require_POST
 @staff_required
 def agent_availability(request: HttpRequest, pk: int) -> HttpResponse:

@@ -12,9 +12,8 @@ lease); receivers dedupe on the `X-Helpdesk-Delivery` id.
 
 import json
 import logging
-import urllib.error
-import urllib.request
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -22,6 +21,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from helpdesk.outbound_http import OutboundConnectionError, OutboundURLRefused, outbound_post
 from tickets.models import Team, Ticket, WebhookDelivery, WebhookEvent, WebhookSubscription
 from tickets.webhooks import protocol as webhook_protocol
 
@@ -48,27 +48,51 @@ def webhooks_emit(
     `team` scopes the event (a subscription limited to a team only gets that team's events).
     `payload` must be JSON-serialisable (datetimes and decimals are fine).
     """
-    if event not in WebhookEvent.values:
-        raise ValueError(
-            f"Unknown webhook event {event!r}; expected one of {', '.join(WebhookEvent.values)}."
-        )
-    now = now or timezone.now()
     team_id = team.pk if isinstance(team, Team) else team
-    subscriptions = [s for s in WebhookSubscription.objects.filter(is_active=True) if s.wants(event, team_id)]
-    if not subscriptions:
+    return webhooks_emit_many([WebhookEventInput(event, payload, team_id)], now=now)
+
+
+@dataclass(frozen=True)
+class WebhookEventInput:
+    event: str
+    payload: dict
+    team_id: int | None = None
+
+
+def webhooks_emit_many(
+    events: list[WebhookEventInput], *, now: datetime | None = None
+) -> list[WebhookDelivery]:
+    """`webhooks_emit` for many events in a fixed number of queries (the SLA sweep's batches)."""
+    for item in events:
+        if item.event not in WebhookEvent.values:
+            raise ValueError(
+                f"Unknown webhook event {item.event!r}; expected one of {', '.join(WebhookEvent.values)}."
+            )
+    if not events:
         return []
-    # Round-trip through JSON so what is stored is exactly what will be sent.
-    payload = json.loads(json.dumps(payload, cls=DjangoJSONEncoder))
-    deliveries = WebhookDelivery.objects.bulk_create(
-        WebhookDelivery(subscription=s, event=event, payload=payload, created_at=now, next_attempt_at=now)
-        for s in subscriptions
-    )
-    if not all(d.pk for d in deliveries):  # backends that do not return ids from bulk_create
-        deliveries = list(
-            WebhookDelivery.objects.filter(event=event, created_at=now, subscription__in=subscriptions)
+    now = now or timezone.now()
+    subscriptions = list(WebhookSubscription.objects.filter(is_active=True))
+    rows = [
+        # Round-trip through JSON so what is stored is exactly what will be sent.
+        WebhookDelivery(
+            subscription=subscription,
+            event=item.event,
+            payload=json.loads(json.dumps(item.payload, cls=DjangoJSONEncoder)),
+            created_at=now,
+            next_attempt_at=now,
         )
+        for item in events
+        for subscription in subscriptions
+        if subscription.wants(item.event, item.team_id)
+    ]
+    if not rows:
+        return []
+    deliveries = WebhookDelivery.objects.bulk_create(rows)
+    if not all(d.pk for d in deliveries):  # backends that do not return ids from bulk_create
+        deliveries = list(WebhookDelivery.objects.filter(created_at=now, subscription__in=subscriptions))
     for delivery in deliveries:
-        transaction.on_commit(lambda pk=delivery.pk: _enqueue(pk))
+        # robust: a broker outage must not fail the committed request; tickets_retry_webhooks picks it up.
+        transaction.on_commit(lambda pk=delivery.pk: _enqueue(pk), robust=True)
     return deliveries
 
 
@@ -106,9 +130,7 @@ def webhook_body(delivery: WebhookDelivery) -> bytes:
 
 
 def _post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> int:
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
-    with urllib.request.urlopen(request, timeout=timeout) as response:
-        return response.status
+    return outbound_post(url, body, headers, timeout)
 
 
 def _is_transient(code: int) -> bool:
@@ -146,20 +168,23 @@ def webhook_deliver(
             delivery.subscription.secret, timestamp, body
         ),
     }
-    code, error = None, ""
+    code, error, refused = None, "", False
     try:
         code = _post(delivery.subscription.url, body, headers, timeout)
-    except urllib.error.HTTPError as exc:
-        code, error = exc.code, f"HTTP {exc.code} {exc.reason}"
-    except (urllib.error.URLError, TimeoutError, OSError, ValueError) as exc:
-        error = f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}"
+    except OutboundURLRefused as exc:
+        # The URL (or what its host resolves to now) is not allowed: retrying cannot help.
+        error, refused = str(exc), True
+    except OutboundConnectionError as exc:
+        error = str(exc)
+    if code is not None and 300 <= code < 400:
+        error = f"HTTP {code}: redirects are not followed; configure the final URL."
 
     ours = WebhookDelivery.objects.filter(pk=delivery.pk, status=State.SENDING, attempts=delivery.attempts)
     if code is not None and 200 <= code < 300:
         ours.update(
             status=State.DELIVERED, response_code=code, error="", delivered_at=now, next_attempt_at=None
         )
-    elif (code is None or _is_transient(code)) and delivery.attempts < MAX_ATTEMPTS:
+    elif not refused and (code is None or _is_transient(code)) and delivery.attempts < MAX_ATTEMPTS:
         delay = webhook_protocol.backoff_seconds(delivery.attempts, **({"rng": rng} if rng else {}))
         ours.update(
             status=State.PENDING,
@@ -194,5 +219,5 @@ def webhook_delivery_retry(*, delivery: WebhookDelivery, now: datetime | None = 
         status=State.PENDING, attempts=0, next_attempt_at=now
     )
     if changed:
-        transaction.on_commit(lambda: _enqueue(delivery.pk))
+        transaction.on_commit(lambda: _enqueue(delivery.pk), robust=True)
     return bool(changed)

@@ -12,6 +12,7 @@ so the desk shows exactly what the API and the sweep see.
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from django.db.models import Q, QuerySet
 
@@ -29,7 +30,7 @@ from sla.selectors import (
     tickets_breached,
     tickets_breaching_within,
 )
-from tickets.models import Ticket
+from tickets.models import Team, Ticket
 
 # What the rest of `tickets` uses of the SLA app as it is (the functions below adapt the rest).
 __all__ = [
@@ -128,3 +129,13 @@ def ticket_business_calendar(ticket: Ticket) -> BusinessCalendar:
 
 def business_seconds_between(calendar: BusinessCalendar, start: datetime, end: datetime) -> int:
     return business_time.business_seconds_between(calendar, start, end)
+
+
+def ticket_sla_explanation(ticket: Ticket, now: datetime, tz: ZoneInfo) -> sla_selectors.TicketSlaExplanation:
+    """Why each clock of the ticket is due when it is (the ticket page's explainer panel)."""
+    return sla_selectors.ticket_sla_explanation(ticket, now, tz)
+
+
+def team_breach_forecast(team: Team, now: datetime) -> sla_selectors.TeamForecast:
+    """The lead's breach forecast for one team (the team board's panel)."""
+    return sla_selectors.team_breach_forecast(team, now)

@@ -7,11 +7,13 @@ customer the user may not see answers 404, exactly like /api/v1/.
 from collections.abc import Callable
 from functools import wraps
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import BadRequest, PermissionDenied
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -370,6 +372,26 @@ def ticket_presence(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "workspace/_presence.html", {"presence": others, "ticket": ticket})
 
 
+def _agent_zone(request: HttpRequest) -> ZoneInfo:
+    """The time zone the agent's browser reports (`tz`), else the site's; an unknown name is a 400."""
+    name = request.GET.get("tz") or settings.TIME_ZONE
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise BadRequest(f"{name!r} is not an IANA time zone such as 'Europe/Copenhagen'.") from None
+
+
+@require_GET
+@staff_required
+def ticket_sla_explain(request: HttpRequest, pk: int) -> HttpResponse:
+    """The SLA explainer panel's body: policy match, calendar, pauses and the due arithmetic."""
+    ticket = _visible_ticket(request, pk)
+    tz = _agent_zone(request)
+    explanation = sla_adapter.ticket_sla_explanation(ticket, timezone.now(), tz)
+    with timezone.override(tz):
+        return render(request, "workspace/_sla_explain.html", {"ticket": ticket, "explain": explanation})
+
+
 @require_GET
 @staff_required
 def attachment_download(request: HttpRequest, pk: int) -> FileResponse:
@@ -437,6 +459,17 @@ def board(request: HttpRequest) -> HttpResponse:
             "boards": ws.team_board(user=request.user, now=timezone.now()),
         },
     )
+
+
+@require_GET
+@lead_required
+def team_forecast(request: HttpRequest, pk: int) -> HttpResponse:
+    """The board's breach forecast panel for one team the user leads (or any team, for an admin)."""
+    team = get_object_or_404(Team, pk=pk)
+    if not perms.can_manage_team(request.user, team):
+        raise PermissionDenied("Only the team's lead or an admin may see its breach forecast.")
+    forecast = sla_adapter.team_breach_forecast(team, timezone.now())
+    return render(request, "workspace/_breach_forecast.html", {"forecast": forecast, "team": team})
 
 
 @require_POST

@@ -231,6 +231,19 @@ class TicketCreateSerializer(serializers.Serializer):
                 raise serializers.ValidationError({"team": "Agents must open tickets in one of their teams."})
             if team.pk not in user_team_ids(user):
                 raise serializers.ValidationError({"team": "You can only open tickets in your own teams."})
+            # Customers are team-scoped (docs/security.md): an agent sees the customers of their teams'
+            # tickets. Opening a ticket for another team's customer by address would widen that view (notes,
+            # phone, VIP flag, organization), so it is refused; an administrator can open or move it.
+            email = attrs.get("customer_email")
+            others = Customer.objects.filter(email__iexact=email, tickets__isnull=False) if email else None
+            if (
+                others is not None
+                and others.exists()
+                and not others.filter(visible_customers_q(user)).exists()
+            ):
+                raise serializers.ValidationError(
+                    {"customer_email": "This address is a customer of another team; ask an administrator."}
+                )
         return attrs
 
 

@@ -220,4 +220,4 @@ def test_precision_at_5_on_a_held_apart_set_of_the_duplicate_groups(team, agent_
         expected.append(item.group)
     precision = corpus.precision_at_k(ranked, expected)
     print(f"precision@5 on {connection.vendor}: {precision:.3f} over {len(held_apart)} queries")
-    assert precision >= 0.7  # measured: 0.775 (docs/similar-tickets.md)
+    assert precision >= 0.7  # measured: 0.762 (docs/similar-tickets.md)

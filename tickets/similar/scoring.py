@@ -22,6 +22,7 @@ CSAT_BOOST = 0.2
 RECENCY_HALF_LIFE_DAYS = 180.0
 RECENCY_FLOOR = 0.7
 QUERY_TERMS = 12  # distinct words of the ticket used to query (longest first)
+TEXT_LIMIT = 2000  # characters of a customer message that describe a ticket
 TRIGRAM_THRESHOLD = 0.3  # pg_trgm's default `%` threshold, mirrored by the SQLite fallback
 
 WORD = re.compile(r"[^\W\d_]{3,}", re.UNICODE)
@@ -37,9 +38,9 @@ STOPWORDS = frozenset(
 )
 
 
-def customer_words(subject: str, first_message: str, limit: int = 2000) -> str:
+def customer_words(subject: str, first_message: str) -> str:
     """The subject and the customer's own words: quoted history and signature removed."""
-    return f"{subject}\n{extract_reply(first_message or '')[:limit]}".strip()
+    return f"{subject}\n{extract_reply(first_message or '')[:TEXT_LIMIT]}".strip()
 
 
 def query_terms(text: str, limit: int = QUERY_TERMS) -> list[str]:

@@ -106,7 +106,9 @@ def _recent_candidates(
     texts = first_customer_messages([t.pk for t in recent])
     scored = []
     for candidate in recent:
-        words = scoring.customer_words(candidate.subject, texts.get(candidate.pk, ""))
+        # Message.body_text is already the visible new text (intake strips quoted history), so the
+        # candidates skip `extract_reply`, which costs milliseconds per message.
+        words = f"{candidate.subject}\n{texts.get(candidate.pk, '')[: scoring.TEXT_LIMIT]}"
         text_rank = scoring.word_overlap(terms, words)
         subject_similarity = scoring.trigram_similarity(subject, candidate.subject)
         if text_rank or subject_similarity >= scoring.TRIGRAM_THRESHOLD:

@@ -106,6 +106,41 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
+# Raw inbound mail (docs/email.md "Raw mail storage"): files under VAR_DIR/raw-mail by default; "s3" keeps
+# them in any S3-compatible bucket through django-storages (AWS, MinIO, Ceph, R2, ...).
+HELPDESK_RAW_MAIL_STORAGE = env.str("HELPDESK_RAW_MAIL_STORAGE", default="local")
+if HELPDESK_RAW_MAIL_STORAGE == "local":
+    STORAGES["inbound_raw"] = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {
+            "location": env.str("HELPDESK_RAW_MAIL_DIR", default=str(VAR_DIR / "raw-mail")),
+            "base_url": None,
+            "file_permissions_mode": 0o600,
+            "directory_permissions_mode": 0o700,
+        },
+    }
+elif HELPDESK_RAW_MAIL_STORAGE == "s3":
+    STORAGES["inbound_raw"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env.str("HELPDESK_RAW_MAIL_S3_BUCKET"),
+            "location": env.str("HELPDESK_RAW_MAIL_S3_PREFIX", default="raw-mail"),
+            "endpoint_url": env.str("HELPDESK_RAW_MAIL_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("HELPDESK_RAW_MAIL_S3_REGION", default="") or None,
+            "access_key": env.str("HELPDESK_RAW_MAIL_S3_ACCESS_KEY_ID", default="") or None,
+            "secret_key": env.str("HELPDESK_RAW_MAIL_S3_SECRET_ACCESS_KEY", default="") or None,
+            "default_acl": "private",
+            "querystring_auth": True,
+            "file_overwrite": True,  # content-addressed: the same name always holds the same bytes
+        },
+    }
+else:
+    raise ImproperlyConfigured("HELPDESK_RAW_MAIL_STORAGE must be 'local' or 's3'.")
+# Raw bytes of processed (and ignored or duplicate) inbound mail are deleted this many days after receipt;
+# quarantined mail keeps them for a retry. 0 keeps them forever.
+HELPDESK_RAW_MAIL_RETENTION_DAYS = env.int("HELPDESK_RAW_MAIL_RETENTION_DAYS", default=90)
+if HELPDESK_RAW_MAIL_RETENTION_DAYS < 0:
+    raise ImproperlyConfigured("HELPDESK_RAW_MAIL_RETENTION_DAYS must be 0 (keep) or a number of days.")
 LOGIN_URL = "/desk/login/"
 LOGIN_REDIRECT_URL = "/desk/"
 LOGOUT_REDIRECT_URL = "/desk/login/"
@@ -174,6 +209,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tickets.tasks.tickets_poll_mailboxes",
         "schedule": timedelta(seconds=env.int("HELPDESK_IMAP_POLL_SECONDS", default=60)),
         "options": {"expires": max(10, env.int("HELPDESK_IMAP_POLL_SECONDS", default=60) - 5)},
+    },
+    "tickets-purge-raw-mail": {
+        "task": "tickets.tasks.tickets_purge_raw_mail",
+        "schedule": timedelta(hours=1),
+        "options": {"expires": 55 * 60},
     },
     "sla-sweep-clocks": {
         "task": "sla.tasks.sla_sweep_clocks",
@@ -255,6 +295,8 @@ HELPDESK_API_MAX_ATTACHMENT_BYTES = env.int("HELPDESK_API_MAX_ATTACHMENT_BYTES",
 HELPDESK_SUPPORT_ADDRESSES = env.list("HELPDESK_SUPPORT_ADDRESSES", default=["support@helpdesk.localhost"])
 HELPDESK_MAX_ATTACHMENT_BYTES = env.int("HELPDESK_MAX_ATTACHMENT_BYTES", default=25 * 1024 * 1024)
 HELPDESK_EMAIL_SEND_MAX_RETRIES = env.int("HELPDESK_EMAIL_SEND_MAX_RETRIES", default=6)
+# After this many hard bounces (of different messages) a customer's address is flagged undeliverable.
+HELPDESK_HARD_BOUNCE_LIMIT = env.int("HELPDESK_HARD_BOUNCE_LIMIT", default=3)
 # Agents also get their in-app notifications (assignments, SLA, delivery failures) by email.
 HELPDESK_NOTIFICATION_EMAILS = env.bool("HELPDESK_NOTIFICATION_EMAILS", default=True)
 HELPDESK_IMAP_BATCH_SIZE = env.int("HELPDESK_IMAP_BATCH_SIZE", default=200)

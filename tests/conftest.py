@@ -50,6 +50,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture(autouse=True)
 def _fast_and_isolated_settings(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
+    # Raw inbound mail goes to a storage of its own per test (the retention tests delete files).
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "inbound_raw": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "raw-mail")},
+        },
+    }
     # Real hashing is deliberately slow; tests only need a hasher that works.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 

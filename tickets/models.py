@@ -62,6 +62,12 @@ class Customer(models.Model):
     )
     is_vip = models.BooleanField("VIP", default=False)
     notes = models.TextField(blank=True)
+    email_undeliverable_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Set after repeated hard bounces (HELPDESK_HARD_BOUNCE_LIMIT); clear it once it works.",
+    )
+    email_undeliverable_reason = models.TextField(blank=True)
     merged_into = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_customers"
     )
@@ -837,7 +843,15 @@ class InboundMessage(models.Model):
         DUPLICATE = "duplicate", "Duplicate"
         QUARANTINED = "quarantined", "Quarantined"
 
-    raw = models.BinaryField()
+    raw_key = models.CharField(
+        max_length=100,
+        blank=True,
+        db_index=True,
+        help_text="Key of the raw bytes in the inbound_raw storage (content address: their SHA-256).",
+    )
+    raw_deleted_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the retention policy deleted the raw bytes."
+    )
     size = models.PositiveBigIntegerField(default=0)
     source = models.CharField(max_length=10, choices=Source.choices)
     mailbox = models.ForeignKey(
@@ -870,6 +884,34 @@ class InboundMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_source_display()} #{self.pk} {self.subject or self.message_id}"[:200]
+
+
+class EmailBounce(models.Model):
+    """A delivery failure reported back for one message we emailed (a DSN or a provider's bounce event).
+
+    One row per message and bounced address, so a re-delivered bounce counts once; the hard ones of an
+    address are what flags it undeliverable.
+    """
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="bounces")
+    inbound = models.ForeignKey(
+        InboundMessage, null=True, blank=True, on_delete=models.SET_NULL, related_name="bounces"
+    )
+    address = models.EmailField(max_length=254, help_text="The bounced address, lower case.")
+    permanent = models.BooleanField(help_text="A hard bounce (5.x.x): the address does not accept mail.")
+    status = models.CharField(max_length=16, blank=True, help_text="Enhanced status code, e.g. 5.1.1.")
+    diagnostic = models.TextField(blank=True)
+    received_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-received_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["message", "address"], name="email_bounce_once_per_address"),
+        ]
+        indexes = [models.Index(fields=["address", "permanent"], name="email_bounce_address")]
+
+    def __str__(self) -> str:
+        return f"{self.address} bounced message {self.message_id}"
 
 
 class TicketParticipant(models.Model):

@@ -143,11 +143,6 @@ def policy_rule_for(facts: TicketFacts, rules: Iterable[PolicyRule]) -> PolicyRu
     return None
 
 
-def policy_for(facts: TicketFacts) -> Policy | None:
-    rule = policy_rule_for(facts, active_policy_rules())
-    return rule.policy if rule else None
-
-
 # --- status of clocks ---------------------------------------------------------------------------
 
 

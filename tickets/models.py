@@ -1,11 +1,14 @@
 import secrets
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
+from django.urls import reverse
 
+from helpdesk.outbound_http import OutboundURLRefused, outbound_url_check
 from tickets import transitions
 
 
@@ -358,6 +361,10 @@ class Attachment(models.Model):
     def __str__(self) -> str:
         return self.filename
 
+    def get_absolute_url(self) -> str:
+        """The workspace download, which checks that the user may see the ticket."""
+        return reverse("workspace:attachment", args=[self.pk])
+
     @property
     def is_rejected(self) -> bool:
         return bool(self.rejected_reason)
@@ -667,12 +674,16 @@ class WebhookSubscription(models.Model):
         return f"{self.name} → {self.url}"
 
     def clean(self) -> None:
-        from django.core.exceptions import ValidationError
-
+        errors = {}
         if not isinstance(self.events, list) or any(e not in WebhookEvent.values for e in self.events):
-            raise ValidationError(
-                {"events": f"Use a list of event names from: {', '.join(WebhookEvent.values)}."}
-            )
+            errors["events"] = f"Use a list of event names from: {', '.join(WebhookEvent.values)}."
+        # SSRF: refuse internal addresses when the subscription is configured; delivery checks again.
+        try:
+            outbound_url_check(self.url)
+        except OutboundURLRefused as error:
+            errors["url"] = str(error)
+        if errors:
+            raise ValidationError(errors)
 
     def wants(self, event: str, team_id: int | None) -> bool:
         if self.events and event not in self.events:
@@ -930,3 +941,26 @@ class TicketParticipant(models.Model):
 
     def __str__(self) -> str:
         return f"{self.email} on {self.ticket_id}"
+
+
+class IdempotencyKey(models.Model):
+    """The answer given to one API create sent with an `Idempotency-Key` header (tickets/api/idempotency.py).
+
+    Written in the same transaction as what the request created, so a retried request either finds this row
+    (and gets the same answer without creating anything) or finds nothing because nothing was committed.
+    """
+
+    owner = models.CharField(max_length=100, help_text="Who sent it: user:<id> or integration:<id>.")
+    key = models.CharField(max_length=255)
+    request_fingerprint = models.CharField(max_length=64, help_text="SHA-256 of method, path and body.")
+    response_status = models.PositiveSmallIntegerField()
+    response_body = models.JSONField(encoder=DjangoJSONEncoder)
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "key"], name="idempotency_key_unique_per_owner")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.owner} {self.key}"

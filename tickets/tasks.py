@@ -10,6 +10,7 @@ from tickets import services
 from tickets.email.inbound import (
     MailboxPollError,
     inbound_message_process,
+    inbound_messages_requeue_stored,
     inbound_outcome,
     mailbox_poll,
     mailboxes_due,
@@ -102,6 +103,12 @@ def tickets_purge_raw_mail() -> int:
     while batch := inbound_raw_purge(now=now):
         purged += batch
     return purged
+
+
+@shared_task(acks_late=True, time_limit=60, soft_time_limit=50)
+def tickets_requeue_inbound_messages() -> int:
+    """Beat task: enqueue stored inbound messages whose processing was never enqueued or never finished."""
+    return len(inbound_messages_requeue_stored())
 
 
 @shared_task(acks_late=True, time_limit=60, soft_time_limit=50)

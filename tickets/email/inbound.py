@@ -13,7 +13,7 @@ import logging
 import ssl
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -100,8 +100,34 @@ def inbound_message_store(
         from tickets.tasks import tickets_process_inbound_message
 
         pk = inbound.pk
-        transaction.on_commit(lambda: tickets_process_inbound_message.delay(pk))
+        # robust: a broker outage must not turn a stored message into an error for its sender; the
+        # stored-message sweep (inbound_messages_requeue_stored) enqueues it once the broker is back.
+        transaction.on_commit(lambda: tickets_process_inbound_message.delay(pk), robust=True)
     return inbound
+
+
+def inbound_messages_requeue_stored(
+    *, now: datetime | None = None, batch_size: int | None = None
+) -> list[int]:
+    """Enqueue processing of messages stored but not handled within the grace period, oldest first.
+
+    Their first enqueue was lost (broker down at commit) or their worker died; processing is idempotent
+    (a row leaves STORED under a row lock), so enqueuing one twice is harmless.
+    """
+    from tickets.tasks import tickets_process_inbound_message
+
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.HELPDESK_INBOUND_REQUEUE_AFTER_SECONDS)
+    pks = list(
+        InboundMessage.objects.filter(state=State.STORED, received_at__lt=cutoff)
+        .order_by("received_at", "pk")
+        .values_list("pk", flat=True)[: batch_size or settings.HELPDESK_INBOUND_REQUEUE_BATCH_SIZE]
+    )
+    for pk in pks:
+        tickets_process_inbound_message.delay(pk)
+    if pks:
+        logger.warning("Re-enqueued %d stored inbound messages that were not processed in time", len(pks))
+    return pks
 
 
 # --- process -------------------------------------------------------------------------------------
@@ -162,7 +188,7 @@ def inbound_message_retry(*, inbound: InboundMessage, now: datetime | None = Non
         )
     from tickets.tasks import tickets_process_inbound_message
 
-    transaction.on_commit(lambda: tickets_process_inbound_message.delay(inbound.pk))
+    transaction.on_commit(lambda: tickets_process_inbound_message.delay(inbound.pk), robust=True)
     inbound.refresh_from_db()
     return inbound
 

@@ -4,7 +4,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("tickets", "0007_inbound_raw_mail_in_storage"),
+        ("tickets", "0008_idempotency_keys"),
     ]
 
     operations = [

@@ -47,7 +47,7 @@ from tickets.models import (
     Team,
     Ticket,
 )
-from tickets.reporting import metrics
+from tickets.reporting import health, metrics
 from tickets.similar import selectors as similar_selectors
 from tickets.uploads import attachment_inputs
 from tickets.workspace import selectors as workspace_selectors
@@ -426,3 +426,25 @@ class TicketSimilarViewSet(TicketChildMixin, viewsets.GenericViewSet):
             now=timezone.now(),
         )
         return Response(s.SimilarTicketsSerializer(answers).data)
+
+
+class CustomerHealthView(APIView):
+    """Organizations (or customers) by risk, with the reasons; see docs/metrics.md (customer health).
+
+    Computed over the tickets of the teams the reader leads (admins: all tickets).
+    """
+
+    permission_classes = [IsAuthenticated, perms.IsHelpdeskStaff, perms.IsTeamLeadOrAdmin]
+
+    @extend_schema(parameters=[s.CustomerHealthQuerySerializer], responses={200: s.CustomerHealthSerializer})
+    def get(self, request: Request) -> Response:
+        query = s.CustomerHealthQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        args = query.validated_data
+        team_ids = perms.metrics_team_ids(request.user)
+        tickets = Ticket.objects.all() if team_ids is None else Ticket.objects.filter(team_id__in=team_ids)
+        rows = health.customer_health(
+            tickets=tickets, level=args["level"], now=timezone.now(), sort=args["sort"]
+        )
+        data = {"level": args["level"], "results": [health.row_as_dict(row, args["level"]) for row in rows]}
+        return Response(s.CustomerHealthSerializer(data).data)

@@ -8,7 +8,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import nh3
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.base import ContentFile
@@ -19,6 +18,7 @@ from django.utils.text import slugify
 
 from tickets import hooks, transitions
 from tickets.exceptions import DomainError, InvalidAssignmentError, MergeError, TicketClosedError
+from tickets.mail.sanitize import sanitize_html
 from tickets.models import (
     Agent,
     Attachment,
@@ -27,6 +27,7 @@ from tickets.models import (
     Customer,
     Message,
     Notification,
+    PhoneCall,
     Priority,
     Status,
     Tag,
@@ -119,6 +120,31 @@ def audit_entry(
     )
 
 
+def audit_field_change(
+    *,
+    ticket: Ticket,
+    field: str,
+    old: object,
+    new: object,
+    now: datetime,
+    actor: AbstractBaseUser | None = None,
+    actor_label: str = "",
+    details: dict | None = None,
+) -> AuditEntry:
+    """The audit row for one field of a ticket changing from `old` to `new` (None is stored as '')."""
+    return audit_record(
+        ticket=ticket,
+        action=AuditEntry.Action.FIELD_CHANGED,
+        now=now,
+        actor=actor,
+        actor_label=actor_label,
+        field=field,
+        old_value=old,
+        new_value=new,
+        details=details,
+    )
+
+
 def _lock(ticket: Ticket) -> Ticket:
     """Re-read the ticket under a row lock; callers work on (and return) the fresh copy."""
     return Ticket.objects.select_for_update().get(pk=ticket.pk)
@@ -130,10 +156,6 @@ def _ensure_mutable(ticket: Ticket) -> None:
             f"Ticket {ticket.reference} is closed and cannot be changed; "
             "a new customer message opens a follow-up ticket instead."
         )
-
-
-def sanitize_html(html: str) -> str:
-    return nh3.clean(html) if html else ""
 
 
 def _seconds_between(start: datetime, end: datetime) -> int:
@@ -187,7 +209,8 @@ def ticket_create(
     """Open a ticket with its first message.
 
     `opened_by` is the agent who opens the ticket on the customer's behalf: the first message is then
-    a public agent message, and first response is measured from the customer's first message on.
+    a public agent message that is not a reply; first reply time runs from creation to the agent's
+    next public comment.
     """
     now = _now(now)
     subject = (subject or "").strip()[:250] or "(no subject)"
@@ -210,10 +233,13 @@ def ticket_create(
     ticket.reference = _reference_for(ticket)
     ticket.save(update_fields=["reference"])
     has_first_message = bool(body_text or body_html or attachments)
+    # The opening comment of an agent-created ticket is not a reply (Zendesk's rule): it counts in
+    # neither the replies nor first reply time, which ends at the agent's next public comment.
     TicketMetrics.objects.create(
         ticket=ticket,
         customer_messages=int(has_first_message and opened_by is None),
-        agent_public_replies=int(has_first_message and opened_by is not None),
+        status_since=now,
+        team_stations=int(team is not None),
     )
     audit_record(
         ticket=ticket,
@@ -282,12 +308,12 @@ def _message_create(
         author_customer=author_customer,
         channel=channel,
         body_text=body_text,
-        body_html=sanitize_html(body_html),
         full_text=full_text or body_text,
         is_automatic=is_automatic,
         email_message_id=email_message_id or None,
         created_at=now,
     )
+    cid_urls: dict[str, str] = {}
     for item in attachments:
         attachment = Attachment(
             message=message,
@@ -303,6 +329,12 @@ def _message_create(
                 item.filename[:100] or "attachment.bin", ContentFile(item.content), save=False
             )
         attachment.save()
+        if attachment.content_id and attachment.file:
+            cid_urls[attachment.content_id] = attachment.get_absolute_url()
+    if body_html:
+        # The one sanitising pass for every channel; it also points inline images at their stored parts.
+        message.body_html = sanitize_html(body_html, cid_urls=cid_urls)
+        message.save(update_fields=["body_html"])
     return message
 
 
@@ -426,16 +458,62 @@ def _record_public_agent_reply(*, ticket: Ticket, message: Message, now: datetim
     TicketMetrics.objects.filter(ticket=ticket).update(agent_public_replies=F("agent_public_replies") + 1)
     if ticket.first_response_at is not None:
         return
-    first_customer_message = (
-        ticket.messages.filter(author_role=Message.AuthorRole.CUSTOMER).order_by("created_at", "pk").first()
-    )
-    if ticket.opened_by_id is not None and first_customer_message is None:
-        # An agent-opened ticket is first responded to only after the customer has written.
-        return
-    start = ticket.created_at if ticket.opened_by_id is None else first_customer_message.created_at
     ticket.first_response_at = now
     Ticket.objects.filter(pk=ticket.pk).update(first_response_at=now)
-    TicketMetrics.objects.filter(ticket=ticket).update(first_response_seconds=_seconds_between(start, now))
+    calendar = _business_calendar(ticket)
+    TicketMetrics.objects.filter(ticket=ticket).update(
+        first_response_seconds=_seconds_between(ticket.created_at, now),
+        first_response_business_seconds=_business_seconds(calendar, ticket.created_at, now),
+    )
+
+
+def _business_calendar(ticket: Ticket):
+    """The ticket's business calendar (policy, else team, else default), read through the SLA adapter."""
+    # Imported here: the adapter imports sla, whose services import this module.
+    from tickets.adapters import sla as sla_adapter
+
+    return sla_adapter.ticket_business_calendar(ticket)
+
+
+def _business_seconds(calendar, start: datetime, end: datetime) -> int:
+    from tickets.adapters import sla as sla_adapter
+
+    return sla_adapter.business_seconds_between(calendar, start, end) if end > start else 0
+
+
+# Which status-time totals the time spent in a status adds to (Zendesk's multi-event metrics).
+_STATUS_TIME_COLUMNS = {
+    Status.NEW: ("requester_wait", "agent_work"),
+    Status.OPEN: ("requester_wait", "agent_work"),
+    Status.ON_HOLD: ("requester_wait", "on_hold"),
+    Status.PENDING: ("agent_wait",),
+}
+
+
+def _status_time_updates(
+    *, ticket: Ticket, metrics: TicketMetrics, old: str, new: str, now: datetime
+) -> dict[str, object]:
+    """Metric column updates for a status change: the interval that ends and the resolution times.
+
+    Each interval is measured with the ticket's calendar at the moment it ends, as Zendesk does; the
+    resolution times use the calendar at the solve for the whole duration.
+    """
+    updates: dict[str, object] = {"status_since": now}
+    since = metrics.status_since or ticket.created_at
+    columns = _STATUS_TIME_COLUMNS.get(old, ())
+    calendar = _business_calendar(ticket) if columns or new == Status.SOLVED else None
+    if columns and now > since:
+        seconds, business = _seconds_between(since, now), _business_seconds(calendar, since, now)
+        for column in columns:
+            updates[f"{column}_seconds"] = F(f"{column}_seconds") + seconds
+            updates[f"{column}_business_seconds"] = F(f"{column}_business_seconds") + business
+    if new == Status.SOLVED:
+        seconds = _seconds_between(ticket.created_at, now)
+        business = _business_seconds(calendar, ticket.created_at, now)
+        updates.update(resolution_seconds=seconds, resolution_business_seconds=business)
+        if metrics.first_resolution_seconds is None:
+            updates.update(first_resolution_seconds=seconds, first_resolution_business_seconds=business)
+    return updates
 
 
 def _change_status(
@@ -451,13 +529,13 @@ def _change_status(
     ticket.status = status
     ticket.updated_at = now
     update_fields = ["status", "updated_at"]
-    metrics_updates: dict[str, object] = {}
+    metrics_updates = _status_time_updates(
+        ticket=ticket, metrics=TicketMetrics.objects.get(ticket=ticket), old=old, new=status, now=now
+    )
     if status == Status.SOLVED:
         ticket.solved_at = now
         update_fields.append("solved_at")
-        metrics_updates.update(
-            resolution_seconds=_seconds_between(ticket.created_at, now), solved_by_id=ticket.assignee_id
-        )
+        metrics_updates.update(solved_by_id=ticket.assignee_id)
     elif status == Status.CLOSED:
         ticket.closed_at = now
         update_fields.append("closed_at")
@@ -469,17 +547,9 @@ def _change_status(
             reopens=F("reopens") + 1, resolution_seconds=None, resolution_business_seconds=None
         )
     ticket.save(update_fields=update_fields)
-    if metrics_updates:
-        TicketMetrics.objects.filter(ticket=ticket).update(**metrics_updates)
-    audit_record(
-        ticket=ticket,
-        action=AuditEntry.Action.FIELD_CHANGED,
-        now=now,
-        actor=actor,
-        actor_label=actor_label,
-        field="status",
-        old_value=old,
-        new_value=status,
+    TicketMetrics.objects.filter(ticket=ticket).update(**metrics_updates)
+    audit_field_change(
+        ticket=ticket, field="status", old=old, new=status, now=now, actor=actor, actor_label=actor_label
     )
     hooks.announce(hooks.STATUS_CHANGED, ticket=ticket, old=old, new=status, now=now)
     _emit_ticket_event(
@@ -525,15 +595,8 @@ def ticket_change_priority(
     ticket.priority = priority
     ticket.updated_at = now
     ticket.save(update_fields=["priority", "updated_at"])
-    audit_record(
-        ticket=ticket,
-        action=AuditEntry.Action.FIELD_CHANGED,
-        now=now,
-        actor=actor,
-        actor_label=actor_label,
-        field="priority",
-        old_value=old,
-        new_value=priority,
+    audit_field_change(
+        ticket=ticket, field="priority", old=old, new=priority, now=now, actor=actor, actor_label=actor_label
     )
     _emit_ticket_event(ticket, now=now, changes=[_change("priority", str(old), str(priority))])
     _ticket_changed(ticket, now)
@@ -615,16 +678,14 @@ def _assign(
         return ticket, changes
     ticket.updated_at = now
     ticket.save(update_fields=["team", "assignee", "updated_at"])
+    stations = {
+        f"{field}_stations": F(f"{field}_stations") + 1 for field, _, new in changes if new is not None
+    }
+    if stations:
+        TicketMetrics.objects.filter(ticket=ticket).update(**stations)
     for field, old, new in changes:
-        audit_record(
-            ticket=ticket,
-            action=AuditEntry.Action.FIELD_CHANGED,
-            now=now,
-            actor=actor,
-            actor_label=actor_label,
-            field=field,
-            old_value=old or "",
-            new_value=new or "",
+        audit_field_change(
+            ticket=ticket, field=field, old=old, new=new, now=now, actor=actor, actor_label=actor_label
         )
     if (
         new_assignee is not None
@@ -798,12 +859,45 @@ def ticket_merge(
 
 
 @transaction.atomic
+def ticket_change_subject(
+    *,
+    ticket: Ticket,
+    subject: str,
+    actor: AbstractBaseUser | None = None,
+    actor_label: str = "",
+    now: datetime | None = None,
+) -> Ticket:
+    now = _now(now)
+    subject = subject.strip()
+    max_length = Ticket._meta.get_field("subject").max_length
+    if not subject:
+        raise DomainError("A ticket needs a subject.")
+    if len(subject) > max_length:
+        raise DomainError(f"A subject has at most {max_length} characters; this one has {len(subject)}.")
+    ticket = _lock(ticket)
+    if ticket.subject == subject:
+        return ticket
+    _ensure_mutable(ticket)
+    old = ticket.subject
+    ticket.subject = subject
+    ticket.updated_at = now
+    ticket.save(update_fields=["subject", "updated_at"])
+    audit_field_change(
+        ticket=ticket, field="subject", old=old, new=subject, now=now, actor=actor, actor_label=actor_label
+    )
+    # No SLA policy matches on the subject, so the clocks are not recomputed.
+    _emit_ticket_event(ticket, now=now, changes=[_change("subject", old, subject)])
+    return ticket
+
+
+@transaction.atomic
 def ticket_update(
     *,
     ticket: Ticket,
     actor: AbstractBaseUser | None,
     status: str | None = None,
     priority: str | None = None,
+    subject: str | None = None,
     team: Team | object | None = _UNCHANGED,
     assignee: AbstractBaseUser | object | None = _UNCHANGED,
     tags: Iterable[str] | None = None,
@@ -813,6 +907,8 @@ def ticket_update(
     now = _now(now)
     ticket = _lock(ticket)
     _ensure_mutable(ticket)
+    if subject is not None:
+        ticket = ticket_change_subject(ticket=ticket, subject=subject, actor=actor, now=now)
     if team is not _UNCHANGED or assignee is not _UNCHANGED:
         ticket = ticket_assign(ticket=ticket, team=team, assignee=assignee, actor=actor, now=now)
     if priority is not None:
@@ -852,14 +948,13 @@ def tickets_close_solved(
                 status=Status.CLOSED, closed_at=now, updated_at=now
             )
             if changed:
-                audit_record(
+                audit_field_change(
                     ticket=Ticket(pk=pk),
-                    action=AuditEntry.Action.FIELD_CHANGED,
+                    field="status",
+                    old=Status.SOLVED,
+                    new=Status.CLOSED,
                     now=now,
                     actor_label="auto-close",
-                    field="status",
-                    old_value=Status.SOLVED,
-                    new_value=Status.CLOSED,
                     details={"rule": f"solved for more than {older_than}"},
                 )
                 _emit_ticket_event(
@@ -869,6 +964,50 @@ def tickets_close_solved(
                 )
                 closed += 1
     return closed
+
+
+# --- phone calls -----------------------------------------------------------------------------------
+
+
+def phone_call_record(
+    *,
+    ticket: Ticket,
+    caller: str,
+    outcome: str,
+    started_at: datetime,
+    agent: AbstractBaseUser | None = None,
+    direction: str = PhoneCall.Direction.INBOUND,
+    queue_wait_seconds: int = 0,
+    talk_seconds: int = 0,
+    wrap_up_seconds: int = 0,
+    external_id: str | None = None,
+    notes: str = "",
+    now: datetime | None = None,
+) -> PhoneCall:
+    """Record a call on a ticket; `agent` answered it (inbound) or placed it (outbound).
+
+    Phone measures count an inbound call for the agent who answered it, whoever owns the ticket; an
+    abandoned inbound call was answered by nobody, so it keeps no agent and counts as "(unassigned)".
+    """
+    abandoned = outcome == PhoneCall.Outcome.ABANDONED
+    if abandoned and (talk_seconds or wrap_up_seconds):
+        raise DomainError("An abandoned call has no talk or wrap-up time.")
+    if abandoned and direction == PhoneCall.Direction.INBOUND:
+        agent = None
+    return PhoneCall.objects.create(
+        ticket=ticket,
+        external_id=external_id or None,
+        caller=caller,
+        direction=direction,
+        queue_wait_seconds=queue_wait_seconds,
+        talk_seconds=talk_seconds,
+        wrap_up_seconds=wrap_up_seconds,
+        outcome=outcome,
+        agent=agent,
+        started_at=started_at,
+        notes=notes,
+        created_at=_now(now),
+    )
 
 
 # --- notifications -------------------------------------------------------------------------------

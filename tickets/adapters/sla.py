@@ -1,4 +1,5 @@
-"""The ticket core's one connection to the SLA app: badges, headline clocks, the SLA queue views and filters.
+"""The ticket core's one connection to the SLA app: badges, headline clocks, the SLA queue views and filters,
+and the business calendar of the ticket metrics.
 
 Only this module (and `tickets.adapters.surveys` for surveys) may import `sla` from inside `tickets`; the
 import-linter contract in pyproject.toml enforces it. The names re-exported below are what the API filters,
@@ -11,11 +12,14 @@ so the desk shows exactly what the API and the sweep see.
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from django.db.models import Q, QuerySet
 
+from sla import business_time
 from sla import selectors as sla_selectors
 from sla.admin import sla_badge
+from sla.business_time import BusinessCalendar
 from sla.models import ClockState, SlaClock
 from sla.models import Metric as SlaMetric
 from sla.selectors import (
@@ -26,7 +30,7 @@ from sla.selectors import (
     tickets_breached,
     tickets_breaching_within,
 )
-from tickets.models import Ticket
+from tickets.models import Team, Ticket
 
 # What the rest of `tickets` uses of the SLA app as it is (the functions below adapt the rest).
 __all__ = [
@@ -116,3 +120,22 @@ def live_breaches(tickets: QuerySet[Ticket], now: datetime) -> sla_selectors.Liv
 def sla_filter(tickets: QuerySet[Ticket], state: str, now: datetime) -> QuerySet[Ticket]:
     """Tickets in an SLA view."""
     return tickets.filter(sla_state_q(state, now))
+
+
+def ticket_business_calendar(ticket: Ticket) -> BusinessCalendar:
+    """The calendar the ticket's business-hours metrics count on (see `sla.selectors`)."""
+    return sla_selectors.ticket_business_calendar(ticket_id=ticket.pk, team_id=ticket.team_id)
+
+
+def business_seconds_between(calendar: BusinessCalendar, start: datetime, end: datetime) -> int:
+    return business_time.business_seconds_between(calendar, start, end)
+
+
+def ticket_sla_explanation(ticket: Ticket, now: datetime, tz: ZoneInfo) -> sla_selectors.TicketSlaExplanation:
+    """Why each clock of the ticket is due when it is (the ticket page's explainer panel)."""
+    return sla_selectors.ticket_sla_explanation(ticket, now, tz)
+
+
+def team_breach_forecast(team: Team, now: datetime) -> sla_selectors.TeamForecast:
+    """The lead's breach forecast for one team (the team board's panel)."""
+    return sla_selectors.team_breach_forecast(team, now)

@@ -16,8 +16,8 @@ def store_next_due(apps, schema_editor) -> None:
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("sla", "0001_calendars_policies_clocks_events"),
-        ("tickets", "0010_ticket_next_sla_due_and_queue_indexes"),
+        ("sla", "0002_default_and_team_calendars"),
+        ("tickets", "0012_ticket_next_sla_due_and_queue_indexes"),
     ]
 
     operations = [

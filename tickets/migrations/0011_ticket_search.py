@@ -136,7 +136,7 @@ def _on_postgresql(sql: str):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("tickets", "0008_idempotency_keys"),
+        ("tickets", "0010_message_macro"),
     ]
 
     operations = [

@@ -126,7 +126,7 @@ def test_desk_queue_views_have_a_constant_query_count(
 
 
 def test_queue_counts_equal_the_length_of_each_view(team, agent_user, policy):
-    """The counts read unsolved tickets only; that holds while every view lists unsolved tickets."""
+    """Views marked unsolved_only are counted over unsolved tickets only: the mark must be true."""
     _make(team, agent_user, 12)
     services.ticket_change_status(ticket=Ticket.objects.first(), status=Status.SOLVED, now=T0)
     now = T0 + timedelta(minutes=45)

@@ -23,6 +23,9 @@ class QueueView:
     slug: str
     label: str
     sla_state: str = ""  # set for views that need SLA data
+    # Lists unsolved tickets only: its count then reads the unsolved partial indexes, not a year of
+    # solved and closed tickets (see queue_counts).
+    unsolved_only: bool = True
 
 
 QUEUE_VIEWS = (
@@ -32,7 +35,7 @@ QUEUE_VIEWS = (
     QueueView("breached", "Breached", sla_adapter.BREACHED_VIEW),
     QueueView("pending", "Pending"),
     QueueView("open", "All open"),
-    QueueView("all", "All tickets"),
+    QueueView("all", "All tickets", unsolved_only=False),
 )
 QUEUE_VIEW_BY_SLUG = {view.slug: view for view in QUEUE_VIEWS}
 DEFAULT_QUEUE_VIEW = "mine"
@@ -67,18 +70,24 @@ def queue_tickets(*, user: AbstractBaseUser, view: str, now: datetime) -> QueryS
 
 
 def queue_counts(*, user: AbstractBaseUser, now: datetime) -> dict[str, int | None]:
-    """{view slug: count} in one query.
+    """{view slug: count} in one query for the views of unsolved tickets and one for the others.
 
-    Every view is a subset of the unsolved tickets, so only those are read (partial indexes
-    `ticket_unsolved_*`), not a year of solved and closed ones."""
-    aggregates = {}
-    for view in QUEUE_VIEWS:
-        condition = _view_q(user, view.slug)
-        if view.sla_state:
-            condition &= sla_adapter.sla_state_q(view.sla_state, now)
-        aggregates[view.slug] = Count("pk", filter=condition)
-    unsolved = Ticket.objects.filter(ticket_visibility_q(user), status__in=sorted(transitions.UNSOLVED))
-    counts = unsolved.aggregate(**aggregates)
+    The views of unsolved tickets are counted over unsolved tickets only (partial indexes
+    `ticket_unsolved_*`); only a view that also lists solved and closed tickets reads every visible one."""
+    visible = Ticket.objects.filter(ticket_visibility_q(user))
+    counts: dict[str, int | None] = {}
+    for unsolved_only in (True, False):
+        aggregates = {}
+        for view in QUEUE_VIEWS:
+            if view.unsolved_only != unsolved_only:
+                continue
+            condition = _view_q(user, view.slug)
+            if view.sla_state:
+                condition &= sla_adapter.sla_state_q(view.sla_state, now)
+            aggregates[view.slug] = Count("pk", filter=condition)
+        if aggregates:
+            tickets = visible.filter(status__in=sorted(transitions.UNSOLVED)) if unsolved_only else visible
+            counts.update(tickets.aggregate(**aggregates))
     return {view.slug: counts[view.slug] for view in QUEUE_VIEWS}
 
 

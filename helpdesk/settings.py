@@ -165,10 +165,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(seconds=60),
         "options": {"expires": 55},
     },
-    "tickets-retry-webhooks": {
-        "task": "tickets.tasks.tickets_retry_webhooks",
-        "schedule": timedelta(minutes=1),
-        "options": {"expires": 50},
+    "tickets-sweep-outbox": {
+        "task": "tickets.tasks.tickets_sweep_outbox",
+        "schedule": timedelta(seconds=30),
+        "options": {"expires": 25},
     },
     "tickets-poll-mailboxes": {
         "task": "tickets.tasks.tickets_poll_mailboxes",
@@ -254,7 +254,14 @@ HELPDESK_API_MAX_ATTACHMENT_BYTES = env.int("HELPDESK_API_MAX_ATTACHMENT_BYTES",
 # sender address whose plus-address (support+<reply token>@...) is each ticket's reply address.
 HELPDESK_SUPPORT_ADDRESSES = env.list("HELPDESK_SUPPORT_ADDRESSES", default=["support@helpdesk.localhost"])
 HELPDESK_MAX_ATTACHMENT_BYTES = env.int("HELPDESK_MAX_ATTACHMENT_BYTES", default=25 * 1024 * 1024)
-HELPDESK_EMAIL_SEND_MAX_RETRIES = env.int("HELPDESK_EMAIL_SEND_MAX_RETRIES", default=6)
+# The outbox (email, reply callbacks, webhooks): attempts before a delivery fails for good, and the lease
+# a worker holds on a row while sending (longer than the send task's 120 s time limit).
+HELPDESK_OUTBOX_MAX_ATTEMPTS = env.int("HELPDESK_OUTBOX_MAX_ATTEMPTS", default=8)
+HELPDESK_OUTBOX_LEASE_SECONDS = env.int("HELPDESK_OUTBOX_LEASE_SECONDS", default=300)
+if HELPDESK_OUTBOX_MAX_ATTEMPTS < 1 or HELPDESK_OUTBOX_LEASE_SECONDS < 1:
+    raise ImproperlyConfigured(
+        "HELPDESK_OUTBOX_MAX_ATTEMPTS and HELPDESK_OUTBOX_LEASE_SECONDS must be positive."
+    )
 # Agents also get their in-app notifications (assignments, SLA, delivery failures) by email.
 HELPDESK_NOTIFICATION_EMAILS = env.bool("HELPDESK_NOTIFICATION_EMAILS", default=True)
 HELPDESK_IMAP_BATCH_SIZE = env.int("HELPDESK_IMAP_BATCH_SIZE", default=200)

@@ -148,9 +148,11 @@ class SmtpSink:
     host: str
     port: int
     messages: list[bytes] = field(default_factory=list)
+    envelope_recipients: list[list[str]] = field(default_factory=list)
 
     async def handle_DATA(self, server, session, envelope) -> str:
         self.messages.append(envelope.content)
+        self.envelope_recipients.append(list(envelope.rcpt_tos))
         return "250 Message accepted for delivery"
 
 

@@ -27,6 +27,7 @@ from .models import (
     Customer,
     Message,
     Notification,
+    OutboundDelivery,
     Priority,
     Status,
     Tag,
@@ -35,6 +36,8 @@ from .models import (
     TicketMetrics,
     WebhookEvent,
 )
+from .outbox.replies import message_deliver
+from .outbox.services import EmailContent, outbox_email_enqueue
 from .webhooks import ticket_payload, webhooks_emit
 
 SYSTEM = "system"
@@ -216,7 +219,9 @@ def ticket_create(
             attachments=attachments,
             now=now,
         )
-        _email_if_outbound(message=first_message, ticket=ticket)
+        if channel == Channel.EMAIL:
+            # An agent who opens an email ticket for a customer starts the conversation by email.
+            _deliver(message=first_message, ticket=ticket, now=now)
     if tags:
         ticket = _tags_add(ticket=ticket, names=tags, actor=opened_by, actor_label=actor_label, now=now)
     if assignee is not None:
@@ -349,7 +354,7 @@ def message_add(
         now=now,
     )
     if deliver:
-        _email_if_outbound(message=message, ticket=ticket)
+        _deliver(message=message, ticket=ticket, now=now)
     audit_record(
         ticket=ticket,
         action=AuditEntry.Action.MESSAGE_ADDED,
@@ -382,12 +387,13 @@ def message_add(
     return message
 
 
-def _email_if_outbound(*, message: Message, ticket: Ticket) -> None:
-    """Public agent and system messages on email tickets go out by email (tickets/outbound.py)."""
-    from .outbound import message_queue_email, should_email
-
-    if should_email(message, ticket):
-        message_queue_email(message=message, ticket=ticket)
+def _deliver(*, message: Message, ticket: Ticket, now: datetime) -> None:
+    """Public agent and system messages go to the customer through the outbox (tickets/outbox/)."""
+    if message.visibility == Message.Visibility.PUBLIC and message.author_role in (
+        Message.AuthorRole.AGENT,
+        Message.AuthorRole.SYSTEM,
+    ):
+        message_deliver(message=message, ticket=ticket, now=now)
 
 
 def _record_public_agent_reply(*, ticket: Ticket, message: Message, now: datetime) -> None:
@@ -886,10 +892,18 @@ def notification_create(
     else:
         notification = Notification.objects.create(recipient=recipient, **fields)
     if emailed_at is None and settings.HELPDESK_NOTIFICATION_EMAILS and getattr(recipient, "email", ""):
-        from .tasks import tickets_send_notification_email
-
-        # robust: a broker outage must not undo the change that notified; the in-app notification stays.
-        transaction.on_commit(lambda: tickets_send_notification_email.delay(notification.pk), robust=True)
+        outbox_email_enqueue(
+            kind=OutboundDelivery.Kind.NOTIFICATION,
+            source_id=notification.pk,
+            email=EmailContent(
+                subject=notification.title,
+                body_text=notification.body or notification.title,
+                to=[recipient.email],
+                headers={"Auto-Submitted": "auto-generated"},
+            ),
+            ticket=ticket,
+            now=now,
+        )
     return notification
 
 

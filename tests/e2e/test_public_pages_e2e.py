@@ -17,8 +17,9 @@ from surveys.models import SurveyInvitation, SurveyResponse
 from surveys.tasks import surveys_send_invitation
 from tests import factories
 from tickets import services
-from tickets.models import Channel, Status, Ticket
-from tickets.tasks import tickets_send_acknowledgement
+from tickets.models import Channel, OutboundDelivery, Status, Ticket
+from tickets.outbox import services as outbox
+from tickets.tasks import tickets_deliver_outbound
 
 pytest.importorskip("playwright", reason="needs Playwright: pip install -r requirements-dev.txt")
 
@@ -48,9 +49,9 @@ def _isolated_rate_limits(settings):
 
 @pytest.fixture
 def acknowledgements(monkeypatch) -> list[int]:
-    """Ticket ids the web form hands to the acknowledgement task; the test runs the task itself."""
+    """Outbox deliveries the web form hands to the broker; the test runs the delivery task itself."""
     ids: list[int] = []
-    monkeypatch.setattr(tickets_send_acknowledgement, "delay", ids.append)
+    monkeypatch.setattr(outbox.current_app, "send_task", lambda name, args, countdown: ids.append(args[0]))
     return ids
 
 
@@ -106,8 +107,9 @@ def test_a_customer_sends_a_request_with_an_attachment_and_an_agent_sees_it(
     assert (attachment.filename, attachment.content_type) == ("invoice.pdf", "application/pdf")
     assert attachment.file.read() == b"%PDF-1.4 fake invoice"
 
-    assert acknowledgements == [ticket.pk]
-    assert tickets_send_acknowledgement(ticket.pk) == "sent"
+    acknowledgement = OutboundDelivery.objects.get(kind=OutboundDelivery.Kind.ACKNOWLEDGEMENT, ticket=ticket)
+    assert acknowledgements == [acknowledgement.pk]
+    assert tickets_deliver_outbound(acknowledgement.pk) == "sent"
     [mail] = mailoutbox
     assert mail.to == ["ada@example.com"]
     assert mail.subject == f"[#{ticket.reference}] Invoice is wrong"

@@ -7,7 +7,7 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from tickets.admin_views import metrics_dashboard
+from tickets.admin.dashboard import metrics_dashboard
 
 admin.site.site_header = "Helpdesk administration"
 admin.site.site_title = "Helpdesk"
@@ -25,8 +25,8 @@ urlpatterns = [
     path("admin/metrics/", admin.site.admin_view(metrics_dashboard), name="admin-metrics"),
     path("admin/", admin.site.urls),
     path("health/", health, name="health"),
-    path("support/", include("tickets.support_urls")),
-    path("api/v1/intake/", include("tickets.intake_urls")),
+    path("support/", include("tickets.intake.public_urls")),
+    path("api/v1/intake/", include("tickets.intake.urls")),
     path("survey/", include("surveys.urls")),
     path("api/v1/", include("helpdesk.api_urls", namespace="api")),
     # Inbound email from providers (docs/email.md); anymail checks each provider's signature/basic auth.

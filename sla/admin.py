@@ -7,12 +7,11 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.html import format_html
 
+from sla import selectors, services
+from sla.business_time import add_business_seconds
+from sla.models import BusinessHoursInterval, Calendar, Holiday, Policy, PolicyTarget, SlaClock, SlaEvent
 from tickets.exceptions import DomainError
 from tickets.models import Channel, Priority, Ticket
-
-from . import selectors, services
-from .business_time import add_business_seconds
-from .models import BusinessHoursInterval, Calendar, Holiday, Policy, PolicyTarget, SlaClock, SlaEvent
 
 PREVIEW_SECONDS = 4 * 3600
 

@@ -4,3 +4,10 @@ from django.apps import AppConfig
 class SlaConfig(AppConfig):
     name = "sla"
     verbose_name = "SLA"
+
+    def ready(self) -> None:
+        from sla.services.engine import sla_ticket_changed
+        from tickets import hooks
+
+        # In the change's transaction, with the ticket row locked: the clocks follow the ticket atomically.
+        hooks.connect(hooks.TICKET_CHANGED, sla_ticket_changed)

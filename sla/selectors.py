@@ -7,11 +7,10 @@ from datetime import datetime, timedelta
 
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 
+from sla.business_time import BusinessCalendar
+from sla.models import Calendar, ClockState, Metric, Policy, PolicyTarget, SlaClock
 from tickets import transitions
 from tickets.models import Ticket
-
-from .business_time import BusinessCalendar
-from .models import Calendar, ClockState, Metric, Policy, PolicyTarget, SlaClock
 
 METRIC_ORDER = [Metric.FIRST_RESPONSE, Metric.NEXT_RESPONSE, Metric.PERIODIC_UPDATE, Metric.RESOLUTION]
 

@@ -1,7 +1,7 @@
 from celery import shared_task
 from django.utils import timezone
 
-from . import services
+from sla import services
 
 
 @shared_task(acks_late=True, time_limit=300, soft_time_limit=240)

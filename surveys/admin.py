@@ -2,8 +2,8 @@ from django.contrib import admin, messages
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
-from . import scoring, services
-from .models import Kind, SurveyInvitation, SurveyResponse, SurveyResponseChange, SurveySettings
+from surveys import scoring, services
+from surveys.models import Kind, SurveyInvitation, SurveyResponse, SurveyResponseChange, SurveySettings
 
 
 @admin.register(SurveySettings)

@@ -4,9 +4,9 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
-from . import scoring
-from .models import SCALE_LABELS, SurveyInvitation
-from .tokens import survey_message_id, survey_reply_address, survey_url
+from surveys import scoring
+from surveys.models import SCALE_LABELS, SurveyInvitation
+from surveys.tokens import survey_message_id, survey_reply_address, survey_url
 
 
 def survey_email_build(invitation: SurveyInvitation) -> EmailMultiAlternatives:

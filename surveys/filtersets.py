@@ -7,9 +7,8 @@ from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
-from tickets.filtersets import IdFilter, IsoDateTimeRangeFilter, StrictBooleanFilter
-
-from .models import Kind, SurveyInvitation, SurveyResponse
+from surveys.models import Kind, SurveyInvitation, SurveyResponse
+from tickets.api.filtersets import IdFilter, IsoDateTimeRangeFilter, StrictBooleanFilter
 
 
 @extend_schema_field(OpenApiTypes.INT)

@@ -1,8 +1,8 @@
 from django import forms
 
-from . import scoring
-from .models import SCALE_LABELS, SurveyInvitation
-from .services import MAX_COMMENT
+from surveys import scoring
+from surveys.models import SCALE_LABELS, SurveyInvitation
+from surveys.services import MAX_COMMENT
 
 
 class SurveyAnswerForm(forms.Form):

@@ -5,9 +5,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
+from surveys import scoring
 from tickets.models import Channel, Priority, Team, Ticket
-
-from . import scoring
 
 
 class Kind(models.TextChoices):

@@ -13,11 +13,10 @@ from django.conf import settings
 from django.db.models import Count, F, Prefetch, Q, QuerySet
 from django.db.models.functions import TruncDay, TruncMonth, TruncWeek
 
+from surveys import scoring
+from surveys.models import DEFAULT_QUESTIONS, SurveyInvitation, SurveyResponse, SurveySettings
 from tickets.models import Team, Ticket
 from tickets.selectors import ticket_visibility_q, user_is_admin, user_team_ids
-
-from . import scoring
-from .models import DEFAULT_QUESTIONS, SurveyInvitation, SurveyResponse, SurveySettings
 
 # --- settings ------------------------------------------------------------------------------------
 

@@ -23,17 +23,22 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from surveys import scoring
+from surveys.exceptions import InvalidSurveyAnswer, InvalidSurveyToken, SurveyExpired
+from surveys.models import (
+    PoorAnswerAction,
+    SurveyInvitation,
+    SurveyResponse,
+    SurveyResponseChange,
+    SurveySettings,
+)
+from surveys.reply_parsing import parse_survey_reply
+from surveys.selectors import survey_settings_defaults, survey_settings_for
+from surveys.tokens import invitation_from_token
 from tickets import services as ticket_services
 from tickets.exceptions import DomainError
 from tickets.models import AuditEntry, Customer, Message, Notification, Status, Team, Ticket, WebhookEvent
-from tickets.webhooks import webhooks_emit
-
-from . import scoring
-from .exceptions import InvalidSurveyAnswer, InvalidSurveyToken, SurveyExpired
-from .models import PoorAnswerAction, SurveyInvitation, SurveyResponse, SurveyResponseChange, SurveySettings
-from .reply_parsing import parse_survey_reply
-from .selectors import survey_settings_defaults, survey_settings_for
-from .tokens import invitation_from_token
+from tickets.webhooks.services import webhooks_emit
 
 logger = logging.getLogger(__name__)
 

@@ -7,8 +7,8 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from . import selectors, services
-from .emails import survey_email_build
+from surveys import selectors, services
+from surveys.emails import survey_email_build
 
 logger = logging.getLogger(__name__)
 

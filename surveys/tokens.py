@@ -14,9 +14,9 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils.crypto import constant_time_compare, salted_hmac
 
-from . import addressing
-from .exceptions import InvalidSurveyToken
-from .models import SurveyInvitation
+from surveys import addressing
+from surveys.exceptions import InvalidSurveyToken
+from surveys.models import SurveyInvitation
 
 _SALT = "surveys.invitation-token"
 

@@ -8,12 +8,12 @@ from django.utils import timezone
 from django.views import View
 from django.views.decorators.http import require_safe
 
-from . import scoring
-from .exceptions import InvalidSurveyAnswer, InvalidSurveyToken, SurveyError, SurveyExpired
-from .forms import SurveyAnswerForm
-from .models import SurveyInvitation, SurveyResponse
-from .services import survey_response_record
-from .tokens import invitation_from_token
+from surveys import scoring
+from surveys.exceptions import InvalidSurveyAnswer, InvalidSurveyToken, SurveyError, SurveyExpired
+from surveys.forms import SurveyAnswerForm
+from surveys.models import SurveyInvitation, SurveyResponse
+from surveys.services import survey_response_record
+from surveys.tokens import invitation_from_token
 
 ERROR_PAGES = {
     InvalidSurveyToken: (404, "This survey link is not valid"),

@@ -9,7 +9,7 @@ from django.utils import timezone
 from surveys import services as survey_services
 from surveys.models import SurveyInvitation, SurveySettings
 from tickets import services
-from tickets.intake import integration_key_create
+from tickets.intake.services import integration_key_create
 from tickets.models import (
     Agent,
     Channel,

@@ -8,10 +8,10 @@ class TicketsConfig(AppConfig):
     def ready(self) -> None:
         from anymail.signals import inbound
 
-        from .inbound_webhooks import store_inbound_email
-        from .outbox import receivers
+        from tickets.email.provider_webhooks import store_inbound_email
+        from tickets.outbox import receivers
 
-        # The provider webhooks' one entry point: store the raw message (tickets/inbound_webhooks.py).
+        # The provider webhooks' one entry point: store the raw message (tickets/email/provider_webhooks.py).
         inbound.connect(store_inbound_email, dispatch_uid="tickets.store_inbound_email")
         # The core's own reactions to its outbox outcomes (failure notices, notification emailed_at).
         receivers.register()

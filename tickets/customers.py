@@ -16,9 +16,9 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from .exceptions import CustomerIdentityError
-from .models import AuditEntry, Channel, Customer, CustomerHandle, Message, Organization, Ticket
-from .services import audit_record
+from tickets.exceptions import CustomerIdentityError
+from tickets.models import AuditEntry, Channel, Customer, CustomerHandle, Message, Organization, Ticket
+from tickets.services import audit_record
 
 # A customer row can be re-read a few times when concurrent creators collide; more means a real fault.
 _CREATE_ATTEMPTS = 3

@@ -1,26 +1,66 @@
 """What the ticket core announces, and the one way other apps listen.
 
-Apps built on `tickets` register receivers (in their `AppConfig.ready()`); the core announces events
-and never imports them. Receivers run synchronously inside the announcing service's transaction, unless
-registered with `on_commit=True`.
+The ticket core (`tickets`) never imports the apps built on it (`sla`, `surveys`): its services announce
+what happened here, and those apps register receivers in their `AppConfig.ready()`. So the dependency
+runs one way, and a new listener needs no change in the core.
+
+Receivers run synchronously, inside the announcing service's transaction and with the ticket row locked,
+unless registered with `on_commit=True`. In-transaction is for receivers whose writes must commit or roll
+back with the change: the SLA clocks (they need the locked row), and survey invitations (a durable timer
+row; writing it on commit would lose it if the process died between the commit and the callback).
+Receivers that only cause effects outside the database register with `on_commit=True`.
 
 Events and their keyword arguments:
 
-- `OUTBOUND_SENT` (`delivery`, `now`): an outbox row was delivered (tickets/outbox/).
+- `TICKET_CHANGED` (`ticket`, `now`, `message`): anything that can move SLA clocks changed (a new
+  ticket, a message, status, priority, team, tags, a merge); `message` is the message the change added,
+  or None.
+- `STATUS_CHANGED` (`ticket`, `old`, `new`, `now`): the ticket's status changed.
+- `OUTBOUND_SENT` (`delivery`, `now`): an outbox row (tickets/outbox/) was delivered.
 - `OUTBOUND_FAILED` (`delivery`, `now`, `bounced`): an outbox row failed for good, or bounced after it
-  was sent; `delivery.last_error` says why.
+  was sent; `delivery.last_error` says why. Both run inside the transaction that records the outcome.
+
+Claims: `INBOUND_MAIL` asks each claimer in turn whether an inbound email belongs to it (a reply to a
+survey email, for instance) before the core threads it onto a ticket. The first claimer that returns an
+`InboundClaim` takes the message; None means "not mine".
 """
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
 
+TICKET_CHANGED = "ticket_changed"
+STATUS_CHANGED = "status_changed"
+INBOUND_MAIL = "inbound_mail"
+
 OUTBOUND_SENT = "outbound_sent"
 OUTBOUND_FAILED = "outbound_failed"
 
-EVENTS = (OUTBOUND_SENT, OUTBOUND_FAILED)
+EVENTS = (TICKET_CHANGED, STATUS_CHANGED, OUTBOUND_SENT, OUTBOUND_FAILED)
+CLAIMS = (INBOUND_MAIL,)
+
+
+@dataclass(frozen=True)
+class InboundMail:
+    """An inbound email as claimers see it (already parsed, classified and with a usable sender)."""
+
+    from_address: str
+    recipients: tuple[str, ...]
+    replied_to_message_ids: tuple[str, ...]  # In-Reply-To then References, without angle brackets
+    message_id: str
+    body_text: str
+    received_at: datetime
+
+
+@dataclass(frozen=True)
+class InboundClaim:
+    """A claimer took the message: why (for the inbound log), and the ticket it concerns, if any."""
+
+    reason: str
+    ticket_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -29,19 +69,17 @@ class _Receiver:
     on_commit: bool
 
 
-_receivers: dict[str, list[_Receiver]] = {name: [] for name in EVENTS}
+_receivers: dict[str, list[_Receiver]] = {name: [] for name in (*EVENTS, *CLAIMS)}
 
 
 def connect(event: str, function: Callable[..., Any], *, on_commit: bool = False) -> None:
     """Register `function` for `event`; registering the same function twice has no effect."""
     if event not in _receivers:
         raise ValueError(f"unknown ticket hook {event!r}; known: {', '.join(_receivers)}")
+    if on_commit and event in CLAIMS:
+        raise ValueError(f"{event!r} is a claim: its answer is needed at once, so it cannot run on commit")
     if all(receiver.function is not function for receiver in _receivers[event]):
         _receivers[event].append(_Receiver(function=function, on_commit=on_commit))
-
-
-def disconnect(event: str, function: Callable[..., Any]) -> None:
-    _receivers[event] = [receiver for receiver in _receivers[event] if receiver.function is not function]
 
 
 def announce(event: str, **kwargs: Any) -> None:
@@ -53,3 +91,12 @@ def announce(event: str, **kwargs: Any) -> None:
             transaction.on_commit(lambda function=receiver.function: function(**kwargs))
         else:
             receiver.function(**kwargs)
+
+
+def claim_inbound_mail(mail: InboundMail) -> InboundClaim | None:
+    """The first claimer's claim on `mail`, or None when no app claims it."""
+    for receiver in _receivers[INBOUND_MAIL]:
+        claim = receiver.function(mail=mail)
+        if claim is not None:
+            return claim
+    return None

@@ -6,7 +6,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 
-from . import transitions
+from tickets import transitions
 
 
 class Status(models.TextChoices):

@@ -20,8 +20,8 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Exists, OuterRef, Q
 from rest_framework import permissions
 
-from .models import Agent, Customer, Team, Ticket
-from .selectors import ticket_visibility_q, user_is_admin, user_team_ids
+from tickets.models import Agent, Customer, Team, Ticket
+from tickets.selectors import ticket_visibility_q, user_is_admin, user_team_ids
 
 
 def user_is_helpdesk_staff(user: AbstractBaseUser) -> bool:

@@ -4,7 +4,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
 from django.db.models import Case, Exists, IntegerField, OuterRef, Q, QuerySet, Value, When
 
-from .models import PRIORITY_RANK, Message, Notification, Team, Ticket
+from tickets.models import PRIORITY_RANK, Message, Notification, Team, Ticket
 
 
 def user_is_admin(user: AbstractBaseUser) -> bool:

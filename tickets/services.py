@@ -17,9 +17,9 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.text import slugify
 
-from . import transitions
-from .exceptions import DomainError, InvalidAssignmentError, MergeError, TicketClosedError
-from .models import (
+from tickets import hooks, transitions
+from tickets.exceptions import DomainError, InvalidAssignmentError, MergeError, TicketClosedError
+from tickets.models import (
     Agent,
     Attachment,
     AuditEntry,
@@ -36,9 +36,9 @@ from .models import (
     TicketMetrics,
     WebhookEvent,
 )
-from .outbox.replies import message_deliver
-from .outbox.services import EmailContent, outbox_email_enqueue
-from .webhooks import ticket_payload, webhooks_emit
+from tickets.outbox.replies import message_deliver
+from tickets.outbox.services import EmailContent, outbox_email_enqueue
+from tickets.webhooks.services import ticket_payload, webhooks_emit
 
 SYSTEM = "system"
 
@@ -124,11 +124,9 @@ def _change(field: str, old: object, new: object) -> dict:
     return {"field": field, "old": old, "new": new}
 
 
-def _sla_changed(ticket: Ticket, now: datetime, message: Message | None = None) -> None:
-    """Let the SLA clocks follow the change, in the same transaction (sla imports tickets, hence lazily)."""
-    from sla.services import sla_ticket_changed
-
-    sla_ticket_changed(ticket=ticket, now=now, message=message)
+def _ticket_changed(ticket: Ticket, now: datetime, message: Message | None = None) -> None:
+    """Announce a change that can move SLA clocks; receivers run in this transaction (`tickets.hooks`)."""
+    hooks.announce(hooks.TICKET_CHANGED, ticket=ticket, now=now, message=message)
 
 
 # --- tickets -------------------------------------------------------------------------------------
@@ -227,7 +225,7 @@ def ticket_create(
     if assignee is not None:
         ticket, _ = _assign(ticket=ticket, assignee=assignee, actor=opened_by, now=now)
     _emit_ticket_event(ticket, now=now, event=WebhookEvent.TICKET_CREATED)
-    _sla_changed(ticket, now, first_message)
+    _ticket_changed(ticket, now, first_message)
     return ticket
 
 
@@ -382,7 +380,7 @@ def message_add(
             ticket=ticket, status=new_status, actor=author_user, actor_label=actor_label, now=now
         )
     Ticket.objects.filter(pk=ticket.pk).update(updated_at=now)
-    _sla_changed(ticket, now, message)
+    _ticket_changed(ticket, now, message)
     message.ticket = ticket
     return message
 
@@ -455,7 +453,7 @@ def _change_status(
         old_value=old,
         new_value=status,
     )
-    _survey_hooks(ticket=ticket, old=old, new=status, now=now)
+    hooks.announce(hooks.STATUS_CHANGED, ticket=ticket, old=old, new=status, now=now)
     _emit_ticket_event(
         ticket,
         now=now,
@@ -463,16 +461,6 @@ def _change_status(
         changes=[_change("status", str(old), str(status))],
     )
     return ticket
-
-
-def _survey_hooks(*, ticket: Ticket, old: str, new: str, now: datetime) -> None:
-    # Imported here: surveys imports tickets at module level, so tickets must not import surveys there.
-    from surveys import services as survey_services
-
-    if new == Status.SOLVED:
-        survey_services.survey_on_ticket_solved(ticket=ticket, now=now)
-    elif transitions.is_reopen(old, new):
-        survey_services.survey_on_ticket_reopened(ticket=ticket, now=now)
 
 
 @transaction.atomic
@@ -485,7 +473,7 @@ def ticket_change_status(
         return ticket
     _ensure_mutable(ticket)
     ticket = _change_status(ticket=ticket, status=status, actor=actor, now=now)
-    _sla_changed(ticket, now)
+    _ticket_changed(ticket, now)
     return ticket
 
 
@@ -520,7 +508,7 @@ def ticket_change_priority(
         new_value=priority,
     )
     _emit_ticket_event(ticket, now=now, changes=[_change("priority", str(old), str(priority))])
-    _sla_changed(ticket, now)
+    _ticket_changed(ticket, now)
     return ticket
 
 
@@ -548,7 +536,7 @@ def ticket_assign(
     )
     # SLA policies match on the team, never on the assignee, so only a team change can move the clocks.
     if any(field == "team" for field, _, _ in changes):
-        _sla_changed(ticket, now)
+        _ticket_changed(ticket, now)
     if changes:
         _emit_ticket_event(
             ticket,
@@ -677,7 +665,7 @@ def ticket_add_tags(
     after = set(ticket.tags.values_list("name", flat=True))
     if after != before:
         _emit_ticket_event(ticket, now=now, changes=[_change("tags", sorted(before), sorted(after))])
-    _sla_changed(ticket, now)
+    _ticket_changed(ticket, now)
     return ticket
 
 
@@ -710,7 +698,7 @@ def ticket_remove_tags(
     if removed:
         after = [name for name in before if name not in removed]
         _emit_ticket_event(ticket, now=now, changes=[_change("tags", before, after)])
-    _sla_changed(ticket, now)
+    _ticket_changed(ticket, now)
     return ticket
 
 
@@ -776,8 +764,8 @@ def ticket_merge(
         changes=[_change("status", old_status, Status.CLOSED.value), _change("merged_into", None, target.pk)],
     )
     _emit_ticket_event(target, now=now, changes=[_change("merged_from", None, source.pk)])
-    _sla_changed(source, now)
-    _sla_changed(target, now)
+    _ticket_changed(source, now)
+    _ticket_changed(target, now)
     return target
 
 

@@ -3,10 +3,17 @@ import logging
 from celery import shared_task
 from django.utils import timezone
 
-from . import services, webhooks
-from .inbound import MailboxPollError, inbound_message_process, inbound_outcome, mailbox_poll, mailboxes_due
-from .models import Mailbox, OutboundDelivery
-from .outbox import services as outbox
+from tickets import services
+from tickets.email.inbound import (
+    MailboxPollError,
+    inbound_message_process,
+    inbound_outcome,
+    mailbox_poll,
+    mailboxes_due,
+)
+from tickets.models import Mailbox, OutboundDelivery
+from tickets.outbox import services as outbox
+from tickets.webhooks import services as webhooks
 
 logger = logging.getLogger(__name__)
 

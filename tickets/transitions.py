@@ -4,7 +4,7 @@ Statuses are plain strings so this module stays importable anywhere; `tickets.mo
 uses the same values.
 """
 
-from .exceptions import DomainError
+from tickets.exceptions import DomainError
 
 NEW = "new"
 OPEN = "open"

@@ -3,10 +3,8 @@
 from rest_framework import serializers
 from rest_framework.validators import UniqueValidator
 
-from tickets.models import Channel, Organization, Priority, Tag, Team
-
-from ..business_time import BusinessCalendar
-from ..models import (
+from sla.business_time import BusinessCalendar
+from sla.models import (
     BusinessHoursInterval,
     Calendar,
     Holiday,
@@ -18,6 +16,7 @@ from ..models import (
     Weekday,
     validate_time_zone,
 )
+from tickets.models import Channel, Organization, Priority, Tag, Team
 
 MAX_TARGET_SECONDS = 2**31 - 1  # the column is a PositiveIntegerField
 

@@ -10,14 +10,13 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from sla import selectors, services
+from sla.api import serializers as s
+from sla.models import Calendar, Policy, SlaClock, SlaEvent
 from tickets import permissions as perms
 from tickets.api.views import STAFF, TicketChildMixin
 from tickets.models import Ticket
 from tickets.selectors import user_is_admin
-
-from .. import selectors, services
-from ..models import Calendar, Policy, SlaClock, SlaEvent
-from . import serializers as s
 
 
 class ReadForStaffWriteForAdmins(BasePermission):

@@ -3,8 +3,8 @@
 from django.core.exceptions import ValidationError
 from rest_framework import serializers
 
-from ..models import PoorAnswerAction, SurveyInvitation, SurveyResponse, SurveySettings, validate_kinds
-from ..selectors import survey_settings_defaults
+from surveys.models import PoorAnswerAction, SurveyInvitation, SurveyResponse, SurveySettings, validate_kinds
+from surveys.selectors import survey_settings_defaults
 
 
 class SurveyAnswerBriefSerializer(serializers.ModelSerializer):

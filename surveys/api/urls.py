@@ -1,7 +1,7 @@
 from django.urls import re_path
 from rest_framework.routers import SimpleRouter
 
-from . import views
+from surveys.api import views
 
 
 def register(router: SimpleRouter) -> None:

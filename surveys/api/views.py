@@ -9,14 +9,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from surveys import selectors, services
+from surveys.api import serializers as s
+from surveys.filtersets import SurveyInvitationFilterSet, SurveyResponseFilterSet
+from surveys.models import SurveyInvitation, SurveyResponse
 from tickets import permissions as perms
 from tickets.api.views import STAFF
 from tickets.models import Team
-
-from .. import selectors, services
-from ..filtersets import SurveyInvitationFilterSet, SurveyResponseFilterSet
-from ..models import SurveyInvitation, SurveyResponse
-from . import serializers as s
 
 
 @extend_schema_view(

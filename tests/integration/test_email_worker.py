@@ -13,7 +13,7 @@ from django.conf import settings
 
 from tests import factories
 from tickets import services
-from tickets.inbound import inbound_message_store
+from tickets.email.inbound import inbound_message_store
 from tickets.models import InboundMessage, Message
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]

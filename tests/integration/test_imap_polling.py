@@ -4,7 +4,7 @@ import pytest
 from imapclient import IMAPClient
 
 from tests import factories
-from tickets.inbound import MailboxPollError, mailbox_poll
+from tickets.email.inbound import MailboxPollError, mailbox_poll
 from tickets.models import InboundMessage, Mailbox, Ticket
 from tickets.tasks import tickets_poll_mailbox, tickets_poll_mailboxes, tickets_process_inbound_message
 

@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 
 from tests import factories
-from tickets.inbound import inbound_message_process, inbound_message_store
+from tickets.email.inbound import inbound_message_process, inbound_message_store
 from tickets.models import InboundMessage, Ticket
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]

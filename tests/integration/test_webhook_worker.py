@@ -8,8 +8,8 @@ from django.db import transaction
 from tests import factories
 from tests.http_receiver import Receiver
 from tests.integration.test_celery_worker import celery_worker_process  # noqa: F401 (fixture)
-from tickets import webhook_protocol
 from tickets.models import WebhookDelivery, WebhookSubscription
+from tickets.webhooks import protocol as webhook_protocol
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 

@@ -6,6 +6,7 @@ import pytest
 
 from sla import services as sla_services
 from sla.models import Metric, SlaClock
+from sla.services import sweep as sla_sweep_module
 from tests import factories
 from tickets import services
 from tickets.models import Priority, WebhookDelivery, WebhookSubscription
@@ -102,7 +103,7 @@ def test_a_rolled_back_transition_leaves_no_webhook(policy, team, agent_user, su
     def boom(*args, **kwargs):
         raise RuntimeError("notification failed")
 
-    monkeypatch.setattr(sla_services, "_notify", boom)
+    monkeypatch.setattr(sla_sweep_module, "_notify", boom)
     with pytest.raises(RuntimeError):
         sla_services.sla_sweep(now=at(50))
     assert not WebhookDelivery.objects.exists()

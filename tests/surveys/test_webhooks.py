@@ -8,8 +8,9 @@ from django.db import transaction
 from surveys import services as survey_services
 from surveys.models import SurveySettings
 from tests import factories
-from tickets import services, webhooks
+from tickets import services
 from tickets.models import Status, WebhookDelivery, WebhookSubscription
+from tickets.webhooks import services as webhooks
 
 pytestmark = pytest.mark.django_db
 

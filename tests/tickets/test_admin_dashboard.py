@@ -6,8 +6,8 @@ from django.utils import timezone
 from sla import services as sla_services
 from tests import factories
 from tickets import services
-from tickets.metrics import ticket_volume_by_channel
 from tickets.models import Message, Ticket
+from tickets.reporting.metrics import ticket_volume_by_channel
 
 pytestmark = pytest.mark.django_db
 

@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from tests import factories
-from tickets.inbound import inbound_message_process, inbound_message_store
+from tickets.email.inbound import inbound_message_process, inbound_message_store
 from tickets.models import InboundMessage, Mailbox
 
 pytestmark = pytest.mark.django_db

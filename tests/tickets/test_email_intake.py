@@ -8,9 +8,9 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from tests import factories
-from tickets import inbound as intake
 from tickets import services
-from tickets.inbound import inbound_message_process, inbound_message_retry, inbound_message_store
+from tickets.email import inbound as intake
+from tickets.email.inbound import inbound_message_process, inbound_message_retry, inbound_message_store
 from tickets.models import (
     InboundMessage,
     Mailbox,

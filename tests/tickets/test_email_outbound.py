@@ -15,8 +15,8 @@ from tests import factories
 from tests.conftest import free_port
 from tickets import services
 from tickets.customers import customer_get_or_create
-from tickets.inbound import inbound_message_process, inbound_message_store
-from tickets.intake import intake_phone_call, intake_web_form
+from tickets.email.inbound import inbound_message_process, inbound_message_store
+from tickets.intake.services import intake_phone_call, intake_web_form
 from tickets.models import (
     Channel,
     InboundMessage,
@@ -196,7 +196,7 @@ def test_the_auto_acknowledgement_goes_out_marked_as_automatic(smtp_server, team
     team.auto_ack_enabled = True
     team.save()
     ticket = factories.ticket(team=team)
-    from tickets.outbound import ticket_send_auto_ack
+    from tickets.email.outbound import ticket_send_auto_ack
 
     ack = ticket_send_auto_ack(ticket=ticket, now=ticket.created_at)
     deliver(ack)

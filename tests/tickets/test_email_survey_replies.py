@@ -7,7 +7,7 @@ import pytest
 from surveys.models import SurveyResponse
 from surveys.tokens import survey_message_id, survey_reply_address
 from tests import factories
-from tickets.inbound import inbound_message_process, inbound_message_store
+from tickets.email.inbound import inbound_message_process, inbound_message_store
 from tickets.models import InboundMessage, Status, Ticket
 
 pytestmark = pytest.mark.django_db

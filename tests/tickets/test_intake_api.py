@@ -8,7 +8,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from tests import factories
-from tickets.intake import hash_key
+from tickets.intake.services import hash_key
 from tickets.models import (
     AuditEntry,
     Channel,
@@ -286,7 +286,7 @@ def test_malformed_json_is_400():
 
 
 def test_a_failure_midway_rolls_back_the_whole_transcript(monkeypatch):
-    from tickets import intake
+    from tickets.intake import services as intake
 
     def explode(**kwargs):
         raise RuntimeError("routing exploded")
@@ -495,7 +495,7 @@ def test_the_same_handle_on_another_platform_is_another_conversation():
 def test_a_request_that_lost_a_race_is_retried_once_and_answers_idempotently(monkeypatch):
     from django.db import IntegrityError
 
-    from tickets import intake
+    from tickets.intake import services as intake
 
     real = intake.intake_social_message
     calls = []

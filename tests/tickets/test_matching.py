@@ -1,6 +1,6 @@
 import pytest
 
-from tickets.matching import Candidate, keyword_found, pick_least_loaded, pick_round_robin
+from tickets.intake.matching import Candidate, keyword_found, pick_least_loaded, pick_round_robin
 
 
 @pytest.mark.parametrize(

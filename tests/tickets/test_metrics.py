@@ -1,4 +1,4 @@
-"""tickets.metrics against a small data set whose numbers are worked out by hand below."""
+"""tickets.reporting.metrics against a small data set whose numbers are worked out by hand below."""
 
 from datetime import UTC, date, datetime, timedelta
 
@@ -9,8 +9,8 @@ from sla.models import SlaClock
 from surveys.services import survey_response_record
 from tests import factories
 from tickets import services
-from tickets.metrics import MetricsFilters, ticket_metrics
 from tickets.models import Message, Status, Ticket, TicketMetrics
+from tickets.reporting.metrics import MetricsFilters, ticket_metrics
 
 pytestmark = pytest.mark.django_db
 

@@ -1,4 +1,4 @@
-"""SLA compliance in tickets.metrics, on clocks whose outcomes are worked out by hand below."""
+"""SLA compliance in tickets.reporting.metrics, on clocks whose outcomes are worked out by hand below."""
 
 from datetime import UTC, date, datetime
 
@@ -8,8 +8,8 @@ from sla import services as sla_services
 from sla.models import Metric
 from tests import factories
 from tickets import services
-from tickets.metrics import MetricsFilters, ticket_metrics
 from tickets.models import Message, Priority, Status, Ticket
+from tickets.reporting.metrics import MetricsFilters, ticket_metrics
 
 pytestmark = pytest.mark.django_db
 

@@ -11,12 +11,13 @@ from kombu.exceptions import OperationalError
 
 from tests import factories
 from tests.http_receiver import Receiver
-from tickets import services, webhook_protocol
-from tickets.intake import ChatLine, intake_chat_transcript
+from tickets import services
+from tickets.intake.services import ChatLine, intake_chat_transcript
 from tickets.models import Channel, Message, Notification, OutboundDelivery
 from tickets.outbox import services as outbox
 from tickets.outbox.replies import reply_route
 from tickets.tasks import tickets_deliver_outbound, tickets_sweep_outbox
+from tickets.webhooks import protocol as webhook_protocol
 
 pytestmark = pytest.mark.django_db
 State = OutboundDelivery.State

@@ -5,8 +5,8 @@ from django.db import connection
 
 from tests import factories
 from tickets import services
+from tickets.intake.routing import ticket_route
 from tickets.models import AuditEntry, Channel, Priority, RoutingRule, Status, Team, Ticket
-from tickets.routing import ticket_route
 
 pytestmark = pytest.mark.django_db
 

@@ -1,6 +1,6 @@
 import pytest
 
-from tickets.stats import mean, percentile_cont
+from tickets.reporting.stats import mean, percentile_cont
 
 
 def test_percentile_cont_interpolates_like_postgresql():

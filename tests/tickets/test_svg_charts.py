@@ -2,7 +2,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from tickets.svg_charts import _nice_max, line_chart, stacked_bar_chart
+from tickets.reporting.charts import _nice_max, line_chart, stacked_bar_chart
 
 SVG = "{http://www.w3.org/2000/svg}"
 

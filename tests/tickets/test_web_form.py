@@ -8,10 +8,10 @@ from django.core.mail import EmailMessage
 from django.test import Client
 
 from tests import factories
-from tickets import intake
+from tickets.intake import services as intake
+from tickets.intake.ratelimit import rate_limit_exceeded
 from tickets.models import AuditEntry, Channel, Customer, OutboundDelivery, Ticket
 from tickets.outbox import services as outbox
-from tickets.ratelimit import rate_limit_exceeded
 from tickets.tasks import tickets_deliver_outbound
 
 pytestmark = pytest.mark.django_db
@@ -225,7 +225,7 @@ def test_invalid_input_re_renders_the_form_with_errors_and_keeps_the_rest(client
 
 
 def test_a_filled_honeypot_answers_like_success_but_creates_nothing(client, mailoutbox, caplog):
-    with caplog.at_level("INFO", logger="tickets.views"):
+    with caplog.at_level("INFO", logger="tickets.intake.web_form"):
         response = client.post(URL, form_data(website="http://spam.example"), follow=True)
     assert response.status_code == 200
     assert response.redirect_chain[-1][0] == "/support/new/submitted/"

@@ -12,10 +12,12 @@ from django.utils import timezone
 
 from tests import factories
 from tests.http_receiver import Receiver
-from tickets import services, webhook_protocol, webhooks
+from tickets import services
 from tickets.models import Status, WebhookDelivery, WebhookSubscription
 from tickets.outbox import backoff
 from tickets.tasks import tickets_deliver_webhook, tickets_sweep_outbox
+from tickets.webhooks import protocol as webhook_protocol
+from tickets.webhooks import services as webhooks
 
 pytestmark = pytest.mark.django_db
 State = WebhookDelivery.State

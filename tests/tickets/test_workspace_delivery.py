@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from tests import factories
 from tickets import services
-from tickets.intake import ChatLine, intake_chat_transcript
+from tickets.intake.services import ChatLine, intake_chat_transcript
 from tickets.models import Channel, Message, OutboundDelivery
 
 pytestmark = pytest.mark.django_db

@@ -11,10 +11,11 @@ from sla.selectors import SlaStatus
 from surveys import services as survey_services
 from tests import factories
 from tickets import services
+from tickets.adapters import sla as sla_adapter
+from tickets.adapters import surveys as survey_adapter
+from tickets.adapters.sla import summarize
 from tickets.models import Priority, Status
 from tickets.workspace import selectors as ws
-from tickets.workspace import sla_adapter, survey_adapter
-from tickets.workspace.sla_adapter import summarize
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 MINUTE = 60

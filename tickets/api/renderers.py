@@ -3,7 +3,7 @@ import io
 
 from rest_framework.renderers import BaseRenderer
 
-from .. import metrics
+from tickets.reporting import metrics
 
 SLA_PARTS = ("achieved", "breached", "compliance_rate")
 

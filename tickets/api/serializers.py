@@ -6,9 +6,8 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from .. import metrics
-from ..filtersets import MAX_ID
-from ..models import (
+from tickets.api.filtersets import MAX_ID
+from tickets.models import (
     Agent,
     Attachment,
     AuditEntry,
@@ -23,8 +22,9 @@ from ..models import (
     Team,
     Ticket,
 )
-from ..permissions import visible_customers_q
-from ..selectors import user_is_admin, user_team_ids
+from tickets.permissions import visible_customers_q
+from tickets.reporting import metrics
+from tickets.selectors import user_is_admin, user_team_ids
 
 User = get_user_model()
 

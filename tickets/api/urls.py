@@ -1,6 +1,6 @@
 from rest_framework.routers import SimpleRouter
 
-from . import views
+from tickets.api import views
 
 
 def register(router: SimpleRouter) -> None:

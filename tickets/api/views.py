@@ -18,10 +18,10 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from .. import metrics, selectors, services
-from .. import permissions as perms
-from ..customers import customer_get_or_create
-from ..filtersets import (
+from tickets import permissions as perms
+from tickets import selectors, services
+from tickets.api import serializers as s
+from tickets.api.filtersets import (
     AgentFilterSet,
     CustomerFilterSet,
     MessageFilterSet,
@@ -30,7 +30,9 @@ from ..filtersets import (
     PhoneCallFilterSet,
     TicketFilterSet,
 )
-from ..models import (
+from tickets.api.renderers import MetricsCSVRenderer
+from tickets.customers import customer_get_or_create
+from tickets.models import (
     Agent,
     Attachment,
     AuditEntry,
@@ -42,8 +44,7 @@ from ..models import (
     Team,
     Ticket,
 )
-from . import serializers as s
-from .renderers import MetricsCSVRenderer
+from tickets.reporting import metrics
 
 STAFF = [IsAuthenticated, perms.IsHelpdeskStaff]
 

@@ -5,8 +5,8 @@ Runs inside the transaction that records the outcome, so the outcome and its eff
 
 from datetime import datetime
 
-from .. import hooks, services
-from ..models import AuditEntry, Notification, OutboundDelivery
+from tickets import hooks, services
+from tickets.models import AuditEntry, Notification, OutboundDelivery
 
 Kind = OutboundDelivery.Kind
 ACKNOWLEDGEMENT_SENT = "acknowledgement sent"

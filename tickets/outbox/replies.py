@@ -16,9 +16,9 @@ from email.utils import formataddr, parseaddr
 
 from django.conf import settings
 
-from ..mail.threading import make_message_id, reply_address, subject_with_reference
-from ..models import Channel, ExternalMessage, IntegrationKey, Message, OutboundDelivery, Ticket
-from .services import EmailContent, outbox_callback_enqueue, outbox_email_enqueue
+from tickets.mail.threading import make_message_id, reply_address, subject_with_reference
+from tickets.models import Channel, ExternalMessage, IntegrationKey, Message, OutboundDelivery, Ticket
+from tickets.outbox.services import EmailContent, outbox_callback_enqueue, outbox_email_enqueue
 
 CALLBACK_CHANNELS = (Channel.CHAT, Channel.SOCIAL)
 # References keep the thread root and the most recent ids; clients need no more than that.

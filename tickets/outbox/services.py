@@ -20,9 +20,9 @@ from django.db.models import F
 from django.utils import timezone
 from kombu.exceptions import KombuError
 
-from .. import hooks
-from ..models import IntegrationKey, Message, OutboundDelivery, Ticket
-from . import backoff, transports
+from tickets import hooks
+from tickets.models import IntegrationKey, Message, OutboundDelivery, Ticket
+from tickets.outbox import backoff, transports
 
 logger = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 Both raise `DeliveryError` when the attempt failed; `permanent` says whether another attempt could
 help (a refused recipient or a 4xx answer cannot; a dropped connection, a timeout or a 5xx can).
-Integrator webhooks (tickets/webhooks.py) post through `post_signed` too, so every POST that leaves
+Integrator webhooks (tickets/webhooks/services.py) post through `post_signed` too, so every POST that leaves
 the system is signed and classified the same way.
 """
 
@@ -15,8 +15,8 @@ from datetime import datetime
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.serializers.json import DjangoJSONEncoder
 
-from .. import webhook_protocol
-from ..models import OutboundDelivery
+from tickets.models import OutboundDelivery
+from tickets.webhooks import protocol as webhook_protocol
 
 USER_AGENT = "Helpdesk-Webhooks/1"
 CALLBACK_EVENT = "ticket.reply"

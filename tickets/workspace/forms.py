@@ -5,9 +5,9 @@ from datetime import date, timedelta
 from django import forms
 from django.utils import timezone
 
-from ..metrics import MAX_RANGE_DAYS
-from ..models import Message, Status
-from ..services import AttachmentInput
+from tickets.models import Message, Status
+from tickets.reporting.metrics import MAX_RANGE_DAYS
+from tickets.services import AttachmentInput
 
 
 class MultipleFileInput(forms.ClearableFileInput):

@@ -6,12 +6,12 @@ from datetime import datetime, timedelta
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, Q, QuerySet
 
-from .. import transitions
-from ..models import Agent, Macro, Status, Team, Ticket, TicketPresence
-from ..permissions import led_team_ids
-from ..selectors import ticket_list, ticket_visibility_q, user_is_admin
-from . import sla_adapter
-from .macro_text import render_macro
+from tickets import transitions
+from tickets.adapters import sla as sla_adapter
+from tickets.models import Agent, Macro, Status, Team, Ticket, TicketPresence
+from tickets.permissions import led_team_ids
+from tickets.selectors import ticket_list, ticket_visibility_q, user_is_admin
+from tickets.workspace.macro_text import render_macro
 
 PRESENCE_TTL = timedelta(seconds=30)
 UNASSIGNED_ON_BOARD = 15

@@ -9,10 +9,10 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from .. import services
-from ..exceptions import DomainError
-from ..models import Priority, Status, Ticket, TicketPresence
-from ..selectors import ticket_list
+from tickets import services
+from tickets.exceptions import DomainError
+from tickets.models import Priority, Status, Ticket, TicketPresence
+from tickets.selectors import ticket_list
 
 BULK_ACTIONS = ("assign", "status", "priority", "tag", "merge")
 

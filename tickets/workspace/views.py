@@ -23,16 +23,19 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_POST
 
-from .. import metrics, selectors, services
-from .. import permissions as perms
-from ..exceptions import DomainError
-from ..filtersets import TicketFilterSet
-from ..models import Agent, Attachment, Channel, Macro, Message, Priority, Status, Team, Ticket
-from ..outbox.replies import reply_route
-from . import charts, sla_adapter, survey_adapter
-from . import selectors as ws
-from . import services as ws_services
-from .forms import MetricsPeriodForm, ReplyForm
+from tickets import permissions as perms
+from tickets import selectors, services
+from tickets.adapters import sla as sla_adapter
+from tickets.adapters import surveys as survey_adapter
+from tickets.api.filtersets import TicketFilterSet
+from tickets.exceptions import DomainError
+from tickets.models import Agent, Attachment, Channel, Macro, Message, Priority, Status, Team, Ticket
+from tickets.outbox.replies import reply_route
+from tickets.reporting import metrics
+from tickets.workspace import charts
+from tickets.workspace import selectors as ws
+from tickets.workspace import services as ws_services
+from tickets.workspace.forms import MetricsPeriodForm, ReplyForm
 
 PAGE_SIZE = 50
 QUEUE_FILTER_KEYS = ("q", "team", "channel", "priority", "tag", "ordering")

@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from tickets.exceptions import DomainError
-from tickets.intake import integration_key_create
+from tickets.intake.services import integration_key_create
 from tickets.models import Channel, Team
 
 

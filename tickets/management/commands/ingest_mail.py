@@ -16,7 +16,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from tickets.inbound import OUTCOMES, inbound_message_process, inbound_message_store, inbound_outcome
+from tickets.email.inbound import OUTCOMES, inbound_message_process, inbound_message_store, inbound_outcome
 from tickets.models import InboundMessage
 
 MESSAGE_SUFFIXES = {".eml", ".msg"}

@@ -1,0 +1,578 @@
+"""Email intake: store the raw message first, then parse, classify, thread and turn it into ticket messages.
+
+Every source (IMAP polling, provider webhooks, `ingest_mail` files) calls `inbound_message_store`, which
+only saves the bytes; `inbound_message_process` (run per message by the Celery task
+`tickets_process_inbound_message`, or synchronously by the command) does the rest. A message that cannot be
+processed is quarantined with its error and can be retried; nothing is dropped silently.
+"""
+
+import contextlib
+import hashlib
+import logging
+import ssl
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from tickets import hooks, services
+from tickets.customers import customer_get_or_create
+from tickets.intake.routing import ticket_route
+from tickets.mail.classify import Classification, classify, is_from_own_address, normalize_address
+from tickets.mail.parsing import EmailParseError, ParsedEmail, parse_email
+from tickets.mail.quotes import extract_reply, extract_reply_html
+from tickets.mail.threading import reference_from_message_id, reference_from_subject, reply_token_from_address
+from tickets.models import (
+    AuditEntry,
+    Channel,
+    InboundMessage,
+    Mailbox,
+    Message,
+    Notification,
+    Team,
+    Ticket,
+    TicketParticipant,
+)
+
+logger = logging.getLogger(__name__)
+
+State = InboundMessage.State
+
+# The outcome classes `ingest_mail --json` counts; every stored message ends in exactly one.
+OUTCOMES = ("created", "threaded", "duplicates", "ignored", "quarantined")
+
+
+def content_hash(raw: bytes) -> str:
+    # Same normalisation as the parser: a message re-delivered with other line endings is the same message.
+    return hashlib.sha256(raw.replace(b"\r\n", b"\n")).hexdigest()
+
+
+def inbound_outcome(inbound: InboundMessage) -> str:
+    if inbound.state == State.PROCESSED:
+        return "created" if inbound.created_ticket else "threaded"
+    if inbound.state == State.DUPLICATE:
+        return "duplicates"
+    if inbound.state == State.IGNORED:
+        return "ignored"
+    return "quarantined"
+
+
+# --- store ---------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def inbound_message_store(
+    *,
+    raw: bytes,
+    source: str,
+    mailbox: Mailbox | None = None,
+    received_for: str = "",
+    origin: str = "",
+    enqueue: bool = True,
+    now: datetime | None = None,
+) -> InboundMessage:
+    """Save the raw bytes of one received message; with `enqueue`, process it in its own task on commit."""
+    if isinstance(raw, (bytearray, memoryview)):
+        raw = bytes(raw)
+    if not isinstance(raw, bytes):
+        raise TypeError(f"raw must be bytes, not {type(raw).__name__}")
+    if source not in InboundMessage.Source.values:
+        raise ValueError(
+            f"Unknown source {source!r}; expected one of {', '.join(InboundMessage.Source.values)}."
+        )
+    inbound = InboundMessage.objects.create(
+        raw=raw,
+        size=len(raw),
+        source=source,
+        mailbox=mailbox,
+        received_for=(received_for or "")[:254],
+        origin=origin[:500],
+        received_at=now or timezone.now(),
+        content_hash=content_hash(raw),
+    )
+    if enqueue:
+        from tickets.tasks import tickets_process_inbound_message
+
+        pk = inbound.pk
+        transaction.on_commit(lambda: tickets_process_inbound_message.delay(pk))
+    return inbound
+
+
+# --- process -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Result:
+    state: str
+    reason: str = ""
+    ticket: Ticket | None = None
+    message: Message | None = None
+    created_ticket: bool = False
+
+
+def inbound_message_process(*, inbound: InboundMessage | int, now: datetime | None = None) -> InboundMessage:
+    """Process one stored message exactly once; running it again (or concurrently) changes nothing."""
+    pk = inbound if isinstance(inbound, int) else inbound.pk
+    now = now or timezone.now()
+    with transaction.atomic():
+        row = InboundMessage.objects.select_for_update().get(pk=pk)
+        if row.state != State.STORED:
+            return row
+        raw = bytes(row.raw)
+        try:
+            with transaction.atomic():
+                result = _process(row=row, raw=raw, now=now)
+        except IntegrityError as error:
+            # Another copy of the same message was processed concurrently and won the unique Message-ID.
+            result = _concurrent_duplicate(row) or _Result(
+                state=State.QUARANTINED, reason=f"{type(error).__name__}: {error}"[:2000]
+            )
+        except Exception as error:  # anything unexpected quarantines the message: never lost
+            logger.exception("Inbound message %s could not be processed; quarantined", pk)
+            result = _Result(state=State.QUARANTINED, reason=f"{type(error).__name__}: {error}"[:2000])
+        InboundMessage.objects.filter(pk=pk).update(
+            state=result.state,
+            reason=result.reason,
+            ticket=result.ticket,
+            ticket_message=result.message,
+            created_ticket=result.created_ticket,
+            attempts=F("attempts") + 1,
+            processed_at=now,
+        )
+    row.refresh_from_db()
+    return row
+
+
+@transaction.atomic
+def inbound_message_retry(*, inbound: InboundMessage, now: datetime | None = None) -> InboundMessage:
+    """Send a quarantined message through the pipeline again (e.g. after a parser fix)."""
+    changed = InboundMessage.objects.filter(pk=inbound.pk, state=State.QUARANTINED).update(
+        state=State.STORED, reason=""
+    )
+    if not changed:
+        inbound.refresh_from_db()
+        raise ValueError(
+            f"Inbound message {inbound.pk} is {inbound.get_state_display().lower()}, not quarantined; "
+            "only quarantined messages can be retried."
+        )
+    from tickets.tasks import tickets_process_inbound_message
+
+    transaction.on_commit(lambda: tickets_process_inbound_message.delay(inbound.pk))
+    inbound.refresh_from_db()
+    return inbound
+
+
+def _process(*, row: InboundMessage, raw: bytes, now: datetime) -> _Result:
+    try:
+        parsed = parse_email(raw)
+    except EmailParseError as error:
+        earlier = _earlier(row).filter(content_hash=row.content_hash).first()
+        if earlier is not None:
+            return _Result(state=State.DUPLICATE, reason=f"same content as inbound message {earlier.pk}")
+        return _Result(state=State.QUARANTINED, reason=str(error))
+
+    InboundMessage.objects.filter(pk=row.pk).update(
+        message_id=(parsed.message_id or "")[:998],
+        from_address=parsed.from_address[:254],
+        subject=parsed.subject[:250],
+    )
+    duplicate = _duplicate_reason(row=row, parsed=parsed)
+    if duplicate:
+        return _Result(state=State.DUPLICATE, reason=duplicate)
+
+    own = own_addresses()
+    if is_from_own_address(parsed, own):
+        return _Result(state=State.IGNORED, reason=f"sent from our own address {parsed.from_address}")
+
+    classification = classify(parsed)
+    if classification.is_bounce:
+        return _handle_bounce(parsed=parsed, classification=classification, now=now)
+    if classification.auto_generated:
+        kind = "bulk" if classification.is_bulk else "auto-generated"
+        return _Result(state=State.IGNORED, reason=f"{kind}: {'; '.join(classification.reasons)}")
+    if not parsed.from_address or "@" not in parsed.from_address:
+        return _Result(state=State.QUARANTINED, reason="the message has no usable From address")
+
+    recipients = _recipients(parsed, row)
+    claimed = _claimed(parsed=parsed, recipients=recipients, now=now)
+    if claimed is not None:
+        return claimed
+
+    customer = customer_get_or_create(email=parsed.from_address, name=parsed.from_name)
+    body_text, full_text = _bodies(parsed)
+    attachments = _attachments(parsed)
+
+    ticket = _thread(parsed=parsed, recipients=recipients, sender=parsed.from_address, own=own)
+    if ticket is not None:
+        message = services.message_add(
+            ticket=ticket,
+            author_role=Message.AuthorRole.CUSTOMER,
+            author_customer=customer,
+            channel=Channel.EMAIL,
+            body_text=body_text,
+            body_html=parsed.html,
+            full_text=full_text,
+            email_message_id=parsed.message_id,
+            attachments=attachments,
+            now=now,
+        )
+        created = message.ticket.pk != ticket.pk  # a reply to a closed ticket opens a follow-up
+        _participants_add(ticket=message.ticket, parsed=parsed, own=own, now=now)
+        if created:
+            _route_and_acknowledge(ticket=message.ticket, row=row, recipients=recipients, now=now)
+        return _Result(state=State.PROCESSED, ticket=message.ticket, message=message, created_ticket=created)
+
+    if not (body_text or parsed.html or attachments):
+        body_text = "(empty message)"  # the ticket still needs a message to carry the Message-ID
+    ticket = services.ticket_create(
+        subject=parsed.subject,
+        customer=customer,
+        channel=Channel.EMAIL,
+        body_text=body_text,
+        body_html=parsed.html,
+        full_text=full_text,
+        email_message_id=parsed.message_id,
+        attachments=attachments,
+        now=now,
+    )
+    first_message = ticket.messages.get()
+    _participants_add(ticket=ticket, parsed=parsed, own=own, now=now)
+    ticket = _route_and_acknowledge(ticket=ticket, row=row, recipients=recipients, now=now)
+    return _Result(state=State.PROCESSED, ticket=ticket, message=first_message, created_ticket=True)
+
+
+def _claimed(*, parsed: ParsedEmail, recipients: list[str], now: datetime) -> _Result | None:
+    """Offer the message to the apps built on the core (a reply to a survey email, say) before threading."""
+    body_text, _full_text = _bodies(parsed)
+    claim = hooks.claim_inbound_mail(
+        hooks.InboundMail(
+            from_address=parsed.from_address,
+            recipients=tuple(recipients),
+            replied_to_message_ids=(*parsed.in_reply_to, *parsed.references),
+            message_id=parsed.message_id,
+            body_text=body_text,
+            received_at=now,
+        )
+    )
+    if claim is None:
+        return None
+    ticket = Ticket.objects.filter(pk=claim.ticket_id).first() if claim.ticket_id else None
+    return _Result(state=State.PROCESSED, reason=claim.reason, ticket=ticket)
+
+
+def _concurrent_duplicate(row: InboundMessage) -> _Result | None:
+    try:
+        message_id = parse_email(bytes(row.raw)).message_id
+    except EmailParseError:
+        return None
+    if message_id and Message.objects.filter(email_message_id=message_id).exists():
+        return _Result(state=State.DUPLICATE, reason="Message-ID was stored by a concurrent delivery")
+    return None
+
+
+def _earlier(row: InboundMessage):
+    # Rows still waiting in "stored" are not yet decided; the first of two copies to be processed wins.
+    return InboundMessage.objects.exclude(pk=row.pk).exclude(state=State.STORED).order_by("pk")
+
+
+def _duplicate_reason(*, row: InboundMessage, parsed: ParsedEmail) -> str:
+    if parsed.message_id:
+        earlier = _earlier(row).filter(message_id=parsed.message_id[:998]).first()
+        if earlier is not None:
+            return f"Message-ID already received as inbound message {earlier.pk}"
+        if Message.objects.filter(email_message_id=parsed.message_id).exists():
+            return "Message-ID belongs to a message already on a ticket"
+        return ""
+    earlier = _earlier(row).filter(content_hash=row.content_hash).first()
+    if earlier is not None:
+        return f"no Message-ID and same content as inbound message {earlier.pk}"
+    return ""
+
+
+def _handle_bounce(*, parsed: ParsedEmail, classification: Classification, now: datetime) -> _Result:
+    status = classification.delivery_status
+    original_id = status.original_message_id if status is not None else None
+    original = (
+        Message.objects.select_related("ticket").filter(email_message_id=original_id).first()
+        if original_id
+        else None
+    )
+    if original is None:
+        return _Result(
+            state=State.IGNORED,
+            reason="bounce: delivery status notification for a message we did not send"
+            + (f" ({original_id})" if original_id else ""),
+        )
+    diagnostic = (status.diagnostic or status.status or parsed.subject or "delivery failed").strip()
+    recipients = ", ".join(status.failed_recipients) or (original.ticket.customer.email or "")
+    Message.objects.filter(pk=original.pk).update(
+        delivery_status=Message.DeliveryStatus.BOUNCED, delivery_error=diagnostic[:2000]
+    )
+    ticket = original.ticket
+    note = None
+    if not ticket.is_closed:
+        note = services.message_add(
+            ticket=ticket,
+            author_role=Message.AuthorRole.SYSTEM,
+            visibility=Message.Visibility.INTERNAL,
+            body_text=f"Delivery failure: the email to {recipients} bounced.\n\n{diagnostic}",
+            is_automatic=True,
+            now=now,
+        )
+    services.audit_record(
+        ticket=ticket,
+        action=AuditEntry.Action.EMAIL,
+        now=now,
+        actor_label=services.SYSTEM,
+        field="delivery_status",
+        old_value=original.delivery_status,
+        new_value=Message.DeliveryStatus.BOUNCED,
+        details={"message_id": original.pk, "diagnostic": diagnostic[:500]},
+    )
+    if ticket.assignee is not None:
+        services.notification_create(
+            recipient=ticket.assignee,
+            kind=Notification.Kind.DELIVERY_FAILURE,
+            ticket=ticket,
+            title=f"{ticket.reference}: email to {recipients} bounced",
+            body=diagnostic,
+            dedupe_key=f"bounce:{original.pk}",
+            now=now,
+        )
+    return _Result(state=State.PROCESSED, reason="bounce", ticket=ticket, message=note)
+
+
+# --- threading -----------------------------------------------------------------------------------
+
+
+def _thread(*, parsed: ParsedEmail, recipients: list[str], sender: str, own: set[str]) -> Ticket | None:
+    """Find the ticket a message belongs to, in the documented order (docs/email.md)."""
+    prefix = settings.HELPDESK_REFERENCE_PREFIX
+    ids = [i for i in (*parsed.in_reply_to, *reversed(parsed.references)) if i]
+    if ids:
+        known = (
+            Message.objects.filter(email_message_id__in=ids[:200])
+            .select_related("ticket")
+            .order_by("-created_at")
+            .first()
+        )
+        if known is not None:
+            return _follow_merges(known.ticket)
+        # Our Message-IDs encode the ticket reference: a reply to one we no longer store (e.g. the message
+        # moved with a merge and was re-sent) still finds the ticket, under the subject rule's sender check.
+        domains = {address.rpartition("@")[2] for address in own}
+        references = {
+            reference_from_message_id(i, domain, prefix=prefix) for i in ids[:50] for domain in domains
+        }
+        for reference in sorted(filter(None, references)):
+            ticket = Ticket.objects.filter(reference=reference).select_related("customer").first()
+            if ticket is not None:
+                ticket = _follow_merges(ticket)
+                if _may_write_by_reference(ticket=ticket, sender=sender):
+                    return ticket
+    for address in recipients:
+        token = reply_token_from_address(address, own)
+        if token:
+            ticket = Ticket.objects.filter(reply_token=token.lower()).first()
+            if ticket is not None:
+                return _follow_merges(ticket)
+    reference = reference_from_subject(parsed.subject, prefix)
+    if reference:
+        ticket = Ticket.objects.filter(reference=reference).select_related("customer").first()
+        if ticket is not None:
+            ticket = _follow_merges(ticket)
+            if _may_write_by_reference(ticket=ticket, sender=sender):
+                return ticket
+    return None
+
+
+def _may_write_by_reference(*, ticket: Ticket, sender: str) -> bool:
+    # A reference in the subject is public (it is quoted, forwarded, guessed): only the ticket's customer
+    # and its known participants may thread by it; anyone else gets a new ticket.
+    sender = sender.lower()
+    if (ticket.customer.email or "").lower() == sender:
+        return True
+    return TicketParticipant.objects.filter(ticket=ticket, email__iexact=sender).exists()
+
+
+def _follow_merges(ticket: Ticket) -> Ticket:
+    seen = {ticket.pk}
+    while ticket.merged_into_id is not None and ticket.merged_into_id not in seen:
+        ticket = Ticket.objects.get(pk=ticket.merged_into_id)
+        seen.add(ticket.pk)
+    return ticket
+
+
+def _recipients(parsed: ParsedEmail, row: InboundMessage) -> list[str]:
+    candidates = [
+        row.received_for,
+        *(parsed.header(name) or "" for name in ("delivered-to", "x-original-to", "envelope-to")),
+        *parsed.to,
+        *parsed.cc,
+    ]
+    result: list[str] = []
+    for value in candidates:
+        value = (value or "").strip().strip("<>").lower()
+        if "@" in value and value not in result:
+            result.append(value)
+    return result
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+def own_addresses() -> set[str]:
+    """Every address we send from or receive at (loop protection), lower case."""
+    addresses = {a.strip().lower() for a in settings.HELPDESK_SUPPORT_ADDRESSES if a.strip()}
+    for mailbox_addresses in Mailbox.objects.values_list("addresses", flat=True):
+        addresses.update(str(a).strip().lower() for a in mailbox_addresses or [] if str(a).strip())
+    addresses.update(
+        a.lower() for a in Team.objects.exclude(email_address="").values_list("email_address", flat=True)
+    )
+    return addresses
+
+
+def _bodies(parsed: ParsedEmail) -> tuple[str, str]:
+    """(visible new text, full original text); an all-quote reply keeps its full text visible."""
+    full_text = parsed.text
+    visible = extract_reply(parsed.text) if parsed.text.strip() else extract_reply_html(parsed.html)
+    return (visible.strip() or full_text.strip()), full_text
+
+
+def _attachments(parsed: ParsedEmail) -> list[services.AttachmentInput]:
+    limit = settings.HELPDESK_MAX_ATTACHMENT_BYTES
+    return [
+        services.AttachmentInput(
+            filename=attachment.filename,
+            content=attachment.content,
+            content_type=attachment.content_type,
+            content_id=attachment.content_id or "",
+            is_inline=attachment.inline,
+            rejected_reason=(
+                f"larger than the {limit}-byte limit (HELPDESK_MAX_ATTACHMENT_BYTES)"
+                if attachment.size > limit
+                else ""
+            ),
+        )
+        for attachment in parsed.attachments
+    ]
+
+
+def _participants_add(*, ticket: Ticket, parsed: ParsedEmail, own: set[str], now: datetime) -> None:
+    entries = [(parsed.from_address, False)] + [(address, True) for address in (*parsed.to, *parsed.cc)]
+    existing = {
+        e.lower() for e in TicketParticipant.objects.filter(ticket=ticket).values_list("email", flat=True)
+    }
+    for address, is_cc in entries:
+        address = (address or "").strip()[:254]
+        lowered = address.lower()
+        if "@" not in lowered or lowered in existing or is_from_own_address(lowered, own):
+            continue
+        TicketParticipant.objects.create(ticket=ticket, email=address, is_cc=is_cc, created_at=now)
+        existing.add(lowered)
+
+
+def _route_and_acknowledge(
+    *, ticket: Ticket, row: InboundMessage, recipients: list[str], now: datetime
+) -> Ticket:
+    own = own_addresses()
+    received_at = next((r for r in recipients if normalize_address(r) in own), "")
+    ticket = route_new_email_ticket(
+        ticket=ticket,
+        received_at_address=received_at,
+        default_team=row.mailbox.team if row.mailbox is not None else None,
+        now=now,
+    )
+    from tickets.email.outbound import ticket_send_auto_ack
+
+    ticket_send_auto_ack(ticket=ticket, now=now)
+    return ticket
+
+
+def route_new_email_ticket(
+    *, ticket: Ticket, received_at_address: str, default_team: Team | None, now: datetime
+) -> Ticket:
+    """Route a new email ticket: the team whose address (or mailbox) received it, then the routing rules.
+
+    The receiving team is where the ticket stands before the rules run, so a rule without a team action
+    keeps it there; `ticket_route` then applies the first matching rule and the team's assignment strategy.
+    """
+    team = None
+    if received_at_address:
+        team = Team.objects.filter(email_address__iexact=normalize_address(received_at_address)).first()
+    team = team or default_team
+    if team is not None and ticket.team_id != team.pk:
+        ticket = services.ticket_assign(ticket=ticket, team=team, actor_label="email routing", now=now)
+    return ticket_route(ticket=ticket, received_at_address=received_at_address, now=now)
+
+
+# --- IMAP ----------------------------------------------------------------------------------------
+
+
+class MailboxPollError(Exception):
+    """Connecting to or reading an IMAP mailbox failed (a transient error; the next poll tries again)."""
+
+
+def mailbox_poll(*, mailbox: Mailbox, now: datetime | None = None) -> int:
+    """Fetch new messages of one IMAP mailbox: store each raw and enqueue it, then mark it seen or move it.
+
+    The message is committed before it is flagged, so a crash in between means it is fetched again on the
+    next poll and then recognised as a duplicate: mail is never lost.
+    """
+    from imapclient import IMAPClient
+    from imapclient.exceptions import IMAPClientError
+
+    now = now or timezone.now()
+    stored = 0
+    try:
+        context = ssl.create_default_context()
+        client = IMAPClient(
+            mailbox.host,
+            port=mailbox.port,
+            ssl=mailbox.tls_mode == Mailbox.TlsMode.SSL,
+            ssl_context=context,
+            timeout=settings.HELPDESK_IMAP_TIMEOUT,
+        )
+        try:
+            if mailbox.tls_mode == Mailbox.TlsMode.STARTTLS:
+                client.starttls(context)
+            client.login(mailbox.username, mailbox.password)
+            client.select_folder(mailbox.folder)
+            move = mailbox.processed_action == Mailbox.ProcessedAction.MOVE
+            if move and not client.folder_exists(mailbox.processed_folder):
+                client.create_folder(mailbox.processed_folder)
+            uids = client.search(["NOT", "DELETED"] if move else ["UNSEEN"])
+            for uid in sorted(uids)[: settings.HELPDESK_IMAP_BATCH_SIZE]:
+                fetched = client.fetch([uid], ["BODY.PEEK[]"]).get(uid, {})
+                raw = fetched.get(b"BODY[]")
+                if raw is None:
+                    continue
+                inbound_message_store(
+                    raw=raw,
+                    source=InboundMessage.Source.IMAP,
+                    mailbox=mailbox,
+                    origin=f"{mailbox.folder} UID {uid}",
+                    now=now,
+                )
+                stored += 1
+                if move:
+                    client.move([uid], mailbox.processed_folder)
+                else:
+                    client.add_flags([uid], [b"\\Seen"])
+        finally:
+            with contextlib.suppress(IMAPClientError, OSError):
+                client.logout()
+    except (IMAPClientError, OSError, ssl.SSLError) as error:
+        message = f"{type(error).__name__}: {error}"
+        Mailbox.objects.filter(pk=mailbox.pk).update(last_polled_at=now, last_error=message[:2000])
+        raise MailboxPollError(f"Polling mailbox {mailbox.name} failed: {message}") from error
+    Mailbox.objects.filter(pk=mailbox.pk).update(last_polled_at=now, last_error="")
+    return stored
+
+
+def mailboxes_due() -> Iterable[int]:
+    return Mailbox.objects.filter(is_active=True).order_by("pk").values_list("pk", flat=True)

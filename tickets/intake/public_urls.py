@@ -1,0 +1,10 @@
+from django.urls import path
+
+from tickets.intake import web_form as views
+
+app_name = "support"
+
+urlpatterns = [
+    path("new/", views.support_request_new, name="new"),
+    path("new/submitted/", views.support_request_submitted, name="submitted"),
+]

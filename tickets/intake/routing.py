@@ -1,0 +1,224 @@
+"""Routing on arrival: rules set team, priority, tags and skills; the team's strategy picks an agent.
+
+Every intake path calls `ticket_route` right after `ticket_create`. See docs/intake-channels.md.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from tickets import services, transitions
+from tickets.intake.matching import Candidate, keyword_found, pick_least_loaded, pick_round_robin
+from tickets.models import Agent, AuditEntry, Message, RoutingRule, Status, Team, Ticket
+
+ROUTING = "routing"
+
+
+@dataclass(frozen=True)
+class RuleMatch:
+    rule: RoutingRule
+    reasons: list[str]
+
+
+def _routing_text(ticket: Ticket) -> str:
+    bodies = ticket.messages.filter(author_role=Message.AuthorRole.CUSTOMER).values_list(
+        "body_text", flat=True
+    )
+    return "\n".join([ticket.subject, *bodies])
+
+
+def rule_matches(
+    *, rule: RoutingRule, ticket: Ticket, received_at_address: str, text: str
+) -> RuleMatch | None:
+    """Whether every condition of `rule` holds for the ticket; with the reasons, for the audit trail."""
+    reasons = []
+    if rule.channels:
+        if ticket.channel not in rule.channels:
+            return None
+        reasons.append(f"channel {ticket.channel}")
+    if rule.received_at_addresses:
+        address = received_at_address.strip().lower()
+        if not address or address not in {a.strip().lower() for a in rule.received_at_addresses}:
+            return None
+        reasons.append(f"received at {address}")
+    if rule.keywords:
+        keyword = keyword_found(rule.keywords, text)
+        if keyword is None:
+            return None
+        reasons.append(f"keyword {keyword!r}")
+    organization_ids = {o.pk for o in rule.organizations.all()}
+    if organization_ids:
+        if ticket.customer.organization_id not in organization_ids:
+            return None
+        reasons.append(f"organization {ticket.customer.organization}")
+    if rule.vip != RoutingRule.VipCondition.ANY:
+        if ticket.customer.is_vip != (rule.vip == RoutingRule.VipCondition.VIP):
+            return None
+        reasons.append("VIP customer" if ticket.customer.is_vip else "non-VIP customer")
+    return RuleMatch(rule=rule, reasons=reasons or ["no conditions (catch-all)"])
+
+
+def _first_matching_rule(*, ticket: Ticket, received_at_address: str) -> RuleMatch | None:
+    text = _routing_text(ticket)
+    rules = (
+        RoutingRule.objects.filter(is_active=True)
+        .select_related("set_team")
+        .prefetch_related("organizations", "add_required_skills")
+        .order_by("position", "pk")
+    )
+    for rule in rules:
+        match = rule_matches(rule=rule, ticket=ticket, received_at_address=received_at_address, text=text)
+        if match is not None:
+            return match
+    return None
+
+
+def _default_team() -> Team | None:
+    name = settings.HELPDESK_DEFAULT_TEAM
+    return Team.objects.filter(name=name).first() if name else None
+
+
+def _candidates(team: Team, agents) -> list[Candidate]:
+    """Available agents of the team with their load: unsolved tickets assigned to them, in any team."""
+    load = (
+        Ticket.objects.filter(assignee=OuterRef("user"), status__in=transitions.UNSOLVED)
+        .order_by()
+        .values("assignee")
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
+    rows = (
+        agents.filter(teams=team, is_available=True)
+        .annotate(load=Coalesce(Subquery(load, output_field=IntegerField()), Value(0)))
+        .values_list("pk", "load", "capacity")
+    )
+    return [Candidate(agent_id=pk, load=load, capacity=capacity) for pk, load, capacity in rows]
+
+
+def _pick_agent(*, ticket: Ticket, team: Team) -> tuple[Agent | None, str]:
+    """The agent the team's strategy picks, and why (or why nobody). The caller holds the team row lock."""
+    strategy = team.assignment_strategy
+    if strategy == Team.AssignmentStrategy.QUEUE:
+        return None, "team works from the queue"
+    agents = Agent.objects.all()
+    if strategy == Team.AssignmentStrategy.SKILL_BASED:
+        skills = list(ticket.required_skills.order_by("name"))
+        if skills:
+            qualified = (
+                Agent.objects.filter(skills__in=skills)
+                .annotate(matched=Count("skills", filter=Q(skills__in=skills), distinct=True))
+                .filter(matched=len(skills))
+                .values("pk")
+            )
+            agents = agents.filter(pk__in=qualified)
+        candidates = _candidates(team, agents)
+        skill_names = ", ".join(s.name for s in skills) or "none required"
+        if not candidates:
+            return (
+                None,
+                f"left in queue: no available agent of {team} has all required skills ({skill_names})",
+            )
+        picked = pick_least_loaded(candidates)
+        if picked is None:
+            return None, f"left in queue: every agent with the required skills ({skill_names}) is at capacity"
+        reason = f"skill-based: has all required skills ({skill_names}); least loaded"
+    else:
+        candidates = _candidates(team, agents)
+        if not candidates:
+            return None, f"left in queue: no available agent in {team}"
+        if strategy == Team.AssignmentStrategy.ROUND_ROBIN:
+            picked = pick_round_robin(candidates, team.round_robin_last_agent_id)
+            reason = "round-robin: next available agent after the team's last assignment"
+        else:
+            picked = pick_least_loaded(candidates)
+            reason = "least loaded"
+        if picked is None:
+            return None, f"left in queue: every available agent in {team} is at capacity"
+    reason += f" ({picked.load} of {picked.capacity} unsolved tickets before this one)"
+    return Agent.objects.select_related("user").get(pk=picked.agent_id), reason
+
+
+@transaction.atomic
+def ticket_route(*, ticket: Ticket, received_at_address: str = "", now: datetime | None = None) -> Ticket:
+    """Apply the first matching routing rule, then the team's assignment strategy; audit the decision.
+
+    The team comes from the rule; without one the ticket keeps the team it arrived with (an
+    integration's default team), else HELPDESK_DEFAULT_TEAM. A ticket that already has an assignee
+    keeps it. Assignments within a team serialise on the team row (SELECT … FOR UPDATE), so two
+    concurrent routings see each other's round-robin pointer and load.
+    """
+    now = now or timezone.now()
+    ticket = Ticket.objects.select_for_update().select_related("customer").get(pk=ticket.pk)
+    if ticket.status == Status.CLOSED:
+        return ticket
+    match = _first_matching_rule(ticket=ticket, received_at_address=received_at_address)
+    rule = match.rule if match else None
+    label = f"{ROUTING}: rule {rule.name!r}" if rule else ROUTING
+
+    if rule is not None and rule.set_priority and rule.set_priority != ticket.priority:
+        ticket = services.ticket_change_priority(
+            ticket=ticket, priority=rule.set_priority, actor_label=label, now=now
+        )
+    if rule is not None and rule.add_tags:
+        ticket = services.ticket_add_tags(ticket=ticket, names=rule.add_tags, actor_label=label, now=now)
+    if rule is not None:
+        _add_required_skills(ticket=ticket, skills=list(rule.add_required_skills.all()), label=label, now=now)
+
+    team = (rule.set_team if rule is not None else None) or ticket.team or _default_team()
+    if team is not None and team.pk != ticket.team_id:
+        ticket = services.ticket_assign(ticket=ticket, team=team, actor_label=label, now=now)
+
+    assignee = None
+    if team is None:
+        reason = "left unassigned: no rule or default team gives this ticket a team"
+    elif ticket.assignee_id is not None:
+        reason = "kept its assignee"
+    else:
+        team = Team.objects.select_for_update().get(pk=team.pk)
+        agent, reason = _pick_agent(ticket=ticket, team=team)
+        if agent is not None:
+            assignee = agent.user
+            ticket = services.ticket_assign(ticket=ticket, assignee=assignee, actor_label=label, now=now)
+            if team.assignment_strategy == Team.AssignmentStrategy.ROUND_ROBIN:
+                Team.objects.filter(pk=team.pk).update(round_robin_last_agent=agent)
+
+    services.audit_record(
+        ticket=ticket,
+        action=AuditEntry.Action.ROUTED,
+        now=now,
+        actor_label=label,
+        field="team",
+        new_value=team or "",
+        details={
+            "rule_id": rule.pk if rule else None,
+            "rule_name": rule.name if rule else None,
+            "matched_on": match.reasons if match else [],
+            "received_at_address": received_at_address,
+            "team": team.name if team else None,
+            "strategy": team.assignment_strategy if team else None,
+            "assignee": assignee.get_username() if assignee else None,
+            "assignment_reason": reason,
+        },
+    )
+    return ticket
+
+
+def _add_required_skills(*, ticket: Ticket, skills: list, label: str, now: datetime) -> None:
+    existing = set(ticket.required_skills.values_list("pk", flat=True))
+    for skill in skills:
+        if skill.pk in existing:
+            continue
+        ticket.required_skills.add(skill)
+        services.audit_record(
+            ticket=ticket,
+            action=AuditEntry.Action.FIELD_CHANGED,
+            now=now,
+            actor_label=label,
+            field="required_skills",
+            new_value=skill.name,
+        )

@@ -224,9 +224,6 @@ if HELPDESK_SURVEY_POOR_ANSWER_ACTION not in {"nothing", "reopen", "follow_up"}:
     raise ImproperlyConfigured("HELPDESK_SURVEY_POOR_ANSWER_ACTION must be nothing, reopen or follow_up.")
 # Replies go to <mailbox>+survey-<token>@<domain>; empty: the address of DEFAULT_FROM_EMAIL.
 HELPDESK_SURVEY_REPLY_MAILBOX = env.str("HELPDESK_SURVEY_REPLY_MAILBOX", default="")
-# A claim older than this belongs to a dead worker and is retried (well above the task time limit).
-HELPDESK_SURVEY_SENDING_TIMEOUT_MINUTES = env.int("HELPDESK_SURVEY_SENDING_TIMEOUT_MINUTES", default=15)
-HELPDESK_SURVEY_MAX_ATTEMPTS = env.int("HELPDESK_SURVEY_MAX_ATTEMPTS", default=5)
 # Submit the pre-selected score by JavaScript on page load (true one-click); see README.
 HELPDESK_SURVEY_AUTO_SUBMIT = env.bool("HELPDESK_SURVEY_AUTO_SUBMIT", default=False)
 

@@ -14,7 +14,6 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from surveys.models import SurveyInvitation, SurveyResponse
-from surveys.tasks import surveys_send_invitation
 from tests import factories
 from tickets import services
 from tickets.models import Channel, OutboundDelivery, Status, Ticket
@@ -162,7 +161,7 @@ def test_a_customer_answers_the_survey_from_the_email_link(page: Page, live_serv
     two_hours_ago = timezone.now() - timedelta(hours=2)
     services.ticket_change_status(ticket=ticket, status=Status.SOLVED, now=two_hours_ago)
     invitation = SurveyInvitation.objects.get(ticket=ticket)
-    assert surveys_send_invitation(invitation.pk) == "sent"
+    assert factories.deliver_survey(invitation.pk) == "sent"
 
     [mail] = mailoutbox
     html_links = re.findall(r'href="([^"]+)"', mail.alternatives[0][0])

@@ -15,9 +15,8 @@ from django.utils import timezone
 
 from surveys.models import SurveyInvitation, SurveyResponse
 from tests import factories
-from tickets import services
+from tickets import enqueue, services
 from tickets.models import Channel, OutboundDelivery, Status, Ticket
-from tickets.outbox import services as outbox
 from tickets.tasks import tickets_deliver_outbound
 
 pytest.importorskip("playwright", reason="needs Playwright: pip install -r requirements-dev.txt")
@@ -50,7 +49,7 @@ def _isolated_rate_limits(settings):
 def acknowledgements(monkeypatch) -> list[int]:
     """Outbox deliveries the web form hands to the broker; the test runs the delivery task itself."""
     ids: list[int] = []
-    monkeypatch.setattr(outbox.current_app, "send_task", lambda name, args, countdown: ids.append(args[0]))
+    monkeypatch.setattr(enqueue.current_app, "send_task", lambda name, args, countdown: ids.append(args[0]))
     return ids
 
 

@@ -1,5 +1,6 @@
 import pytest
 
+from tickets import enqueue
 from tickets.models import OutboundDelivery
 from tickets.outbox import services as outbox
 
@@ -16,5 +17,5 @@ def email_queue(monkeypatch) -> list[int]:
         if delivery is not None and delivery.kind == OutboundDelivery.Kind.NOTIFICATION:
             queued.append(delivery.source_id)
 
-    monkeypatch.setattr(outbox.current_app, "send_task", send_task)
+    monkeypatch.setattr(enqueue.current_app, "send_task", send_task)
     return queued

@@ -11,7 +11,7 @@ from kombu.exceptions import OperationalError
 
 from tests import factories
 from tests.http_receiver import Receiver
-from tickets import services
+from tickets import enqueue, services
 from tickets.intake.services import ChatLine, intake_chat_transcript
 from tickets.models import Channel, Message, Notification, OutboundDelivery
 from tickets.outbox import services as outbox
@@ -40,7 +40,7 @@ def receiver():
 def published(monkeypatch):
     """Deliveries handed to the broker (the tests run the task themselves)."""
     calls = []
-    monkeypatch.setattr(outbox.current_app, "send_task", lambda name, args, countdown: calls.append(args[0]))
+    monkeypatch.setattr(enqueue.current_app, "send_task", lambda name, args, countdown: calls.append(args[0]))
     return calls
 
 
@@ -170,17 +170,17 @@ def test_a_broker_outage_keeps_the_reply_and_the_sweep_sends_it_later(
     def broker_down(*args, **kwargs):
         raise OperationalError("Error 111 connecting to 127.0.0.1:6399. Connection refused.")
 
-    monkeypatch.setattr(outbox.current_app, "send_task", broker_down)
+    monkeypatch.setattr(enqueue.current_app, "send_task", broker_down)
     with caplog.at_level(logging.WARNING), django_capture_on_commit_callbacks(execute=True):
         message = reply(ticket, agent_user)
 
     message.refresh_from_db()
     assert message.delivery_status == Message.DeliveryStatus.QUEUED
-    assert "the outbox sweep will" in caplog.text
+    assert "a sweep will pick the work up" in caplog.text
     delivery = OutboundDelivery.objects.get(message=message)
 
     swept = []
-    monkeypatch.setattr(outbox.current_app, "send_task", lambda name, args, countdown: swept.append(args[0]))
+    monkeypatch.setattr(enqueue.current_app, "send_task", lambda name, args, countdown: swept.append(args[0]))
     assert tickets_sweep_outbox() == 1
     assert swept == [delivery.pk]
     assert tickets_deliver_outbound(delivery.pk) == State.SENT

@@ -8,6 +8,7 @@ from django.core.mail import EmailMessage
 from django.test import Client
 
 from tests import factories
+from tickets import enqueue
 from tickets.intake import services as intake
 from tickets.intake.ratelimit import rate_limit_exceeded
 from tickets.models import AuditEntry, Channel, Customer, OutboundDelivery, Ticket
@@ -55,7 +56,7 @@ def test_the_form_page_renders_with_csrf_token_and_shared_base(client):
 def enqueued(monkeypatch):
     """Outbox deliveries handed to the broker (the tests run the delivery task themselves)."""
     ids = []
-    monkeypatch.setattr(outbox.current_app, "send_task", lambda name, args, countdown: ids.append(args[0]))
+    monkeypatch.setattr(enqueue.current_app, "send_task", lambda name, args, countdown: ids.append(args[0]))
     return ids
 
 

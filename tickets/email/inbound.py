@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from tickets import hooks, services
 from tickets.customers import customer_get_or_create
+from tickets.enqueue import enqueue as enqueue_task
 from tickets.intake.routing import ticket_route
 from tickets.mail.classify import Classification, classify, is_from_own_address, normalize_address
 from tickets.mail.parsing import EmailParseError, ParsedEmail, parse_email
@@ -43,6 +44,7 @@ logger = logging.getLogger(__name__)
 State = InboundMessage.State
 
 # The outcome classes `ingest_mail --json` counts; every stored message ends in exactly one.
+PROCESS_TASK = "tickets.tasks.tickets_process_inbound_message"
 OUTCOMES = ("created", "threaded", "duplicates", "ignored", "quarantined")
 
 
@@ -95,10 +97,8 @@ def inbound_message_store(
         content_hash=content_hash(raw),
     )
     if enqueue:
-        from tickets.tasks import tickets_process_inbound_message
-
         pk = inbound.pk
-        transaction.on_commit(lambda: tickets_process_inbound_message.delay(pk))
+        transaction.on_commit(lambda: enqueue_task(PROCESS_TASK, pk))
     return inbound
 
 
@@ -159,9 +159,7 @@ def inbound_message_retry(*, inbound: InboundMessage, now: datetime | None = Non
             f"Inbound message {inbound.pk} is {inbound.get_state_display().lower()}, not quarantined; "
             "only quarantined messages can be retried."
         )
-    from tickets.tasks import tickets_process_inbound_message
-
-    transaction.on_commit(lambda: tickets_process_inbound_message.delay(inbound.pk))
+    transaction.on_commit(lambda: enqueue_task(PROCESS_TASK, inbound.pk))
     inbound.refresh_from_db()
     return inbound
 

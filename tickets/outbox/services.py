@@ -13,14 +13,13 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
-from kombu.exceptions import KombuError
 
 from tickets import hooks
+from tickets.enqueue import enqueue
 from tickets.models import IntegrationKey, Message, OutboundDelivery, Ticket
 from tickets.outbox import backoff, transports
 
@@ -59,16 +58,8 @@ def lease() -> timedelta:
 
 
 def publish(delivery_id: int, *, countdown: float = 0, task: str = DELIVER_TASK) -> bool:
-    """Hand a delivery to a worker; a broker outage only logs, the sweep sends the row later.
-
-    By task name, so the services that queue rows need not import the task modules that call them.
-    """
-    try:
-        current_app.send_task(task, args=[delivery_id], countdown=countdown or None)
-    except (KombuError, OSError) as error:
-        logger.warning("Could not enqueue %s(%s) (%s); the outbox sweep will", task, delivery_id, error)
-        return False
-    return True
+    """Hand a delivery to a worker; a broker outage only logs, the outbox sweep sends the row later."""
+    return enqueue(task, delivery_id, countdown=countdown)
 
 
 def _mirror_on_message(delivery: OutboundDelivery, *, state: str, error: str = "") -> None:

@@ -143,6 +143,22 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+@pytest.fixture
+def receiver():
+    """Start real loopback HTTP receivers (tests/http_receiver.py): `receiver(codes=[500])`."""
+    from tests.http_receiver import Receiver
+
+    receivers = []
+
+    def start(codes=()):
+        receivers.append(Receiver(codes))
+        return receivers[-1]
+
+    yield start
+    for r in receivers:
+        r.close()
+
+
 @dataclass
 class SmtpSink:
     host: str

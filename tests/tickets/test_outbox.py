@@ -10,10 +10,10 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from tests import factories
-from tests.http_receiver import Receiver
 from tickets import enqueue, services
+from tickets.exceptions import DomainError
 from tickets.intake.services import ChatLine, intake_chat_transcript
-from tickets.models import Channel, Message, Notification, OutboundDelivery
+from tickets.models import Channel, IntegrationKey, Message, Notification, OutboundDelivery
 from tickets.outbox import services as outbox
 from tickets.outbox.replies import reply_route
 from tickets.tasks import tickets_deliver_outbound, tickets_sweep_outbox
@@ -21,19 +21,6 @@ from tickets.webhooks import protocol as webhook_protocol
 
 pytestmark = pytest.mark.django_db
 State = OutboundDelivery.State
-
-
-@pytest.fixture
-def receiver():
-    receivers = []
-
-    def start(codes=()):
-        receivers.append(Receiver(codes))
-        return receivers[-1]
-
-    yield start
-    for r in receivers:
-        r.close()
 
 
 @pytest.fixture
@@ -277,3 +264,41 @@ def test_a_bounce_marks_the_delivery_failed_and_the_message_bounced(smtp_server,
     outbox.delivery_mark_bounced(message_id_header=message.email_message_id, reason="again")
     assert Notification.objects.filter(kind=Notification.Kind.DELIVERY_FAILURE).count() == 1
     assert outbox.delivery_mark_bounced(message_id_header="<unknown@example.com>", reason="x") is None
+
+
+# --- configuring the callback on the integration key ---------------------------------------------
+
+
+def test_the_management_command_sets_the_callback_url_and_shows_its_secret(capsys):
+    from django.core.management import call_command
+
+    call_command(
+        "create_integration_key", "widget", "--channel", "chat", "--callback-url", "https://chat.example/r"
+    )
+
+    integration = IntegrationKey.objects.get(name="widget")
+    assert integration.callback_url == "https://chat.example/r"
+    assert integration.callback_secret in capsys.readouterr().err
+
+
+def test_a_callback_url_that_is_not_http_is_refused():
+    with pytest.raises(DomainError, match="not an http"):
+        factories.integration_key(channel=Channel.CHAT, callback_url="ftp://chat.example/r")
+
+
+def test_the_admin_sets_a_callback_url_and_shows_the_secret_read_only(admin_client):
+    admin_client.post(
+        "/admin/tickets/integrationkey/add/",
+        {
+            "name": "social",
+            "channel": "social",
+            "is_active": "on",
+            "callback_url": "https://social.example/r",
+        },
+    )
+    integration = IntegrationKey.objects.get(name="social")
+    assert integration.callback_url == "https://social.example/r"
+
+    page = admin_client.get(f"/admin/tickets/integrationkey/{integration.pk}/change/").content.decode()
+    assert integration.callback_secret in page
+    assert 'name="callback_secret"' not in page

@@ -11,7 +11,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from tests import factories
-from tests.http_receiver import Receiver
 from tickets import services
 from tickets.models import Status, WebhookDelivery, WebhookSubscription
 from tickets.outbox import backoff
@@ -21,19 +20,6 @@ from tickets.webhooks import services as webhooks
 
 pytestmark = pytest.mark.django_db
 State = WebhookDelivery.State
-
-
-@pytest.fixture
-def receiver():
-    receivers = []
-
-    def start(codes=()):
-        receivers.append(Receiver(codes))
-        return receivers[-1]
-
-    yield start
-    for r in receivers:
-        r.close()
 
 
 @pytest.fixture

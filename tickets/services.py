@@ -8,7 +8,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import nh3
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.base import ContentFile
@@ -19,6 +18,7 @@ from django.utils.text import slugify
 
 from tickets import hooks, transitions
 from tickets.exceptions import DomainError, InvalidAssignmentError, MergeError, TicketClosedError
+from tickets.mail.sanitize import sanitize_html
 from tickets.models import (
     Agent,
     Attachment,
@@ -37,7 +37,7 @@ from tickets.models import (
     WebhookEvent,
 )
 from tickets.outbox.replies import message_deliver
-from tickets.outbox.services import EmailContent, outbox_email_enqueue
+from tickets.outbox.services import EmailContent, QueuedEmail, outbox_emails_enqueue
 from tickets.webhooks.services import ticket_payload, webhooks_emit
 
 SYSTEM = "system"
@@ -58,9 +58,10 @@ def _now(now: datetime | None) -> datetime:
 
 
 def _actor_label(actor: AbstractBaseUser | None, actor_label: str) -> str:
-    if actor_label:
-        return actor_label
-    return actor.get_username() if actor is not None else SYSTEM
+    label = actor_label or (actor.get_username() if actor is not None else SYSTEM)
+    # Labels embed customer names of any length ("customer <name> <email>"); the audit row must still fit.
+    limit = AuditEntry._meta.get_field("actor_label").max_length
+    return label if len(label) <= limit else label[: limit - 1] + "…"
 
 
 def audit_record(
@@ -75,7 +76,40 @@ def audit_record(
     new_value: object = "",
     details: dict | None = None,
 ) -> AuditEntry:
-    return AuditEntry.objects.create(
+    entry = audit_entry(
+        ticket=ticket,
+        action=action,
+        now=now,
+        actor=actor,
+        actor_label=actor_label,
+        field=field,
+        old_value=old_value,
+        new_value=new_value,
+        details=details,
+    )
+    entry.save()
+    return entry
+
+
+def audit_records_add(entries: list[AuditEntry]) -> None:
+    """Write many audit rows built by `audit_entry` in one statement (the SLA sweep's batches)."""
+    AuditEntry.objects.bulk_create(entries)
+
+
+def audit_entry(
+    *,
+    ticket: Ticket,
+    action: str,
+    now: datetime,
+    actor: AbstractBaseUser | None = None,
+    actor_label: str = "",
+    field: str = "",
+    old_value: object = "",
+    new_value: object = "",
+    details: dict | None = None,
+) -> AuditEntry:
+    """An unsaved audit row; `audit_record` saves one, `audit_records_add` many at once."""
+    return AuditEntry(
         ticket=ticket,
         action=action,
         actor=actor,
@@ -85,6 +119,31 @@ def audit_record(
         new_value="" if new_value is None else str(new_value),
         details=details or {},
         created_at=now,
+    )
+
+
+def audit_field_change(
+    *,
+    ticket: Ticket,
+    field: str,
+    old: object,
+    new: object,
+    now: datetime,
+    actor: AbstractBaseUser | None = None,
+    actor_label: str = "",
+    details: dict | None = None,
+) -> AuditEntry:
+    """The audit row for one field of a ticket changing from `old` to `new` (None is stored as '')."""
+    return audit_record(
+        ticket=ticket,
+        action=AuditEntry.Action.FIELD_CHANGED,
+        now=now,
+        actor=actor,
+        actor_label=actor_label,
+        field=field,
+        old_value=old,
+        new_value=new,
+        details=details,
     )
 
 
@@ -99,10 +158,6 @@ def _ensure_mutable(ticket: Ticket) -> None:
             f"Ticket {ticket.reference} is closed and cannot be changed; "
             "a new customer message opens a follow-up ticket instead."
         )
-
-
-def sanitize_html(html: str) -> str:
-    return nh3.clean(html) if html else ""
 
 
 def _seconds_between(start: datetime, end: datetime) -> int:
@@ -253,12 +308,12 @@ def _message_create(
         author_customer=author_customer,
         channel=channel,
         body_text=body_text,
-        body_html=sanitize_html(body_html),
         full_text=full_text or body_text,
         is_automatic=is_automatic,
         email_message_id=email_message_id or None,
         created_at=now,
     )
+    cid_urls: dict[str, str] = {}
     for item in attachments:
         attachment = Attachment(
             message=message,
@@ -274,6 +329,12 @@ def _message_create(
                 item.filename[:100] or "attachment.bin", ContentFile(item.content), save=False
             )
         attachment.save()
+        if attachment.content_id and attachment.file:
+            cid_urls[attachment.content_id] = attachment.get_absolute_url()
+    if body_html:
+        # The one sanitising pass for every channel; it also points inline images at their stored parts.
+        message.body_html = sanitize_html(body_html, cid_urls=cid_urls)
+        message.save(update_fields=["body_html"])
     return message
 
 
@@ -443,15 +504,8 @@ def _change_status(
     ticket.save(update_fields=update_fields)
     if metrics_updates:
         TicketMetrics.objects.filter(ticket=ticket).update(**metrics_updates)
-    audit_record(
-        ticket=ticket,
-        action=AuditEntry.Action.FIELD_CHANGED,
-        now=now,
-        actor=actor,
-        actor_label=actor_label,
-        field="status",
-        old_value=old,
-        new_value=status,
+    audit_field_change(
+        ticket=ticket, field="status", old=old, new=status, now=now, actor=actor, actor_label=actor_label
     )
     hooks.announce(hooks.STATUS_CHANGED, ticket=ticket, old=old, new=status, now=now)
     _emit_ticket_event(
@@ -497,15 +551,8 @@ def ticket_change_priority(
     ticket.priority = priority
     ticket.updated_at = now
     ticket.save(update_fields=["priority", "updated_at"])
-    audit_record(
-        ticket=ticket,
-        action=AuditEntry.Action.FIELD_CHANGED,
-        now=now,
-        actor=actor,
-        actor_label=actor_label,
-        field="priority",
-        old_value=old,
-        new_value=priority,
+    audit_field_change(
+        ticket=ticket, field="priority", old=old, new=priority, now=now, actor=actor, actor_label=actor_label
     )
     _emit_ticket_event(ticket, now=now, changes=[_change("priority", str(old), str(priority))])
     _ticket_changed(ticket, now)
@@ -588,15 +635,8 @@ def _assign(
     ticket.updated_at = now
     ticket.save(update_fields=["team", "assignee", "updated_at"])
     for field, old, new in changes:
-        audit_record(
-            ticket=ticket,
-            action=AuditEntry.Action.FIELD_CHANGED,
-            now=now,
-            actor=actor,
-            actor_label=actor_label,
-            field=field,
-            old_value=old or "",
-            new_value=new or "",
+        audit_field_change(
+            ticket=ticket, field=field, old=old, new=new, now=now, actor=actor, actor_label=actor_label
         )
     if (
         new_assignee is not None
@@ -770,12 +810,45 @@ def ticket_merge(
 
 
 @transaction.atomic
+def ticket_change_subject(
+    *,
+    ticket: Ticket,
+    subject: str,
+    actor: AbstractBaseUser | None = None,
+    actor_label: str = "",
+    now: datetime | None = None,
+) -> Ticket:
+    now = _now(now)
+    subject = subject.strip()
+    max_length = Ticket._meta.get_field("subject").max_length
+    if not subject:
+        raise DomainError("A ticket needs a subject.")
+    if len(subject) > max_length:
+        raise DomainError(f"A subject has at most {max_length} characters; this one has {len(subject)}.")
+    ticket = _lock(ticket)
+    if ticket.subject == subject:
+        return ticket
+    _ensure_mutable(ticket)
+    old = ticket.subject
+    ticket.subject = subject
+    ticket.updated_at = now
+    ticket.save(update_fields=["subject", "updated_at"])
+    audit_field_change(
+        ticket=ticket, field="subject", old=old, new=subject, now=now, actor=actor, actor_label=actor_label
+    )
+    # No SLA policy matches on the subject, so the clocks are not recomputed.
+    _emit_ticket_event(ticket, now=now, changes=[_change("subject", old, subject)])
+    return ticket
+
+
+@transaction.atomic
 def ticket_update(
     *,
     ticket: Ticket,
     actor: AbstractBaseUser | None,
     status: str | None = None,
     priority: str | None = None,
+    subject: str | None = None,
     team: Team | object | None = _UNCHANGED,
     assignee: AbstractBaseUser | object | None = _UNCHANGED,
     tags: Iterable[str] | None = None,
@@ -785,6 +858,8 @@ def ticket_update(
     now = _now(now)
     ticket = _lock(ticket)
     _ensure_mutable(ticket)
+    if subject is not None:
+        ticket = ticket_change_subject(ticket=ticket, subject=subject, actor=actor, now=now)
     if team is not _UNCHANGED or assignee is not _UNCHANGED:
         ticket = ticket_assign(ticket=ticket, team=team, assignee=assignee, actor=actor, now=now)
     if priority is not None:
@@ -824,14 +899,13 @@ def tickets_close_solved(
                 status=Status.CLOSED, closed_at=now, updated_at=now
             )
             if changed:
-                audit_record(
+                audit_field_change(
                     ticket=Ticket(pk=pk),
-                    action=AuditEntry.Action.FIELD_CHANGED,
+                    field="status",
+                    old=Status.SOLVED,
+                    new=Status.CLOSED,
                     now=now,
                     actor_label="auto-close",
-                    field="status",
-                    old_value=Status.SOLVED,
-                    new_value=Status.CLOSED,
                     details={"rule": f"solved for more than {older_than}"},
                 )
                 _emit_ticket_event(
@@ -844,6 +918,16 @@ def tickets_close_solved(
 
 
 # --- notifications -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NotificationInput:
+    recipient: AbstractBaseUser
+    kind: str
+    title: str
+    body: str = ""
+    ticket: Ticket | None = None
+    dedupe_key: str = ""
 
 
 def notification_create(
@@ -862,37 +946,68 @@ def notification_create(
     `emailed_at` creates it as already emailed, so no email is queued (used for history, e.g. SLA
     breaches replayed from before the SLA setup existed).
     """
+    created = notifications_create(
+        [NotificationInput(recipient, kind, title, body, ticket, dedupe_key)], now=now, emailed_at=emailed_at
+    )
+    return created[0] if created else None
+
+
+def notifications_create(
+    items: list[NotificationInput], *, now: datetime | None = None, emailed_at: datetime | None = None
+) -> list[Notification]:
+    """Create many in-app notifications in a fixed number of queries; returns those created.
+
+    An item whose (recipient, dedupe key) already has a notification is skipped, as in
+    `notification_create`. Each created notification with an emailed recipient is emailed on commit.
+    """
     now = _now(now)
-    fields = {
-        "kind": kind,
-        "title": title[:250],
-        "body": body,
-        "ticket": ticket,
-        "created_at": now,
-        "emailed_at": emailed_at,
-    }
-    if dedupe_key:
-        notification, created = Notification.objects.get_or_create(
-            recipient=recipient, dedupe_key=dedupe_key, defaults=fields
+    keyed = [item for item in items if item.dedupe_key]
+    existing = set()
+    if keyed:
+        existing = set(
+            Notification.objects.filter(dedupe_key__in={item.dedupe_key for item in keyed}).values_list(
+                "recipient_id", "dedupe_key"
+            )
         )
-        if not created:
-            return None
-    else:
-        notification = Notification.objects.create(recipient=recipient, **fields)
-    if emailed_at is None and settings.HELPDESK_NOTIFICATION_EMAILS and getattr(recipient, "email", ""):
-        outbox_email_enqueue(
+    rows, seen = [], set()
+    for item in items:
+        key = (item.recipient.pk, item.dedupe_key)
+        if item.dedupe_key and (key in existing or key in seen):
+            continue
+        seen.add(key)
+        rows.append(
+            Notification(
+                recipient=item.recipient,
+                kind=item.kind,
+                title=item.title[:250],
+                body=item.body,
+                ticket=item.ticket,
+                dedupe_key=item.dedupe_key,
+                created_at=now,
+                emailed_at=emailed_at,
+            )
+        )
+    created = Notification.objects.bulk_create(rows)
+    if emailed_at is None and settings.HELPDESK_NOTIFICATION_EMAILS:
+        outbox_emails_enqueue(
             kind=OutboundDelivery.Kind.NOTIFICATION,
-            source_id=notification.pk,
-            email=EmailContent(
-                subject=notification.title,
-                body_text=notification.body or notification.title,
-                to=[recipient.email],
-                headers={"Auto-Submitted": "auto-generated"},
-            ),
-            ticket=ticket,
+            emails=[
+                QueuedEmail(
+                    source_id=notification.pk,
+                    email=EmailContent(
+                        subject=notification.title,
+                        body_text=notification.body or notification.title,
+                        to=[notification.recipient.email],
+                        headers={"Auto-Submitted": "auto-generated"},
+                    ),
+                    ticket=notification.ticket,
+                )
+                for notification in created
+                if getattr(notification.recipient, "email", "")
+            ],
             now=now,
         )
-    return notification
+    return created
 
 
 def notification_mark_all_read(*, recipient: AbstractBaseUser, now: datetime | None = None) -> int:

@@ -2,7 +2,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseRedirect
 from django.utils import timezone
 
 from tickets import services, transitions
@@ -10,6 +10,7 @@ from tickets.adapters.sla import annotate_sla_badge, sla_badge
 from tickets.adapters.surveys import survey_invitation_summary_for_ticket
 from tickets.customers import customer_merge
 from tickets.email.inbound import inbound_message_retry
+from tickets.email.raw_mail import RawMailUnavailable, raw_mail_read
 from tickets.exceptions import DomainError
 from tickets.intake.services import integration_key_create
 from tickets.models import (
@@ -190,7 +191,9 @@ class TicketAdmin(admin.ModelAdmin):
         return survey_invitation_summary_for_ticket(ticket=obj)
 
     def get_readonly_fields(self, request, obj=None):
-        if obj is not None and obj.status == Status.CLOSED:
+        if obj is None:
+            return self.readonly_fields
+        if obj.status == Status.CLOSED:
             return (
                 *self.readonly_fields,
                 "subject",
@@ -201,76 +204,86 @@ class TicketAdmin(admin.ModelAdmin):
                 "team",
                 "assignee",
             )
-        return self.readonly_fields
+        # No service moves a ticket to another customer or channel, so the admin does not offer it.
+        return (*self.readonly_fields, "customer", "channel")
 
     @transaction.atomic
     def save_model(self, request: HttpRequest, obj: Ticket, form: TicketAdminForm, change: bool) -> None:
+        """Every change goes through the services (audit, webhooks, SLA); a refusal changes nothing."""
         data = form.cleaned_data
         tags = [name.strip() for name in data.get("tag_names", "").split(",") if name.strip()]
         now = timezone.now()
-        if not change:
-            ticket = services.ticket_create(
-                subject=data["subject"],
-                customer=data["customer"],
-                channel=data["channel"],
-                priority=data["priority"],
-                team=data.get("team"),
-                assignee=data.get("assignee"),
-                tags=tags,
-                body_text=data.get("body", ""),
-                opened_by=request.user,
-                now=now,
-            )
-            obj.pk = ticket.pk
+        try:
+            if change:
+                self._update(request, ticket=Ticket.objects.get(pk=obj.pk), data=data, tags=tags, now=now)
+            else:
+                obj.pk = self._create(request, data=data, tags=tags, now=now).pk
+        except DomainError as error:
+            transaction.set_rollback(True)
+            request._ticket_admin_refusal = str(error)
+
+    def _create(self, request: HttpRequest, *, data: dict, tags: list[str], now) -> Ticket:
+        return services.ticket_create(
+            subject=data["subject"],
+            customer=data["customer"],
+            channel=data["channel"],
+            priority=data["priority"],
+            team=data.get("team"),
+            assignee=data.get("assignee"),
+            tags=tags,
+            body_text=data.get("body", ""),
+            opened_by=request.user,
+            now=now,
+        )
+
+    def _update(self, request: HttpRequest, *, ticket: Ticket, data: dict, tags: list[str], now) -> None:
+        if ticket.status == Status.CLOSED:
             return
-        original = Ticket.objects.get(pk=obj.pk)
-        if original.status == Status.CLOSED:
-            return
-        ticket = original
         if data.get("body"):
-            message = services.message_add(
+            ticket = services.message_add(
                 ticket=ticket,
                 author_role=Message.AuthorRole.AGENT,
                 author_user=request.user,
                 body_text=data["body"],
                 visibility=data.get("body_visibility") or Message.Visibility.PUBLIC,
                 now=now,
-            )
-            ticket = message.ticket
-        if data["priority"] != ticket.priority:
-            ticket = services.ticket_change_priority(
-                ticket=ticket, priority=data["priority"], actor=request.user, now=now
-            )
-        if data.get("team") != ticket.team or data.get("assignee") != ticket.assignee:
-            ticket = services.ticket_assign(
-                ticket=ticket,
-                team=data.get("team"),
-                assignee=data.get("assignee"),
-                actor=request.user,
-                now=now,
-            )
-        current_tags = set(ticket.tags.values_list("name", flat=True))
-        if set(tags) - current_tags:
-            ticket = services.ticket_add_tags(
-                ticket=ticket, names=set(tags) - current_tags, actor=request.user, now=now
-            )
-        if current_tags - set(tags):
-            ticket = services.ticket_remove_tags(
-                ticket=ticket, names=current_tags - set(tags), actor=request.user, now=now
-            )
-        if data["status"] != ticket.status:
-            services.ticket_change_status(ticket=ticket, status=data["status"], actor=request.user, now=now)
-        if data["subject"] != original.subject:
-            Ticket.objects.filter(pk=obj.pk).update(subject=data["subject"])
-            services.audit_record(
-                ticket=ticket,
-                action=AuditEntry.Action.FIELD_CHANGED,
-                now=now,
-                actor=request.user,
-                field="subject",
-                old_value=original.subject,
-                new_value=data["subject"],
-            )
+            ).ticket
+        services.ticket_update(
+            ticket=ticket,
+            actor=request.user,
+            subject=data["subject"],
+            priority=data["priority"],
+            team=data.get("team"),
+            assignee=data.get("assignee"),
+            tags=tags,
+            status=data["status"],
+            now=now,
+        )
+
+    def _refusal(self, request: HttpRequest) -> str | None:
+        return getattr(request, "_ticket_admin_refusal", None)
+
+    def response_add(self, request: HttpRequest, obj: Ticket, post_url_continue=None):
+        if refusal := self._refusal(request):
+            self.message_user(request, refusal, messages.ERROR)
+            return HttpResponseRedirect(request.path)
+        return super().response_add(request, obj, post_url_continue)
+
+    def response_change(self, request: HttpRequest, obj: Ticket):
+        if refusal := self._refusal(request):
+            self.message_user(request, f"Nothing was saved: {refusal}", messages.ERROR)
+            return HttpResponseRedirect(request.path)
+        return super().response_change(request, obj)
+
+    def log_addition(self, request, obj, message):
+        if not self._refusal(request):
+            return super().log_addition(request, obj, message)
+        return None
+
+    def log_change(self, request, obj, message):
+        if not self._refusal(request):
+            return super().log_change(request, obj, message)
+        return None
 
     def save_related(self, request, form, formsets, change) -> None:
         # Tags and inlines are handled by the services in save_model; the inlines are read-only.
@@ -329,7 +342,7 @@ class TicketAdmin(admin.ModelAdmin):
 @admin.register(Customer)
 class CustomerAdmin(admin.ModelAdmin):
     list_display = ("name", "email", "phone", "organization", "is_vip", "created_at")
-    list_filter = ("is_vip", "organization")
+    list_filter = ("is_vip", ("email_undeliverable_at", admin.EmptyFieldListFilter), "organization")
     search_fields = ("name", "email", "phone", "handles__handle")
     list_select_related = ("organization",)
     autocomplete_fields = ("organization",)
@@ -743,8 +756,7 @@ class InboundMessageAdmin(admin.ModelAdmin):
     list_filter = ("state", "source", "mailbox", "created_ticket")
     search_fields = ("message_id", "from_address", "subject", "content_hash", "ticket__reference")
     list_select_related = ("ticket", "mailbox")
-    exclude = ("raw",)
-    readonly_fields = [f.name for f in InboundMessage._meta.fields if f.name != "raw"] + ["raw_preview"]
+    readonly_fields = [f.name for f in InboundMessage._meta.fields] + ["raw_preview"]
     actions = ("action_retry",)
     date_hierarchy = "received_at"
 
@@ -756,7 +768,11 @@ class InboundMessageAdmin(admin.ModelAdmin):
 
     @admin.display(description="raw message (first 20 kB)")
     def raw_preview(self, obj: InboundMessage) -> str:
-        return bytes(obj.raw[:20000]).decode("utf-8", errors="replace")
+        try:
+            raw = raw_mail_read(obj)
+        except RawMailUnavailable as error:
+            return str(error)
+        return raw[:20000].decode("utf-8", errors="replace")
 
     @admin.action(description="Retry selected quarantined messages")
     def action_retry(self, request: HttpRequest, queryset: QuerySet[InboundMessage]) -> None:

@@ -53,7 +53,8 @@ def reply_route(ticket: Ticket) -> Route | None:
             return Route(
                 transport=OutboundDelivery.Transport.CALLBACK,
                 integration=external.integration,
-                conversation_key=external.conversation_key,
+                # Stored as "<scope>/<id>" (scoped per team or key at intake); the integration knows the id.
+                conversation_key=external.conversation_key.partition("/")[2] or external.conversation_key,
             )
     if ticket.customer.email:
         return Route(transport=OutboundDelivery.Transport.EMAIL, email=ticket.customer.email)

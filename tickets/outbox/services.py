@@ -80,6 +80,44 @@ def _enqueue(delivery: OutboundDelivery, **fields: object) -> OutboundDelivery:
     return delivery
 
 
+@dataclass(frozen=True)
+class QueuedEmail:
+    """One email for `outbox_emails_enqueue`: what it delivers (`source_id`), the email, its ticket."""
+
+    source_id: int
+    email: EmailContent
+    ticket: Ticket | None = None
+
+
+def _email_row(
+    *,
+    kind: str,
+    source_id: int,
+    email: EmailContent,
+    ticket: Ticket | None,
+    message: Message | None,
+    now: datetime,
+) -> OutboundDelivery:
+    return OutboundDelivery(
+        kind=kind,
+        source_id=source_id,
+        transport=OutboundDelivery.Transport.EMAIL,
+        ticket=ticket,
+        message=message,
+        from_email=email.from_email or settings.DEFAULT_FROM_EMAIL,
+        to=list(email.to),
+        cc=list(email.cc),
+        reply_to=list(email.reply_to),
+        subject=email.subject,
+        body_text=email.body_text,
+        body_html=email.body_html,
+        headers=dict(email.headers),
+        email_message_id=email.headers.get("Message-ID", "").strip().strip("<>")[:998],
+        created_at=now,
+        next_attempt_at=now,
+    )
+
+
 def outbox_email_enqueue(
     *,
     kind: str,
@@ -91,27 +129,24 @@ def outbox_email_enqueue(
 ) -> OutboundDelivery:
     """Queue an email; call inside the transaction of the change that causes it (it is sent on commit)."""
     now = now or timezone.now()
-    message_id = email.headers.get("Message-ID", "").strip().strip("<>")
     return _enqueue(
-        OutboundDelivery(
-            kind=kind,
-            source_id=source_id,
-            transport=OutboundDelivery.Transport.EMAIL,
-            ticket=ticket,
-            message=message,
-            from_email=email.from_email or settings.DEFAULT_FROM_EMAIL,
-            to=list(email.to),
-            cc=list(email.cc),
-            reply_to=list(email.reply_to),
-            subject=email.subject,
-            body_text=email.body_text,
-            body_html=email.body_html,
-            headers=dict(email.headers),
-            email_message_id=message_id[:998],
-            created_at=now,
-            next_attempt_at=now,
-        )
+        _email_row(kind=kind, source_id=source_id, email=email, ticket=ticket, message=message, now=now)
     )
+
+
+def outbox_emails_enqueue(
+    *, kind: str, emails: list[QueuedEmail], now: datetime | None = None
+) -> list[OutboundDelivery]:
+    """Queue many emails of one kind in one INSERT, for sources created in the same transaction (so none
+    can have been queued before): the notifications of an SLA sweep batch."""
+    now = now or timezone.now()
+    deliveries = OutboundDelivery.objects.bulk_create(
+        _email_row(kind=kind, source_id=q.source_id, email=q.email, ticket=q.ticket, message=None, now=now)
+        for q in emails
+    )
+    for delivery in deliveries:
+        transaction.on_commit(lambda pk=delivery.pk: publish(pk))
+    return deliveries
 
 
 def outbox_callback_enqueue(

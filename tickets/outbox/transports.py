@@ -8,13 +8,12 @@ the system is signed and classified the same way.
 
 import json
 import smtplib
-import urllib.error
-import urllib.request
 from datetime import datetime
 
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.serializers.json import DjangoJSONEncoder
 
+from helpdesk.outbound_http import OutboundConnectionError, OutboundURLRefused, outbound_post
 from tickets.models import OutboundDelivery
 from tickets.webhooks import protocol as webhook_protocol
 
@@ -76,7 +75,8 @@ def envelope_body(*, delivery_id: int, event: str, created_at: datetime, data: d
 def post_signed(
     *, url: str, secret: str, event: str, delivery_id: int, body: bytes, now: datetime, timeout: float
 ) -> int:
-    """POST `body` signed with `secret` (docs/webhooks.md); returns the 2xx status or raises DeliveryError."""
+    """POST `body` signed with `secret` (docs/webhooks.md) through the SSRF-guarded client
+    (helpdesk/outbound_http.py); returns the 2xx status or raises DeliveryError."""
     timestamp = int(now.timestamp())
     headers = {
         "Content-Type": "application/json",
@@ -86,18 +86,19 @@ def post_signed(
         webhook_protocol.TIMESTAMP_HEADER: str(timestamp),
         webhook_protocol.SIGNATURE_HEADER: webhook_protocol.sign(secret, timestamp, body),
     }
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            code = response.status
-    except urllib.error.HTTPError as error:
+        code = outbound_post(url, body, headers, timeout)
+    except OutboundURLRefused as error:
+        # The URL, or what its host resolves to now, is not allowed (SSRF guard): retrying cannot help.
+        raise DeliveryError(str(error), permanent=True) from error
+    except OutboundConnectionError as error:
+        raise DeliveryError(str(error)) from error
+    if 300 <= code < 400:
         raise DeliveryError(
-            f"HTTP {error.code} {error.reason}",
-            permanent=not _is_transient(error.code),
-            response_code=error.code,
-        ) from error
-    except (urllib.error.URLError, TimeoutError, OSError, ValueError) as error:
-        raise DeliveryError(f"{type(error).__name__}: {getattr(error, 'reason', error)}") from error
+            f"HTTP {code}: redirects are not followed; configure the final URL.",
+            permanent=True,
+            response_code=code,
+        )
     if not 200 <= code < 300:
         raise DeliveryError(f"HTTP {code}", permanent=not _is_transient(code), response_code=code)
     return code

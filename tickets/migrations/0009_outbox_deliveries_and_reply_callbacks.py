@@ -17,7 +17,7 @@ def give_each_key_its_own_callback_secret(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tickets', '0005_email_intake_mailbox_inbound_participants'),
+        ('tickets', '0008_idempotency_keys'),
     ]
 
     operations = [

@@ -3,8 +3,9 @@
 from django.contrib.auth import authenticate
 from django.db.models import Prefetch, QuerySet
 from django.http import FileResponse
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.authtoken.models import Token
 from rest_framework.decorators import action
@@ -46,8 +47,10 @@ from tickets.models import (
     Team,
     Ticket,
 )
-from tickets.reporting import metrics
+from tickets.reporting import health, metrics
+from tickets.similar import selectors as similar_selectors
 from tickets.uploads import attachment_inputs
+from tickets.workspace import selectors as workspace_selectors
 
 STAFF = [IsAuthenticated, perms.IsHelpdeskStaff]
 
@@ -400,3 +403,48 @@ class MetricsView(APIView):
             ),
         )
         return Response(result)
+
+
+class TicketSimilarViewSet(TicketChildMixin, viewsets.GenericViewSet):
+    """`tickets/{id}/similar/`: solved tickets like this one that the user may see; 404 for invisible ones."""
+
+    serializer_class = s.SimilarTicketsSerializer
+    queryset = Ticket.objects.none()
+    pagination_class = None
+    filter_backends = []
+
+    @extend_schema(
+        summary="Similar solved tickets, their solving replies drafted for this ticket, and macros to try",
+        parameters=[OpenApiParameter("ticket_pk", int, OpenApiParameter.PATH, description="Ticket id.")],
+    )
+    def list(self, request: Request, ticket_pk: str) -> Response:
+        ticket = selectors.ticket_get(user=request.user, pk=self.get_ticket().pk)
+        answers = similar_selectors.similar_answers(
+            user=request.user,
+            ticket=ticket,
+            macros=workspace_selectors.macro_list(ticket=ticket),
+            now=timezone.now(),
+        )
+        return Response(s.SimilarTicketsSerializer(answers).data)
+
+
+class CustomerHealthView(APIView):
+    """Organizations (or customers) by risk, with the reasons; see docs/metrics.md (customer health).
+
+    Computed over the tickets of the teams the reader leads (admins: all tickets).
+    """
+
+    permission_classes = [IsAuthenticated, perms.IsHelpdeskStaff, perms.IsTeamLeadOrAdmin]
+
+    @extend_schema(parameters=[s.CustomerHealthQuerySerializer], responses={200: s.CustomerHealthSerializer})
+    def get(self, request: Request) -> Response:
+        query = s.CustomerHealthQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        args = query.validated_data
+        team_ids = perms.metrics_team_ids(request.user)
+        tickets = Ticket.objects.all() if team_ids is None else Ticket.objects.filter(team_id__in=team_ids)
+        rows = health.customer_health(
+            tickets=tickets, level=args["level"], now=timezone.now(), sort=args["sort"]
+        )
+        data = {"level": args["level"], "results": [health.row_as_dict(row, args["level"]) for row in rows]}
+        return Response(s.CustomerHealthSerializer(data).data)

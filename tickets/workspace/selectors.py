@@ -32,6 +32,7 @@ QUEUE_VIEWS = (
     QueueView("breached", "Breached", sla_adapter.BREACHED_VIEW),
     QueueView("pending", "Pending"),
     QueueView("open", "All open"),
+    QueueView("all", "All tickets"),
 )
 QUEUE_VIEW_BY_SLUG = {view.slug: view for view in QUEUE_VIEWS}
 DEFAULT_QUEUE_VIEW = "mine"
@@ -51,6 +52,8 @@ def _view_q(user: AbstractBaseUser, slug: str) -> Q:
         return unsolved & Q(assignee__isnull=True) & teams
     if slug == "pending":
         return Q(status=Status.PENDING)
+    if slug == "all":
+        return Q(pk__isnull=False)  # solved and closed too: where the reports' numbers drill down to
     return unsolved
 
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from tickets import services
 from tickets.exceptions import DomainError
-from tickets.models import Priority, Status, Ticket, TicketPresence
+from tickets.models import Macro, Message, Priority, Status, Ticket, TicketPresence
 from tickets.selectors import ticket_list
 
 BULK_ACTIONS = ("assign", "status", "priority", "tag", "merge")
@@ -101,3 +101,20 @@ def tickets_bulk_update(
         else:
             results.append(BulkResult(ticket_id, ticket.reference or f"#{ticket_id}", True))
     return results
+
+
+def message_record_macro(*, message: Message, macro: Macro) -> None:
+    """Remember the canned response a reply was written from (similar tickets suggest it first)."""
+    Message.objects.filter(pk=message.pk).update(macro=macro)
+
+
+@transaction.atomic
+def ticket_link_similar(*, ticket: Ticket, similar: Ticket, actor: AbstractBaseUser) -> Message:
+    """Link a solved ticket like this one, as an internal note the team sees in the thread."""
+    return services.message_add(
+        ticket=ticket,
+        author_role=Message.AuthorRole.AGENT,
+        author_user=actor,
+        visibility=Message.Visibility.INTERNAL,
+        body_text=f"Similar solved ticket: {similar.reference} {similar.subject}",
+    )

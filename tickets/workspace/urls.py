@@ -20,6 +20,8 @@ urlpatterns = [
     path("tickets/<int:pk>/update/", views.ticket_update, name="update"),
     path("tickets/<int:pk>/presence/", views.ticket_presence, name="presence"),
     path("tickets/<int:pk>/sla/explain/", views.ticket_sla_explain, name="sla_explain"),
+    path("tickets/<int:pk>/similar/", views.ticket_similar, name="similar"),
+    path("tickets/<int:pk>/similar/<int:similar_pk>/link/", views.ticket_similar_link, name="similar_link"),
     path("tickets/<int:pk>/macros/<int:macro_pk>/", views.macro_preview, name="macro"),
     path("attachments/<int:pk>/", views.attachment_download, name="attachment"),
     path("notifications/", views.notification_list, name="notifications"),
@@ -30,4 +32,5 @@ urlpatterns = [
     path("team/<int:pk>/forecast/", views.team_forecast, name="forecast"),
     path("agents/<int:pk>/availability/", views.agent_availability, name="availability"),
     path("metrics/", views.metrics_page, name="metrics"),
+    path("health/", views.health_page, name="health"),
 ]

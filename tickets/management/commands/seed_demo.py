@@ -21,6 +21,7 @@ from tickets.models import (
     CustomerHandle,
     Message,
     Organization,
+    PhoneCall,
     Priority,
     Skill,
     Status,
@@ -294,6 +295,21 @@ class Command(BaseCommand):
             customers.append(customer)
         return customers
 
+    def _record_call(self, rng: random.Random, ticket: Ticket, started_at, answered_by) -> None:
+        """The call behind a phone ticket: mostly answered (by any agent of the team), some abandoned."""
+        abandoned = rng.random() < 0.1
+        services.phone_call_record(
+            ticket=ticket,
+            caller=ticket.customer.phone or "+4520000000",
+            outcome=PhoneCall.Outcome.ABANDONED if abandoned else PhoneCall.Outcome.ANSWERED,
+            agent=None if abandoned else answered_by,
+            queue_wait_seconds=rng.randint(1, 120) if abandoned else int(rng.expovariate(1 / 25)),
+            talk_seconds=0 if abandoned else rng.randint(60, 900),
+            wrap_up_seconds=0 if abandoned else rng.randint(0, 180),
+            started_at=started_at,
+            now=started_at,
+        )
+
     def _create_ticket(self, rng: random.Random, now, days: int, teams, agents_by_team, customers) -> None:
         customer = rng.choice(customers)
         team = next(t for t in teams if t.name == "VIP Care") if customer.is_vip else rng.choice(teams[:3])
@@ -314,6 +330,8 @@ class Command(BaseCommand):
             now=created,
         )
         agent = rng.choice(agents_by_team[team.pk])
+        if channel == Channel.PHONE:
+            self._record_call(rng, ticket, created, answered_by=rng.choice(agents_by_team[team.pk]))
         clock = created
         age_hours = age.total_seconds() / 3600
 

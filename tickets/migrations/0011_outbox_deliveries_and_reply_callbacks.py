@@ -17,7 +17,7 @@ def give_each_key_its_own_callback_secret(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tickets', '0008_idempotency_keys'),
+        ('tickets', '0010_message_macro'),
     ]
 
     operations = [

@@ -154,14 +154,32 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+@pytest.fixture
+def receiver():
+    """Start real loopback HTTP receivers (tests/http_receiver.py): `receiver(codes=[500])`."""
+    from tests.http_receiver import Receiver
+
+    receivers = []
+
+    def start(codes=()):
+        receivers.append(Receiver(codes))
+        return receivers[-1]
+
+    yield start
+    for r in receivers:
+        r.close()
+
+
 @dataclass
 class SmtpSink:
     host: str
     port: int
     messages: list[bytes] = field(default_factory=list)
+    envelope_recipients: list[list[str]] = field(default_factory=list)
 
     async def handle_DATA(self, server, session, envelope) -> str:
         self.messages.append(envelope.content)
+        self.envelope_recipients.append(list(envelope.rcpt_tos))
         return "250 Message accepted for delivery"
 
 

@@ -136,7 +136,7 @@ def _on_postgresql(sql: str):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("tickets", "0010_message_macro"),
+        ("tickets", "0011_outbox_deliveries_and_reply_callbacks"),
     ]
 
     operations = [

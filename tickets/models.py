@@ -139,6 +139,11 @@ class Team(models.Model):
         editable=False,
         help_text="Round-robin pointer: the agent who got the team's last automatic assignment.",
     )
+    is_default = models.BooleanField(
+        "default team",
+        default=False,
+        help_text="Tickets that no routing rule gives a team go to this team (one team at most).",
+    )
     auto_ack_enabled = models.BooleanField(
         "send auto-acknowledgements",
         default=False,
@@ -154,6 +159,11 @@ class Team(models.Model):
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"], condition=Q(is_default=True), name="team_one_default"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
-PORT="${PORT:-8000}"
+# Exported: the worker builds links in emails from it (HELPDESK_PUBLIC_BASE_URL's default).
+export PORT="${PORT:-8000}"
 VAR_DIR="${HELPDESK_VAR_DIR:-$PWD/var}"
 mkdir -p "$VAR_DIR/broker/queue" "$VAR_DIR/broker/control" "$VAR_DIR/broker/processed" "$VAR_DIR/media" "$VAR_DIR/logs"
 
@@ -12,8 +13,6 @@ echo "==> Applying database migrations"
 $PY manage.py migrate --noinput
 echo "==> Seeding demo data (skipped when present)"
 $PY manage.py seed_demo
-echo "==> SLA calendars, policies and clocks for the demo tickets (skipped when present)"
-$PY manage.py seed_sla_demo
 $PY manage.py ensure_admin
 
 pids=()
@@ -35,4 +34,5 @@ pids+=($!)
 $PY manage.py runserver "127.0.0.1:$PORT" --noreload &
 pids+=($!)
 echo "==> Helpdesk running: agent workspace http://127.0.0.1:$PORT/desk/, admin http://127.0.0.1:$PORT/admin/  (Ctrl-C stops web, worker and beat)"
+echo "    Demo logins: agent 'agent' and team lead 'lead' (password 'demo-agent-pass'), admin as printed above"
 wait -n "${pids[@]}"

@@ -55,6 +55,16 @@ def _fast_and_isolated_settings(settings, tmp_path):
 
 
 @pytest.fixture
+def email_queue(monkeypatch) -> list[int]:
+    """Notification ids enqueued for email, instead of sending them to a broker."""
+    from tickets import tasks
+
+    queued: list[int] = []
+    monkeypatch.setattr(tasks.tickets_send_notification_email, "delay", queued.append)
+    return queued
+
+
+@pytest.fixture
 def redis_url() -> str:
     return _redis_url()
 

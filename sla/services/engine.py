@@ -163,7 +163,7 @@ class _Engine:
             detected_at=_iso(self.now),
             detected_by="ticket change",
         )
-        _notify_breach(clock, self.now, detected_by="ticket change", live=self.live)
+        _notify_breach(clock, self.now, detected_by="ticket change", live=self.live, replay=not self.live)
 
     def stop(self, clock: SlaClock, at: datetime, reason: str) -> None:
         self.breach_if_overdue(clock, at)
@@ -177,7 +177,9 @@ class _Engine:
             if clock.state == ClockState.BREACHED:
                 clock.breached_at = at
                 _event(clock, SlaEvent.Kind.BREACHED, at, detected_by="ticket change")
-                _notify_breach(clock, self.now, detected_by="ticket change", live=self.live)
+                _notify_breach(
+                    clock, self.now, detected_by="ticket change", live=self.live, replay=not self.live
+                )
         clock.stopped_at = at
         clock.running_since = None
         clock.paused_at = None
@@ -478,8 +480,8 @@ def sla_ticket_replay(
     """Build clocks for a ticket that predates the policies by replaying its messages and status changes.
 
     Returns the number of clocks the ticket has afterwards. Tickets that already have clocks are left alone.
-    Replayed breaches happened in the past, so they are history, not news: their in-app notifications
-    are created already marked emailed (no email is sent) and no webhook is emitted.
+    Replayed breaches happened in the past, so they are history, not news: they are audited, and nobody
+    is notified (in-app or by email) and no webhook is emitted.
     A bulk caller passes `rules` and `calendars` once for all tickets, so they are loaded only once.
     """
     ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)

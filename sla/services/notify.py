@@ -56,7 +56,11 @@ def _emit_webhook(event: str, clock: SlaClock, ticket: Ticket, now: datetime, **
     webhooks_emit(event, {**data, **extra}, team=ticket.team_id, now=now)
 
 
-def _notify_breach(clock: SlaClock, now: datetime, *, detected_by: str, live: bool) -> None:
+def _notify_breach(
+    clock: SlaClock, now: datetime, *, detected_by: str, live: bool, replay: bool = False
+) -> None:
+    """Audit a breach and tell the lead (or assignee); a replay of old history (`replay`) is audited only:
+    nobody needs to hear today about a target missed weeks ago."""
     ticket = Ticket.objects.select_related("team__lead", "assignee").get(pk=clock.ticket_id)
     if live:
         _emit_webhook(WebhookEvent.SLA_BREACH, clock, ticket, now, detected_by=detected_by)
@@ -70,7 +74,7 @@ def _notify_breach(clock: SlaClock, now: datetime, *, detected_by: str, live: bo
         new_value="breached",
         details={"clock": clock.pk, "breached_at": _iso(clock.breached_at)},
     )
-    if recipient is None:
+    if recipient is None or replay:
         return
     metric = clock.get_metric_display().lower()
     _notify(
@@ -110,7 +114,7 @@ def _notify(
     )
 
 
-def _escalate(clock: SlaClock, policy: Policy, now: datetime) -> None:
+def _escalate(clock: SlaClock, policy: Policy, now: datetime, live: bool = True) -> None:
     """Run the policy's breach actions through the ticket services; each is audited, failures too."""
     label = f"SLA escalation ({policy.name})"
     ticket = Ticket.objects.select_related("team").get(pk=clock.ticket_id)
@@ -130,7 +134,9 @@ def _escalate(clock: SlaClock, policy: Policy, now: datetime) -> None:
         actions.append(
             (
                 "reassign to team lead",
-                lambda t: ticket_services.ticket_assign(ticket=t, assignee=lead, actor_label=label, now=now),
+                lambda t: ticket_services.ticket_assign(
+                    ticket=t, assignee=lead, actor_label=label, now=now, email_notification=live
+                ),
             )
         )
     if policy.escalate_reassign == Policy.Reassign.ESCALATION_TEAM and policy.escalation_team_id:
@@ -138,7 +144,9 @@ def _escalate(clock: SlaClock, policy: Policy, now: datetime) -> None:
         actions.append(
             (
                 "move to escalation team",
-                lambda t: ticket_services.ticket_assign(ticket=t, team=team, actor_label=label, now=now),
+                lambda t: ticket_services.ticket_assign(
+                    ticket=t, team=team, actor_label=label, now=now, email_notification=live
+                ),
             )
         )
     if policy.escalate_add_tag:

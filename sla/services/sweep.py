@@ -99,7 +99,7 @@ def sla_clock_breach(*, clock_id: int, now: datetime, live: bool = True) -> bool
         _event(clock, SlaEvent.Kind.BREACHED, clock.breached_at, detected_at=_iso(now), detected_by="sweep")
         _notify_breach(clock, now, detected_by="sweep", live=live)
         if clock.policy is not None:
-            _escalate(clock, clock.policy, now)
+            _escalate(clock, clock.policy, now, live=live)
         return True
 
 

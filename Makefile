@@ -23,9 +23,10 @@ install-dev: $(VENV)/.installed-dev
 run: $(VENV)/.installed
 	./scripts/run.sh
 
-# Tests keep their files (filesystem broker queue, SQLite) apart from a running `make run`.
+# Tests keep their files (filesystem broker queue, SQLite) apart from a running `make run`, and run on
+# two processes (pytest-xdist; tests/xdist_services.py gives each its own Redis database).
 test: $(VENV)/.installed-dev
-	HELPDESK_VAR_DIR=$(CURDIR)/var/test $(PY) -m pytest
+	HELPDESK_VAR_DIR=$(CURDIR)/var/test $(PY) -m pytest -n 2 -p tests.xdist_services
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .

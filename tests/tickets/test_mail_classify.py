@@ -1,5 +1,6 @@
 """tickets.mail.classify: auto-replies, bulk mail, bounces, own addresses (no Django)."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -285,3 +286,160 @@ def test_unparseable_from_is_never_our_own_address():
 
 def test_normalize_address_drops_plus_tag_brackets_and_case():
     assert normalize_address(" <Support+Tag@Example.COM> ") == "support@example.com"
+
+
+# -- real automated mail that used to look human (sisimai/set-of-emails, BSD-2-Clause) --------------
+
+AUTOMATED = Path(__file__).resolve().parents[1] / "data" / "automated-mail" / "sisimai" / "automated"
+
+
+def _sisimai(name: str):
+    return classify(parse_email((AUTOMATED / name).read_bytes()))
+
+
+def test_dsn_from_a_daemon_without_an_address_is_a_bounce():
+    # "From: MAILER-DAEMON <>" (DragonFly Mail Agent): no usable From address, no DSN part.
+    result = _sisimai("lhost-dragonfly-01.eml")
+    assert result.is_bounce
+    assert result.reason == "bounce (mailer-daemon)"
+
+
+def test_dsn_whose_mime_headers_were_lost_is_read_from_its_text():
+    # "From: Mail Delivery Subsystem <MAILER-DAEMON>" and no Content-Type: the report is plain text.
+    result = _sisimai("lhost-sendmail-53.eml")
+    assert result.is_bounce
+    assert result.delivery_status.failed_recipients == ("sironeko@example.com",)
+    assert result.delivery_status.status == "5.0.0"
+    assert result.delivery_status.permanent
+
+
+def test_return_path_of_a_mail_system_alone_marks_a_bounce():
+    raw = _message(
+        "Return-Path: <MAILER-DAEMON@mx.example.net>",
+        body="Your message could not be delivered.\n550 5.1.1 <bob@example.net>: user unknown\n",
+    ).replace(b"From: Customer <customer@example.org>\r\n", b"")
+    result = classify(parse_email(raw))
+    assert result.is_bounce
+
+
+@pytest.mark.parametrize("name", ["lhost-kddi-01.eml", "lhost-trendmicro-01.eml", "lhost-verizon-02.eml"])
+def test_carrier_and_gateway_bounces_without_dsn_are_bounces(name):
+    assert _sisimai(name).is_bounce
+
+
+@pytest.mark.parametrize(
+    ("name", "subject"),
+    [
+        ("arf-22.eml", "complaint about message from 192.0.2.222"),  # Hotmail JMRP, multipart/mixed
+        ("arf-15.eml", "Abuse Report"),  # ARF multipart/report
+        ("arf-18.eml", "DMARC Forensic report for example.net Mail-From:sironeko@exa"),
+    ],
+)
+def test_feedback_reports_are_automated_whatever_their_subject_says(name, subject):
+    result = _sisimai(name)
+    assert result.auto_generated
+    assert result.is_feedback_report
+    assert not result.is_bounce
+    assert result.reason.startswith("feedback report")
+
+
+def test_amazon_ses_json_bounce_notification_is_a_bounce_with_its_recipient():
+    result = _sisimai("lhost-amazonses-09.eml")  # its JSON line was broken by sendmail ("!\n ")
+    assert result.is_bounce
+    assert result.reason == "provider notification (Amazon SES: Bounce)"
+    assert result.delivery_status.failed_recipients == ("bounce@simulator.amazonses.com",)
+    assert result.delivery_status.status == "5.1.1"
+    assert result.delivery_status.diagnostic == "550 5.1.1 user unknown"
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"), [("lhost-amazonses-11.eml", "Complaint"), ("lhost-amazonses-12.eml", "Delivery")]
+)
+def test_amazon_ses_json_complaint_and_delivery_notifications_are_automated(name, kind):
+    result = _sisimai(name)
+    assert result.auto_generated
+    assert not result.is_bounce
+    assert result.reason == f"provider notification (Amazon SES: {kind})"
+    assert result.is_feedback_report == (kind == "Complaint")
+
+
+def test_ses_json_bounce_names_the_message_id_we_sent():
+    event = {
+        "notificationType": "Bounce",
+        "bounce": {
+            "bounceType": "Permanent",
+            "bouncedRecipients": [{"emailAddress": "Alice@Example.com", "diagnosticCode": "smtp; 550 no"}],
+        },
+        "mail": {"headers": [{"name": "Message-ID", "value": "<HD-7.abc@helpdesk.example>"}]},
+    }
+    sns = {"Type": "Notification", "Message": json.dumps(event)}
+    result = classify(parse_email(_message(body=json.dumps(sns) + "\n\n--\nunsubscribe: https://x\n")))
+    assert result.is_bounce
+    assert result.delivery_status.original_message_id == "HD-7.abc@helpdesk.example"
+    assert result.delivery_status.failed_recipients == ("alice@example.com",)
+    assert result.delivery_status.permanent
+
+
+def test_a_customer_pasting_json_is_not_a_provider_notification():
+    assert not _classify(body='{"order": 42, "status": "lost"}\n').auto_generated
+
+
+@pytest.mark.parametrize("name", ["lhost-fml-02.eml", "lhost-fml-03.eml"])
+def test_mailing_list_manager_notices_are_automated(name):
+    # "You ... are not member (neko-nyaan ML)" and "Loop Alert: Duplicated Message-ID"
+    result = _sisimai(name)
+    assert result.auto_generated
+    assert "mailing-list manager notice" in result.reasons
+
+
+def test_an_admin_address_without_list_server_headers_is_a_person():
+    raw = _message().replace(b"customer@example.org", b"it-admin@example.org")
+    assert not classify(parse_email(raw)).auto_generated
+
+
+def test_a_person_forwarding_a_bounce_is_not_automated():
+    assert not _sisimai("lhost-sendmail-14.eml").auto_generated
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "Auto reply: Nyaan",
+        "Automatic reply: Your order",
+        "Autoreply: Help",
+        "Out of Office: Help",
+        "Abwesenheitsnotiz: Ihre Anfrage",
+        "Automatische Antwort: Ihre Anfrage",
+        "Réponse automatique : votre demande",
+        "Risposta automatica: richiesta",
+        "Respuesta automática: solicitud",
+        "Resposta automática: pedido",
+        "Automatisch antwoord: vraag",
+        "Automatisk svar: fråga",
+        "Automaattinen vastaus: kysymys",
+        "Automatyczna odpowiedź: pytanie",
+        "Автоответ: вопрос",
+        "自動応答: お問い合わせ",
+        "自动回复：咨询",  # noqa: RUF001 (the full-width colon is the point)
+        "[EXTERNAL] Automatic reply: Help",
+    ],
+)
+def test_localized_auto_reply_subject_prefix_marks_an_auto_reply(subject):
+    raw = _message().replace(b"Subject: Help", f"Subject: {subject}".encode())
+    result = classify(parse_email(raw))
+    assert result.auto_generated
+    assert result.reason == "auto-reply subject"
+
+
+@pytest.mark.parametrize(
+    "subject", ["Re: auto reply is not working", "Automatic replies to my tickets?", "Outgoing mail"]
+)
+def test_subjects_about_auto_replies_are_not_auto_replies(subject):
+    raw = _message().replace(b"Subject: Help", f"Subject: {subject}".encode())
+    assert not classify(parse_email(raw)).auto_generated
+
+
+def test_amazon_ses_bounce_wrapped_in_a_raw_sns_envelope_is_a_bounce():
+    result = _sisimai("lhost-amazonses-10.eml")
+    assert result.is_bounce
+    assert result.delivery_status.failed_recipients

@@ -489,8 +489,33 @@ def test_prose_that_merely_starts_like_a_device_footer_is_kept(line):
     assert extract_reply(f"Hello\n\n{line}\n") == f"Hello\n\n{line}"
 
 
-def test_device_footer_in_the_middle_of_the_text_is_kept():
-    text = "Hello\n\nSent from my iPhone\n\nSorry, one more thing: the printer is on floor 2."
+@pytest.mark.parametrize(
+    "footer",
+    [
+        "Sent from my iPhone",
+        "Sent from my Wiko RIDGE FAB 4G",
+        "Gesendet von Outlook für Android<https://aka.ms/AAb9ysg>",
+        "Envoyé de mon iPhone",
+        "Get Outlook for iOS<https://aka.ms/o0ukef>",
+        "Inviato da iPhone",
+        "Skickat från min iPhone",
+        "Отправлено с iPhone",
+    ],
+)
+def test_device_footer_ends_the_new_text_and_what_follows_is_history(footer):
+    # Mobile clients put the footer under the new text and the previous message, unquoted, below it
+    # (issue 15); the footer itself is a signature: stripped by default, kept on request.
+    text = f"Hello\n\n{footer}\n\nHi there!\nCan you help me with my order?\n"
+    assert extract_reply(text) == "Hello"
+    assert extract_reply(text, strip_signature=False) == f"Hello\n\n{footer}"
+
+
+def test_device_names_inside_prose_do_not_end_the_new_text():
+    text = (
+        "The notification was sent from my iPhone app to all users.\n\n"
+        "This email was sent from our automated system, not Sent from my iPad.\n\n"
+        "Get the app on your phone\n\nAll messages are sent from the main server."
+    )
     assert extract_reply(text) == text
 
 
@@ -610,3 +635,245 @@ def test_hostile_html_reply_is_processed_in_bounded_time():
         start = time.process_time()
         extract_reply_html(html)
         assert time.process_time() - start < 3.0
+
+
+# -- crisp-oss/email-reply-parser fixtures (MIT): every one of them has the same new text ----------
+
+CRISP = CORPUS / "crisp-email-reply-parser"
+CRISP_NEW_TEXT = (
+    "Fusce bibendum, quam hendrerit sagittis tempor, dui turpis tempus erat, pharetra sodales ante sem "
+    "sit amet metus.\nNulla malesuada, orci non vulputate lobortis, massa felis pharetra ex, convallis "
+    "consectetur ex libero eget ante.\nNam vel turpis posuere, rhoncus ligula in, venenatis orci. Duis "
+    "interdum venenatis ex a rutrum.\nDuis ut libero eu lectus consequat consequat ut vel lorem. "
+    "Vestibulum convallis lectus urna,\net mollis ligula rutrum quis. Fusce sed odio id arcu varius "
+    "aliquet nec nec nibh."
+)
+# (fixture, the shape it exercises); upstream asserts CRISP_NEW_TEXT as the first fragment of each.
+CRISP_FIXTURES = {
+    "email_7": "Italian 'ha scritto:' on its own line + hard-wrapped quote lines without '>'",
+    "email_8": "Dutch 'schreef' with the address wrapped + hard-wrapped quote line",
+    "email_9": "French '====' separator then 'Message du :' header block",
+    "email_10": "Hotmail French header block",
+    "email_11": "whitespace before an English header block",
+    "email_12": "square brackets around the address",
+    "email_13": "'Da:' Italian header block",
+    "email_14": "Polish 'napisał(a):'",
+    "email_15": "'Sent from my <device>' followed by unquoted history",
+    "email_16": "Polish 'W dniu ... napisała:'",
+    "email_17": "Polish attribution with an ISO 8601 date",
+    "email_18": "Outlook English header block",
+    "email_22": "Outlook header block variant",
+    "email_23": "Outlook header block variant",
+    "email_24": "English attribution ending in 'wrote' without a colon",
+    "email_25": "header block variant",
+    "email_26": "header block variant",
+    "email_portuguese": "Portuguese 'escreveu:'",
+    "email_german": "German 'Am ... schrieb'",
+    "email_german_2": "German 'Am ... schrieb' variant",
+    "email_german_3": "'Gesendet von Outlook für Android<https://…>' followed by history",
+    "email_german_outlook": "German Outlook 'Von:/Gesendet:/An:/Betreff:'",
+    "email_norwegian_gmail": "Norwegian Gmail date 'tir. 18. apr. 2017 kl. 13:09 skrev' with '>:' wrapped",
+    "email_finnish": "Finnish 'kirjoitti:'",
+    "email_italian": "Italian header block",
+    "email_russian": "Russian attribution",
+    "email_outlook_split_line_from": "Outlook 'From:' split over two lines",
+    "email_gmail_split_line_from": "Gmail attribution split over two lines",
+    "email_ios_outlook_fr": "Outlook for iOS, French",
+    "email_ios_outlook": "Outlook for iOS, English",
+    "email_msn": "MSN header block",
+    "email_fr_multiline": "French 'a écrit :' over several lines",
+    "email_french_2": "French attribution variant",
+    "email_en_multiline_2": "English attribution over several lines",
+    "email_original_message": "'-----Original Message-----'",
+    "email_original_message_2": "'----- Original Message -----' variant",
+    "email_danish_dash_separator": "Danish '-------- Oprindelig besked --------'",
+    "email_french_dash_separator": "French dash separator",
+    "email_tricky_5_mixed_languages": "attribution in another language than the reply",
+    "email_tricky_10_special_chars_in_name": "special characters in the name",
+    "email_tricky_12_no_space_after_header": "no blank line after the header",
+    "email_tricky_14_long_quote_header": "very long attribution",
+    "email_tricky_15_original_message_variations": "original-message separator variants",
+}
+
+
+def _crisp(name: str) -> str:
+    return (CRISP / f"{name}.txt").read_text("utf-8")
+
+
+@pytest.mark.parametrize("name", sorted(CRISP_FIXTURES))
+def test_crisp_fixture_reply_is_the_new_text_only(name):
+    assert extract_reply(_crisp(name)) == CRISP_NEW_TEXT, CRISP_FIXTURES[name]
+
+
+@pytest.mark.parametrize(
+    ("name", "kept"),
+    [
+        ("email_tricky_1_on_false_positive", "On a separate note, I wanted to mention"),
+        ("email_tricky_2_url_with_wrote", "Best regards,\nJohn"),
+        ("email_tricky_6_regards_in_sentence", "This is the actual content that should be visible."),
+        ("email_tricky_8_sent_from_in_content", "All messages are sent from the main server."),
+    ],
+)
+def test_crisp_prose_that_resembles_a_marker_comes_back_whole(name, kept):
+    text = _crisp(name)
+    assert extract_reply(text) == text.strip()
+    assert kept in text
+
+
+def test_crisp_nested_quotes_leave_only_the_top_answer():
+    assert extract_reply(_crisp("email_tricky_9_nested_quotes")) == "I agree with the points below."
+
+
+def test_crisp_forward_keeps_the_forwarded_message():
+    reply = extract_reply(_crisp("email_tricky_17_forward_header"))
+    assert reply.startswith("See the forwarded message below.")
+    assert "This is the forwarded content" in reply
+
+
+# -- attribution lines as Gmail and other clients write them, per language ------------------------
+
+GMAIL_ATTRIBUTIONS = {
+    "english": "On Tue, Apr 18, 2017 at 1:09 PM Test User <test@example.com> wrote:",
+    "english without colon": "On Tue, 18 Apr 2017 13:09:43 -0200 Test User <test@example.com> wrote",
+    "norwegian": "tir. 18. apr. 2017 kl. 13:09 skrev Test User <test@example.com>:",
+    "danish": "tir. 18. apr. 2017 kl. 13.09 skrev Test User <test@example.com>:",
+    "swedish": "Den tis 18 apr. 2017 kl 13:09 skrev Test User <test@example.com>:",
+    "german": "Am Di., 18. Apr. 2017 um 13:09 Uhr schrieb Test User <test@example.com>:",
+    "french": "Le mar. 18 avr. 2017 à 13:09, Test User <test@example.com> a écrit :",
+    "spanish": "El mar., 18 abr. 2017 a las 13:09, Test User (<test@example.com>) escribió:",
+    "italian": "Il giorno mar 18 apr 2017 alle ore 13:09 Test User <test@example.com> ha scritto:",
+    "dutch": "Op di 18 apr. 2017 om 13:09 schreef Test User <test@example.com>:",
+    "polish": "wt., 18 kwi 2017 o 13:09 Test User <test@example.com> napisał(a):",
+    "finnish": "ti 18. huhtik. 2017 klo 13.09 Test User (test@example.com) kirjoitti:",
+    "russian": "вт, 18 апр. 2017 г. в 13:09, Test User <test@example.com>:",
+    "portuguese": "Em ter., 18 de abr. de 2017 às 13:09, Test User <test@example.com> escreveu:",
+    "japanese": "2017年4月18日(火) 13:09 Test User <test@example.com>:",
+    "chinese": "Test User <test@example.com> 于2017年4月18日周二 下午1:09写道：",
+    "korean": "2017년 4월 18일 (화) 오후 1:09, Test User <test@example.com>님이 작성:",
+    "czech": "út 18. 4. 2017 v 13:09 odesílatel Test User <test@example.com> napsal:",
+    "turkish": "Test User <test@example.com>, 18 Nis 2017 Sal, 13:09 tarihinde şunu yazdı:",
+    "hungarian": "Test User <test@example.com> ezt írta (időpont: 2017. ápr. 18., K, 13:09):",
+}
+
+
+@pytest.mark.parametrize("header", GMAIL_ATTRIBUTIONS.values(), ids=list(GMAIL_ATTRIBUTIONS))
+def test_localized_gmail_attribution_is_removed_with_its_quote(header):
+    text = f"Thanks, that works.\n\n{header}\n\n> Does it work now?\n> Regards\n"
+    assert extract_reply(text) == "Thanks, that works."
+
+
+@pytest.mark.parametrize("header", GMAIL_ATTRIBUTIONS.values(), ids=list(GMAIL_ATTRIBUTIONS))
+def test_localized_gmail_attribution_cuts_unquoted_history_below_it(header):
+    text = f"Thanks, that works.\n\n{header}\n\nDoes it work now?\nRegards\n"
+    assert extract_reply(text) == "Thanks, that works."
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        # Gmail breaks inside the address: the closing ">:" starts the next line.
+        "tir. 18. apr. 2017 kl. 13:09 skrev Test User <test@example.com\n>:",
+        "Den tis 18 apr. 2017 kl 13:09 skrev Test User <test@example.com\n>:",
+        # Dutch: the address wrapped after "<".
+        "Op 12 december 2016 19:05 schreef Company Questions <\nquestions@company.com>:",
+        # Italian: "ha scritto:" alone on the line after the date and address.
+        "Il giovedì 8 dicembre 2016, Company Questions <questions@mycompany.com>\nha scritto:",
+        "W dniu 18.04.2017 o 13:09, Test User <test@example.com>\nnapisał(a):",
+        "On Tue, Apr 18, 2017 at 1:09 PM Test User\n<test@example.com> wrote",
+    ],
+    ids=["norwegian", "swedish", "dutch", "italian", "polish", "english without colon"],
+)
+def test_attribution_wrapped_by_the_client_is_removed_with_its_quote(header):
+    assert extract_reply(f"Fine.\n\n{header}\n\n> question\n> more\n") == "Fine."
+
+
+def test_sentence_ending_in_wrote_is_not_an_attribution():
+    text = "On Monday my colleague wrote\n\nthe report you asked for.\n"
+    assert extract_reply(text) == text.strip()
+
+
+# -- "original message" separators -------------------------------------------------------------------
+
+ORIGINAL_MESSAGE_SEPARATORS = {
+    "english": "-----Original Message-----",
+    "english equals": "===== Original Message =====",
+    "german": "-----Ursprüngliche Nachricht-----",
+    "german originalnachricht": "---- Originalnachricht ----",
+    "french": "-------- Message d'origine --------",
+    "french orange": "==== Message du : 12/12/2016 13:20",
+    "spanish": "-------- Mensaje original --------",
+    "italian": "-------- Messaggio originale --------",
+    "dutch": "-------- Oorspronkelijk bericht --------",
+    "danish": "-------- Oprindelig besked --------",
+    "danish meddelelse": "-----Oprindelig meddelelse-----",
+    "norwegian": "-------- Opprinnelig melding --------",
+    "swedish": "-------- Ursprungligt meddelande --------",
+    "finnish": "-------- Alkuperäinen viesti --------",
+    "polish": "-------- Oryginalna wiadomość --------",
+    "russian": "-------- Исходное сообщение --------",
+    "portuguese": "-------- Mensagem original --------",
+    "czech": "---------- Původní zpráva ----------",
+    "turkish": "-------- Orijinal mesaj --------",
+    "chinese": "------------------ 原始邮件 ------------------",
+    "japanese": "-------- 元のメッセージ --------",
+    "underscores": "________ Original Message ________",
+}
+
+
+@pytest.mark.parametrize(
+    "separator", ORIGINAL_MESSAGE_SEPARATORS.values(), ids=list(ORIGINAL_MESSAGE_SEPARATORS)
+)
+def test_localized_original_message_separator_cuts_the_history(separator):
+    text = (
+        f"Here is my answer.\n\n{separator}\nDe : Bob <bob@example.com>\nA : alice@example.com\n"
+        "Sujet : Test\n\nThe original question\nwith details\n"
+    )
+    assert extract_reply(text) == "Here is my answer."
+
+
+@pytest.mark.parametrize(
+    "separator", ORIGINAL_MESSAGE_SEPARATORS.values(), ids=list(ORIGINAL_MESSAGE_SEPARATORS)
+)
+def test_localized_original_message_separator_alone_cuts_the_history(separator):
+    if "Message du" in separator:
+        pytest.skip("Orange's separator is a header line: it needs the header block below it")
+    text = f"Here is my answer.\n\n{separator}\n\nThe original question\nwith details\n"
+    assert extract_reply(text) == "Here is my answer."
+
+
+# -- hard-wrapped quotes ---------------------------------------------------------------------------
+
+
+def test_hard_wrapped_quote_lines_that_lost_their_marker_are_part_of_the_quote():
+    text = (
+        "Sounds good.\n\n"
+        "On Tue, Apr 18, 2017 at 1:09 PM Test User <test@example.com> wrote:\n"
+        "> Lorem ipsum dolor sit amet, consectetur adipiscing elit. Nullam pharetra d\n"
+        "ignissim odio?\n"
+        ">\n"
+        "> Maecenas tempor libero nec orci scelerisque porta a quis orci, luctus\n"
+        "rhoncus tortor in.\n"
+        '> "In efficitur augue ac tristique ullamcorper. Aenean tincidunt ornare diam,\n'
+        'eget accumsan est viverra quis. Pellentesque"\n'
+        ">\n"
+    )
+    assert extract_reply(text) == "Sounds good."
+
+
+def test_hard_wrapped_last_quote_line_is_part_of_the_quote():
+    text = (
+        "Sounds good.\n\n"
+        "> Lorem ipsum dolor sit amet, consectetur adipiscing elit. Nullam pharetra d\n"
+        "ignissim odio?\n"
+    )
+    assert extract_reply(text) == "Sounds good."
+
+
+def test_answer_written_directly_under_a_long_quoted_sentence_is_kept():
+    text = (
+        "> Could you please send me the invoice for the order I placed last Tuesday?\n"
+        "Yes, it is attached.\n"
+        "> And the delivery date as well, if you already know it at this point.\n"
+        "Friday.\n"
+    )
+    assert extract_reply(text) == "Yes, it is attached.\n\nFriday."

@@ -128,6 +128,11 @@ HEADERS_KEPT: tuple[str, ...] = (
     "x-loop",
     "x-failed-recipients",
     "content-type",
+    "x-mlserver",
+    "mailing-list",
+    "x-mailman-version",
+    "x-ml-name",
+    "x-amz-sns-message-id",
     # routing / diagnostics
     "delivered-to",
     "x-original-to",

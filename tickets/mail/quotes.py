@@ -79,14 +79,25 @@ def _strip_quotes(lines: list[str]) -> list[str | None]:
     while i < n:
         line = lines[i]
         probe = _probe(line)
-        if _PLAIN_LINE_RE.fullmatch(probe) and not _colon_in(lines, i + 1, i + 3):
+        if (
+            _is_device_footer(line, strict=True)
+            and (i == 0 or _is_blank(lines[i - 1]))
+            and not _is_blank_to_end(lines, i + 1)
+        ):
+            out.append(line)  # "Sent from my iPhone" ends the new text: what follows is history
+            break
+        if (
+            _PLAIN_LINE_RE.fullmatch(probe)
+            and not _colon_in(lines, i + 1, i + 3)
+            and not _ends_like_attribution_without_colon(lines, i, i + 3)
+        ):
             out.append(line)  # fast path: no marker character here, no attribution can end below
             i += 1
             continue
         if probe.startswith(">"):
             j = i
             while j < n:
-                if _is_quoted(lines[j]):
+                if _is_quoted(lines[j]) or _is_wrapped_quote_continuation(lines, j):
                     j += 1
                     continue
                 if _is_blank(lines[j]):
@@ -126,6 +137,44 @@ def _strip_quotes(lines: list[str]) -> list[str | None]:
 
 
 _PLAIN_LINE_RE = re.compile(r"[^:：>_=*\-]*")
+# A quoted line this long was probably hard-wrapped by the client (at 72-78 characters), so an unquoted
+# line right below it may be its continuation that lost the "> " prefix.
+_WRAP_WIDTH = 60
+_SENTENCE_END = (".", "!", "?", ":", ";", '"', "”", ")")
+
+
+def _is_wrapped_quote_continuation(lines: list[str], j: int) -> bool:
+    """Is unquoted line ``j`` the tail of the hard-wrapped quoted line above it?
+
+    Clients wrap quoted paragraphs without repeating ``>`` ("> ... pharetra d" / "ignissim odio?").
+    The tail sits directly between a long quoted line and another quoted line (or ends the quote) and
+    reads as the middle of a sentence: it starts in lower case, or the line above stops mid-sentence.
+    An interleaved answer starts a sentence of its own, so it is kept.
+    """
+    if j == 0:
+        return False
+    line = _probe(lines[j])
+    above = lines[j - 1][:_MAX_PROBE].rstrip()
+    if not line or line.startswith(">") or not _is_quoted(above) or len(above) < _WRAP_WIDTH:
+        return False
+    if len(line) > _WRAP_WIDTH + 20:
+        return False
+    below_quoted = j + 1 < len(lines) and _is_quoted(lines[j + 1])
+    starts_lower = line[:1].islower()
+    if below_quoted:
+        return starts_lower or not above.endswith(_SENTENCE_END)
+    return starts_lower and (j + 1 == len(lines) or _is_blank(lines[j + 1]))
+
+
+def _is_blank_to_end(lines: list[str], start: int) -> bool:
+    return all(_is_blank(line) for line in lines[start:])
+
+
+def _ends_like_attribution_without_colon(lines: list[str], start: int, stop: int) -> bool:
+    return any(
+        "@" in line[:_MAX_PROBE] and line[:_MAX_PROBE].rstrip().lower().endswith(_COLONLESS_VERBS)
+        for line in lines[start:stop]
+    )
 
 
 def _colon_in(lines: list[str], start: int, stop: int) -> bool:
@@ -193,6 +242,13 @@ _ATTRIBUTION_SUFFIXES: tuple[tuple[str, str | None], ...] = (
     ("yazdı:", None),
     ("írta:", None),
     ("a scris:", None),
+    ("napísal:", None),
+    ("napisao:", None),
+    ("написав:", None),
+    ("έγραψε:", None),
+    ("đã viết:", None),
+    ("님이 작성:", None),
+    ("작성:", None),
     ("写道：", None),
     ("写道:", None),
 )
@@ -205,6 +261,11 @@ _ATTRIBUTION_VERBS: tuple[tuple[str, str], ...] = (
 )
 
 
+# English attributions also come without the colon ("On <date> John Doe <john@doe.com> wrote"); they
+# count only with a date and an address, since "... wrote" ends ordinary sentences too.
+_COLONLESS_VERBS = ("wrote", "writes")
+
+
 def _is_attribution(text: str, *, strict: bool = False) -> bool:
     """Is ``text`` (one line, or 2-3 wrapped lines joined) a quote attribution?
 
@@ -213,7 +274,11 @@ def _is_attribution(text: str, *, strict: bool = False) -> bool:
     by a quote, where a false positive would lose text).
     """
     low = text.lower().lstrip("-–—* \t").strip()
-    if not low or len(low) > 600 or not low.endswith((":", "：")):
+    if not low or len(low) > 600:
+        return False
+    if low.endswith(_COLONLESS_VERBS):
+        return low.split(None, 1)[0] == "on" and "@" in low and _DIGIT_RE.search(low) is not None
+    if not low.endswith((":", "：")):
         return False
     first = low.split(None, 1)[0].rstrip(",")
     has_digit = _DIGIT_RE.search(low) is not None
@@ -226,7 +291,10 @@ def _is_attribution(text: str, *, strict: bool = False) -> bool:
     for verb, intro in _ATTRIBUTION_VERBS:
         if verb in low:
             return has_id or first == intro
-    # Android / Yandex / mail.ru: "02.04.2012 14:20, Name <name@example.com>:"
+    # Hungarian Gmail: "Name <name@example.com> ezt írta (időpont: 2017. ápr. 18., K, 13:09):"
+    if "ezt írta (" in low and low.endswith("):"):
+        return has_id
+    # Android / Yandex / mail.ru / Japanese Gmail: "02.04.2012 14:20, Name <name@example.com>:"
     return low.endswith(">:") and "<" in low and "@" in low and has_id
 
 
@@ -252,9 +320,13 @@ def _attribution_length(lines: list[str], i: int, *, strict: bool = False) -> in
         if i + extra >= len(lines):
             break
         nxt = _probe(lines[i + extra])
-        if not nxt or nxt.startswith(">"):
+        if nxt in (">:", ">："):
+            # Gmail wraps inside the address: "... skrev Test user <test@example.com" / ">:"
+            joined = f"{joined}{nxt}"
+        elif not nxt or nxt.startswith(">"):
             break
-        joined = f"{joined} {nxt}"
+        else:
+            joined = f"{joined} {nxt}"
         if _is_attribution(joined, strict=True):  # wrapped headers need a date or address
             return extra + 1
     return 0
@@ -294,6 +366,7 @@ for _category, _labels in {
         "gesendet",
         "envoyé",
         "envoyé le",
+        "message du",
         "date d'envoi",
         "enviado",
         "enviada",
@@ -365,7 +438,8 @@ for _category, _labels in {
 
 
 def _header_category(line: str) -> str | None:
-    match = _HEADER_LABEL_RE.match(line[:200].strip())
+    # "==== Message du : 12/12/2016 13:20" (Orange webmail) puts its separator on the header line
+    match = _HEADER_LABEL_RE.match(line[:200].strip().lstrip("= "))
     if not match:
         return None
     return _HEADER_LABELS.get(match.group(1).lower())
@@ -425,8 +499,36 @@ _ORIGINAL_MESSAGE_MARKERS = frozenset(
         "mensagem original",
         "eredeti üzenet",
         "orijinal mesaj",
+        "orijinal ileti",
         "reply message",
         "original message follows",
+        "originalnachricht",
+        "original-nachricht",
+        "message original",
+        "mensaje de origen",
+        "messaggio di origine",
+        "origineel bericht",
+        "oorspronkelijk e-mailbericht",
+        "oprindelig besked",
+        "originalmeddelelse",
+        "oprindelig e-mail",
+        "opprinnelig e-post",
+        "opprinnelig beskjed",
+        "originalmeddelande",
+        "ursprungligt e-postmeddelande",
+        "alkuperäinen sähköposti",
+        "originalna wiadomość",
+        "исходное письмо",
+        "оригинальное сообщение",
+        "pôvodná správa",
+        "izvorna poruka",
+        "originalna poruka",
+        "mesaj original",
+        "αρχικό μήνυμα",
+        "原始邮件",
+        "原始郵件",
+        "元のメッセージ",
+        "원본 메시지",
     }
 )
 _FORWARD_MARKERS = frozenset(
@@ -533,20 +635,25 @@ _DEVICE_PREFIXES = (
     "отправлено с ",
     "odesláno z ",
 )
+_DEVICE_PREFIX_INITIALS = frozenset(prefix[0] for prefix in _DEVICE_PREFIXES)
 _TRAILING_URL_RE = re.compile(r"\s*(?:<[^<>\s]{1,300}>|\([^()\s]{1,300}\))$")
 _WORD_RE = re.compile(r"[\w'’&.+-]+")
 
 
-def _is_device_footer(line: str) -> bool:
+def _is_device_footer(line: str, *, strict: bool = False) -> bool:
     """Recognise "Sent from my iPhone", "Von meinem iPhone gesendet", "Get Outlook for iOS", ...
 
     Conservative: no commas, at most ~8 words, and either the English "Sent from my
     <1-5 words>" form (github/email_reply_parser's rule) or a known prefix followed by
     a device/app word.  "Sent from my desk, is much easier..." is prose and stays.
+    ``strict`` (used where the footer cuts off everything below it) accepts "Get ..."
+    only for "Get Outlook ...".
     """
     probe = _probe(line)
     if not probe or len(probe) > 120 or "," in probe:
         return False
+    if strict and probe[:1].lower() not in _DEVICE_PREFIX_INITIALS:
+        return False  # the common case, cheaply: this check runs on every line
     probe = _TRAILING_URL_RE.sub("", probe).rstrip(".!").strip()
     low = probe.lower()
     words = low.split()
@@ -555,6 +662,8 @@ def _is_device_footer(line: str) -> bool:
     if low.startswith("sent from my ") and 4 <= len(words) <= 8:
         return True
     if not low.startswith(_DEVICE_PREFIXES):
+        return False
+    if strict and low.startswith("get ") and "outlook" not in words:
         return False
     return any(w.strip(".'’") in _DEVICE_WORDS for w in words[1:])
 

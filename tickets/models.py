@@ -751,6 +751,29 @@ class Macro(models.Model):
         return self.name
 
 
+class SavedView(models.Model):
+    """A named queue view (view, filters and sort) that an agent saved for themselves or for a team."""
+
+    name = models.CharField(max_length=80)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_views")
+    team = models.ForeignKey(
+        Team,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="saved_views",
+        help_text="Shared with this team's members; empty: only the owner sees it.",
+    )
+    query = models.CharField(max_length=1000, help_text="The queue's query string: view, filters and sort.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class TicketPresence(models.Model):
     """Who has a ticket open right now: refreshed by the page's heartbeat, stale after a TTL."""
 

@@ -101,8 +101,9 @@ def _visible_ticket(request: HttpRequest, pk: int) -> Ticket:
 def _queue_context(request: HttpRequest) -> dict:
     now = timezone.now()
     view = request.GET.get("view") or ws.DEFAULT_QUEUE_VIEW
-    if view not in ws.QUEUE_VIEW_BY_SLUG:
-        view = ws.DEFAULT_QUEUE_VIEW
+    views = ws.queue_views(request.user)
+    if view not in {v.slug for v in views}:
+        raise Http404(f"There is no view {view!r}; pick one of the views on the left.")
     queue_view = ws.QUEUE_VIEW_BY_SLUG[view]
     tickets = ws.queue_tickets(user=request.user, view=view, now=now)
     filterset = TicketFilterSet(request.GET, queryset=tickets, request=request)
@@ -117,9 +118,13 @@ def _queue_context(request: HttpRequest) -> dict:
     summaries = sla_adapter.ticket_sla_summaries(rows, now)
     filters = {key: request.GET.getlist(key) for key in QUEUE_FILTER_KEYS if request.GET.getlist(key)}
     base_query = urlencode({"view": view, **filters}, doseq=True)
+    saved = request.GET.get("saved", "")
     return {
         "view": queue_view,
-        "views": ws.QUEUE_VIEWS,
+        "views": views,
+        "saved_views": ws.saved_view_list(user=request.user),
+        "active_saved": int(saved) if saved.isdigit() else None,
+        "my_teams": ws.my_teams(request.user),
         "counts": ws.queue_counts(user=request.user, now=now),
         "rows": [(ticket, summaries[ticket.pk]) for ticket in rows],
         "page": page,
@@ -182,6 +187,40 @@ def bulk(request: HttpRequest) -> HttpResponse:
         if not result.ok:
             messages.error(request, f"{result.reference}: {result.error}")
     return redirect(back)
+
+
+@require_POST
+@staff_required
+def saved_view_save(request: HttpRequest) -> HttpResponse:
+    """Save the current view, filters and sort (the query string the form carries) under a name."""
+    params = {
+        key: request.POST.getlist(key) for key in ("view", *QUEUE_FILTER_KEYS) if request.POST.getlist(key)
+    }
+    query = urlencode(params, doseq=True)
+    team_id = request.POST.get("team", "")
+    team = Team.objects.filter(pk=int(team_id)).first() if team_id.isdigit() else None
+    try:
+        saved = ws_services.saved_view_create(
+            owner=request.user, name=request.POST.get("name", ""), query=query, team=team
+        )
+    except DomainError as error:
+        messages.error(request, str(error))
+        return redirect(f"{reverse('workspace:queue')}?{query}")
+    shared = f", shared with {team}" if team else ""
+    messages.success(request, f"Saved the view “{saved.name}”{shared}.")
+    return redirect(f"{reverse('workspace:queue')}?{query}&saved={saved.pk}")
+
+
+@require_POST
+@staff_required
+def saved_view_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    saved = get_object_or_404(ws.saved_view_list_q(user=request.user), pk=pk)
+    try:
+        ws_services.saved_view_delete(saved_view=saved, user=request.user)
+    except DomainError as error:
+        raise PermissionDenied(str(error)) from error
+    messages.success(request, f"Deleted the view “{saved.name}”.")
+    return redirect("workspace:queue")
 
 
 # --- ticket page ---------------------------------------------------------------------------------

@@ -516,6 +516,21 @@ class RoutingRule(models.Model):
         return f"#{self.position} {self.name}"
 
 
+class WebFormTopic(models.Model):
+    """A choice in the support form's "What is it about?" list, and the team its requests go to."""
+
+    name = models.CharField(max_length=100, unique=True, help_text="As customers see it, e.g. 'Billing'.")
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="web_form_topics")
+    position = models.PositiveIntegerField(default=0, help_text="Lower is listed first.")
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["position", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class IntegrationKey(models.Model):
     """An API key for one intake integration (chat widget, telephony, social connector).
 

@@ -36,6 +36,7 @@ from tickets.models import (
     TicketMetrics,
     TicketParticipant,
     TicketPresence,
+    WebFormTopic,
     WebhookDelivery,
     WebhookSubscription,
 )
@@ -470,6 +471,15 @@ class NotificationAdmin(admin.ModelAdmin):
 
 
 # --- Intake channels and routing (channels branch) ----------------------------------------------
+
+
+@admin.register(WebFormTopic)
+class WebFormTopicAdmin(admin.ModelAdmin):
+    list_display = ("position", "name", "team", "is_active")
+    list_display_links = ("name",)
+    list_editable = ("position", "is_active")
+    list_select_related = ("team",)
+    autocomplete_fields = ("team",)
 
 
 @admin.register(RoutingRule)

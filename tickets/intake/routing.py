@@ -147,11 +147,18 @@ def _pick_agent(*, ticket: Ticket, team: Team) -> tuple[Agent | None, str]:
 
 
 @transaction.atomic
-def ticket_route(*, ticket: Ticket, received_at_address: str = "", now: datetime | None = None) -> Ticket:
+def ticket_route(
+    *,
+    ticket: Ticket,
+    received_at_address: str = "",
+    arrival_team_reason: str = "the team it arrived with",
+    now: datetime | None = None,
+) -> Ticket:
     """Apply the first matching routing rule, then the team's assignment strategy; audit the decision.
 
     The team comes from the rule; without one the ticket keeps the team it arrived with (an
-    integration's default team), else HELPDESK_DEFAULT_TEAM. A ticket that already has an assignee
+    integration's default team, the web form topic's team: `arrival_team_reason` says which), else the
+    default team (`default_team`). A ticket that already has an assignee
     keeps it. Assignments within a team serialise on the team row (SELECT … FOR UPDATE), so two
     concurrent routings see each other's round-robin pointer and load.
     """
@@ -175,7 +182,7 @@ def ticket_route(*, ticket: Ticket, received_at_address: str = "", now: datetime
     if rule is not None and rule.set_team is not None:
         team, chosen_by = rule.set_team, f"rule {rule.name!r}"
     elif ticket.team is not None:
-        team, chosen_by = ticket.team, "the team it arrived with"
+        team, chosen_by = ticket.team, arrival_team_reason
     else:
         team = default_team()
         chosen_by = "the default team (no rule matched)" if team else "nothing: no rule and no default team"

@@ -31,6 +31,7 @@ from tickets.models import (
     PhoneCall,
     Team,
     Ticket,
+    WebFormTopic,
 )
 from tickets.services import AttachmentInput
 from tickets.tasks import tickets_send_acknowledgement
@@ -64,9 +65,12 @@ def intake_web_form(
     subject: str,
     message: str,
     attachments: Sequence[AttachmentInput] = (),
+    topic: WebFormTopic | None = None,
     now: datetime | None = None,
 ) -> Ticket:
-    """A ticket from the public support form; the customer gets an acknowledgement they can reply to."""
+    """A ticket from the public support form; the customer gets an acknowledgement they can reply to.
+
+    The topic the customer chose gives the team, unless a routing rule sets one."""
     now = now or timezone.now()
     customer = customer_get_or_create(email=email, name=name)
     ticket = services.ticket_create(
@@ -75,9 +79,11 @@ def intake_web_form(
         channel=Channel.WEB,
         body_text=message,
         attachments=attachments,
+        team=topic.team if topic else None,
         now=now,
     )
-    ticket = ticket_route(ticket=ticket, now=now)
+    reason = f"web form topic {topic.name!r}" if topic else "the team it arrived with"
+    ticket = ticket_route(ticket=ticket, arrival_team_reason=reason, now=now)
     # Enqueued after commit, so a rolled-back intake never mails the customer.
     ticket_id = ticket.pk
     transaction.on_commit(lambda: tickets_send_acknowledgement.delay(ticket_id))

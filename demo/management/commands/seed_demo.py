@@ -45,6 +45,7 @@ from tickets.models import (
     Team,
     Ticket,
     TicketMetrics,
+    WebFormTopic,
 )
 
 DEMO_AGENT_PASSWORD = "demo-agent-pass"
@@ -190,6 +191,11 @@ ROUTING_RULES = (
     ),
 )
 DEFAULT_TEAM = "Technical Support"
+WEB_FORM_TOPICS = (
+    ("Billing and invoices", "Billing"),
+    ("A technical problem", "Technical Support"),
+    ("Plans, quotes and pricing", "Sales"),
+)
 # Survey answers: (score, weight) per kind, a realistic spread with a long unhappy tail.
 ANSWER_WEIGHTS = {
     scoring.CSAT: {1: 4, 2: 5, 3: 11, 4: 30, 5: 50},
@@ -232,7 +238,7 @@ class Command(BaseCommand):
             self._macros_and_routing()
             self._say(
                 f"{len(self.teams)} teams, {sum(map(len, self.agents.values()))} agents, "
-                f"{len(self.customers)} customers, SLA policies, macros and routing rules"
+                f"{len(self.customers)} customers, SLA policies, macros, routing rules and web form topics"
             )
             office_calendar = sla_selectors.business_calendar(office)
             cast = plot.Cast(
@@ -378,6 +384,10 @@ class Command(BaseCommand):
                 name=name, position=position * 10, set_team=self.teams[team_name], **condition
             )
         Team.objects.filter(name=DEFAULT_TEAM).update(is_default=True)
+        WebFormTopic.objects.bulk_create(
+            WebFormTopic(name=name, team=self.teams[team_name], position=position)
+            for position, (name, team_name) in enumerate(WEB_FORM_TOPICS)
+        )
 
     # --- tickets ---
 

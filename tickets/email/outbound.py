@@ -51,8 +51,9 @@ def support_address(ticket: Ticket) -> str:
 
 
 def should_email(message: Message, ticket: Ticket) -> bool:
+    # A web form customer left an email address and nothing else, so the answer goes there too.
     return (
-        message.channel == Channel.EMAIL
+        message.channel in (Channel.EMAIL, Channel.WEB)
         and message.visibility == Message.Visibility.PUBLIC
         and message.author_role in (Message.AuthorRole.AGENT, Message.AuthorRole.SYSTEM)
         and bool(ticket.customer.email)

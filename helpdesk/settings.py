@@ -303,12 +303,18 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "filters": {"client_errors_without_traceback": {"()": "helpdesk.log_filters.ClientErrorsWithoutTraceback"}},
+    "filters": {
+        "client_errors_without_traceback": {"()": "helpdesk.log_filters.ClientErrorsWithoutTraceback"}
+    },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         # Django's own default handler for "django" would print each record a second time via the root.
-        "django": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO"), "propagate": False},
+        "django": {
+            "handlers": ["console"],
+            "level": env.str("LOG_LEVEL", default="INFO"),
+            "propagate": False,
+        },
         "django.request": {"filters": ["client_errors_without_traceback"]},
     },
 }

@@ -72,7 +72,40 @@ def audit_record(
     new_value: object = "",
     details: dict | None = None,
 ) -> AuditEntry:
-    return AuditEntry.objects.create(
+    entry = audit_entry(
+        ticket=ticket,
+        action=action,
+        now=now,
+        actor=actor,
+        actor_label=actor_label,
+        field=field,
+        old_value=old_value,
+        new_value=new_value,
+        details=details,
+    )
+    entry.save()
+    return entry
+
+
+def audit_records_add(entries: list[AuditEntry]) -> None:
+    """Write many audit rows built by `audit_entry` in one statement (the SLA sweep's batches)."""
+    AuditEntry.objects.bulk_create(entries)
+
+
+def audit_entry(
+    *,
+    ticket: Ticket,
+    action: str,
+    now: datetime,
+    actor: AbstractBaseUser | None = None,
+    actor_label: str = "",
+    field: str = "",
+    old_value: object = "",
+    new_value: object = "",
+    details: dict | None = None,
+) -> AuditEntry:
+    """An unsaved audit row; `audit_record` saves one, `audit_records_add` many at once."""
+    return AuditEntry(
         ticket=ticket,
         action=action,
         actor=actor,
@@ -850,6 +883,16 @@ def tickets_close_solved(
 # --- notifications -------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class NotificationInput:
+    recipient: AbstractBaseUser
+    kind: str
+    title: str
+    body: str = ""
+    ticket: Ticket | None = None
+    dedupe_key: str = ""
+
+
 def notification_create(
     *,
     recipient: AbstractBaseUser,
@@ -866,29 +909,58 @@ def notification_create(
     `emailed_at` creates it as already emailed, so no email is queued (used for history, e.g. SLA
     breaches replayed from before the SLA setup existed).
     """
+    created = notifications_create(
+        [NotificationInput(recipient, kind, title, body, ticket, dedupe_key)], now=now, emailed_at=emailed_at
+    )
+    return created[0] if created else None
+
+
+def notifications_create(
+    items: list[NotificationInput], *, now: datetime | None = None, emailed_at: datetime | None = None
+) -> list[Notification]:
+    """Create many in-app notifications in a fixed number of queries; returns those created.
+
+    An item whose (recipient, dedupe key) already has a notification is skipped, as in
+    `notification_create`. Each created notification with an emailed recipient is emailed on commit.
+    """
     now = _now(now)
-    fields = {
-        "kind": kind,
-        "title": title[:250],
-        "body": body,
-        "ticket": ticket,
-        "created_at": now,
-        "emailed_at": emailed_at,
-    }
-    if dedupe_key:
-        notification, created = Notification.objects.get_or_create(
-            recipient=recipient, dedupe_key=dedupe_key, defaults=fields
+    keyed = [item for item in items if item.dedupe_key]
+    existing = set()
+    if keyed:
+        existing = set(
+            Notification.objects.filter(dedupe_key__in={item.dedupe_key for item in keyed}).values_list(
+                "recipient_id", "dedupe_key"
+            )
         )
-        if not created:
-            return None
-    else:
-        notification = Notification.objects.create(recipient=recipient, **fields)
-    if emailed_at is None and settings.HELPDESK_NOTIFICATION_EMAILS and getattr(recipient, "email", ""):
+    rows, seen = [], set()
+    for item in items:
+        key = (item.recipient.pk, item.dedupe_key)
+        if item.dedupe_key and (key in existing or key in seen):
+            continue
+        seen.add(key)
+        rows.append(
+            Notification(
+                recipient=item.recipient,
+                kind=item.kind,
+                title=item.title[:250],
+                body=item.body,
+                ticket=item.ticket,
+                dedupe_key=item.dedupe_key,
+                created_at=now,
+                emailed_at=emailed_at,
+            )
+        )
+    created = Notification.objects.bulk_create(rows)
+    if emailed_at is None and settings.HELPDESK_NOTIFICATION_EMAILS:
         from tickets.tasks import tickets_send_notification_email
 
-        # robust: a broker outage must not undo the change that notified; the in-app notification stays.
-        transaction.on_commit(lambda: tickets_send_notification_email.delay(notification.pk), robust=True)
-    return notification
+        for notification in created:
+            if getattr(notification.recipient, "email", ""):
+                # robust: a broker outage must not undo the change that notified; the in-app one stays.
+                transaction.on_commit(
+                    lambda pk=notification.pk: tickets_send_notification_email.delay(pk), robust=True
+                )
+    return created
 
 
 def notification_mark_all_read(*, recipient: AbstractBaseUser, now: datetime | None = None) -> int:

@@ -10,7 +10,7 @@ from sla.services.config import (
     policy_create,
 )
 from sla.services.engine import sla_clock_pin_due, sla_ticket_changed, sla_ticket_replay
-from sla.services.sweep import SweepResult, sla_clock_breach, sla_clock_warn, sla_sweep
+from sla.services.sweep import SweepResult, sla_sweep
 
 __all__ = [
     "SweepResult",
@@ -19,9 +19,7 @@ __all__ = [
     "calendar_create_always_open",
     "calendar_import_holidays",
     "policy_create",
-    "sla_clock_breach",
     "sla_clock_pin_due",
-    "sla_clock_warn",
     "sla_sweep",
     "sla_ticket_changed",
     "sla_ticket_replay",

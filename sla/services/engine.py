@@ -27,7 +27,7 @@ from sla.models import (
     SlaEvent,
 )
 from sla.selectors import TicketFacts
-from sla.services.notify import _iso, _notify_breach
+from sla.services.notify import Transition, _iso, announce
 from tickets import services as ticket_services
 from tickets import transitions
 from tickets.exceptions import DomainError
@@ -150,6 +150,15 @@ class _Engine:
         _event(clock, SlaEvent.Kind.APPLIED, at, due_at=_iso(clock.due_at))
         return clock
 
+    def announce_breach(self, clock: SlaClock) -> None:
+        clock.ticket = Ticket.objects.select_related("team__lead", "assignee").get(pk=clock.ticket_id)
+        announce(
+            [Transition(clock, SlaEvent.Kind.BREACHED, "ticket change")],
+            self.now,
+            live=self.live,
+            replay=not self.live,  # the engine is not live only while replaying old history
+        )
+
     def breach_if_overdue(self, clock: SlaClock, at: datetime) -> None:
         """Record a breach the sweep has not caught yet, at its true instant (no escalation: see docs)."""
         if clock.state != ClockState.RUNNING or clock.due_at is None or at <= clock.due_at:
@@ -163,7 +172,7 @@ class _Engine:
             detected_at=_iso(self.now),
             detected_by="ticket change",
         )
-        _notify_breach(clock, self.now, detected_by="ticket change", live=self.live, replay=not self.live)
+        self.announce_breach(clock)
 
     def stop(self, clock: SlaClock, at: datetime, reason: str) -> None:
         self.breach_if_overdue(clock, at)
@@ -177,9 +186,7 @@ class _Engine:
             if clock.state == ClockState.BREACHED:
                 clock.breached_at = at
                 _event(clock, SlaEvent.Kind.BREACHED, at, detected_by="ticket change")
-                _notify_breach(
-                    clock, self.now, detected_by="ticket change", live=self.live, replay=not self.live
-                )
+                self.announce_breach(clock)
         clock.stopped_at = at
         clock.running_since = None
         clock.paused_at = None
@@ -420,7 +427,14 @@ def _measure(clock: SlaClock) -> int:
 
 
 def _event(clock: SlaClock, kind: str, at: datetime, **details: object) -> SlaEvent:
-    return SlaEvent.objects.create(
+    event = _event_row(clock, kind, at, **details)
+    event.save()
+    return event
+
+
+def _event_row(clock: SlaClock, kind: str, at: datetime, **details: object) -> SlaEvent:
+    """An unsaved event of the clock's timeline; the sweep writes a batch of them at once."""
+    return SlaEvent(
         clock=clock,
         kind=kind,
         at=at,

@@ -2,15 +2,12 @@
 the integrator webhooks `sla.warning`/`sla.breach`, and escalation actions on the ticket."""
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
 
-from sla.models import (
-    Policy,
-    SlaClock,
-)
+from sla.models import Policy, SlaClock, SlaEvent
 from tickets import services as ticket_services
 from tickets.exceptions import DomainError
 from tickets.models import (
@@ -22,8 +19,8 @@ from tickets.models import (
     Ticket,
     WebhookEvent,
 )
+from tickets.webhooks.services import WebhookEventInput, webhooks_emit_many
 from tickets.webhooks.services import ticket_payload as webhook_ticket_payload
-from tickets.webhooks.services import webhooks_emit
 
 logger = logging.getLogger(__name__)
 
@@ -38,8 +35,18 @@ def _local(moment: datetime | None) -> str:
     return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M %Z") if moment else "—"
 
 
-def _emit_webhook(event: str, clock: SlaClock, ticket: Ticket, now: datetime, **extra: object) -> None:
-    """`sla.warning` / `sla.breach` for integrators, in the transition's transaction (docs/webhooks.md)."""
+@dataclass(frozen=True)
+class Transition:
+    """A warning or breach that just happened to `clock`, whose ticket (with team, lead and assignee) is
+    loaded; `detected_by` says who saw it ("sweep" or "ticket change")."""
+
+    clock: SlaClock
+    kind: str  # SlaEvent.Kind.WARNED or SlaEvent.Kind.BREACHED
+    detected_by: str
+
+
+def _webhook_payload(clock: SlaClock, ticket: Ticket, **extra: object) -> dict:
+    """`sla.warning` / `sla.breach` for integrators (docs/webhooks.md)."""
     data = webhook_ticket_payload(ticket)
     data["clock"] = {
         "id": clock.pk,
@@ -53,70 +60,82 @@ def _emit_webhook(event: str, clock: SlaClock, ticket: Ticket, now: datetime, **
         "due_at": clock.due_at,
         "breached_at": clock.breached_at,
     }
-    webhooks_emit(event, {**data, **extra}, team=ticket.team_id, now=now)
+    return {**data, **extra}
 
 
-def _notify_breach(
-    clock: SlaClock, now: datetime, *, detected_by: str, live: bool, replay: bool = False
-) -> None:
-    """Audit a breach and tell the lead (or assignee); a replay of old history (`replay`) is audited only:
-    nobody needs to hear today about a target missed weeks ago."""
-    ticket = Ticket.objects.select_related("team__lead", "assignee").get(pk=clock.ticket_id)
-    if live:
-        _emit_webhook(WebhookEvent.SLA_BREACH, clock, ticket, now, detected_by=detected_by)
-    recipient = ticket.team.lead if ticket.team and ticket.team.lead_id else ticket.assignee
-    ticket_services.audit_record(
-        ticket=ticket,
-        action=AuditEntry.Action.SLA,
-        now=now,
-        actor_label=ACTOR_LABEL,
-        field=f"sla_{clock.metric}",
-        new_value="breached",
-        details={"clock": clock.pk, "breached_at": _iso(clock.breached_at)},
-    )
-    if recipient is None or replay:
-        return
-    metric = clock.get_metric_display().lower()
-    _notify(
-        recipient=recipient,
-        kind=Notification.Kind.SLA_BREACH,
-        clock=clock,
-        title=f"{ticket.reference}: {metric} target breached",
-        body=f"{ticket.subject}\nThe {metric} target was due at {_local(clock.breached_at)}.",
-        dedupe_key=f"sla-breach:{clock.pk}",
-        now=now,
-        live=live,
-    )
+def announce(transitions: list[Transition], now: datetime, *, live: bool, replay: bool = False) -> None:
+    """Audit, webhooks and notifications for a batch of transitions, in the caller's transaction.
+
+    A fixed number of queries whatever the batch size: one insert of audit rows, one of webhook
+    deliveries, and two for notifications (existing dedupe keys, then the new rows). A warning goes to
+    the assignee (else the team lead), a breach to the team lead (else the assignee). `live=False`
+    (history): no webhooks, and notifications are stamped emailed so no email goes out. `replay` (old
+    history rebuilt by `sla_ticket_replay`): audited only, nobody needs to hear today about a target
+    missed weeks ago.
+    """
+    audits, events, notifications = [], [], []
+    for transition in transitions:
+        clock = transition.clock
+        ticket = clock.ticket
+        metric = clock.get_metric_display().lower()
+        lead = ticket.team.lead if ticket.team and ticket.team.lead_id else None
+        assignee = ticket.assignee if ticket.assignee_id else None
+        if transition.kind == SlaEvent.Kind.WARNED:
+            new_value, details = "warned", {"clock": clock.pk, "due_at": _iso(clock.due_at)}
+            webhook = WebhookEventInput(
+                WebhookEvent.SLA_WARNING, _webhook_payload(clock, ticket), ticket.team_id
+            )
+            recipient = assignee or lead
+            kind = Notification.Kind.SLA_WARNING
+            title = f"{ticket.reference}: {metric} due {_local(clock.due_at)}"
+            body = f"{ticket.subject}\nThe {metric} target is due at {_local(clock.due_at)}."
+            dedupe_key = f"sla-warning:{clock.pk}"
+        else:
+            new_value, details = "breached", {"clock": clock.pk, "breached_at": _iso(clock.breached_at)}
+            payload = _webhook_payload(clock, ticket, detected_by=transition.detected_by)
+            webhook = WebhookEventInput(WebhookEvent.SLA_BREACH, payload, ticket.team_id)
+            recipient = lead or assignee
+            kind = Notification.Kind.SLA_BREACH
+            title = f"{ticket.reference}: {metric} target breached"
+            body = f"{ticket.subject}\nThe {metric} target was due at {_local(clock.breached_at)}."
+            dedupe_key = f"sla-breach:{clock.pk}"
+        audits.append(
+            ticket_services.audit_entry(
+                ticket=ticket,
+                action=AuditEntry.Action.SLA,
+                now=now,
+                actor_label=ACTOR_LABEL,
+                field=f"sla_{clock.metric}",
+                new_value=new_value,
+                details=details,
+            )
+        )
+        if live:
+            events.append(webhook)
+        if recipient is not None and not replay:
+            notifications.append(
+                ticket_services.NotificationInput(
+                    recipient=recipient,
+                    kind=kind,
+                    title=title,
+                    body=body,
+                    ticket=Ticket(pk=ticket.pk),
+                    dedupe_key=dedupe_key,
+                )
+            )
+    ticket_services.audit_records_add(audits)
+    webhooks_emit_many(events, now=now)
+    ticket_services.notifications_create(notifications, now=now, emailed_at=None if live else now)
 
 
-def _notify(
-    *,
-    recipient: AbstractBaseUser,
-    kind: str,
-    clock: SlaClock,
-    title: str,
-    body: str,
-    dedupe_key: str,
-    now: datetime,
-    live: bool,
-) -> None:
-    """In-app notification, emailed on commit by `notification_create`; history (`live=False`) is stamped
-    emailed and never sent."""
-    ticket_services.notification_create(
-        recipient=recipient,
-        kind=kind,
-        title=title,
-        body=body,
-        ticket=Ticket(pk=clock.ticket_id),
-        dedupe_key=dedupe_key,
-        now=now,
-        emailed_at=None if live else now,
-    )
+def escalate(clock: SlaClock, policy: Policy, now: datetime, *, live: bool = True) -> None:
+    """Run the policy's breach actions through the ticket services; each is audited, failures too.
 
-
-def _escalate(clock: SlaClock, policy: Policy, now: datetime, live: bool = True) -> None:
-    """Run the policy's breach actions through the ticket services; each is audited, failures too."""
+    `live=False` (catching up on history): a reassignment tells the new assignee in-app only."""
+    if not (policy.escalate_raise_priority or policy.escalate_reassign or policy.escalate_add_tag):
+        return  # most policies only notify: no query for them
     label = f"SLA escalation ({policy.name})"
+    # Fresh: an earlier breach of the same sweep batch may have escalated this ticket already.
     ticket = Ticket.objects.select_related("team").get(pk=clock.ticket_id)
     actions = []
     if policy.escalate_raise_priority and ticket.priority != Priority.URGENT:

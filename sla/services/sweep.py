@@ -10,7 +10,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 
 from sla import selectors
 from sla.models import (
@@ -18,14 +18,10 @@ from sla.models import (
     SlaClock,
     SlaEvent,
 )
-from sla.services.engine import _event, _now, _sweep_rules
-from sla.services.notify import ACTOR_LABEL, _emit_webhook, _escalate, _iso, _local, _notify, _notify_breach
-from tickets import services as ticket_services
+from sla.services.engine import _event_row, _now, _sweep_rules
+from sla.services.notify import Transition, _iso, announce, escalate
 from tickets.models import (
-    AuditEntry,
-    Notification,
     Ticket,
-    WebhookEvent,
 )
 
 logger = logging.getLogger(__name__)
@@ -37,70 +33,53 @@ class SweepResult:
     breached: int
 
 
-def _lock_ticket_of(clock_id: int) -> bool:
-    """Lock the clock's ticket first: the order every writer uses (ticket, then clocks)."""
-    ticket_id = SlaClock.objects.filter(pk=clock_id).values_list("ticket_id", flat=True).first()
-    return ticket_id is not None and Ticket.objects.select_for_update().filter(pk=ticket_id).exists()
+def _transition_batch(
+    candidates: list[tuple[int, int]], due: Q, changes: dict, kind: str, now: datetime, live: bool
+) -> int:
+    """Apply one transition (warning or breach) to a batch of clocks in one transaction; returns how many.
 
-
-def sla_clock_warn(*, clock_id: int, now: datetime, live: bool = True) -> bool:
-    """Warn on one clock if it is still running, unwarned and past its warning instant; True if it did.
-
-    `live=False` records the warning as history (see `sla_sweep`)."""
+    Every writer of a clock locks its ticket first (the engine does, under the ticket services), so the
+    batch locks all its tickets in one statement, in id order so two sweepers cannot deadlock, and then
+    re-reads which clocks still qualify: a concurrent sweeper or ticket change may have moved some. The
+    update that follows is a compare-and-swap on the same condition, so each transition happens once.
+    Events, audit rows, webhooks and notifications are then written in bulk: a fixed number of queries
+    per batch. Escalations go through the ticket services one ticket at a time.
+    """
     with transaction.atomic():
-        if not _lock_ticket_of(clock_id):
-            return False
-        changed = SlaClock.objects.filter(
-            pk=clock_id, state=ClockState.RUNNING, warned_at__isnull=True, warn_at__lte=now
-        ).update(warned_at=now)
-        if changed != 1:
-            return False
-        clock = SlaClock.objects.select_related("ticket", "ticket__team").get(pk=clock_id)
-        _event(clock, SlaEvent.Kind.WARNED, now, warn_at=_iso(clock.warn_at), due_at=_iso(clock.due_at))
-        ticket = clock.ticket
-        ticket_services.audit_record(
-            ticket=ticket,
-            action=AuditEntry.Action.SLA,
-            now=now,
-            actor_label=ACTOR_LABEL,
-            field=f"sla_{clock.metric}",
-            new_value="warned",
-            details={"clock": clock.pk, "due_at": _iso(clock.due_at)},
+        ticket_ids = sorted({ticket_id for _pk, ticket_id in candidates})
+        list(Ticket.objects.select_for_update().filter(pk__in=ticket_ids).order_by("pk").values_list("pk"))
+        clocks = list(
+            SlaClock.objects.filter(due, pk__in=[pk for pk, _ticket_id in candidates])
+            .select_related("policy", "ticket__team__lead", "ticket__assignee")
+            .order_by("pk")
         )
-        if live:
-            _emit_webhook(WebhookEvent.SLA_WARNING, clock, ticket, now)
-        recipient = ticket.assignee if ticket.assignee_id else (ticket.team.lead if ticket.team else None)
-        metric = clock.get_metric_display().lower()
-        if recipient is not None:
-            _notify(
-                recipient=recipient,
-                kind=Notification.Kind.SLA_WARNING,
-                clock=clock,
-                title=f"{ticket.reference}: {metric} due {_local(clock.due_at)}",
-                body=f"{ticket.subject}\nThe {metric} target is due at {_local(clock.due_at)}.",
-                dedupe_key=f"sla-warning:{clock.pk}",
-                now=now,
-                live=live,
+        if not clocks:
+            return 0
+        changed = SlaClock.objects.filter(due, pk__in=[clock.pk for clock in clocks]).update(**changes)
+        if changed != len(clocks):
+            # Cannot happen while every writer locks the ticket first; undo the batch rather than guess.
+            raise RuntimeError(
+                f"SLA clocks changed under the sweep's ticket locks ({changed} of {len(clocks)})"
             )
-        return True
-
-
-def sla_clock_breach(*, clock_id: int, now: datetime, live: bool = True) -> bool:
-    """Breach one clock if it is still running past its due time; True if it did. Runs the escalations."""
-    with transaction.atomic():
-        if not _lock_ticket_of(clock_id):
-            return False
-        changed = SlaClock.objects.filter(
-            pk=clock_id, state=ClockState.RUNNING, breached_at__isnull=True, due_at__lt=now
-        ).update(state=ClockState.BREACHED, breached_at=F("due_at"))
-        if changed != 1:
-            return False
-        clock = SlaClock.objects.select_related("policy", "ticket").get(pk=clock_id)
-        _event(clock, SlaEvent.Kind.BREACHED, clock.breached_at, detected_at=_iso(now), detected_by="sweep")
-        _notify_breach(clock, now, detected_by="sweep", live=live)
-        if clock.policy is not None:
-            _escalate(clock, clock.policy, now, live=live)
-        return True
+        events = []
+        for clock in clocks:
+            if kind == SlaEvent.Kind.WARNED:
+                clock.warned_at = now
+                events.append(
+                    _event_row(clock, kind, now, warn_at=_iso(clock.warn_at), due_at=_iso(clock.due_at))
+                )
+            else:
+                clock.state, clock.breached_at = ClockState.BREACHED, clock.due_at
+                events.append(
+                    _event_row(clock, kind, clock.breached_at, detected_at=_iso(now), detected_by="sweep")
+                )
+        SlaEvent.objects.bulk_create(events)
+        announce([Transition(clock, kind, "sweep") for clock in clocks], now, live=live)
+        if kind == SlaEvent.Kind.BREACHED:
+            for clock in clocks:
+                if clock.policy is not None:
+                    escalate(clock, clock.policy, now, live=live)
+        return len(clocks)
 
 
 def sla_sweep(
@@ -128,23 +107,29 @@ def sla_sweep(
 
 
 def _sweep(now: datetime, batch_size: int, max_batches: int, live: bool) -> SweepResult:
-    warned = breached = 0
-    for _ in range(max_batches):
-        ids = list(
-            SlaClock.objects.filter(state=ClockState.RUNNING, warned_at__isnull=True, warn_at__lte=now)
-            .order_by("warn_at", "pk")
-            .values_list("pk", flat=True)[:batch_size]
-        )
-        warned += sum(sla_clock_warn(clock_id=pk, now=now, live=live) for pk in ids)
-        if len(ids) < batch_size:
-            break
-    for _ in range(max_batches):
-        ids = list(
-            SlaClock.objects.filter(state=ClockState.RUNNING, due_at__lt=now)
-            .order_by("due_at", "pk")
-            .values_list("pk", flat=True)[:batch_size]
-        )
-        breached += sum(sla_clock_breach(clock_id=pk, now=now, live=live) for pk in ids)
-        if len(ids) < batch_size:
-            break
-    return SweepResult(warned=warned, breached=breached)
+    # Warnings first, so a clock that passed both instants while no sweep ran is warned and breached.
+    passes = (
+        (
+            SlaEvent.Kind.WARNED,
+            Q(state=ClockState.RUNNING, warned_at__isnull=True, warn_at__lte=now),
+            "warn_at",
+            {"warned_at": now},
+        ),
+        (
+            SlaEvent.Kind.BREACHED,
+            Q(state=ClockState.RUNNING, breached_at__isnull=True, due_at__lt=now),
+            "due_at",
+            {"state": ClockState.BREACHED, "breached_at": F("due_at")},
+        ),
+    )
+    done = {}
+    for kind, due, instant, changes in passes:
+        done[kind] = 0
+        for _ in range(max_batches):
+            oldest_first = SlaClock.objects.filter(due).order_by(instant, "pk")
+            candidates = list(oldest_first.values_list("pk", "ticket_id")[:batch_size])
+            if candidates:
+                done[kind] += _transition_batch(candidates, due, changes, kind, now, live)
+            if len(candidates) < batch_size:
+                break
+    return SweepResult(warned=done[SlaEvent.Kind.WARNED], breached=done[SlaEvent.Kind.BREACHED])

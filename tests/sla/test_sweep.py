@@ -7,13 +7,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.core.mail import EmailMultiAlternatives
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from sla import services as sla_services
 from sla.models import ClockState, Metric, Policy, SlaClock, SlaEvent
 from tests import factories
 from tickets import services
 from tickets.email.outbound import TransientSendError, notification_send_email
-from tickets.models import AuditEntry, Notification, Priority, Ticket
+from tickets.models import AuditEntry, Notification, Priority, Ticket, WebhookSubscription
 
 MINUTE = 60
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
@@ -236,3 +237,29 @@ def test_a_breach_moves_the_ticket_to_the_escalation_team_after_a_minutes_before
     ticket.refresh_from_db()
     assert (ticket.team, ticket.assignee) == (escalations, None)  # the assignee is not in that team
     assert AuditEntry.objects.filter(ticket=ticket, field="team", new_value=escalations.name).exists()
+
+
+def _sweep_queries(team, agent, count) -> tuple[int, int]:
+    """Queries of one sweep that warns and breaches the clocks of `count` new tickets; and how many."""
+    for _ in range(count):
+        new_ticket(team, agent)
+    with CaptureQueriesContext(connection) as queries:
+        result = sla_services.sla_sweep(now=T0 + timedelta(hours=3), batch_size=500)
+    return len(queries), result.warned + result.breached
+
+
+@pytest.mark.django_db
+def test_the_sweep_takes_a_fixed_number_of_queries_per_batch_whatever_its_size(team, lead, agent_user):
+    factories.sla_policy(
+        calendar=sla_services.calendar_create_always_open(), targets=TARGETS, warn_percent=80
+    )
+    WebhookSubscription.objects.create(
+        name="CRM", url="https://crm.example.com/hook", secret="s", events=["sla.warning", "sla.breach"]
+    )
+    few, few_transitions = _sweep_queries(team, agent_user, 2)
+    many, many_transitions = _sweep_queries(team, agent_user, 40)
+    assert (few_transitions, many_transitions) == (8, 160)  # two clocks a ticket, warned and breached
+    assert few == many
+    # Per pass: candidates, ticket locks, re-read, update, events, audit, subscriptions, deliveries,
+    # existing notifications, new notifications, and the savepoint pair; then the pass's short read.
+    assert many <= 30

@@ -103,7 +103,7 @@ def test_a_rolled_back_transition_leaves_no_webhook(policy, team, agent_user, su
     def boom(*args, **kwargs):
         raise RuntimeError("notification failed")
 
-    monkeypatch.setattr(sla_sweep_module, "_notify", boom)
+    monkeypatch.setattr(sla_sweep_module, "announce", boom)
     with pytest.raises(RuntimeError):
         sla_services.sla_sweep(now=at(50))
     assert not WebhookDelivery.objects.exists()

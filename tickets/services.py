@@ -403,6 +403,14 @@ def message_add(
         if ticket.status == Status.NEW and new_status is None:
             ticket = _change_status(ticket=ticket, status=Status.OPEN, actor=author_user, now=now)
 
+    if (
+        new_status == Status.SOLVED
+        and ticket.assignee_id is None
+        and author_user is not None
+        and Agent.objects.filter(user=author_user, teams=ticket.team_id).exists()
+    ):
+        # Whoever solves an unassigned ticket gets the credit (metrics' solved_by, the survey's agent).
+        ticket, _ = _assign(ticket=ticket, assignee=author_user, actor=author_user, now=now)
     if new_status is not None and new_status != ticket.status:
         ticket = _change_status(
             ticket=ticket, status=new_status, actor=author_user, actor_label=actor_label, now=now

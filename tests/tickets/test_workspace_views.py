@@ -152,6 +152,9 @@ def test_the_breached_view_shows_a_red_badge_and_tickets_without_a_policy_show_n
     assert b"sla-breached" in breached.content
     rows = agent_client.get(_url("queue"), {"view": "open"}).context["rows"]
     assert {t.subject: summary.level for t, summary in rows} == {"Late": "breached", "No policy": ""}
+    # The ticket page names the metric and its state in words, not slugs.
+    page = agent_client.get(_url("ticket", late.pk)).content.decode()
+    assert "<span>First response</span>" in page and "First_response" not in page
 
 
 def test_queue_filters_use_the_api_filterset(agent_client, team):

@@ -150,3 +150,29 @@ def test_no_desk_page_scrolls_sideways_on_a_phone(page: Page, live_server, desk)
         shot(page, f"phone-{name}")
         assert overflow <= 0, f"{path} scrolls {overflow}px sideways at 390 px"
     expect(page.get_by_role("button", name="Log out")).to_be_in_viewport()
+
+
+def test_an_agent_opens_a_phone_ticket_and_the_customer_receives_the_first_message(
+    page: Page, live_server, desk, smtp_server
+):
+    page.set_viewport_size(DESKTOP)
+    log_in(page, live_server, desk["agent"])
+    page.get_by_role("link", name="New ticket").click()
+    page.get_by_label("Customer's email").fill("noah@example.com")
+    page.get_by_label("Customer's name").fill("Noah Wagner")
+    page.get_by_label("How they got in touch").select_option("phone")
+    page.get_by_label("Subject").fill("Callback about the sync problem")
+    page.get_by_label("First message to the customer").fill(
+        "Hi Noah, as promised on the phone: here are the steps."
+    )
+    page.get_by_role("button", name="Open ticket and send").click()
+    expect(page.locator(".flash-success")).to_contain_text("first message is on its way")
+    shot(page, "desk-made-ticket")
+    ticket = Ticket.objects.get()
+    assert (ticket.channel, ticket.assignee) == ("phone", desk["agent"])
+    [first] = ticket.messages.filter(delivery_status=Message.DeliveryStatus.QUEUED)
+    assert message_send_email(message_id=first.pk) == Message.DeliveryStatus.SENT
+    [raw] = smtp_server.messages
+    sent = email.message_from_bytes(raw, policy=policy.default)
+    assert sent["To"].addresses[0].addr_spec == "noah@example.com"
+    assert "here are the steps" in sent.get_body(("plain",)).get_content()

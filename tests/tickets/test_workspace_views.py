@@ -929,3 +929,65 @@ def test_ticket_page_query_count_does_not_grow_with_the_thread(
     with django_assert_max_num_queries(len(small.captured_queries)):
         response = agent_client.get(_url("ticket", ticket.pk))
     assert response.content.count(b'class="msg msg-') == 15
+
+
+# --- tickets opened at the desk ------------------------------------------------------------------
+
+
+def test_an_agent_opens_a_phone_ticket_for_a_customer_and_the_first_message_is_queued_as_email(
+    agent_client, agent_user, team
+):
+    response = agent_client.post(
+        _url("ticket_new"),
+        {
+            "customer_email": "noah.wagner@example.com",
+            "customer_name": "Noah Wagner",
+            "channel": "phone",
+            "team": team.pk,
+            "priority": "normal",
+            "subject": "Callback about invoice 1042",
+            "message": "Hi Noah, as discussed on the phone: the refund is on its way.",
+        },
+    )
+    ticket = Ticket.objects.get()
+    assert response.status_code == 302 and response["Location"] == _url("ticket", ticket.pk)
+    assert (ticket.channel, ticket.opened_by, ticket.assignee, ticket.team) == (
+        "phone",
+        agent_user,
+        agent_user,
+        team,
+    )
+    assert (ticket.customer.name, ticket.customer.email) == ("Noah Wagner", "noah.wagner@example.com")
+    [message] = ticket.messages.all()
+    assert message.author_role == Message.AuthorRole.AGENT and message.visibility == Message.Visibility.PUBLIC
+    assert message.delivery_status == Message.DeliveryStatus.QUEUED
+    assert ticket.first_response_at is None  # measured from the customer's first message on
+
+
+def test_a_desk_ticket_reuses_the_customer_found_by_phone(agent_client, team):
+    known = factories.CustomerFactory(name="Ada", phone="+14155550123", email=None)
+    agent_client.post(
+        _url("ticket_new"),
+        {
+            "customer_phone": "+14155550123",
+            "channel": "phone",
+            "team": team.pk,
+            "priority": "normal",
+            "subject": "Walk-in",
+            "message": "Notes from the visit.",
+        },
+    )
+    ticket = Ticket.objects.get()
+    assert ticket.customer == known
+    assert ticket.messages.get().delivery_status == ""  # no address to send it to
+
+
+def test_a_desk_ticket_needs_a_way_to_reach_the_customer_and_one_of_my_teams(agent_client, team, other_team):
+    base = {"channel": "phone", "priority": "normal", "subject": "S", "message": "M"}
+    response = agent_client.post(_url("ticket_new"), {**base, "team": team.pk})
+    assert response.status_code == 400 and b"email address or phone number" in response.content
+    response = agent_client.post(
+        _url("ticket_new"), {**base, "team": other_team.pk, "customer_email": "a@b.example"}
+    )
+    assert response.status_code == 400
+    assert not Ticket.objects.exists()

@@ -29,6 +29,7 @@ from tickets.models import (
     IntegrationKey,
     Message,
     PhoneCall,
+    Priority,
     Team,
     Ticket,
     WebFormTopic,
@@ -476,3 +477,47 @@ def _call_summary(
     if notes:
         lines += ["", notes]
     return "\n".join(lines)
+
+
+# --- tickets opened at the desk ------------------------------------------------------------------
+
+
+@transaction.atomic
+def ticket_open_for_customer(
+    *,
+    agent: AbstractBaseUser,
+    customer: Customer,
+    channel: str,
+    team: Team,
+    subject: str,
+    message: str,
+    priority: str = Priority.NORMAL,
+    now: datetime | None = None,
+) -> Ticket:
+    """A ticket an agent opens on a customer's behalf (a phone call, a walk-in, an outbound contact).
+
+    The agent holds it, and their first message is an ordinary public reply (`message_add`), so it is
+    delivered like any reply: by email, whatever channel the contact came in on, when the customer has
+    an address."""
+    now = now or timezone.now()
+    if not message.strip():
+        raise DomainError("Write the first message to the customer.")
+    ticket = services.ticket_create(
+        subject=subject,
+        customer=customer,
+        channel=channel,
+        priority=priority,
+        team=team,
+        assignee=agent,
+        opened_by=agent,
+        now=now,
+    )
+    services.message_add(
+        ticket=ticket,
+        author_role=Message.AuthorRole.AGENT,
+        author_user=agent,
+        body_text=message,
+        channel=Channel.EMAIL if customer.email else channel,
+        now=now,
+    )
+    return Ticket.objects.get(pk=ticket.pk)

@@ -5,7 +5,7 @@ from datetime import date, timedelta
 from django import forms
 from django.utils import timezone
 
-from tickets.models import Message, Status
+from tickets.models import Channel, Message, Priority, Status, Team
 from tickets.reporting.metrics import MAX_RANGE_DAYS
 from tickets.services import AttachmentInput
 
@@ -79,4 +79,32 @@ class MetricsPeriodForm(forms.Form):
             # The same limit as GET /api/v1/metrics/.
             if (end - start).days >= MAX_RANGE_DAYS:
                 raise forms.ValidationError(f"Choose a period of at most {MAX_RANGE_DAYS} days.")
+        return data
+
+
+class NewTicketForm(forms.Form):
+    """A ticket an agent opens for a customer; the customer is found (or created) by email or phone."""
+
+    customer_email = forms.EmailField(label="Customer's email", required=False, max_length=254)
+    customer_phone = forms.CharField(label="Customer's phone", required=False, max_length=32)
+    customer_name = forms.CharField(label="Customer's name", required=False, max_length=200)
+    channel = forms.ChoiceField(label="How they got in touch", choices=Channel.choices, initial=Channel.PHONE)
+    team = forms.ModelChoiceField(label="Team", queryset=Team.objects.none(), empty_label=None)
+    priority = forms.ChoiceField(choices=Priority.choices, initial=Priority.NORMAL)
+    subject = forms.CharField(max_length=250)
+    message = forms.CharField(
+        label="First message to the customer",
+        widget=forms.Textarea(attrs={"rows": 6}),
+        max_length=100_000,
+        help_text="Sent to the customer like any reply (by email when they have an address).",
+    )
+
+    def __init__(self, *args, teams, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["team"].queryset = teams
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if not data.get("customer_email") and not data.get("customer_phone"):
+            raise forms.ValidationError("Give the customer's email address or phone number.")
         return data

@@ -17,6 +17,7 @@ urlpatterns = [
     path("bulk/", views.bulk, name="bulk"),
     path("views/save/", views.saved_view_save, name="saved_view_save"),
     path("views/<int:pk>/delete/", views.saved_view_delete, name="saved_view_delete"),
+    path("tickets/new/", views.ticket_new, name="ticket_new"),
     path("tickets/<int:pk>/", views.ticket_detail, name="ticket"),
     path("tickets/<int:pk>/reply/", views.ticket_reply, name="reply"),
     path("tickets/<int:pk>/update/", views.ticket_update, name="update"),

@@ -21,20 +21,22 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from tickets import permissions as perms
 from tickets import selectors, services
 from tickets.adapters import sla as sla_adapter
 from tickets.adapters import surveys as survey_adapter
 from tickets.api.filtersets import TicketFilterSet
+from tickets.customers import customer_get_or_create
 from tickets.exceptions import DomainError
+from tickets.intake.services import ticket_open_for_customer
 from tickets.models import Agent, Attachment, Channel, Macro, Message, Priority, Status, Team, Ticket
 from tickets.reporting import metrics
 from tickets.workspace import charts
 from tickets.workspace import selectors as ws
 from tickets.workspace import services as ws_services
-from tickets.workspace.forms import MetricsPeriodForm, ReplyForm
+from tickets.workspace.forms import MetricsPeriodForm, NewTicketForm, ReplyForm
 
 PAGE_SIZE = 50
 QUEUE_FILTER_KEYS = ("q", "team", "channel", "priority", "tag", "ordering")
@@ -224,6 +226,39 @@ def saved_view_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 # --- ticket page ---------------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@staff_required
+def ticket_new(request: HttpRequest) -> HttpResponse:
+    """Open a ticket on a customer's behalf (phone call, walk-in, outbound contact)."""
+    teams = ws.my_teams(request.user)
+    form = NewTicketForm(request.POST or None, teams=teams)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            customer = customer_get_or_create(
+                email=data["customer_email"] or None,
+                phone=data["customer_phone"] or None,
+                name=data["customer_name"],
+            )
+            ticket = ticket_open_for_customer(
+                agent=request.user,
+                customer=customer,
+                channel=data["channel"],
+                team=data["team"],
+                priority=data["priority"],
+                subject=data["subject"],
+                message=data["message"],
+            )
+        except DomainError as error:
+            form.add_error(None, str(error))
+        else:
+            sent = " and the first message is on its way to them" if customer.email else ""
+            messages.success(request, f"Opened {ticket.reference} for {customer}{sent}.")
+            return redirect("workspace:ticket", pk=ticket.pk)
+    status = 400 if request.method == "POST" else 200
+    return _page(request, "workspace/ticket_new.html", {"form": form}, status=status)
 
 
 def _ticket_context(request: HttpRequest, ticket: Ticket, form: ReplyForm | None = None) -> dict:

@@ -6,7 +6,8 @@ Domain errors from the services map to 400, or 409 when the ticket's state is wh
 """
 
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 from drf_spectacular.openapi import AutoSchema
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
@@ -68,6 +69,16 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     return response
 
 
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """The project's 404 page: JSON in the error body of the API for any path under /api/, HTML elsewhere.
+
+    Paths that match no route (a non-integer id such as /api/v1/tickets/abc/messages/) never reach DRF.
+    """
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found.", "code": "not_found"}, status=404)
+    return defaults.page_not_found(request, exception)
+
+
 class HelpdeskAutoSchema(AutoSchema):
     """Adds the error responses every operation can give, so the schema describes real answers."""
 
@@ -83,6 +94,11 @@ class HelpdeskAutoSchema(AutoSchema):
             codes.append("409")
         if getattr(self.view, "throttle_classes", None):
             codes.append("429")
+        if any(
+            getattr(parameter, "name", "") == "Idempotency-Key"
+            for parameter in self.get_override_parameters()
+        ):
+            codes.append("422")  # the key was used before with a different body
         for code in codes:
             if code not in responses:
                 responses[code] = self._get_response_for_code(ErrorSerializer, code, direction=direction)

@@ -28,6 +28,21 @@ if not SECRET_KEY:
     SECRET_KEY = "dev-insecure-key-do-not-use-in-production"
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
+# --- HTTPS and security headers (docs/security.md; README "Production settings") ------------------
+# HELPDESK_HTTPS=true when users reach the site over HTTPS: redirect http, HSTS, Secure cookies.
+HELPDESK_HTTPS = env.bool("HELPDESK_HTTPS", default=False)
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=HELPDESK_HTTPS)
+SESSION_COOKIE_SECURE = HELPDESK_HTTPS
+CSRF_COOKIE_SECURE = HELPDESK_HTTPS
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000 if HELPDESK_HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=HELPDESK_HTTPS)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy header for every response; empty: none. The desk loads only its own scripts
+# and styles, so "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'" fits it.
+HELPDESK_CONTENT_SECURITY_POLICY = env.str("HELPDESK_CONTENT_SECURITY_POLICY", default="")
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -41,6 +56,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "anymail",
+    "axes",
     "tickets",
     "sla",
     "surveys",
@@ -56,6 +72,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "helpdesk.security_headers.SecurityHeadersMiddleware",
+    # Last, as django-axes requires: turns a locked-out login into its lockout answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "helpdesk.urls"
@@ -89,6 +108,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# django-axes first: it refuses a locked-out client before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
@@ -107,6 +132,41 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
+# Raw inbound mail (docs/email.md "Raw mail storage"): files under VAR_DIR/raw-mail by default; "s3" keeps
+# them in any S3-compatible bucket through django-storages (AWS, MinIO, Ceph, R2, ...).
+HELPDESK_RAW_MAIL_STORAGE = env.str("HELPDESK_RAW_MAIL_STORAGE", default="local")
+if HELPDESK_RAW_MAIL_STORAGE == "local":
+    STORAGES["inbound_raw"] = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {
+            "location": env.str("HELPDESK_RAW_MAIL_DIR", default=str(VAR_DIR / "raw-mail")),
+            "base_url": None,
+            "file_permissions_mode": 0o600,
+            "directory_permissions_mode": 0o700,
+        },
+    }
+elif HELPDESK_RAW_MAIL_STORAGE == "s3":
+    STORAGES["inbound_raw"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env.str("HELPDESK_RAW_MAIL_S3_BUCKET"),
+            "location": env.str("HELPDESK_RAW_MAIL_S3_PREFIX", default="raw-mail"),
+            "endpoint_url": env.str("HELPDESK_RAW_MAIL_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("HELPDESK_RAW_MAIL_S3_REGION", default="") or None,
+            "access_key": env.str("HELPDESK_RAW_MAIL_S3_ACCESS_KEY_ID", default="") or None,
+            "secret_key": env.str("HELPDESK_RAW_MAIL_S3_SECRET_ACCESS_KEY", default="") or None,
+            "default_acl": "private",
+            "querystring_auth": True,
+            "file_overwrite": True,  # content-addressed: the same name always holds the same bytes
+        },
+    }
+else:
+    raise ImproperlyConfigured("HELPDESK_RAW_MAIL_STORAGE must be 'local' or 's3'.")
+# Raw bytes of processed (and ignored or duplicate) inbound mail are deleted this many days after receipt;
+# quarantined mail keeps them for a retry. 0 keeps them forever.
+HELPDESK_RAW_MAIL_RETENTION_DAYS = env.int("HELPDESK_RAW_MAIL_RETENTION_DAYS", default=90)
+if HELPDESK_RAW_MAIL_RETENTION_DAYS < 0:
+    raise ImproperlyConfigured("HELPDESK_RAW_MAIL_RETENTION_DAYS must be 0 (keep) or a number of days.")
 LOGIN_URL = "/desk/login/"
 LOGIN_REDIRECT_URL = "/desk/"
 LOGOUT_REDIRECT_URL = "/desk/login/"
@@ -147,6 +207,14 @@ CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# With the broker down a publish gives up after one quick retry: the request has committed its rows and
+# the beat sweeps enqueue them once the broker is back, so waiting longer only delays the answer.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_TIMEZONE = TIME_ZONE
@@ -172,10 +240,20 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(minutes=1),
         "options": {"expires": 50},
     },
+    "tickets-requeue-inbound-messages": {
+        "task": "tickets.tasks.tickets_requeue_inbound_messages",
+        "schedule": timedelta(minutes=1),
+        "options": {"expires": 50},
+    },
     "tickets-poll-mailboxes": {
         "task": "tickets.tasks.tickets_poll_mailboxes",
         "schedule": timedelta(seconds=env.int("HELPDESK_IMAP_POLL_SECONDS", default=60)),
         "options": {"expires": max(10, env.int("HELPDESK_IMAP_POLL_SECONDS", default=60) - 5)},
+    },
+    "tickets-purge-raw-mail": {
+        "task": "tickets.tasks.tickets_purge_raw_mail",
+        "schedule": timedelta(hours=1),
+        "options": {"expires": 55 * 60},
     },
     "sla-sweep-clocks": {
         "task": "sla.tasks.sla_sweep_clocks",
@@ -200,6 +278,11 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Inbound webhooks (django-anymail): Mailgun signs each post with its webhook signing key; every provider's
 # post must also carry HTTP basic auth ("user:password" in the webhook URL) from ANYMAIL_WEBHOOK_SECRET
 # (anymail shares it between providers; list several to rotate). Postmark and SendGrid have no signature.
+# Providers whose inbound webhook is served (mailgun, postmark, sendgrid); each needs its credential
+# (Mailgun: MAILGUN_WEBHOOK_SIGNING_KEY; the others: ANYMAIL_WEBHOOK_SECRET), else it answers 403.
+HELPDESK_EMAIL_WEBHOOK_PROVIDERS = env.list("HELPDESK_EMAIL_WEBHOOK_PROVIDERS", default=[])
+if set(HELPDESK_EMAIL_WEBHOOK_PROVIDERS) - {"mailgun", "postmark", "sendgrid"}:
+    raise ImproperlyConfigured("HELPDESK_EMAIL_WEBHOOK_PROVIDERS may list only mailgun, postmark, sendgrid.")
 ANYMAIL = {
     "MAILGUN_WEBHOOK_SIGNING_KEY": env.str("MAILGUN_WEBHOOK_SIGNING_KEY", default=""),
     "WEBHOOK_SECRET": env.list("ANYMAIL_WEBHOOK_SECRET", default=[]),
@@ -252,18 +335,47 @@ HELPDESK_WEB_FORM_MAX_ATTACHMENT_BYTES = env.int(
 HELPDESK_WEB_FORM_RATE_PER_IP = env.int("HELPDESK_WEB_FORM_RATE_PER_IP", default=10)
 HELPDESK_WEB_FORM_RATE_PER_EMAIL = env.int("HELPDESK_WEB_FORM_RATE_PER_EMAIL", default=5)
 HELPDESK_WEB_FORM_RATE_WINDOW_SECONDS = env.int("HELPDESK_WEB_FORM_RATE_WINDOW_SECONDS", default=3600)
-# Request header (META name, e.g. HTTP_X_REAL_IP) holding the client address behind a trusted proxy.
-HELPDESK_CLIENT_IP_HEADER = env.str("HELPDESK_CLIENT_IP_HEADER", default="")
 HELPDESK_API_MAX_ATTACHMENT_BYTES = env.int("HELPDESK_API_MAX_ATTACHMENT_BYTES", default=25 * 1024 * 1024)
 # Our own support addresses: mail from them is ignored (loop protection); the first one is the default
 # sender address whose plus-address (support+<reply token>@...) is each ticket's reply address.
 HELPDESK_SUPPORT_ADDRESSES = env.list("HELPDESK_SUPPORT_ADDRESSES", default=["support@helpdesk.localhost"])
 HELPDESK_MAX_ATTACHMENT_BYTES = env.int("HELPDESK_MAX_ATTACHMENT_BYTES", default=25 * 1024 * 1024)
 HELPDESK_EMAIL_SEND_MAX_RETRIES = env.int("HELPDESK_EMAIL_SEND_MAX_RETRIES", default=6)
+# After this many hard bounces (of different messages) a customer's address is flagged undeliverable.
+HELPDESK_HARD_BOUNCE_LIMIT = env.int("HELPDESK_HARD_BOUNCE_LIMIT", default=3)
 # Agents also get their in-app notifications (assignments, SLA, delivery failures) by email.
 HELPDESK_NOTIFICATION_EMAILS = env.bool("HELPDESK_NOTIFICATION_EMAILS", default=True)
+# A stored inbound message not processed this long after it arrived is enqueued again by the beat sweep
+# (its enqueue was lost in a broker outage, or its worker died); well above a normal queue delay.
+HELPDESK_INBOUND_REQUEUE_AFTER_SECONDS = env.int("HELPDESK_INBOUND_REQUEUE_AFTER_SECONDS", default=120)
+HELPDESK_INBOUND_REQUEUE_BATCH_SIZE = env.int("HELPDESK_INBOUND_REQUEUE_BATCH_SIZE", default=500)
 HELPDESK_IMAP_BATCH_SIZE = env.int("HELPDESK_IMAP_BATCH_SIZE", default=200)
 HELPDESK_IMAP_TIMEOUT = env.int("HELPDESK_IMAP_TIMEOUT", default=60)
+
+# --- Client address and login lockout (docs/security.md) -----------------------------------------
+# How many reverse proxies in front of the web server append the address they saw to
+# HELPDESK_CLIENT_IP_HEADER (a META name). 0: no proxy, the client is REMOTE_ADDR and forwarding headers
+# are ignored. helpdesk/client_ip.py applies this one rule to rate limits, throttles and login lockout.
+HELPDESK_TRUSTED_PROXY_COUNT = env.int("HELPDESK_TRUSTED_PROXY_COUNT", default=0)
+HELPDESK_CLIENT_IP_HEADER = env.str("HELPDESK_CLIENT_IP_HEADER", default="HTTP_X_FORWARDED_FOR")
+if HELPDESK_TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("HELPDESK_TRUSTED_PROXY_COUNT must be 0 or more.")
+if HELPDESK_TRUSTED_PROXY_COUNT > 0:
+    # Behind a TLS-terminating proxy: trust its X-Forwarded-Proto, or SECURE_SSL_REDIRECT would loop.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# django-axes locks out a client address after this many wrong passwords on /desk/login/, /admin/login/
+# and the API token endpoint, for the cool-off time; attempts live in the database (no Redis needed).
+AXES_FAILURE_LIMIT = env.int("HELPDESK_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("HELPDESK_LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "helpdesk.client_ip.client_ip"
+AXES_LOCKOUT_CALLABLE = "helpdesk.login_lockout.lockout_response"
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+
+# Hosts that outbound HTTP (webhook subscriptions) may reach although they resolve to loopback, private or
+# reserved addresses: trusted internal receivers only (helpdesk/outbound_http.py, docs/security.md).
+HELPDESK_OUTBOUND_HTTP_ALLOWED_HOSTS = env.list("HELPDESK_OUTBOUND_HTTP_ALLOWED_HOSTS", default=[])
 
 # --- REST API -----------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -272,6 +384,11 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": [
+        "helpdesk.parsers.SafeJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "helpdesk.api_errors.HelpdeskAutoSchema",
     "DEFAULT_PAGINATION_CLASS": "helpdesk.pagination.CursorPagination",

@@ -1,6 +1,3 @@
-from anymail.webhooks.mailgun import MailgunInboundWebhookView
-from anymail.webhooks.postmark import PostmarkInboundWebhookView
-from anymail.webhooks.sendgrid import SendGridInboundWebhookView
 from django.contrib import admin
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
@@ -8,6 +5,9 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from tickets.admin.dashboard import metrics_dashboard
+from tickets.email.provider_webhooks import provider_webhook_view
+
+handler404 = "helpdesk.api_errors.not_found"
 
 admin.site.site_header = "Helpdesk administration"
 admin.site.site_title = "Helpdesk"
@@ -29,9 +29,10 @@ urlpatterns = [
     path("api/v1/intake/", include("tickets.intake.urls")),
     path("survey/", include("surveys.urls")),
     path("api/v1/", include("helpdesk.api_urls", namespace="api")),
-    # Inbound email from providers (docs/email.md); anymail checks each provider's signature/basic auth.
-    path("anymail/mailgun/inbound/", MailgunInboundWebhookView.as_view(), name="mailgun_inbound_webhook"),
-    path("anymail/mailgun/inbound_mime/", MailgunInboundWebhookView.as_view(), name="mailgun_inbound_mime"),
-    path("anymail/postmark/inbound/", PostmarkInboundWebhookView.as_view(), name="postmark_inbound_webhook"),
-    path("anymail/sendgrid/inbound/", SendGridInboundWebhookView.as_view(), name="sendgrid_inbound_webhook"),
+    # Inbound email from providers (docs/email.md): served only when enabled and its credential is set;
+    # anymail then checks each provider's signature/basic auth.
+    path("anymail/mailgun/inbound/", provider_webhook_view("mailgun"), name="mailgun_inbound_webhook"),
+    path("anymail/mailgun/inbound_mime/", provider_webhook_view("mailgun"), name="mailgun_inbound_mime"),
+    path("anymail/postmark/inbound/", provider_webhook_view("postmark"), name="postmark_inbound_webhook"),
+    path("anymail/sendgrid/inbound/", provider_webhook_view("sendgrid"), name="sendgrid_inbound_webhook"),
 ]

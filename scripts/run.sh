@@ -14,8 +14,21 @@ $PY manage.py migrate --noinput
 echo "==> Seeding demo data (skipped when present)"
 $PY manage.py seed_demo
 $PY manage.py ensure_admin
+if [[ "$($PY manage.py shell -c 'from django.conf import settings; print(settings.DEBUG)' 2>/dev/null)" == "False" ]]; then
+    # Production mode: runserver serves no static files; WhiteNoise serves the collected ones.
+    echo "==> DEBUG is false: collecting static files for WhiteNoise"
+    $PY manage.py collectstatic --noinput >/dev/null
+fi
 
-pids=()
+# One function per child; a child that dies (crash, OOM kill, kill -9) is logged and started again, so a
+# dead worker never takes the web server and beat down with it.
+run_worker() { exec $PY -m celery -A helpdesk worker --loglevel INFO --pool threads --concurrency 4 --hostname "worker@%h"; }
+run_beat() { exec $PY -m celery -A helpdesk beat --loglevel INFO --schedule "$VAR_DIR/celerybeat-schedule"; }
+run_web() { exec $PY manage.py runserver "127.0.0.1:$PORT" --noreload; }
+
+declare -A pids=()
+start() { "run_$1" & pids[$1]=$!; }
+
 stop() {
     trap - INT TERM EXIT
     echo
@@ -27,12 +40,17 @@ stop() {
 }
 trap stop INT TERM EXIT
 
-$PY -m celery -A helpdesk worker --loglevel INFO --pool threads --concurrency 4 --hostname "worker@%h" &
-pids+=($!)
-$PY -m celery -A helpdesk beat --loglevel INFO --schedule "$VAR_DIR/celerybeat-schedule" &
-pids+=($!)
-$PY manage.py runserver "127.0.0.1:$PORT" --noreload &
-pids+=($!)
+for name in worker beat web; do start "$name"; done
 echo "==> Helpdesk running: agent workspace http://127.0.0.1:$PORT/desk/, admin http://127.0.0.1:$PORT/admin/  (Ctrl-C stops web, worker and beat)"
-echo "    Demo logins: agent 'agent' and team lead 'lead' (password 'demo-agent-pass'), admin as printed above"
-wait -n "${pids[@]}"
+echo "    Demo logins: agent 'agent' and team lead 'lead' (password 'demo-agent-pass'); admin 'admin' (password in $VAR_DIR/admin-password.txt)"
+while true; do
+    status=0
+    wait -n -p exited "${pids[@]}" || status=$?
+    for name in "${!pids[@]}"; do
+        if [[ "${pids[$name]}" == "${exited:-}" ]]; then
+            echo "==> $(date -u +%FT%TZ) $name (pid $exited) exited with status $status; restarting it in 2 s" >&2
+            sleep 2
+            start "$name"
+        fi
+    done
+done

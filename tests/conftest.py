@@ -50,8 +50,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture(autouse=True)
 def _fast_and_isolated_settings(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
+    # Raw inbound mail goes to a storage of its own per test (the retention tests delete files).
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "inbound_raw": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "raw-mail")},
+        },
+    }
     # Real hashing is deliberately slow; tests only need a hasher that works.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Webhook tests deliver to a loopback receiver (tests/http_receiver.py), which SSRF protection refuses
+    # unless allowed; tests of that protection clear this list.
+    settings.HELPDESK_OUTBOUND_HTTP_ALLOWED_HOSTS = ["127.0.0.1"]
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ class TicketsConfig(AppConfig):
     def ready(self) -> None:
         from anymail.signals import inbound
 
+        from tickets.email import checks  # noqa: F401  (registers the deploy checks)
         from tickets.email.provider_webhooks import store_inbound_email
 
         # The provider webhooks' one entry point: store the raw message (tickets/email/provider_webhooks.py).

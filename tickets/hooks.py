@@ -82,7 +82,9 @@ def announce(event: str, **kwargs: Any) -> None:
         raise ValueError(f"unknown ticket event {event!r}")
     for receiver in _receivers[event]:
         if receiver.on_commit:
-            transaction.on_commit(lambda function=receiver.function: function(**kwargs))
+            # robust: the change is committed; a failing after-commit effect (a broker outage) is logged,
+            # never turned into an error answer for a request that succeeded.
+            transaction.on_commit(lambda function=receiver.function: function(**kwargs), robust=True)
         else:
             receiver.function(**kwargs)
 

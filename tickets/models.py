@@ -1,11 +1,13 @@
 import secrets
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 
+from helpdesk.outbound_http import OutboundURLRefused, outbound_url_check
 from tickets import transitions
 
 
@@ -62,6 +64,12 @@ class Customer(models.Model):
     )
     is_vip = models.BooleanField("VIP", default=False)
     notes = models.TextField(blank=True)
+    email_undeliverable_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Set after repeated hard bounces (HELPDESK_HARD_BOUNCE_LIMIT); clear it once it works.",
+    )
+    email_undeliverable_reason = models.TextField(blank=True)
     merged_into = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_customers"
     )
@@ -678,12 +686,16 @@ class WebhookSubscription(models.Model):
         return f"{self.name} → {self.url}"
 
     def clean(self) -> None:
-        from django.core.exceptions import ValidationError
-
+        errors = {}
         if not isinstance(self.events, list) or any(e not in WebhookEvent.values for e in self.events):
-            raise ValidationError(
-                {"events": f"Use a list of event names from: {', '.join(WebhookEvent.values)}."}
-            )
+            errors["events"] = f"Use a list of event names from: {', '.join(WebhookEvent.values)}."
+        # SSRF: refuse internal addresses when the subscription is configured; delivery checks again.
+        try:
+            outbound_url_check(self.url)
+        except OutboundURLRefused as error:
+            errors["url"] = str(error)
+        if errors:
+            raise ValidationError(errors)
 
     def wants(self, event: str, team_id: int | None) -> bool:
         if self.events and event not in self.events:
@@ -877,7 +889,15 @@ class InboundMessage(models.Model):
         DUPLICATE = "duplicate", "Duplicate"
         QUARANTINED = "quarantined", "Quarantined"
 
-    raw = models.BinaryField()
+    raw_key = models.CharField(
+        max_length=100,
+        blank=True,
+        db_index=True,
+        help_text="Key of the raw bytes in the inbound_raw storage (content address: their SHA-256).",
+    )
+    raw_deleted_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the retention policy deleted the raw bytes."
+    )
     size = models.PositiveBigIntegerField(default=0)
     source = models.CharField(max_length=10, choices=Source.choices)
     mailbox = models.ForeignKey(
@@ -912,6 +932,34 @@ class InboundMessage(models.Model):
         return f"{self.get_source_display()} #{self.pk} {self.subject or self.message_id}"[:200]
 
 
+class EmailBounce(models.Model):
+    """A delivery failure reported back for one message we emailed (a DSN or a provider's bounce event).
+
+    One row per message and bounced address, so a re-delivered bounce counts once; the hard ones of an
+    address are what flags it undeliverable.
+    """
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="bounces")
+    inbound = models.ForeignKey(
+        InboundMessage, null=True, blank=True, on_delete=models.SET_NULL, related_name="bounces"
+    )
+    address = models.EmailField(max_length=254, help_text="The bounced address, lower case.")
+    permanent = models.BooleanField(help_text="A hard bounce (5.x.x): the address does not accept mail.")
+    status = models.CharField(max_length=16, blank=True, help_text="Enhanced status code, e.g. 5.1.1.")
+    diagnostic = models.TextField(blank=True)
+    received_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-received_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["message", "address"], name="email_bounce_once_per_address"),
+        ]
+        indexes = [models.Index(fields=["address", "permanent"], name="email_bounce_address")]
+
+    def __str__(self) -> str:
+        return f"{self.address} bounced message {self.message_id}"
+
+
 class TicketParticipant(models.Model):
     """An address that may write on a ticket by email: its authors and the people CC'd on it."""
 
@@ -928,3 +976,26 @@ class TicketParticipant(models.Model):
 
     def __str__(self) -> str:
         return f"{self.email} on {self.ticket_id}"
+
+
+class IdempotencyKey(models.Model):
+    """The answer given to one API create sent with an `Idempotency-Key` header (tickets/api/idempotency.py).
+
+    Written in the same transaction as what the request created, so a retried request either finds this row
+    (and gets the same answer without creating anything) or finds nothing because nothing was committed.
+    """
+
+    owner = models.CharField(max_length=100, help_text="Who sent it: user:<id> or integration:<id>.")
+    key = models.CharField(max_length=255)
+    request_fingerprint = models.CharField(max_length=64, help_text="SHA-256 of method, path and body.")
+    response_status = models.PositiveSmallIntegerField()
+    response_body = models.JSONField(encoder=DjangoJSONEncoder)
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "key"], name="idempotency_key_unique_per_owner")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.owner} {self.key}"

@@ -55,9 +55,10 @@ def _now(now: datetime | None) -> datetime:
 
 
 def _actor_label(actor: AbstractBaseUser | None, actor_label: str) -> str:
-    if actor_label:
-        return actor_label
-    return actor.get_username() if actor is not None else SYSTEM
+    label = actor_label or (actor.get_username() if actor is not None else SYSTEM)
+    # Labels embed customer names of any length ("customer <name> <email>"); the audit row must still fit.
+    limit = AuditEntry._meta.get_field("actor_label").max_length
+    return label if len(label) <= limit else label[: limit - 1] + "…"
 
 
 def audit_record(

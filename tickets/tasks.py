@@ -10,6 +10,7 @@ from tickets import services
 from tickets.email.inbound import (
     MailboxPollError,
     inbound_message_process,
+    inbound_messages_requeue_stored,
     inbound_outcome,
     mailbox_poll,
     mailboxes_due,
@@ -20,6 +21,7 @@ from tickets.email.outbound import (
     notification_send_email,
     retry_delay,
 )
+from tickets.email.raw_mail import inbound_raw_purge
 from tickets.intake import acknowledgement as notifications_email
 from tickets.models import Mailbox, Ticket
 from tickets.webhooks import services as webhooks
@@ -91,6 +93,22 @@ def tickets_retry_webhooks() -> int:
 def tickets_process_inbound_message(inbound_id: int) -> str:
     """Parse, classify and thread one stored inbound message; a second run does nothing."""
     return inbound_outcome(inbound_message_process(inbound=inbound_id))
+
+
+@shared_task(acks_late=True, time_limit=600, soft_time_limit=540)
+def tickets_purge_raw_mail() -> int:
+    """Beat task: delete raw bytes of finished inbound mail past the retention period, in batches."""
+    purged = 0
+    now = timezone.now()
+    while batch := inbound_raw_purge(now=now):
+        purged += batch
+    return purged
+
+
+@shared_task(acks_late=True, time_limit=60, soft_time_limit=50)
+def tickets_requeue_inbound_messages() -> int:
+    """Beat task: enqueue stored inbound messages whose processing was never enqueued or never finished."""
+    return len(inbound_messages_requeue_stored())
 
 
 @shared_task(acks_late=True, time_limit=60, soft_time_limit=50)

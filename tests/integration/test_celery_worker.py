@@ -30,6 +30,7 @@ def celery_worker_process(redis_url, tmp_path):
         "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}",
         "CELERY_BROKER_URL": redis_url,
         "HELPDESK_VAR_DIR": str(tmp_path),
+        "HELPDESK_OUTBOUND_HTTP_ALLOWED_HOSTS": "127.0.0.1",  # the loopback webhook receiver
     }
     worker = subprocess.Popen(
         [

@@ -5,6 +5,7 @@ from imapclient import IMAPClient
 
 from tests import factories
 from tickets.email.inbound import MailboxPollError, mailbox_poll
+from tickets.email.raw_mail import raw_mail_key, raw_mail_read
 from tickets.models import InboundMessage, Mailbox, Ticket
 from tickets.tasks import tickets_poll_mailbox, tickets_poll_mailboxes, tickets_process_inbound_message
 
@@ -62,6 +63,7 @@ def test_poll_stores_new_messages_marks_them_seen_and_they_become_tickets(
 
     for inbound in InboundMessage.objects.all():
         assert inbound.source == InboundMessage.Source.IMAP and inbound.mailbox == mailbox
+        assert inbound.raw_key == raw_mail_key(raw_mail_read(inbound))  # raw bytes in storage
         tickets_process_inbound_message(inbound.pk)
     assert Ticket.objects.filter(team=team).count() == 2
 

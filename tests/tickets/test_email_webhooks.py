@@ -7,8 +7,12 @@ import json
 import time
 
 import pytest
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
 
 from tests import factories
+from tickets.email.checks import check_provider_webhook_credentials
+from tickets.email.raw_mail import raw_mail_key, raw_mail_read
 from tickets.models import InboundMessage, Ticket
 from tickets.tasks import tickets_process_inbound_message
 
@@ -27,6 +31,7 @@ SENDGRID_AUTH = "sendgrid:other-s3cret"
 
 @pytest.fixture(autouse=True)
 def anymail_settings(settings):
+    settings.HELPDESK_EMAIL_WEBHOOK_PROVIDERS = ["mailgun", "postmark", "sendgrid"]
     settings.ANYMAIL = {
         "MAILGUN_WEBHOOK_SIGNING_KEY": MAILGUN_KEY,
         "WEBHOOK_SECRET": [MAILGUN_AUTH, POSTMARK_AUTH, SENDGRID_AUTH],
@@ -86,6 +91,8 @@ def assert_stored_and_ticket_created(source: str, callbacks) -> None:
     assert inbound.source == source
     assert inbound.received_for == "support@helpdesk.localhost"
     assert len(callbacks) == 1  # processing is enqueued on commit, not done in the request
+    # The raw MIME is in the raw-mail storage under its content address, not in the database.
+    assert inbound.raw_key == raw_mail_key(raw_mail_read(inbound))
     process_all()
     ticket = Ticket.objects.get()
     assert ticket.customer.email == "alice@example.com"
@@ -179,4 +186,59 @@ def test_a_webhook_carrying_garbage_is_stored_and_quarantined_not_lost(client):
     process_all()
     inbound = InboundMessage.objects.get()
     assert inbound.state == InboundMessage.State.QUARANTINED
-    assert b"this is not an email at all" in bytes(inbound.raw)
+    assert b"this is not an email at all" in raw_mail_read(inbound)
+
+
+@pytest.mark.parametrize("url", ["/anymail/postmark/inbound/", "/anymail/mailgun/inbound_mime/"])
+def test_a_provider_webhook_that_is_not_enabled_is_not_served(client, settings, caplog, url):
+    settings.HELPDESK_EMAIL_WEBHOOK_PROVIDERS = ["sendgrid"]
+
+    response = client.post(url, postmark_payload(factories.email_bytes()), content_type="application/json")
+
+    assert response.status_code == 404
+    assert "not in HELPDESK_EMAIL_WEBHOOK_PROVIDERS" in caplog.text
+    assert not InboundMessage.objects.exists()
+
+
+def test_an_enabled_webhook_without_basic_auth_configured_refuses_forged_posts(client, settings, caplog):
+    # Anymail alone would accept this unauthenticated post (it only warns when WEBHOOK_SECRET is empty).
+    settings.ANYMAIL = {"MAILGUN_WEBHOOK_SIGNING_KEY": MAILGUN_KEY, "WEBHOOK_SECRET": []}
+
+    response = client.post(
+        "/anymail/postmark/inbound/",
+        postmark_payload(factories.email_bytes()),
+        content_type="application/json",
+    )
+
+    assert response.status_code == 403
+    assert "ANYMAIL_WEBHOOK_SECRET is not set" in caplog.text
+    assert not InboundMessage.objects.exists()
+    assert not Ticket.objects.exists()
+
+
+def test_an_enabled_mailgun_webhook_without_a_signing_key_refuses_posts_signed_with_an_empty_key(
+    client, settings, caplog
+):
+    settings.ANYMAIL = {"MAILGUN_WEBHOOK_SIGNING_KEY": "", "WEBHOOK_SECRET": []}
+
+    response = client.post("/anymail/mailgun/inbound_mime/", mailgun_fields(factories.email_bytes(), key=""))
+
+    assert response.status_code == 403
+    assert "MAILGUN_WEBHOOK_SIGNING_KEY is not set" in caplog.text
+    assert not InboundMessage.objects.exists()
+
+
+def test_check_deploy_fails_for_an_enabled_provider_without_its_credential(settings):
+    settings.HELPDESK_EMAIL_WEBHOOK_PROVIDERS = ["postmark", "mailgun"]
+    settings.ANYMAIL = {"MAILGUN_WEBHOOK_SIGNING_KEY": MAILGUN_KEY, "WEBHOOK_SECRET": []}
+
+    errors = check_provider_webhook_credentials(None)
+
+    assert [error.id for error in errors] == ["tickets.E001"]
+    assert "postmark" in errors[0].msg
+    with pytest.raises(SystemCheckError, match=r"tickets\.E001"):
+        call_command("check", "--deploy", "--fail-level", "ERROR", "--tag", "security")
+
+
+def test_check_deploy_accepts_enabled_providers_with_their_credentials():
+    assert check_provider_webhook_credentials(None) == []

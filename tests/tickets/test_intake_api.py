@@ -141,7 +141,7 @@ def test_a_chat_transcript_opens_a_routed_chat_ticket_with_every_message():
     team = factories.TeamFactory(assignment_strategy=Team.AssignmentStrategy.LEAST_LOADED)
     maria = factories.AgentFactory(teams=[team], user=factories.UserFactory(username="maria"))
     factories.RoutingRuleFactory(channels=["chat"], keywords=["invoice"], set_team=team)
-    response = api(Channel.CHAT).post(CHAT, transcript(), format="json")
+    response = api(Channel.CHAT, default_team=team).post(CHAT, transcript(), format="json")
     assert response.status_code == 201
     ticket = Ticket.objects.get()
     assert response.json() == {
@@ -613,3 +613,50 @@ def test_two_new_messages_of_one_conversation_at_once_share_one_ticket(channel):
     assert sorted(statuses) == [200, 201]
     assert Ticket.objects.count() == 1
     assert Message.objects.count() == 2
+
+
+# --- integration keys stay inside their team ------------------------------------------------------
+
+
+def test_another_teams_chat_key_cannot_append_to_a_conversation_with_the_same_id():
+    team_a, team_b = factories.TeamFactory(), factories.TeamFactory()
+    first = api(Channel.CHAT, default_team=team_a).post(CHAT, transcript("shared-id"), format="json")
+    lines = [{"author": "customer", "text": "Team B's visitor here", "timestamp": T0.isoformat()}]
+
+    other = api(Channel.CHAT, default_team=team_b).post(CHAT, transcript("shared-id", lines), format="json")
+
+    assert (first.status_code, other.status_code) == (201, 201)
+    assert other.json()["ticket_id"] != first.json()["ticket_id"]
+    assert Ticket.objects.get(pk=first.json()["ticket_id"]).messages.count() == 2
+
+
+def test_keys_of_one_team_share_its_conversations():
+    team = factories.TeamFactory()
+    api(Channel.CHAT, default_team=team).post(CHAT, transcript("conv-9"), format="json")
+    lines = [{"author": "customer", "text": "Still there?", "timestamp": T0.isoformat()}]
+
+    again = api(Channel.CHAT, default_team=team).post(CHAT, transcript("conv-9", lines), format="json")
+
+    assert again.json()["created"] is False
+
+
+def test_a_chat_key_cannot_write_as_an_agent_of_another_team():
+    team, other_team = factories.TeamFactory(), factories.TeamFactory()
+    factories.AgentFactory(teams=[other_team], user=factories.UserFactory(username="boss"))
+    lines = [
+        {"author": "agent", "author_name": "boss", "text": "Refund approved", "timestamp": T0.isoformat()}
+    ]
+
+    api(Channel.CHAT, default_team=team).post(CHAT, transcript("conv-x", lines), format="json")
+
+    message = Message.objects.get()
+    assert (message.author_role, message.author_user) == ("agent", None)
+    assert message.full_text == "boss: Refund approved"
+
+
+def test_a_chat_key_without_a_team_writes_agent_lines_as_itself():
+    factories.AgentFactory(user=factories.UserFactory(username="maria"))
+
+    api(Channel.CHAT).post(CHAT, transcript(), format="json")
+
+    assert Message.objects.get(author_role="agent").author_user is None

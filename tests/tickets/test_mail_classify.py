@@ -443,3 +443,25 @@ def test_amazon_ses_bounce_wrapped_in_a_raw_sns_envelope_is_a_bounce():
     result = _sisimai("lhost-amazonses-10.eml")
     assert result.is_bounce
     assert result.delivery_status.failed_recipients
+
+
+@pytest.mark.parametrize("subject", ["Re: Undelivered Mail Returned to Sender", "Payment rejected"])
+def test_a_person_replying_about_a_bounce_with_a_message_attached_is_not_a_bounce(subject):
+    original = b"From: shop@example.com\r\nSubject: Order\r\n\r\nYour order.\r\n"
+    raw = (
+        (
+            "From: Customer <customer@example.org>\r\nTo: support@example.com\r\n"
+            f"Subject: {subject}\r\nMessage-ID: <m2@example.org>\r\nMIME-Version: 1.0\r\n"
+            'Content-Type: multipart/mixed; boundary="B"\r\n\r\n'
+            "--B\r\nContent-Type: text/plain\r\n\r\nWhy did this happen?\r\n"
+            "--B\r\nContent-Type: message/rfc822\r\n\r\n"
+        ).encode()
+        + original
+        + b"--B--\r\n"
+    )
+    assert not classify(parse_email(raw)).auto_generated
+
+
+def test_a_subject_that_merely_mentions_absence_is_not_an_auto_reply():
+    raw = _message().replace(b"Subject: Help", b"Subject: Absence: my sick note")
+    assert not classify(parse_email(raw)).auto_generated

@@ -3,11 +3,13 @@ import uuid
 
 import pytest
 from django.core.cache import cache
+from django.core.cache.backends.redis import RedisCache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.mail import EmailMessage
 from django.test import Client
 
 from tests import factories
+from tickets.intake import ratelimit
 from tickets.intake import services as intake
 from tickets.intake.ratelimit import rate_limit_exceeded
 from tickets.models import AuditEntry, Channel, Customer, Ticket, WebFormTopic
@@ -279,6 +281,7 @@ def test_requests_over_the_per_email_limit_are_refused(client, settings):
 
 def test_the_client_ip_header_of_a_trusted_proxy_is_used(client, settings):
     settings.HELPDESK_WEB_FORM_RATE_PER_IP = 1
+    settings.HELPDESK_TRUSTED_PROXY_COUNT = 1
     settings.HELPDESK_CLIENT_IP_HEADER = "HTTP_X_REAL_IP"
     assert client.post(URL, form_data(email="a@example.com"), HTTP_X_REAL_IP="1.1.1.1").status_code == 302
     assert client.post(URL, form_data(email="b@example.com"), HTTP_X_REAL_IP="2.2.2.2").status_code == 302
@@ -318,3 +321,14 @@ def test_rate_limits_are_counted_in_redis_when_configured(settings, redis_url):
         for _ in range(3)
     ]
     assert results == [False, False, True]
+
+
+def test_an_unreachable_rate_limit_cache_lets_the_request_through_with_a_warning(client, monkeypatch, caplog):
+    # Nothing listens on port 9 (discard): every cache call fails as during a Redis outage.
+    monkeypatch.setattr(ratelimit, "cache", RedisCache("redis://127.0.0.1:9/0", {}))
+
+    response = client.post(URL, form_data())
+
+    assert response.status_code == 302
+    assert Ticket.objects.count() == 1
+    assert "the cache is unavailable" in caplog.text

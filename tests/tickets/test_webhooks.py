@@ -179,7 +179,8 @@ def test_network_errors_are_retried_and_recorded(no_enqueue, team):
     delivery = webhooks.webhook_deliver(delivery_id=WebhookDelivery.objects.get().pk, timeout=2)
     assert delivery.status == State.PENDING
     assert delivery.response_code is None
-    assert "Connection refused" in delivery.error or "URLError" in delivery.error
+    # Generic on purpose: the stored error must not tell open, closed and filtered ports apart.
+    assert delivery.error == "The receiver could not be reached or did not answer in time."
 
 
 def test_a_4xx_fails_at_once_and_attempts_are_bounded(no_enqueue, team, receiver):

@@ -26,11 +26,13 @@ class DashboardForm(forms.Form):
         data = super().clean()
         today = timezone.localdate()
         data["end"] = data.get("end") or today
-        data["start"] = data.get("start") or data["end"] - timedelta(days=29)
-        if data["end"] < data["start"]:
-            raise forms.ValidationError("The end date must not be before the start date.")
-        if (data["end"] - data["start"]).days >= metrics.MAX_RANGE_DAYS:
-            raise forms.ValidationError(f"Pick a range of at most {metrics.MAX_RANGE_DAYS} days.")
+        # Near date.min the default start would overflow; the range check below refuses such an end.
+        default_start = (
+            data["end"] - timedelta(days=29) if data["end"] > metrics.EARLIEST_DATE else data["end"]
+        )
+        data["start"] = data.get("start") or default_start
+        if error := metrics.date_range_error(data["start"], data["end"]):
+            raise forms.ValidationError(error)
         return data
 
 
@@ -58,7 +60,7 @@ def metrics_dashboard(request: HttpRequest) -> HttpResponse:
     form.fields["team"].queryset = teams
     context = {**admin.site.each_context(request), "title": "Metrics dashboard", "form": form}
     if not form.is_valid():
-        return TemplateResponse(request, "admin/tickets/metrics_dashboard.html", context)
+        return TemplateResponse(request, "admin/tickets/metrics_dashboard.html", context, status=400)
     data = form.cleaned_data
     tickets = Ticket.objects.filter(team__in=[data["team"]] if data.get("team") else teams)
     period = "day" if (data["end"] - data["start"]).days <= 62 else "week"

@@ -10,6 +10,7 @@ from tickets.adapters.sla import annotate_sla_badge, sla_badge
 from tickets.adapters.surveys import survey_invitation_summary_for_ticket
 from tickets.customers import customer_merge
 from tickets.email.inbound import inbound_message_retry
+from tickets.email.raw_mail import RawMailUnavailable, raw_mail_read
 from tickets.exceptions import DomainError
 from tickets.intake.services import integration_key_create
 from tickets.models import (
@@ -328,7 +329,7 @@ class TicketAdmin(admin.ModelAdmin):
 @admin.register(Customer)
 class CustomerAdmin(admin.ModelAdmin):
     list_display = ("name", "email", "phone", "organization", "is_vip", "created_at")
-    list_filter = ("is_vip", "organization")
+    list_filter = ("is_vip", ("email_undeliverable_at", admin.EmptyFieldListFilter), "organization")
     search_fields = ("name", "email", "phone", "handles__handle")
     list_select_related = ("organization",)
     autocomplete_fields = ("organization",)
@@ -717,8 +718,7 @@ class InboundMessageAdmin(admin.ModelAdmin):
     list_filter = ("state", "source", "mailbox", "created_ticket")
     search_fields = ("message_id", "from_address", "subject", "content_hash", "ticket__reference")
     list_select_related = ("ticket", "mailbox")
-    exclude = ("raw",)
-    readonly_fields = [f.name for f in InboundMessage._meta.fields if f.name != "raw"] + ["raw_preview"]
+    readonly_fields = [f.name for f in InboundMessage._meta.fields] + ["raw_preview"]
     actions = ("action_retry",)
     date_hierarchy = "received_at"
 
@@ -730,7 +730,11 @@ class InboundMessageAdmin(admin.ModelAdmin):
 
     @admin.display(description="raw message (first 20 kB)")
     def raw_preview(self, obj: InboundMessage) -> str:
-        return bytes(obj.raw[:20000]).decode("utf-8", errors="replace")
+        try:
+            raw = raw_mail_read(obj)
+        except RawMailUnavailable as error:
+            return str(error)
+        return raw[:20000].decode("utf-8", errors="replace")
 
     @admin.action(description="Retry selected quarantined messages")
     def action_retry(self, request: HttpRequest, queryset: QuerySet[InboundMessage]) -> None:

@@ -321,12 +321,8 @@ class MetricsQuerySerializer(serializers.Serializer):
     priority = serializers.ChoiceField(choices=Priority.choices, required=False)
 
     def validate(self, attrs: dict) -> dict:
-        if attrs["end"] < attrs["start"]:
-            raise serializers.ValidationError({"end": "The end date must not be before the start date."})
-        if (attrs["end"] - attrs["start"]).days >= metrics.MAX_RANGE_DAYS:
-            raise serializers.ValidationError(
-                {"end": f"The range may span at most {metrics.MAX_RANGE_DAYS} days; ask for a shorter one."}
-            )
+        if error := metrics.date_range_error(attrs["start"], attrs["end"]):
+            raise serializers.ValidationError({"end": error})
         return attrs
 
 

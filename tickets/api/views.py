@@ -10,14 +10,15 @@ from rest_framework.authtoken.models import Token
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.generics import get_object_or_404
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from helpdesk.parsers import SafeJSONParser
+from helpdesk.throttling import ClientIPScopedRateThrottle
 from tickets import permissions as perms
 from tickets import selectors, services
 from tickets.api import serializers as s
@@ -30,6 +31,7 @@ from tickets.api.filtersets import (
     PhoneCallFilterSet,
     TicketFilterSet,
 )
+from tickets.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent_response
 from tickets.api.renderers import MetricsCSVRenderer
 from tickets.customers import customer_get_or_create
 from tickets.models import (
@@ -83,8 +85,17 @@ class TicketViewSet(viewsets.GenericViewSet):
     def retrieve(self, request: Request, pk: str) -> Response:
         return Response(self.get_serializer(self.get_object()).data)
 
-    @extend_schema(request=s.TicketCreateSerializer, responses={201: s.TicketSerializer})
+    @extend_schema(
+        request=s.TicketCreateSerializer,
+        responses={201: s.TicketSerializer},
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+    )
     def create(self, request: Request) -> Response:
+        return idempotent_response(
+            request=request, owner=f"user:{request.user.pk}", produce=lambda: self._create(request)
+        )
+
+    def _create(self, request: Request) -> Response:
         data = s.TicketCreateSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         args = dict(data.validated_data)
@@ -141,7 +152,7 @@ class TicketMessageViewSet(TicketChildMixin, mixins.ListModelMixin, viewsets.Gen
     serializer_class = s.MessageSerializer
     filterset_class = MessageFilterSet
     queryset = Message.objects.none()
-    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    parser_classes = [MultiPartParser, FormParser, SafeJSONParser]
     cursor_ordering = ("created_at", "pk")
 
     def get_queryset(self) -> QuerySet[Message]:
@@ -342,15 +353,18 @@ class TokenView(APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
     # Password guessing: a few attempts per minute per client address (HELPDESK_API_TOKEN_RATE).
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [ClientIPScopedRateThrottle]
     throttle_scope = "auth-token"
 
     @extend_schema(request=s.TokenRequestSerializer, responses={200: s.TokenSerializer}, auth=[])
     def post(self, request: Request) -> Response:
         data = s.TokenRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        # The plain HttpRequest: django-axes flags a locked-out client on it for its middleware to answer.
         user = authenticate(
-            request, username=data.validated_data["username"], password=data.validated_data["password"]
+            request._request,
+            username=data.validated_data["username"],
+            password=data.validated_data["password"],
         )
         if user is None or not user.is_active:
             raise ValidationError({"non_field_errors": ["Unknown username or wrong password."]})

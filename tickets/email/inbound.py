@@ -1,9 +1,10 @@
 """Email intake: store the raw message first, then parse, classify, thread and turn it into ticket messages.
 
 Every source (IMAP polling, provider webhooks, `ingest_mail` files) calls `inbound_message_store`, which
-only saves the bytes; `inbound_message_process` (run per message by the Celery task
-`tickets_process_inbound_message`, or synchronously by the command) does the rest. A message that cannot be
-processed is quarantined with its error and can be retried; nothing is dropped silently.
+only saves the bytes (in the `inbound_raw` storage, see `tickets.email.raw_mail`); `inbound_message_process`
+(run per message by the Celery task `tickets_process_inbound_message`, or synchronously by the command) does
+the rest. A message that cannot be processed is quarantined with its error and can be retried; nothing is
+dropped silently.
 """
 
 import contextlib
@@ -12,7 +13,7 @@ import logging
 import ssl
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -21,18 +22,19 @@ from django.utils import timezone
 
 from tickets import hooks, services
 from tickets.customers import customer_get_or_create
+from tickets.email.bounces import bounce_record
+from tickets.email.raw_mail import RawMailUnavailable, raw_mail_read, raw_mail_save
 from tickets.intake.routing import ticket_route
 from tickets.mail.classify import Classification, classify, is_from_own_address, normalize_address
+from tickets.mail.forwards import is_forward_subject, split_forward
 from tickets.mail.parsing import EmailParseError, ParsedEmail, parse_email
 from tickets.mail.quotes import extract_reply, extract_reply_html
 from tickets.mail.threading import reference_from_message_id, reference_from_subject, reply_token_from_address
 from tickets.models import (
-    AuditEntry,
     Channel,
     InboundMessage,
     Mailbox,
     Message,
-    Notification,
     Team,
     Ticket,
     TicketParticipant,
@@ -85,7 +87,7 @@ def inbound_message_store(
             f"Unknown source {source!r}; expected one of {', '.join(InboundMessage.Source.values)}."
         )
     inbound = InboundMessage.objects.create(
-        raw=raw,
+        raw_key=raw_mail_save(raw),
         size=len(raw),
         source=source,
         mailbox=mailbox,
@@ -98,8 +100,34 @@ def inbound_message_store(
         from tickets.tasks import tickets_process_inbound_message
 
         pk = inbound.pk
-        transaction.on_commit(lambda: tickets_process_inbound_message.delay(pk))
+        # robust: a broker outage must not turn a stored message into an error for its sender; the
+        # stored-message sweep (inbound_messages_requeue_stored) enqueues it once the broker is back.
+        transaction.on_commit(lambda: tickets_process_inbound_message.delay(pk), robust=True)
     return inbound
+
+
+def inbound_messages_requeue_stored(
+    *, now: datetime | None = None, batch_size: int | None = None
+) -> list[int]:
+    """Enqueue processing of messages stored but not handled within the grace period, oldest first.
+
+    Their first enqueue was lost (broker down at commit) or their worker died; processing is idempotent
+    (a row leaves STORED under a row lock), so enqueuing one twice is harmless.
+    """
+    from tickets.tasks import tickets_process_inbound_message
+
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.HELPDESK_INBOUND_REQUEUE_AFTER_SECONDS)
+    pks = list(
+        InboundMessage.objects.filter(state=State.STORED, received_at__lt=cutoff)
+        .order_by("received_at", "pk")
+        .values_list("pk", flat=True)[: batch_size or settings.HELPDESK_INBOUND_REQUEUE_BATCH_SIZE]
+    )
+    for pk in pks:
+        tickets_process_inbound_message.delay(pk)
+    if pks:
+        logger.warning("Re-enqueued %d stored inbound messages that were not processed in time", len(pks))
+    return pks
 
 
 # --- process -------------------------------------------------------------------------------------
@@ -122,10 +150,9 @@ def inbound_message_process(*, inbound: InboundMessage | int, now: datetime | No
         row = InboundMessage.objects.select_for_update().get(pk=pk)
         if row.state != State.STORED:
             return row
-        raw = bytes(row.raw)
         try:
             with transaction.atomic():
-                result = _process(row=row, raw=raw, now=now)
+                result = _process(row=row, raw=raw_mail_read(row), now=now)
         except IntegrityError as error:
             # Another copy of the same message was processed concurrently and won the unique Message-ID.
             result = _concurrent_duplicate(row) or _Result(
@@ -161,7 +188,7 @@ def inbound_message_retry(*, inbound: InboundMessage, now: datetime | None = Non
         )
     from tickets.tasks import tickets_process_inbound_message
 
-    transaction.on_commit(lambda: tickets_process_inbound_message.delay(inbound.pk))
+    transaction.on_commit(lambda: tickets_process_inbound_message.delay(inbound.pk), robust=True)
     inbound.refresh_from_db()
     return inbound
 
@@ -190,7 +217,7 @@ def _process(*, row: InboundMessage, raw: bytes, now: datetime) -> _Result:
 
     classification = classify(parsed)
     if classification.is_bounce:
-        return _handle_bounce(parsed=parsed, classification=classification, now=now)
+        return _handle_bounce(row=row, classification=classification, now=now)
     if classification.auto_generated:
         kind = "bulk" if classification.is_bulk else "auto-generated"
         return _Result(state=State.IGNORED, reason=f"{kind}: {'; '.join(classification.reasons)}")
@@ -266,8 +293,8 @@ def _claimed(*, parsed: ParsedEmail, recipients: list[str], now: datetime) -> _R
 
 def _concurrent_duplicate(row: InboundMessage) -> _Result | None:
     try:
-        message_id = parse_email(bytes(row.raw)).message_id
-    except EmailParseError:
+        message_id = parse_email(raw_mail_read(row)).message_id
+    except (EmailParseError, RawMailUnavailable):
         return None
     if message_id and Message.objects.filter(email_message_id=message_id).exists():
         return _Result(state=State.DUPLICATE, reason="Message-ID was stored by a concurrent delivery")
@@ -293,57 +320,13 @@ def _duplicate_reason(*, row: InboundMessage, parsed: ParsedEmail) -> str:
     return ""
 
 
-def _handle_bounce(*, parsed: ParsedEmail, classification: Classification, now: datetime) -> _Result:
-    status = classification.delivery_status
-    original_id = status.original_message_id if status is not None else None
-    original = (
-        Message.objects.select_related("ticket").filter(email_message_id=original_id).first()
-        if original_id
-        else None
+def _handle_bounce(*, row: InboundMessage, classification: Classification, now: datetime) -> _Result:
+    result = bounce_record(delivery_status=classification.delivery_status, inbound=row, now=now)
+    if result.message is None:
+        return _Result(state=State.IGNORED, reason=f"bounce: {result.reason}"[:2000])
+    return _Result(
+        state=State.PROCESSED, reason=result.reason, ticket=result.message.ticket, message=result.note
     )
-    if original is None:
-        return _Result(
-            state=State.IGNORED,
-            reason="bounce: delivery status notification for a message we did not send"
-            + (f" ({original_id})" if original_id else ""),
-        )
-    diagnostic = (status.diagnostic or status.status or parsed.subject or "delivery failed").strip()
-    recipients = ", ".join(status.failed_recipients) or (original.ticket.customer.email or "")
-    Message.objects.filter(pk=original.pk).update(
-        delivery_status=Message.DeliveryStatus.BOUNCED, delivery_error=diagnostic[:2000]
-    )
-    ticket = original.ticket
-    note = None
-    if not ticket.is_closed:
-        note = services.message_add(
-            ticket=ticket,
-            author_role=Message.AuthorRole.SYSTEM,
-            visibility=Message.Visibility.INTERNAL,
-            body_text=f"Delivery failure: the email to {recipients} bounced.\n\n{diagnostic}",
-            is_automatic=True,
-            now=now,
-        )
-    services.audit_record(
-        ticket=ticket,
-        action=AuditEntry.Action.EMAIL,
-        now=now,
-        actor_label=services.SYSTEM,
-        field="delivery_status",
-        old_value=original.delivery_status,
-        new_value=Message.DeliveryStatus.BOUNCED,
-        details={"message_id": original.pk, "diagnostic": diagnostic[:500]},
-    )
-    if ticket.assignee is not None:
-        services.notification_create(
-            recipient=ticket.assignee,
-            kind=Notification.Kind.DELIVERY_FAILURE,
-            ticket=ticket,
-            title=f"{ticket.reference}: email to {recipients} bounced",
-            body=diagnostic,
-            dedupe_key=f"bounce:{original.pk}",
-            now=now,
-        )
-    return _Result(state=State.PROCESSED, reason="bounce", ticket=ticket, message=note)
 
 
 # --- threading -----------------------------------------------------------------------------------
@@ -437,8 +420,15 @@ def own_addresses() -> set[str]:
 
 
 def _bodies(parsed: ParsedEmail) -> tuple[str, str]:
-    """(visible new text, full original text); an all-quote reply keeps its full text visible."""
+    """(visible new text, full original text); an all-quote reply keeps its full text visible.
+
+    A forward keeps everything: the forwarded message is the request. Forward markers are never cut by
+    reply stripping; an Outlook forward ("FW:" with a From/Sent/To/Subject block) looks like a reply, so
+    its subject decides.
+    """
     full_text = parsed.text
+    if is_forward_subject(parsed.subject) and split_forward(full_text, subject=parsed.subject) is not None:
+        return full_text.strip(), full_text
     visible = extract_reply(parsed.text) if parsed.text.strip() else extract_reply_html(parsed.html)
     return (visible.strip() or full_text.strip()), full_text
 

@@ -78,7 +78,7 @@ def message_queue_email(*, message: Message, ticket: Ticket) -> Message:
     from tickets.tasks import tickets_send_message_email
 
     pk = message.pk
-    transaction.on_commit(lambda: tickets_send_message_email.delay(pk))
+    transaction.on_commit(lambda: tickets_send_message_email.delay(pk), robust=True)
     return message
 
 

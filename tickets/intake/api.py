@@ -19,6 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from tickets.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent_response
 from tickets.customers import normalize_email, normalize_phone
 from tickets.exceptions import CustomerIdentityError, DomainError
 from tickets.intake import services as intake
@@ -130,6 +131,10 @@ class IntakeView(APIView):
     input_serializer: type[serializers.Serializer]
 
     def post(self, request: Request) -> Response:
+        owner = f"integration:{request.auth.pk}"
+        return idempotent_response(request=request, owner=owner, produce=lambda: self._post(request))
+
+    def _post(self, request: Request) -> Response:
         serializer = self.input_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
@@ -219,6 +224,7 @@ class ChatTranscriptView(IntakeView):
         ),
         request=IntakeChatTranscriptSerializer,
         responses={201: IntakeResultSerializer, 200: IntakeResultSerializer, **ERROR_RESPONSES},
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
         examples=[
             OpenApiExample(
                 "Transcript",
@@ -314,6 +320,7 @@ class PhoneCallView(IntakeView):
         ),
         request=IntakePhoneCallSerializer,
         responses={201: IntakeResultSerializer, 200: IntakeResultSerializer, **ERROR_RESPONSES},
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
         examples=[
             OpenApiExample(
                 "Abandoned call",
@@ -381,6 +388,7 @@ class SocialMessageView(IntakeView):
         ),
         request=IntakeSocialMessageSerializer,
         responses={201: IntakeResultSerializer, 200: IntakeResultSerializer, **ERROR_RESPONSES},
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
         examples=[
             OpenApiExample(
                 "Mention",

@@ -87,7 +87,8 @@ def intake_web_form(
     ticket = ticket_route(ticket=ticket, arrival_team_reason=reason, now=now)
     # Enqueued after commit, so a rolled-back intake never mails the customer.
     ticket_id = ticket.pk
-    transaction.on_commit(lambda: tickets_send_acknowledgement.delay(ticket_id))
+    # robust: with the broker down the ticket is still created and the customer sees success.
+    transaction.on_commit(lambda: tickets_send_acknowledgement.delay(ticket_id), robust=True)
     return ticket
 
 
@@ -165,14 +166,25 @@ def _record_external(
     )
 
 
-def _agent_user(identifier: str) -> AbstractBaseUser | None:
-    """The agent user with this username or email, if there is exactly one."""
+def _conversation_scope(integration: IntegrationKey) -> str:
+    """The namespace of an integration's conversation and message ids: its team's, else its own.
+
+    Conversation ids come from the integrator's platform, so two teams' platforms can use the same ones;
+    without a scope team A's key could append to (and learn the reference of) team B's conversation.
+    """
+    return f"team-{integration.default_team_id}" if integration.default_team_id else f"key-{integration.pk}"
+
+
+def _agent_user(identifier: str, *, team_id: int | None = None) -> AbstractBaseUser | None:
+    """The agent user with this username or email (of team `team_id` when given), if there is exactly one."""
     identifier = (identifier or "").strip()
     if not identifier:
         return None
     users = get_user_model().objects.filter(
         Q(username__iexact=identifier) | Q(email__iexact=identifier), agent__isnull=False
     )
+    if team_id is not None:
+        users = users.filter(agent__teams=team_id)
     found = list(users[:2])
     return found[0] if len(found) == 1 else None
 
@@ -239,8 +251,9 @@ def intake_chat_transcript(
         name=customer_name,
     )
     _lock_customer(customer)
+    conversation_key = f"{_conversation_scope(integration)}/{conversation_id}"
     keyed = [
-        (f"{conversation_id}:{line.message_id or f'#{index}'}", line) for index, line in enumerate(lines)
+        (f"{conversation_key}:{line.message_id or f'#{index}'}", line) for index, line in enumerate(lines)
     ]
     seen = set(
         ExternalMessage.objects.filter(
@@ -254,7 +267,7 @@ def intake_chat_transcript(
         return IntakeResult(
             ticket=known.select_related("message__ticket").get().message.ticket, created=False
         )
-    ticket = _open_conversation_ticket(channel=Channel.CHAT, conversation_key=conversation_id)
+    ticket = _open_conversation_ticket(channel=Channel.CHAT, conversation_key=conversation_key)
     created = ticket is None
     if created:
         first_customer_text = next((line.text for _, line in fresh if line.author == "customer"), "")
@@ -266,7 +279,13 @@ def intake_chat_transcript(
             now=min(line.timestamp for _, line in fresh),
         )
     for key, line in fresh:
-        agent_user = _agent_user(line.author_name) if line.author == "agent" else None
+        # A key writes as the customer or as itself: a chat line names an agent of the key's own team only
+        # (a key without a team names none), so it cannot put words in any agent's mouth.
+        agent_user = (
+            _agent_user(line.author_name, team_id=integration.default_team_id)
+            if line.author == "agent" and integration.default_team_id
+            else None
+        )
         message = services.message_add(
             ticket=ticket,
             author_role=Message.AuthorRole.AGENT if line.author == "agent" else Message.AuthorRole.CUSTOMER,
@@ -282,7 +301,7 @@ def intake_chat_transcript(
         )
         ticket = message.ticket
         _record_external(
-            message=message, channel=Channel.CHAT, external_id=key, conversation_key=conversation_id, now=now
+            message=message, channel=Channel.CHAT, external_id=key, conversation_key=conversation_key, now=now
         )
     if created:
         ticket = ticket_route(ticket=ticket, received_at_address=integration.name, now=now)
@@ -310,7 +329,8 @@ def intake_social_message(
     timestamp = timestamp or now
     platform = platform.strip().lower()
     handle_input = HandleInput(channel=Channel.SOCIAL, platform=platform, handle=handle)
-    key = f"{platform}:{external_id.strip()}"
+    scope = _conversation_scope(integration)
+    key = f"{scope}/{platform}:{external_id.strip()}"
     existing = ExternalMessage.objects.filter(channel=Channel.SOCIAL, external_id=key).select_related(
         "message__ticket"
     )
@@ -318,7 +338,7 @@ def intake_social_message(
         return IntakeResult(ticket=found.message.ticket, created=False)
     customer = customer_get_or_create(handle=handle_input, name=customer_name)
     _lock_customer(customer)
-    conversation_key = f"{platform}:{handle.strip().lstrip('@').lower()}"
+    conversation_key = f"{scope}/{platform}:{handle.strip().lstrip('@').lower()}"
     body = f"{text}\n\n{post_url}" if post_url else text
     ticket = _open_conversation_ticket(channel=Channel.SOCIAL, conversation_key=conversation_key)
     created = ticket is None

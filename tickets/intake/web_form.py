@@ -8,9 +8,10 @@ from django.shortcuts import redirect, render
 from django.template.defaultfilters import filesizeformat
 from django.views.decorators.http import require_http_methods
 
+from helpdesk.client_ip import client_ip
 from tickets.exceptions import DomainError
 from tickets.intake.forms import SupportRequestForm
-from tickets.intake.ratelimit import client_ip, rate_limit_exceeded
+from tickets.intake.ratelimit import rate_limit_exceeded
 from tickets.intake.services import intake_web_form
 from tickets.services import AttachmentInput
 

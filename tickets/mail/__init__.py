@@ -6,7 +6,8 @@ Public API::
 
 * :mod:`tickets.mail.parsing`  - :func:`parse_email` -> :class:`ParsedEmail`
 * :mod:`tickets.mail.quotes`   - :func:`extract_reply`, :func:`extract_reply_html`
-* :mod:`tickets.mail.classify` - :func:`classify`, :func:`is_from_own_address`
+* :mod:`tickets.mail.classify` - :func:`classify`, :func:`is_from_own_address`, :func:`provider_notification`
+* :mod:`tickets.mail.forwards` - :func:`split_forward`, :func:`attached_message`, :func:`is_forward_subject`
 * :mod:`tickets.mail.threading` - Message-ID / subject / plus-address helpers
 
 See ``docs/email-parsing.md`` for the conventions.
@@ -15,10 +16,19 @@ See ``docs/email-parsing.md`` for the conventions.
 from tickets.mail.classify import (
     Classification,
     DeliveryStatus,
+    ProviderNotification,
     RecipientStatus,
     classify,
     is_from_own_address,
     normalize_address,
+    provider_notification,
+)
+from tickets.mail.forwards import (
+    Forward,
+    ForwardedMessage,
+    attached_message,
+    is_forward_subject,
+    split_forward,
 )
 from tickets.mail.parsing import (
     EmailParseError,
@@ -43,22 +53,29 @@ __all__ = [
     "Classification",
     "DeliveryStatus",
     "EmailParseError",
+    "Forward",
+    "ForwardedMessage",
     "ParsedAttachment",
     "ParsedEmail",
+    "ProviderNotification",
     "RecipientStatus",
+    "attached_message",
     "classify",
     "extract_reply",
     "extract_reply_html",
     "html_to_text",
+    "is_forward_subject",
     "is_from_own_address",
     "make_message_id",
     "normalize_address",
     "normalize_subject",
     "parse_email",
+    "provider_notification",
     "reference_from_message_id",
     "reference_from_subject",
     "reply_address",
     "reply_token_from_address",
     "sanitize_html",
+    "split_forward",
     "subject_with_reference",
 ]

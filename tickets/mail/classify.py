@@ -22,6 +22,7 @@ from email.message import Message
 from email.parser import BytesHeaderParser
 
 from tickets.mail.parsing import ParsedAttachment, ParsedEmail
+from tickets.mail.threading import normalize_subject
 
 __all__ = [
     "Classification",
@@ -103,16 +104,22 @@ _ORIGINAL_TYPES = frozenset(
         "message/global-headers",
     }
 )
+# Subjects that say "bounce" unambiguously, whoever sent the message.
 _BOUNCE_SUBJECT_RE = re.compile(
     r"undeliver|undelivered mail|delivery status notification|delivery (?:has )?failed|"
     r"delivery failure|mail delivery (?:failed|system)|returned mail|failure notice|"
-    r"could not be delivered|could not send|error sending|failed delivery|failure delivery|"
-    r"mail failure|delayed mail|message .{0,80} delayed|delivery (?:problem|notification)|"
-    r"nondeliverable|non-delivery|rejected|bounced|bounce notification|"
+    r"could not be delivered|nondeliverable|non-delivery|bounce notification|"
     r"unzustellbar|nicht zugestellt|non remis|no se puede entregar|non recapitabile|"
     r"non consegnato|niet bezorgd|onbestelbaar|kan ikke leveres|kunde inte levereras|"
     r"nie można dostarczyć|не доставлено|недоставлен|"
-    r"メールエラー|配信できません|配送エラー|送信エラー|未達|退信|投递失败|无法投递",
+    r"メールエラー|配信できません|配送エラー|未達|退信|投递失败|无法投递",
+    re.I,
+)
+# Looser words that only mean "bounce" when a mail system sent the message ("Warning: could not send
+# message for past 4 hours", "failed delivery", "Mail failure - malformed recipient address").
+_DAEMON_BOUNCE_SUBJECT_RE = re.compile(
+    r"could not send|error sending|failed delivery|failure delivery|mail failure|delayed mail|"
+    r"message .{0,80} delayed|delivery (?:problem|notification)|rejected|bounced|送信エラー",
     re.I,
 )
 # Local parts of the addresses mail systems send their notices from (RFC 3464/5321 conventions
@@ -127,7 +134,6 @@ _DSN_LINE_RE = re.compile(
     r"^\s*(?:final-recipient|original-recipient|diagnostic-code|remote-mta):", re.I | re.M
 )
 _SMTP_REPLY_RE = re.compile(r"\b[45][0-7]\d(?:[ -]+[245]\.\d{1,3}\.\d{1,3}|[ -]+-?\s*[A-Za-z])")
-_FORWARDED_SUBJECT_RE = re.compile(r"\s*(?:fwd?|fw|wg|tr|rv|enc|i|doorst|vs|vb)\s*:", re.I)
 _FEEDBACK_TYPES = frozenset({"message/feedback-report"})
 # Hotmail's junk-mail reporting program (JMRP) sends a plain multipart/mixed with the reported
 # message attached; the attachment carries this header.
@@ -136,8 +142,8 @@ _JMRP_HEADER = "x-hmxmroriginalrecipient"
 _AUTO_REPLY_SUBJECT_RE = re.compile(
     r"^\s*(?:\[[^\]]{0,40}\]\s*)?(?:"
     r"auto(?:matic)?[ -]?(?:reply|response|respons|answer)|out of (?:the )?office|"
-    r"abwesenheitsnotiz|automatische antwort|abwesend|"
-    r"réponse automatique|reponse automatique|absence|"
+    r"abwesenheitsnotiz|automatische antwort|"
+    r"réponse automatique|reponse automatique|"
     r"risposta automatica|respuesta automática|respuesta automatica|resposta automática|"
     r"resposta automatica|automatisch antwoord|afwezigheidsbericht|automatisk svar|"
     r"autosvar|automaattinen vastaus|poissaoloviesti|automatyczna odpowiedź|"
@@ -488,17 +494,19 @@ def _looks_like_legacy_bounce(parsed: ParsedEmail) -> bool:
     """A bounce without an RFC 3464 part: a mail system's sender plus bounce-like content."""
     if "x-failed-recipients" in parsed.headers:
         return True
-    bounce_subject = bool(_BOUNCE_SUBJECT_RE.search(parsed.subject[:500]))
+    subject = parsed.subject[:500]
+    bounce_subject = bool(_BOUNCE_SUBJECT_RE.search(subject))
     text = parsed.text[:20_000]
     if not (_sender_is_daemon(parsed) or parsed.return_path == ""):
-        # Carrier gateways send from ordinary-looking addresses (no-reply@...): a bounce subject plus
-        # the returned message attached, unless a person forwards it ("Fwd: Returned mail").
+        # Carrier gateways send from ordinary-looking addresses (no-reply@...): an unambiguous bounce
+        # subject plus the returned message attached, unless a person replies to or forwards one
+        # ("Fwd: Returned mail", "Re: Undelivered Mail").
         return (
             bounce_subject
-            and not _FORWARDED_SUBJECT_RE.match(parsed.subject)
+            and normalize_subject(subject) == " ".join(subject.split())
             and (_has_original_message(parsed) or bool(_DSN_LINE_RE.search(text)))
         )
-    if bounce_subject:
+    if bounce_subject or _DAEMON_BOUNCE_SUBJECT_RE.search(subject):
         return True
     return bool(_DSN_LINE_RE.search(text) or _SMTP_REPLY_RE.search(text) or _has_original_message(parsed))
 

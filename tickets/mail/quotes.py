@@ -28,7 +28,7 @@ import re
 
 from tickets.mail.parsing import HtmlNode, html_to_text, parse_html, render_text
 
-__all__ = ["extract_reply", "extract_reply_html"]
+__all__ = ["extract_reply", "extract_reply_html", "header_block_at", "header_category", "is_forward_marker"]
 
 _MAX_PROBE = 400  # characters of a line any check looks at
 _MAX_HTML = 4 * 1024 * 1024
@@ -112,7 +112,7 @@ def _strip_quotes(lines: list[str]) -> list[str | None]:
             out.append(None)
             i = j
             continue
-        if _is_forward_marker(probe):
+        if is_forward_marker(probe):
             out.extend(lines[i:])
             break
         header_lines = _attribution_length(lines, i)
@@ -126,7 +126,7 @@ def _strip_quotes(lines: list[str]) -> list[str | None]:
                 continue
             if _attribution_length(lines, i, strict=True):
                 break  # unquoted history follows (Gmail plain text, Yahoo, ...)
-        if _is_original_message_separator(probe) or _header_block_at(lines, i, categories):
+        if _is_original_message_separator(probe) or header_block_at(lines, i, categories):
             break
         if _is_underscore_line(probe) and _list_footer_follows(lines, i):
             break
@@ -437,7 +437,8 @@ for _category, _labels in {
         _HEADER_LABELS[_label] = _category
 
 
-def _header_category(line: str) -> str | None:
+def header_category(line: str) -> str | None:
+    """The field a header-block line names, localized: 'from', 'date', 'to', 'cc', 'subject' or None."""
     # "==== Message du : 12/12/2016 13:20" (Orange webmail) puts its separator on the header line
     match = _HEADER_LABEL_RE.match(line[:200].strip().lstrip("= "))
     if not match:
@@ -445,13 +446,13 @@ def _header_category(line: str) -> str | None:
     return _HEADER_LABELS.get(match.group(1).lower())
 
 
-def _header_block_at(lines: list[str], i: int, cache: dict[int, str | None] | None = None) -> bool:
+def header_block_at(lines: list[str], i: int, cache: dict[int, str | None] | None = None) -> bool:
     """A From/Sent/To/Subject-style block (at least From + two other fields)."""
     cache = {} if cache is None else cache
 
     def category_of(index: int) -> str | None:
         if index not in cache:
-            cache[index] = _header_category(lines[index])
+            cache[index] = header_category(lines[index])
         return cache[index]
 
     category = category_of(i)
@@ -568,7 +569,8 @@ def _is_original_message_separator(probe: str) -> bool:
     return _normalized_marker(probe) in _ORIGINAL_MESSAGE_MARKERS
 
 
-def _is_forward_marker(probe: str) -> bool:
+def is_forward_marker(probe: str) -> bool:
+    """Is this (stripped) line a forward marker ("---------- Forwarded message ---------", ...)?"""
     if len(probe) > 80:
         return False
     marker = _normalized_marker(probe)
@@ -800,12 +802,12 @@ def _is_border_top_header(node: HtmlNode) -> bool:
     if "border-top" not in style or ("solid" not in style and "border-top-width" not in style):
         return False
     first_line = node.text_content(limit=300).replace("\xa0", " ").strip().split("\n", 1)[0]
-    return _header_category(first_line) in ("from", "date")
+    return header_category(first_line) in ("from", "date")
 
 
 def _is_forward_container(node: HtmlNode) -> bool:
     for line in node.text_content(limit=400).split("\n")[:4]:
         probe = _probe(line.replace("\xa0", " "))
-        if probe and _is_forward_marker(probe):
+        if probe and is_forward_marker(probe):
             return True
     return False

@@ -61,6 +61,9 @@ TIME_GROUPS = ("day", "week", "month")
 DIMENSION_GROUPS = ("team", "agent", "channel", "priority")
 GROUP_BY_CHOICES = TIME_GROUPS + DIMENSION_GROUPS
 MAX_RANGE_DAYS = 731
+# Dates outside this span overflow the period arithmetic (the day after `end`, time-zone shifts near
+# datetime.max) and mean nothing for a helpdesk; inputs beyond it are refused, not computed.
+EARLIEST_DATE, LATEST_DATE = date(1900, 1, 1), date(9998, 12, 31)
 SURVEY_KINDS = ("csat", "nps", "ces")
 SLA_METRICS = tuple(SlaMetric.values)
 #: Measures that are one number each, in CSV column order.
@@ -256,6 +259,17 @@ def _sort_key(group_by: str, key, label: str):
     if group_by == "channel":
         return (0, Channel.values.index(key) if key in Channel.values else 0)
     return (0, label.lower())
+
+
+def date_range_error(start: date, end: date) -> str | None:
+    """Why a requested date range cannot be reported (API, workspace and admin say the same), or None."""
+    if not (EARLIEST_DATE <= start <= LATEST_DATE and EARLIEST_DATE <= end <= LATEST_DATE):
+        return f"Dates must lie between {EARLIEST_DATE.isoformat()} and {LATEST_DATE.isoformat()}."
+    if end < start:
+        return "The end date must not be before the start date."
+    if (end - start).days >= MAX_RANGE_DAYS:
+        return f"The range may span at most {MAX_RANGE_DAYS} days; ask for a shorter one."
+    return None
 
 
 def range_bounds(start: date, end: date, tz: ZoneInfo) -> tuple[datetime, datetime]:

@@ -12,8 +12,6 @@ lease); receivers dedupe on the `X-Helpdesk-Delivery` id.
 
 import json
 import logging
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,6 +21,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from helpdesk.outbound_http import OutboundConnectionError, OutboundURLRefused, outbound_post
 from tickets.models import Team, Ticket, WebhookDelivery, WebhookEvent, WebhookSubscription
 from tickets.webhooks import protocol as webhook_protocol
 
@@ -92,7 +91,8 @@ def webhooks_emit_many(
     if not all(d.pk for d in deliveries):  # backends that do not return ids from bulk_create
         deliveries = list(WebhookDelivery.objects.filter(created_at=now, subscription__in=subscriptions))
     for delivery in deliveries:
-        transaction.on_commit(lambda pk=delivery.pk: _enqueue(pk))
+        # robust: a broker outage must not fail the committed request; tickets_retry_webhooks picks it up.
+        transaction.on_commit(lambda pk=delivery.pk: _enqueue(pk), robust=True)
     return deliveries
 
 
@@ -130,9 +130,7 @@ def webhook_body(delivery: WebhookDelivery) -> bytes:
 
 
 def _post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> int:
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
-    with urllib.request.urlopen(request, timeout=timeout) as response:
-        return response.status
+    return outbound_post(url, body, headers, timeout)
 
 
 def _is_transient(code: int) -> bool:
@@ -170,20 +168,23 @@ def webhook_deliver(
             delivery.subscription.secret, timestamp, body
         ),
     }
-    code, error = None, ""
+    code, error, refused = None, "", False
     try:
         code = _post(delivery.subscription.url, body, headers, timeout)
-    except urllib.error.HTTPError as exc:
-        code, error = exc.code, f"HTTP {exc.code} {exc.reason}"
-    except (urllib.error.URLError, TimeoutError, OSError, ValueError) as exc:
-        error = f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}"
+    except OutboundURLRefused as exc:
+        # The URL (or what its host resolves to now) is not allowed: retrying cannot help.
+        error, refused = str(exc), True
+    except OutboundConnectionError as exc:
+        error = str(exc)
+    if code is not None and 300 <= code < 400:
+        error = f"HTTP {code}: redirects are not followed; configure the final URL."
 
     ours = WebhookDelivery.objects.filter(pk=delivery.pk, status=State.SENDING, attempts=delivery.attempts)
     if code is not None and 200 <= code < 300:
         ours.update(
             status=State.DELIVERED, response_code=code, error="", delivered_at=now, next_attempt_at=None
         )
-    elif (code is None or _is_transient(code)) and delivery.attempts < MAX_ATTEMPTS:
+    elif not refused and (code is None or _is_transient(code)) and delivery.attempts < MAX_ATTEMPTS:
         delay = webhook_protocol.backoff_seconds(delivery.attempts, **({"rng": rng} if rng else {}))
         ours.update(
             status=State.PENDING,
@@ -218,5 +219,5 @@ def webhook_delivery_retry(*, delivery: WebhookDelivery, now: datetime | None = 
         status=State.PENDING, attempts=0, next_attempt_at=now
     )
     if changed:
-        transaction.on_commit(lambda: _enqueue(delivery.pk))
+        transaction.on_commit(lambda: _enqueue(delivery.pk), robust=True)
     return bool(changed)

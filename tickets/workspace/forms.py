@@ -6,7 +6,7 @@ from django import forms
 from django.utils import timezone
 
 from tickets.models import Channel, Message, Priority, Status, Team
-from tickets.reporting.metrics import MAX_RANGE_DAYS
+from tickets.reporting.metrics import date_range_error
 from tickets.services import AttachmentInput
 
 
@@ -73,12 +73,9 @@ class MetricsPeriodForm(forms.Form):
         data = super().clean()
         start: date | None = data.get("start")
         end: date | None = data.get("end")
-        if start and end:
-            if end < start:
-                raise forms.ValidationError("The end date is before the start date.")
-            # The same limit as GET /api/v1/metrics/.
-            if (end - start).days >= MAX_RANGE_DAYS:
-                raise forms.ValidationError(f"Choose a period of at most {MAX_RANGE_DAYS} days.")
+        # The same limits as GET /api/v1/metrics/.
+        if start and end and (error := date_range_error(start, end)):
+            raise forms.ValidationError(error)
         return data
 
 

@@ -8,7 +8,19 @@ from django.db.models import Count, Q, QuerySet
 
 from tickets import transitions
 from tickets.adapters import sla as sla_adapter
-from tickets.models import Agent, Macro, SavedView, Status, Team, Ticket, TicketPresence
+from tickets.mail.forwards import ForwardedMessage, attached_message, split_forward
+from tickets.models import (
+    Agent,
+    Attachment,
+    Channel,
+    Macro,
+    Message,
+    SavedView,
+    Status,
+    Team,
+    Ticket,
+    TicketPresence,
+)
 from tickets.permissions import led_team_ids
 from tickets.selectors import ticket_list, ticket_visibility_q, user_is_admin
 from tickets.workspace.macro_text import render_macro
@@ -140,6 +152,44 @@ def macro_render(*, macro: Macro, ticket: Ticket, agent: AbstractBaseUser) -> st
             },
         },
     )
+
+
+# Attached messages larger than this are offered as files only (the summary would need them in memory).
+MAX_ATTACHED_MESSAGE_BYTES = 5 * 1024 * 1024
+ATTACHED_MESSAGE_TYPES = frozenset({"message/rfc822", "message/global"})
+
+
+def ticket_thread(*, ticket: Ticket) -> list[Message]:
+    """The ticket's messages for the ticket page, each with what forwarding and attaching tell about it.
+
+    `message.forward` is the inline forward of an email (who forwarded it is the author; the forwarded
+    message's sender, date and subject are in it), or None; `attachment.as_message` summarises an attached
+    `message/rfc822` part so it is shown as a message rather than an opaque file, or None.
+    """
+    messages = list(
+        ticket.messages.select_related("author_user", "author_customer").prefetch_related("attachments")
+    )
+    for position, message in enumerate(messages):
+        message.forward = None
+        if message.channel == Channel.EMAIL and message.author_role == Message.AuthorRole.CUSTOMER:
+            # Only the first message carries the ticket's subject, which tells an Outlook forward ("FW:").
+            subject = ticket.subject if position == 0 else ""
+            message.forward = split_forward(message.full_text or message.body_text, subject=subject)
+        for attachment in message.attachments.all():
+            attachment.as_message = _attached_message(attachment)
+    return messages
+
+
+def _attached_message(attachment: Attachment) -> ForwardedMessage | None:
+    if attachment.content_type not in ATTACHED_MESSAGE_TYPES or not attachment.file:
+        return None
+    if attachment.size > MAX_ATTACHED_MESSAGE_BYTES:
+        return None
+    try:
+        with attachment.file.open("rb") as handle:
+            return attached_message(handle.read(MAX_ATTACHED_MESSAGE_BYTES))
+    except OSError:
+        return None
 
 
 def customer_other_tickets(*, user: AbstractBaseUser, ticket: Ticket, limit: int = 20) -> list[Ticket]:

@@ -263,10 +263,9 @@ def ticket_new(request: HttpRequest) -> HttpResponse:
 
 def _ticket_context(request: HttpRequest, ticket: Ticket, form: ReplyForm | None = None) -> dict:
     now = timezone.now()
-    thread = ticket.messages.select_related("author_user", "author_customer").prefetch_related("attachments")
     return {
         "ticket": ticket,
-        "thread": thread,
+        "thread": ws.ticket_thread(ticket=ticket),
         "audit": ticket.audit_entries.select_related("actor").order_by("-created_at", "-pk")[:100],
         "form": form or ReplyForm(),
         "macros": ws.macro_list(ticket=ticket),

@@ -1,4 +1,4 @@
-"""Create the demo administrator once and print its login on every run."""
+"""Create the demo administrator once; print its password only then (it stays in var/admin-password.txt)."""
 
 import secrets
 
@@ -29,5 +29,9 @@ class Command(BaseCommand):
             password_file.parent.mkdir(parents=True, exist_ok=True)
             password_file.write_text(password + "\n")
             password_file.chmod(0o600)
-        password = password_file.read_text().strip()
-        self.stdout.write(self.style.SUCCESS(f"Admin login: username {username!r}, password {password!r}"))
+            # Printed once: start-up logs are kept and shared; a password in them on every start leaks.
+            self.stdout.write(
+                self.style.SUCCESS(f"Admin login: username {username!r}, password {password!r}")
+            )
+            return
+        self.stdout.write(f"Admin login: username {username!r}, password in {password_file}")

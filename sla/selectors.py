@@ -1,16 +1,19 @@
 """Reads of the SLA domain: business calendars, the matching policy, clock status for tickets and queues."""
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet, Subquery
 
-from sla.business_time import BusinessCalendar
-from sla.models import Calendar, ClockState, Metric, Policy, PolicyTarget, SlaClock
+from sla import forecast as forecast_model
+from sla.business_time import BusinessCalendar, add_business_seconds, business_seconds_between
+from sla.explain import ClockView, EventView, Explanation, explain_clock
+from sla.models import Calendar, ClockState, Metric, Policy, PolicyTarget, SlaClock, SlaEvent
 from tickets import transitions
-from tickets.models import Ticket
+from tickets.models import AuditEntry, Organization, Tag, Team, Ticket
 
 METRIC_ORDER = [Metric.FIRST_RESPONSE, Metric.NEXT_RESPONSE, Metric.PERIODIC_UPDATE, Metric.RESOLUTION]
 
@@ -117,33 +120,27 @@ def active_policy_rules() -> list[PolicyRule]:
     ]
 
 
-def policy_rule_for(facts: TicketFacts, rules: Iterable[PolicyRule]) -> PolicyRule | None:
-    """The one place policies are matched: the first rule (by position) whose every condition holds.
+def policy_condition_checks(facts: TicketFacts, rule: PolicyRule) -> Iterator[tuple[str, bool]]:
+    """Each condition of the rule's policy and whether the ticket meets it, lazily, in a fixed order.
 
     Each condition is optional (empty means any) and multi-valued (any of the values matches); for
     tags, the ticket needs at least one of the policy's tags.
     """
+    policy = rule.policy
+    yield "priorities", not policy.priorities or facts.priority in policy.priorities
+    yield "channels", not policy.channels or facts.channel in policy.channels
+    yield "vip", policy.vip is None or policy.vip == facts.is_vip
+    yield "teams", not rule.team_ids or facts.team_id in rule.team_ids
+    yield "organizations", not rule.organization_ids or facts.organization_id in rule.organization_ids
+    yield "tags", not rule.tag_ids or bool(rule.tag_ids & facts.tag_ids)
+
+
+def policy_rule_for(facts: TicketFacts, rules: Iterable[PolicyRule]) -> PolicyRule | None:
+    """The one place policies are matched: the first rule (by position) whose every condition holds."""
     for rule in rules:
-        policy = rule.policy
-        if policy.priorities and facts.priority not in policy.priorities:
-            continue
-        if policy.channels and facts.channel not in policy.channels:
-            continue
-        if policy.vip is not None and policy.vip != facts.is_vip:
-            continue
-        if rule.team_ids and facts.team_id not in rule.team_ids:
-            continue
-        if rule.organization_ids and facts.organization_id not in rule.organization_ids:
-            continue
-        if rule.tag_ids and not rule.tag_ids & facts.tag_ids:
-            continue
-        return rule
+        if all(holds for _, holds in policy_condition_checks(facts, rule)):
+            return rule
     return None
-
-
-def policy_for(facts: TicketFacts) -> Policy | None:
-    rule = policy_rule_for(facts, active_policy_rules())
-    return rule.policy if rule else None
 
 
 # --- status of clocks ---------------------------------------------------------------------------
@@ -291,3 +288,356 @@ def annotate_sla_badge(qs: QuerySet[Ticket]) -> QuerySet[Ticket]:
     """`annotate_next_sla_due` plus `sla_breached`, which is all the SLA badge of a list needs."""
     breached = Exists(_open_clocks().filter(state=ClockState.BREACHED))
     return annotate_next_sla_due(qs).annotate(sla_breached=breached)
+
+
+# --- explaining clocks ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConditionCheck:
+    """One policy condition: what the policy asks for, what the ticket has, and whether that matches."""
+
+    name: str
+    required: str
+    actual: str
+    holds: bool
+
+
+@dataclass(frozen=True)
+class PolicyMatch:
+    policy_id: int
+    name: str
+    position: int
+    matched: bool
+    checks: list[ConditionCheck]
+
+
+@dataclass(frozen=True)
+class CalendarInfo:
+    name: str
+    time_zone: str
+    hours: list[str]  # "Monday 09:00-17:00"
+    holidays: list[tuple[date, str]]  # within the clocks' span and the next 60 days
+
+
+@dataclass(frozen=True)
+class ClockExplanation:
+    clock_id: int
+    sequence: int
+    policy: str
+    calendar: CalendarInfo | None
+    explanation: Explanation
+
+
+@dataclass(frozen=True)
+class TicketSlaExplanation:
+    ticket_id: int
+    time_zone: str
+    facts: dict[str, str]
+    policies: list[PolicyMatch]  # in matching order, up to and including the one that matched
+    clocks: list[ClockExplanation]
+
+
+def _names(model, ids: Iterable[int]) -> str:
+    ids = list(ids)
+    if not ids:
+        return "any"
+    return ", ".join(
+        sorted(str(name) for name in model.objects.filter(pk__in=ids).values_list("name", flat=True))
+    )
+
+
+def _condition_checks(
+    facts: TicketFacts, rule: PolicyRule, fact_text: dict[str, str]
+) -> list[ConditionCheck]:
+    policy = rule.policy
+    required = {
+        "priorities": ", ".join(policy.priorities) or "any",
+        "channels": ", ".join(policy.channels) or "any",
+        "vip": "any" if policy.vip is None else ("VIP" if policy.vip else "not VIP"),
+        "teams": _names(Team, rule.team_ids),
+        "organizations": _names(Organization, rule.organization_ids),
+        "tags": _names(Tag, rule.tag_ids) if rule.tag_ids else "any",
+    }
+    return [
+        ConditionCheck(name, required[name], fact_text[name], holds)
+        for name, holds in policy_condition_checks(facts, rule)
+    ]
+
+
+def _calendar_info(calendar: Calendar, start: date, end: date) -> CalendarInfo:
+    hours = [
+        f"{interval.get_weekday_display()} {interval.start:%H:%M}-{interval.end:%H:%M}"
+        for interval in calendar.intervals.order_by("weekday", "start")
+    ]
+    holidays = list(
+        calendar.holidays.filter(date__gte=start, date__lte=end).order_by("date").values_list("date", "name")
+    )
+    return CalendarInfo(calendar.name, calendar.time_zone, hours, holidays)
+
+
+def ticket_sla_explanation(
+    ticket: Ticket, now: datetime, tz: ZoneInfo, clock_id: int | None = None
+) -> TicketSlaExplanation:
+    """Why each of the ticket's clocks (or the one clock `clock_id`) is due when it is, shown in `tz`.
+
+    Built from each clock's event timeline by `sla.explain`, with the calendar the engine uses; the
+    policy matching is today's, through `policy_condition_checks` (the rule `policy_rule_for` applies).
+    """
+    facts = ticket_facts(ticket.pk)
+    tag_names = ", ".join(sorted(Tag.objects.filter(pk__in=facts.tag_ids).values_list("name", flat=True)))
+    team = Team.objects.filter(pk=facts.team_id).values_list("name", flat=True).first()
+    organization = (
+        Organization.objects.filter(pk=facts.organization_id).values_list("name", flat=True).first()
+    )
+    fact_text = {
+        "priorities": facts.priority,
+        "channels": facts.channel,
+        "vip": "VIP" if facts.is_vip else "not VIP",
+        "teams": team or "no team",
+        "organizations": organization or "no organization",
+        "tags": tag_names or "no tags",
+    }
+    policies: list[PolicyMatch] = []
+    for rule in active_policy_rules():
+        checks = _condition_checks(facts, rule, fact_text)
+        matched = all(check.holds for check in checks)
+        policies.append(PolicyMatch(rule.policy.pk, rule.policy.name, rule.policy.position, matched, checks))
+        if matched:
+            break
+
+    clocks = SlaClock.objects.filter(ticket_id=ticket.pk).select_related("policy", "calendar")
+    if clock_id is not None:
+        clocks = clocks.filter(pk=clock_id)
+    events_by_clock: dict[int, list[EventView]] = {}
+    # Creation order is the engine's order (a breach found late is stamped with its earlier due instant).
+    for event in SlaEvent.objects.filter(clock__ticket_id=ticket.pk).order_by("pk"):
+        events_by_clock.setdefault(event.clock_id, []).append(
+            EventView(event.kind, event.at, event.target_seconds, event.business_hours, event.details)
+        )
+    calendars: dict[int, BusinessCalendar] = {}
+    explained = []
+    for clock in clocks.order_by("metric", "sequence"):
+        if clock.calendar_id is None:
+            pure = BusinessCalendar.always_open()
+        else:
+            if clock.calendar_id not in calendars:
+                calendars[clock.calendar_id] = business_calendar(clock.calendar)
+            pure = calendars[clock.calendar_id]
+        view = ClockView(
+            metric=clock.metric,
+            state=clock.state,
+            target_seconds=clock.target_seconds,
+            business_hours=clock.business_hours,
+            pinned_due_at=clock.pinned_due_at,
+            stopped_at=clock.stopped_at,
+        )
+        explanation = explain_clock(view, events_by_clock.get(clock.pk, []), pure, tz)
+        info = None
+        if clock.calendar is not None:
+            span_end = max(filter(None, [explanation.due_at, now]))
+            info = _calendar_info(
+                clock.calendar, clock.started_at.date(), span_end.date() + timedelta(days=60)
+            )
+        explained.append(
+            ClockExplanation(
+                clock.pk,
+                clock.sequence,
+                clock.policy.name if clock.policy else "(deleted policy)",
+                info,
+                explanation,
+            )
+        )
+    return TicketSlaExplanation(ticket.pk, str(tz), fact_text, policies, explained)
+
+
+# --- breach forecast ------------------------------------------------------------------------------
+
+HANDLING_DEFAULT_SECONDS = 30 * 60
+HANDLING_MIN_SECONDS, HANDLING_MAX_SECONDS = 5 * 60, 4 * 3600
+HANDLING_HISTORY_DAYS = 30
+HANDLING_MIN_SAMPLES = 5
+
+
+@dataclass(frozen=True)
+class ForecastTicket:
+    ticket: Ticket
+    due_at: datetime
+    finish_at: datetime | None  # None: nobody on duty works it before it is due
+    breaches: bool
+
+
+@dataclass(frozen=True)
+class ForecastSuggestion:
+    ticket: Ticket
+    from_agent: str
+    to_agent: str
+    to_user_id: int
+    finish_at: datetime
+    due_at: datetime
+
+
+@dataclass(frozen=True)
+class TeamForecast:
+    team: Team
+    now: datetime
+    calendar: str
+    handling_seconds: int
+    handling_samples: int
+    agents_on_duty: int
+    already_breached: int
+    breaches_within: dict[int, int]
+    breaches_within_after_suggestions: dict[int, int]
+    first_breaches: list[ForecastTicket]
+    suggestions: list[ForecastSuggestion]
+
+
+def team_calendar(team: Team) -> tuple[str, BusinessCalendar]:
+    """The calendar the team's forecast counts business hours on: that of most of its running clocks."""
+    row = (
+        SlaClock.objects.filter(ticket__team=team, state=ClockState.RUNNING, calendar__isnull=False)
+        .values("calendar_id")
+        .annotate(n=Count("pk"))
+        .order_by("-n", "calendar_id")
+        .first()
+    )
+    if row is None:
+        return "24/7", BusinessCalendar.always_open()
+    calendar = Calendar.objects.get(pk=row["calendar_id"])
+    return calendar.name, business_calendar(calendar)
+
+
+def team_handling_seconds(team: Team, now: datetime, calendar: BusinessCalendar) -> tuple[int, int]:
+    """(median business seconds from first touch to first reply, samples) over the team's recent tickets.
+
+    First touch is the ticket's first assignment (audited), or its creation when it was never assigned;
+    the reply is the first public agent reply. Clamped to 5 min-4 h; 30 min with fewer than 5 samples.
+    """
+    first_assignment = (
+        AuditEntry.objects.filter(ticket=OuterRef("pk"), field="assignee")
+        .order_by("created_at", "pk")
+        .values("created_at")[:1]
+    )
+    rows = (
+        Ticket.objects.filter(
+            team=team,
+            first_response_at__gte=now - timedelta(days=HANDLING_HISTORY_DAYS),
+            first_response_at__lte=now,
+        )
+        .annotate(assigned_at=Subquery(first_assignment))
+        .order_by("-first_response_at")
+        .values_list("created_at", "assigned_at", "first_response_at")[:500]
+    )
+    samples = []
+    for created_at, assigned_at, replied_at in rows:
+        touch = assigned_at if assigned_at is not None and assigned_at < replied_at else created_at
+        samples.append(business_seconds_between(calendar, touch, replied_at))
+    middle = forecast_model.median(samples)
+    if middle is None or len(samples) < HANDLING_MIN_SAMPLES:
+        return HANDLING_DEFAULT_SECONDS, len(samples)
+    return int(min(max(middle, HANDLING_MIN_SECONDS), HANDLING_MAX_SECONDS)), len(samples)
+
+
+def forecast_inputs(
+    team: Team, now: datetime, calendar: BusinessCalendar, horizon_hours: int
+) -> tuple[list[forecast_model.WaitingTicket], list[forecast_model.AgentOnTeam], int]:
+    """The team's tickets with a running clock due within the horizon, its agents, and already breached.
+
+    Tickets due later cannot change the outcome of earlier ones (the simulation works earliest due
+    first), so the horizon bounds the work whatever the backlog.
+    """
+    horizon_end = (
+        add_business_seconds(calendar, now, horizon_hours * 3600) if calendar.weekly_business_seconds else now
+    )
+    running = SlaClock.objects.filter(
+        ticket__team=team, ticket__status__in=transitions.UNSOLVED, stopped_at__isnull=True
+    )
+    already_breached = (
+        Ticket.objects.filter(team=team, status__in=transitions.UNSOLVED).filter(breached_q(now)).count()
+    )
+    due = (
+        running.filter(state=ClockState.RUNNING, due_at__gte=now, due_at__lte=horizon_end)
+        .exclude(ticket__in=Ticket.objects.filter(team=team).filter(breached_q(now)))
+        .values("ticket_id")
+        .annotate(next_due=Min("due_at"))
+    )
+    due_by_ticket = {row["ticket_id"]: row["next_due"] for row in due}
+    tickets = Ticket.objects.filter(pk__in=due_by_ticket).prefetch_related("required_skills")
+    waiting = [
+        forecast_model.WaitingTicket(
+            ticket_id=ticket.pk,
+            due_in=business_seconds_between(calendar, now, due_by_ticket[ticket.pk]),
+            assignee_id=ticket.assignee_id,
+            required_skills=frozenset(skill.pk for skill in ticket.required_skills.all()),
+            label=ticket.reference or "",
+        )
+        for ticket in tickets
+    ]
+    open_counts = dict(
+        Ticket.objects.filter(status__in=transitions.UNSOLVED, assignee__isnull=False)
+        .values("assignee_id")
+        .annotate(n=Count("pk"))
+        .values_list("assignee_id", "n")
+    )
+    agents = [
+        forecast_model.AgentOnTeam(
+            user_id=agent.user_id,
+            available=agent.is_available,
+            capacity=agent.capacity,
+            open_tickets=open_counts.get(agent.user_id, 0),
+            skills=frozenset(skill.pk for skill in agent.skills.all()),
+            label=str(agent),
+        )
+        for agent in team.agents.select_related("user").prefetch_related("skills")
+    ]
+    return waiting, agents, already_breached
+
+
+def team_breach_forecast(team: Team, now: datetime, show: int = 10) -> TeamForecast:
+    """How many of the team's tickets will breach in the next 2/4/8 business hours if nothing changes,
+    the first of them, and reassignments that would save some (model: `sla.forecast`)."""
+    calendar_name, calendar = team_calendar(team)
+    handling, samples = team_handling_seconds(team, now, calendar)
+    horizon = max(forecast_model.HORIZON_HOURS)
+    waiting, agents, already_breached = forecast_inputs(team, now, calendar, horizon)
+    result = forecast_model.forecast(waiting, agents, handling)
+
+    def instant(offset: int) -> datetime:
+        return (
+            add_business_seconds(calendar, now, max(offset, 0)) if calendar.weekly_business_seconds else now
+        )
+
+    tickets = Ticket.objects.select_related("assignee").in_bulk([t.ticket_id for t in waiting])
+    names = {agent.user_id: agent.label for agent in agents}
+    breaching = sorted((o for o in result.outcomes if o.breaches), key=lambda o: (o.due_in, o.ticket_id))
+    return TeamForecast(
+        team=team,
+        now=now,
+        calendar=calendar_name,
+        handling_seconds=handling,
+        handling_samples=samples,
+        agents_on_duty=sum(1 for agent in agents if agent.available),
+        already_breached=already_breached,
+        breaches_within=result.breaches_within,
+        breaches_within_after_suggestions=result.breaches_within_after_suggestions,
+        first_breaches=[
+            ForecastTicket(
+                tickets[o.ticket_id],
+                instant(o.due_in),
+                instant(o.finish_in) if o.finish_in is not None else None,
+                True,
+            )
+            for o in breaching[:show]
+        ],
+        suggestions=[
+            ForecastSuggestion(
+                ticket=tickets[s.ticket_id],
+                from_agent=names.get(s.from_user_id, "unassigned") if s.from_user_id else "unassigned",
+                to_agent=names[s.to_user_id],
+                to_user_id=s.to_user_id,
+                finish_at=instant(s.finish_in),
+                due_at=instant(s.due_in),
+            )
+            for s in result.suggestions
+        ],
+    )

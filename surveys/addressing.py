@@ -15,6 +15,8 @@ from __future__ import annotations
 import re
 from email.utils import getaddresses
 
+from tickets.mail.threading import split_sub_address, with_sub_address
+
 __all__ = [
     "TOKEN_PATTERN",
     "invitation_token_from_address",
@@ -26,7 +28,7 @@ __all__ = [
 
 TOKEN_PATTERN = r"[0-9]{1,18}-[a-z2-7]{32}"
 _TOKEN_RE = re.compile(rf"{TOKEN_PATTERN}\Z")
-_ADDRESS_RE = re.compile(rf"[^@\s+]*\+survey-({TOKEN_PATTERN})@[^@\s]+\Z", re.IGNORECASE)
+_TAG_RE = re.compile(rf"survey-({TOKEN_PATTERN})", re.IGNORECASE)
 _MESSAGE_ID_RE = re.compile(rf"<\s*survey-({TOKEN_PATTERN})@[^<>\s]+\s*>", re.IGNORECASE)
 MAX_HEADER = 20_000
 
@@ -40,10 +42,9 @@ def reply_address(token: str, mailbox: str) -> str:
 
     An existing sub-address on the mailbox (``support+eu@...``) is replaced, not nested.
     """
-    local, _, domain = mailbox.rpartition("@")
-    if not local or not domain:
+    if split_sub_address(mailbox) is None:
         raise ValueError(f"{mailbox!r} is not an email address (expected local@domain)")
-    return f"{local.split('+', 1)[0]}+survey-{token}@{domain}"
+    return with_sub_address(mailbox, f"survey-{token}")
 
 
 def survey_message_id_for(token: str, domain: str) -> str:
@@ -59,7 +60,8 @@ def invitation_token_from_address(address: str) -> str | None:
     if not isinstance(address, str) or not address:
         return None
     for _name, addr in getaddresses([address[:MAX_HEADER]]):
-        match = _ADDRESS_RE.match(addr.strip())
+        parts = split_sub_address(addr)
+        match = _TAG_RE.fullmatch(parts[1]) if parts else None
         if match:
             return match.group(1).lower()
     return None

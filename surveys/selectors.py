@@ -6,7 +6,7 @@ hand the counts to the pure formulas of `surveys/scoring.py`; no Python loop ove
 
 import zoneinfo
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -152,15 +152,6 @@ class SurveyFilters:
 
 
 @dataclass(frozen=True)
-class ScoreSummary:
-    group: object
-    responses: int
-    counts: dict[int, int] = field(default_factory=dict)
-    score: float | None = None  # CSAT %, NPS, or CES mean
-    percent_easy: float | None = None  # CES only
-
-
-@dataclass(frozen=True)
 class ResponseRate:
     group: object
     sent: int
@@ -200,7 +191,7 @@ def _group_key(group_by: str | None, value: object) -> object:
     return value
 
 
-def _sort_key(row: ScoreSummary | ResponseRate) -> tuple[bool, object]:
+def _sort_key(row: ResponseRate) -> tuple[bool, object]:
     # Groups of one result share a type (ids, values or dates); the None group goes last.
     return (row.group is None, row.group if row.group is not None else 0)
 
@@ -250,29 +241,6 @@ def survey_score_counts(
     for group, score, n in rows:
         grouped.setdefault(_group_key(group_by, group), {})[score] = n
     return grouped
-
-
-def survey_score_summary(
-    *, kind: str, group_by: str | None = None, filters: SurveyFilters | None = None
-) -> list[ScoreSummary]:
-    """Headline score per group: CSAT % satisfied (4-5), NPS, or CES mean (+ % easy), unrounded.
-
-    Sorted by group (None last); groups without answers are absent.
-    """
-    grouped = survey_score_counts(kind=kind, group_by=group_by, filters=filters)
-    summaries = []
-    for group, counts in grouped.items():
-        normalised = scoring.score_counts(kind, counts)
-        summaries.append(
-            ScoreSummary(
-                group=group,
-                responses=sum(normalised.values()),
-                counts=dict(sorted(normalised.items())),
-                score=HEADLINE[kind](normalised),
-                percent_easy=scoring.ces_percent_easy(normalised) if kind == scoring.CES else None,
-            )
-        )
-    return sorted(summaries, key=_sort_key)
 
 
 def survey_response_rate(

@@ -202,6 +202,51 @@ def email_bytes(
     return message.as_bytes()
 
 
+def png_bytes(width: int, height: int) -> bytes:
+    """A valid solid-red PNG, built by hand so tests need no image library."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(b"\x00" + b"\xff\x00\x00" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+def html_email_bytes_with_inline_image(
+    *,
+    content_id: str = "shot.1@example.test",
+    subject: str = "Screenshot of the error",
+    width: int = 40,
+    height: int = 30,
+) -> bytes:
+    """multipart/alternative whose HTML part shows a related PNG through `<img src="cid:...">`."""
+    from email.message import EmailMessage
+
+    message = EmailMessage()
+    message["From"] = "Carla Costa <carla@example.test>"
+    message["To"] = "support@helpdesk.localhost"
+    message["Subject"] = subject
+    message["Message-ID"] = f"<{subject.lower().replace(' ', '-')}@example.test>"
+    message.set_content("See the screenshot.")
+    message.add_alternative(
+        f'<p>See the <b>screenshot</b>:</p><p><img src="cid:{content_id}" alt="screenshot"></p>'
+        '<table><tr><td>cell</td></tr></table><a href="https://example.test/help">help</a>'
+        "<script>alert(1)</script>",
+        subtype="html",
+    )
+    html_part = message.get_payload()[1]
+    html_part.add_related(png_bytes(width, height), maintype="image", subtype="png", cid=f"<{content_id}>")
+    return message.as_bytes()
+
+
 def sla_calendar(
     *,
     name: str = "Office hours",

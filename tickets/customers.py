@@ -17,8 +17,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from tickets.exceptions import CustomerIdentityError
-from tickets.models import AuditEntry, Channel, Customer, CustomerHandle, Message, Organization, Ticket
-from tickets.services import audit_record
+from tickets.models import Channel, Customer, CustomerHandle, Message, Organization, Ticket
+from tickets.services import audit_field_change
 
 # A customer row can be re-read a few times when concurrent creators collide; more means a real fault.
 _CREATE_ATTEMPTS = 3
@@ -229,14 +229,13 @@ def customer_merge(
     ticket_ids = list(Ticket.objects.filter(customer=source).order_by("pk").values_list("pk", flat=True))
     Ticket.objects.filter(pk__in=ticket_ids).update(customer=target)
     for ticket_id in ticket_ids:
-        audit_record(
+        audit_field_change(
             ticket=Ticket(pk=ticket_id),
-            action=AuditEntry.Action.FIELD_CHANGED,
+            field="customer",
+            old=source,
+            new=target,
             now=now,
             actor=actor,
-            field="customer",
-            old_value=source,
-            new_value=target,
             details={"reason": "customer merge", "source_customer": source.pk, "target_customer": target.pk},
         )
     CustomerHandle.objects.filter(customer=source).update(customer=target)

@@ -6,6 +6,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
+from django.urls import reverse
 
 from helpdesk.outbound_http import OutboundURLRefused, outbound_url_check
 from tickets import transitions
@@ -361,6 +362,10 @@ class Attachment(models.Model):
 
     def __str__(self) -> str:
         return self.filename
+
+    def get_absolute_url(self) -> str:
+        """The workspace download, which checks that the user may see the ticket."""
+        return reverse("workspace:attachment", args=[self.pk])
 
     @property
     def is_rejected(self) -> bool:

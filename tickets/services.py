@@ -8,7 +8,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import nh3
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.base import ContentFile
@@ -19,6 +18,7 @@ from django.utils.text import slugify
 
 from tickets import hooks, transitions
 from tickets.exceptions import DomainError, InvalidAssignmentError, MergeError, TicketClosedError
+from tickets.mail.sanitize import sanitize_html
 from tickets.models import (
     Agent,
     Attachment,
@@ -119,6 +119,31 @@ def audit_entry(
     )
 
 
+def audit_field_change(
+    *,
+    ticket: Ticket,
+    field: str,
+    old: object,
+    new: object,
+    now: datetime,
+    actor: AbstractBaseUser | None = None,
+    actor_label: str = "",
+    details: dict | None = None,
+) -> AuditEntry:
+    """The audit row for one field of a ticket changing from `old` to `new` (None is stored as '')."""
+    return audit_record(
+        ticket=ticket,
+        action=AuditEntry.Action.FIELD_CHANGED,
+        now=now,
+        actor=actor,
+        actor_label=actor_label,
+        field=field,
+        old_value=old,
+        new_value=new,
+        details=details,
+    )
+
+
 def _lock(ticket: Ticket) -> Ticket:
     """Re-read the ticket under a row lock; callers work on (and return) the fresh copy."""
     return Ticket.objects.select_for_update().get(pk=ticket.pk)
@@ -130,10 +155,6 @@ def _ensure_mutable(ticket: Ticket) -> None:
             f"Ticket {ticket.reference} is closed and cannot be changed; "
             "a new customer message opens a follow-up ticket instead."
         )
-
-
-def sanitize_html(html: str) -> str:
-    return nh3.clean(html) if html else ""
 
 
 def _seconds_between(start: datetime, end: datetime) -> int:
@@ -282,12 +303,12 @@ def _message_create(
         author_customer=author_customer,
         channel=channel,
         body_text=body_text,
-        body_html=sanitize_html(body_html),
         full_text=full_text or body_text,
         is_automatic=is_automatic,
         email_message_id=email_message_id or None,
         created_at=now,
     )
+    cid_urls: dict[str, str] = {}
     for item in attachments:
         attachment = Attachment(
             message=message,
@@ -303,6 +324,12 @@ def _message_create(
                 item.filename[:100] or "attachment.bin", ContentFile(item.content), save=False
             )
         attachment.save()
+        if attachment.content_id and attachment.file:
+            cid_urls[attachment.content_id] = attachment.get_absolute_url()
+    if body_html:
+        # The one sanitising pass for every channel; it also points inline images at their stored parts.
+        message.body_html = sanitize_html(body_html, cid_urls=cid_urls)
+        message.save(update_fields=["body_html"])
     return message
 
 
@@ -479,15 +506,8 @@ def _change_status(
     ticket.save(update_fields=update_fields)
     if metrics_updates:
         TicketMetrics.objects.filter(ticket=ticket).update(**metrics_updates)
-    audit_record(
-        ticket=ticket,
-        action=AuditEntry.Action.FIELD_CHANGED,
-        now=now,
-        actor=actor,
-        actor_label=actor_label,
-        field="status",
-        old_value=old,
-        new_value=status,
+    audit_field_change(
+        ticket=ticket, field="status", old=old, new=status, now=now, actor=actor, actor_label=actor_label
     )
     hooks.announce(hooks.STATUS_CHANGED, ticket=ticket, old=old, new=status, now=now)
     _emit_ticket_event(
@@ -533,15 +553,8 @@ def ticket_change_priority(
     ticket.priority = priority
     ticket.updated_at = now
     ticket.save(update_fields=["priority", "updated_at"])
-    audit_record(
-        ticket=ticket,
-        action=AuditEntry.Action.FIELD_CHANGED,
-        now=now,
-        actor=actor,
-        actor_label=actor_label,
-        field="priority",
-        old_value=old,
-        new_value=priority,
+    audit_field_change(
+        ticket=ticket, field="priority", old=old, new=priority, now=now, actor=actor, actor_label=actor_label
     )
     _emit_ticket_event(ticket, now=now, changes=[_change("priority", str(old), str(priority))])
     _ticket_changed(ticket, now)
@@ -633,15 +646,8 @@ def _assign(
     ticket.updated_at = now
     ticket.save(update_fields=["team", "assignee", "updated_at"])
     for field, old, new in changes:
-        audit_record(
-            ticket=ticket,
-            action=AuditEntry.Action.FIELD_CHANGED,
-            now=now,
-            actor=actor,
-            actor_label=actor_label,
-            field=field,
-            old_value=old or "",
-            new_value=new or "",
+        audit_field_change(
+            ticket=ticket, field=field, old=old, new=new, now=now, actor=actor, actor_label=actor_label
         )
     if (
         new_assignee is not None
@@ -816,12 +822,45 @@ def ticket_merge(
 
 
 @transaction.atomic
+def ticket_change_subject(
+    *,
+    ticket: Ticket,
+    subject: str,
+    actor: AbstractBaseUser | None = None,
+    actor_label: str = "",
+    now: datetime | None = None,
+) -> Ticket:
+    now = _now(now)
+    subject = subject.strip()
+    max_length = Ticket._meta.get_field("subject").max_length
+    if not subject:
+        raise DomainError("A ticket needs a subject.")
+    if len(subject) > max_length:
+        raise DomainError(f"A subject has at most {max_length} characters; this one has {len(subject)}.")
+    ticket = _lock(ticket)
+    if ticket.subject == subject:
+        return ticket
+    _ensure_mutable(ticket)
+    old = ticket.subject
+    ticket.subject = subject
+    ticket.updated_at = now
+    ticket.save(update_fields=["subject", "updated_at"])
+    audit_field_change(
+        ticket=ticket, field="subject", old=old, new=subject, now=now, actor=actor, actor_label=actor_label
+    )
+    # No SLA policy matches on the subject, so the clocks are not recomputed.
+    _emit_ticket_event(ticket, now=now, changes=[_change("subject", old, subject)])
+    return ticket
+
+
+@transaction.atomic
 def ticket_update(
     *,
     ticket: Ticket,
     actor: AbstractBaseUser | None,
     status: str | None = None,
     priority: str | None = None,
+    subject: str | None = None,
     team: Team | object | None = _UNCHANGED,
     assignee: AbstractBaseUser | object | None = _UNCHANGED,
     tags: Iterable[str] | None = None,
@@ -831,6 +870,8 @@ def ticket_update(
     now = _now(now)
     ticket = _lock(ticket)
     _ensure_mutable(ticket)
+    if subject is not None:
+        ticket = ticket_change_subject(ticket=ticket, subject=subject, actor=actor, now=now)
     if team is not _UNCHANGED or assignee is not _UNCHANGED:
         ticket = ticket_assign(ticket=ticket, team=team, assignee=assignee, actor=actor, now=now)
     if priority is not None:
@@ -870,14 +911,13 @@ def tickets_close_solved(
                 status=Status.CLOSED, closed_at=now, updated_at=now
             )
             if changed:
-                audit_record(
+                audit_field_change(
                     ticket=Ticket(pk=pk),
-                    action=AuditEntry.Action.FIELD_CHANGED,
+                    field="status",
+                    old=Status.SOLVED,
+                    new=Status.CLOSED,
                     now=now,
                     actor_label="auto-close",
-                    field="status",
-                    old_value=Status.SOLVED,
-                    new_value=Status.CLOSED,
                     details={"rule": f"solved for more than {older_than}"},
                 )
                 _emit_ticket_event(

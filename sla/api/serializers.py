@@ -1,5 +1,6 @@
 """Serializers of the SLA API: output per model, inputs mirroring `sla.services` arguments."""
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.validators import UniqueValidator
 
@@ -248,3 +249,168 @@ class PinSerializer(serializers.Serializer):
     due_at = serializers.DateTimeField(
         allow_null=True, help_text="The new due instant (ISO 8601 with offset); null unpins the clock."
     )
+
+
+# --- the explainer (read-only output of `sla.selectors.ticket_sla_explanation`) --------------------
+
+
+class ExplainQuerySerializer(serializers.Serializer):
+    tz = serializers.CharField(
+        required=False, validators=[validate_time_zone], help_text="IANA time zone to show instants in."
+    )
+    clock = serializers.IntegerField(required=False, min_value=1, help_text="Explain only this clock.")
+
+
+class ConditionCheckSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    required = serializers.CharField(
+        help_text="What the policy asks for ('any' when the condition is empty)."
+    )
+    actual = serializers.CharField(help_text="What the ticket has.")
+    holds = serializers.BooleanField()
+
+
+class PolicyMatchSerializer(serializers.Serializer):
+    policy_id = serializers.IntegerField()
+    name = serializers.CharField()
+    position = serializers.IntegerField()
+    matched = serializers.BooleanField()
+    checks = ConditionCheckSerializer(many=True)
+
+
+class CalendarInfoSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    time_zone = serializers.CharField()
+    hours = serializers.ListField(child=serializers.CharField())
+    holidays = serializers.SerializerMethodField()
+
+    def get_holidays(self, info) -> list[dict]:
+        return [{"date": day.isoformat(), "name": name} for day, name in info.holidays]
+
+
+class SegmentSerializer(serializers.Serializer):
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField(allow_null=True, help_text="Null: still measuring.")
+    started_by = serializers.CharField()
+    ended_by = serializers.CharField()
+    business_seconds = serializers.IntegerField()
+    calendar_seconds = serializers.IntegerField()
+    on_previous_calendar = serializers.BooleanField()
+
+
+class WindowSerializer(serializers.Serializer):
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    seconds = serializers.IntegerField()
+    cumulative = serializers.IntegerField()
+
+
+class TimelineEntrySerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    at = serializers.DateTimeField()
+    reason = serializers.CharField()
+    elapsed_seconds = serializers.IntegerField(allow_null=True)
+
+
+class ExplanationSerializer(serializers.Serializer):
+    metric = serializers.CharField()
+    state = serializers.CharField()
+    unit = serializers.ChoiceField(choices=["business", "calendar"])
+    target_seconds = serializers.IntegerField()
+    segments = SegmentSerializer(many=True)
+    timeline = TimelineEntrySerializer(many=True)
+    elapsed_seconds = serializers.IntegerField(
+        help_text="Measured before the open segment (the engine's figure)."
+    )
+    measuring_since = serializers.DateTimeField(allow_null=True)
+    remaining_seconds = serializers.IntegerField()
+    due_at = serializers.DateTimeField(allow_null=True)
+    due_rule = serializers.ChoiceField(
+        choices=["computed", "pinned", "breached", "stopped", "paused", "never"]
+    )
+    windows = WindowSerializer(
+        many=True, help_text="Business-hours stretches the remaining time runs through."
+    )
+    windows_omitted = serializers.IntegerField()
+    holidays_skipped = serializers.ListField(child=serializers.DateField())
+    closed_seconds_skipped = serializers.IntegerField()
+    final_seconds = serializers.IntegerField(allow_null=True)
+    steps = serializers.ListField(child=serializers.CharField(), help_text="The arithmetic in words.")
+
+
+class ClockExplanationSerializer(serializers.Serializer):
+    clock_id = serializers.IntegerField()
+    sequence = serializers.IntegerField()
+    policy = serializers.CharField()
+    calendar = CalendarInfoSerializer(allow_null=True)
+    explanation = ExplanationSerializer()
+
+
+class TicketSlaExplanationSerializer(serializers.Serializer):
+    ticket_id = serializers.IntegerField()
+    time_zone = serializers.CharField()
+    facts = serializers.DictField(child=serializers.CharField())
+    policies = PolicyMatchSerializer(
+        many=True, help_text="Policies in matching order up to the one that applies."
+    )
+    clocks = ClockExplanationSerializer(many=True)
+
+
+# --- breach forecast (output of `sla.selectors.team_breach_forecast`) -------------------------------
+
+
+class ForecastTicketSerializer(serializers.Serializer):
+    ticket = serializers.IntegerField(source="ticket.pk")
+    reference = serializers.CharField(source="ticket.reference")
+    subject = serializers.CharField(source="ticket.subject")
+    assignee = serializers.IntegerField(source="ticket.assignee_id", allow_null=True)
+    due_at = serializers.DateTimeField()
+    predicted_reply_at = serializers.DateTimeField(
+        source="finish_at", allow_null=True, help_text="Null: nobody on duty works it before it is due."
+    )
+
+
+class ForecastSuggestionSerializer(serializers.Serializer):
+    ticket = serializers.IntegerField(source="ticket.pk")
+    reference = serializers.CharField(source="ticket.reference")
+    from_agent = serializers.CharField()
+    to_agent = serializers.CharField()
+    to_user = serializers.IntegerField(source="to_user_id")
+    predicted_reply_at = serializers.DateTimeField(source="finish_at")
+    due_at = serializers.DateTimeField()
+
+
+class TeamForecastSerializer(serializers.Serializer):
+    team = serializers.IntegerField(source="team.pk")
+    generated_at = serializers.DateTimeField(source="now")
+    calendar = serializers.CharField(help_text="Business hours are counted on this calendar.")
+    handling_seconds = serializers.IntegerField(help_text="Median business time from first touch to reply.")
+    handling_samples = serializers.IntegerField()
+    agents_on_duty = serializers.IntegerField()
+    already_breached = serializers.IntegerField()
+    horizons = serializers.SerializerMethodField()
+    first_breaches = ForecastTicketSerializer(many=True)
+    suggestions = ForecastSuggestionSerializer(many=True)
+
+    @extend_schema_field(
+        {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "business_hours": {"type": "integer"},
+                    "breaches": {"type": "integer"},
+                    "breaches_after_suggestions": {"type": "integer"},
+                },
+            },
+        }
+    )
+    def get_horizons(self, forecast) -> list[dict]:
+        return [
+            {
+                "business_hours": hours,
+                "breaches": count,
+                "breaches_after_suggestions": forecast.breaches_within_after_suggestions[hours],
+            }
+            for hours, count in forecast.breaches_within.items()
+        ]

@@ -9,3 +9,8 @@ def register(router: SimpleRouter) -> None:
     router.register("sla-policies", views.PolicyViewSet, basename="sla-policy")
     router.register("sla-clocks", views.SlaClockViewSet, basename="sla-clock")
     router.register(r"tickets/(?P<ticket_pk>[^/.]+)/sla", views.TicketSlaViewSet, basename="ticket-sla")
+    router.register(
+        r"teams/(?P<team_pk>[0-9]+)/breach-forecast",
+        views.TeamBreachForecastViewSet,
+        basename="team-forecast",
+    )

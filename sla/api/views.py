@@ -1,6 +1,10 @@
 """API views of the SLA domain: calendars and policies, a ticket's clocks, pinning a due time."""
 
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
 from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -15,7 +19,7 @@ from sla.api import serializers as s
 from sla.models import Calendar, Policy, SlaClock, SlaEvent
 from tickets import permissions as perms
 from tickets.api.views import STAFF, TicketChildMixin
-from tickets.models import Ticket
+from tickets.models import Team, Ticket
 from tickets.selectors import user_is_admin
 
 
@@ -96,6 +100,26 @@ class TicketSlaViewSet(TicketChildMixin, viewsets.GenericViewSet):
         }
         return Response(s.TicketSlaSerializer(data).data)
 
+    @extend_schema(
+        summary="Why each SLA clock of the ticket is due then: policy match, calendar, pauses, arithmetic",
+        parameters=[
+            OpenApiParameter("ticket_pk", int, OpenApiParameter.PATH, description="Ticket id."),
+            s.ExplainQuerySerializer,
+        ],
+        responses={200: s.TicketSlaExplanationSerializer},
+    )
+    @action(detail=False, methods=["get"], url_path="explain")
+    def explain(self, request: Request, ticket_pk: str) -> Response:
+        ticket = self.get_ticket()
+        query = s.ExplainQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        tz = ZoneInfo(query.validated_data.get("tz") or settings.TIME_ZONE)
+        explanation = selectors.ticket_sla_explanation(
+            ticket, timezone.now(), tz, clock_id=query.validated_data.get("clock")
+        )
+        with timezone.override(tz):  # DRF renders instants in the current time zone: the agent's
+            return Response(s.TicketSlaExplanationSerializer(explanation).data)
+
 
 @extend_schema_view(retrieve=extend_schema(summary="One SLA clock"))
 class SlaClockViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -125,3 +149,23 @@ class SlaClockViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
             clock=clock, due_at=data.validated_data["due_at"], actor=request.user
         )
         return Response(s.SlaClockSerializer(clock).data)
+
+
+class TeamBreachForecastViewSet(viewsets.GenericViewSet):
+    """`teams/{id}/breach-forecast/`: for the team's lead and admins."""
+
+    permission_classes = STAFF
+    serializer_class = s.TeamForecastSerializer
+    queryset = Team.objects.none()
+    pagination_class = None
+    filter_backends = []
+
+    @extend_schema(
+        summary="Tickets of the team that will breach in the next 2/4/8 business hours if nothing changes",
+        parameters=[OpenApiParameter("team_pk", int, OpenApiParameter.PATH, description="Team id.")],
+    )
+    def list(self, request: Request, team_pk: str) -> Response:
+        team = get_object_or_404(Team, pk=team_pk)
+        if not perms.can_manage_team(request.user, team):
+            raise PermissionDenied("Only the team's lead or an admin may see its breach forecast.")
+        return Response(s.TeamForecastSerializer(selectors.team_breach_forecast(team, timezone.now())).data)

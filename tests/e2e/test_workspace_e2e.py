@@ -53,7 +53,7 @@ def setup():
         team=team,
         customer=customer,
         subject="Printer is on fire",
-        body_html=services.sanitize_html("<p>Help, my printer is <b>on fire</b>.</p>"),
+        body_html="<p>Help, my printer is <b>on fire</b>.</p>",
         priority="high",
     )
     services.ticket_assign(ticket=ticket, assignee=agent)

@@ -4,8 +4,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from surveys import selectors
-from surveys.selectors import SurveyFilters
+from surveys import scoring, selectors
+from surveys.selectors import HEADLINE, SurveyFilters
 from surveys.services import survey_reply_receive, survey_response_record
 from tests import factories
 from tickets import services as ticket_services
@@ -63,25 +63,30 @@ def data(team_a, team_b):
     return {"ann": ann, "bob": bob, "cat": cat}
 
 
+def counts(kind, group_by=None, **filters):
+    return selectors.survey_score_counts(
+        kind=kind, group_by=group_by, filters=SurveyFilters(**filters) if filters else None
+    )
+
+
+def headline(kind, group_by=None, **filters):
+    """{group: headline score}, the figures the metrics report (`HEADLINE` over the database counts)."""
+    return {group: HEADLINE[kind](c) for group, c in counts(kind, group_by, **filters).items()}
+
+
 def test_csat_overall_counts_and_percent(data):
-    [row] = selectors.survey_score_summary(kind="csat")
-    assert row.counts == {1: 1, 2: 1, 3: 1, 4: 1, 5: 2}
-    assert row.responses == 6
-    assert row.score == pytest.approx(3 / 6 * 100)  # 4, 5, 5 of six
+    assert counts("csat") == {None: {1: 1, 2: 1, 3: 1, 4: 1, 5: 2}}
+    assert headline("csat") == {None: pytest.approx(3 / 6 * 100)}  # 4, 5, 5 of six
 
 
 def test_csat_by_team(data, team_a, team_b):
-    rows = {row.group: row for row in selectors.survey_score_summary(kind="csat", group_by="team")}
-    assert rows[team_a.pk].counts == {2: 1, 3: 1, 4: 1, 5: 1}
-    assert rows[team_a.pk].score == pytest.approx(50.0)
-    assert rows[team_b.pk].counts == {1: 1, 5: 1}
-    assert rows[team_b.pk].score == pytest.approx(50.0)
+    assert counts("csat", "team") == {team_a.pk: {2: 1, 3: 1, 4: 1, 5: 1}, team_b.pk: {1: 1, 5: 1}}
+    assert headline("csat", "team") == {team_a.pk: pytest.approx(50.0), team_b.pk: pytest.approx(50.0)}
 
 
 def test_csat_by_agent_is_the_assignee_at_solve_time(data, team_a):
     # Reassigning after the solve does not move the answer.
-    rows = {row.group: row.score for row in selectors.survey_score_summary(kind="csat", group_by="agent")}
-    assert rows == {
+    assert headline("csat", "agent") == {
         data["ann"].pk: pytest.approx(2 / 3 * 100),
         data["bob"].pk: pytest.approx(0.0),
         data["cat"].pk: pytest.approx(50.0),
@@ -89,61 +94,51 @@ def test_csat_by_agent_is_the_assignee_at_solve_time(data, team_a):
 
 
 def test_scores_by_channel_and_priority(data):
-    by_channel = {r.group: r.counts for r in selectors.survey_score_summary(kind="csat", group_by="channel")}
-    assert by_channel == {"chat": {3: 1}, "email": {1: 1, 2: 1, 4: 1, 5: 2}}
-    by_priority = {
-        r.group: r.counts for r in selectors.survey_score_summary(kind="csat", group_by="priority")
-    }
-    assert by_priority == {"high": {4: 1, 5: 1}, "normal": {1: 1, 2: 1, 3: 1, 5: 1}}
+    assert counts("csat", "channel") == {"chat": {3: 1}, "email": {1: 1, 2: 1, 4: 1, 5: 2}}
+    assert counts("csat", "priority") == {"high": {4: 1, 5: 1}, "normal": {1: 1, 2: 1, 3: 1, 5: 1}}
 
 
 def test_nps_and_ces_formulas_on_database_counts(data):
-    [nps] = selectors.survey_score_summary(kind="nps")
     # 10 promoter; 8 passive; 3 and 6 detractors: (1 - 2) / 4 = -25
-    assert nps.counts == {3: 1, 6: 1, 8: 1, 10: 1}
-    assert nps.score == pytest.approx(-25.0)
-    [ces] = selectors.survey_score_summary(kind="ces")
-    assert ces.score == pytest.approx((7 + 5 + 2) / 3)
-    assert ces.percent_easy == pytest.approx(2 / 3 * 100)
+    assert counts("nps") == {None: {3: 1, 6: 1, 8: 1, 10: 1}}
+    assert headline("nps") == {None: pytest.approx(-25.0)}
+    assert headline("ces") == {None: pytest.approx((7 + 5 + 2) / 3)}
+    assert scoring.ces_percent_easy(counts("ces")[None]) == pytest.approx(2 / 3 * 100)
 
 
 def test_scores_by_day_week_and_month(data):
-    by_day = {r.group: r.responses for r in selectors.survey_score_summary(kind="csat", group_by="day")}
+    by_day = {group: sum(c.values()) for group, c in counts("csat", "day").items()}
     assert by_day == {date(2026, 3, 2): 3, date(2026, 3, 3): 1, date(2026, 3, 10): 1, date(2026, 4, 6): 1}
-    by_week = {r.group: r.responses for r in selectors.survey_score_summary(kind="csat", group_by="week")}
+    by_week = {group: sum(c.values()) for group, c in counts("csat", "week").items()}
     assert by_week == {date(2026, 3, 2): 4, date(2026, 3, 9): 1, date(2026, 4, 6): 1}
-    by_month = {r.group: r.score for r in selectors.survey_score_summary(kind="csat", group_by="month")}
-    assert by_month == {date(2026, 3, 1): pytest.approx(3 / 5 * 100), date(2026, 4, 1): pytest.approx(0.0)}
+    assert headline("csat", "month") == {
+        date(2026, 3, 1): pytest.approx(3 / 5 * 100),
+        date(2026, 4, 1): pytest.approx(0.0),
+    }
 
 
 def test_periods_follow_the_requested_time_zone(team_b):
     invitation = survey(team_b, sent_at=T0)
     answer(invitation, answered_at=datetime(2026, 3, 2, 23, 30, tzinfo=UTC), csat=5)
 
-    utc = selectors.survey_score_summary(kind="csat", group_by="day", filters=SurveyFilters(tz="UTC"))
-    copenhagen = selectors.survey_score_summary(
-        kind="csat", group_by="day", filters=SurveyFilters(tz="Europe/Copenhagen")
-    )
-    assert [r.group for r in utc] == [date(2026, 3, 2)]
-    assert [r.group for r in copenhagen] == [date(2026, 3, 3)]
+    assert list(counts("csat", "day", tz="UTC")) == [date(2026, 3, 2)]
+    assert list(counts("csat", "day", tz="Europe/Copenhagen")) == [date(2026, 3, 3)]
 
 
 def test_filters_narrow_every_aggregate(data, team_a):
     filters = SurveyFilters(team_id=team_a.pk, start=T0, end=T0 + timedelta(days=7))
-    [row] = selectors.survey_score_summary(kind="csat", filters=filters)
-    assert row.counts == {3: 1, 4: 1, 5: 1}
+    assert selectors.survey_score_counts(kind="csat", filters=filters) == {None: {3: 1, 4: 1, 5: 1}}
     [rate] = selectors.survey_response_rate(filters=filters)
     assert (rate.sent, rate.responded) == (4, 3)
     assert rate.rate == pytest.approx(75.0)
-    assert selectors.survey_score_summary(kind="csat", filters=SurveyFilters(channel="phone")) == []
+    assert counts("csat", channel="phone") == {}
 
 
 def test_a_ticket_scope_limits_aggregates_to_those_tickets(data, team_b):
     from tickets.models import Ticket
 
     filters = SurveyFilters(tickets=Ticket.objects.filter(team=team_b))
-    [row] = selectors.survey_score_summary(kind="csat", filters=filters)
-    assert row.counts == {1: 1, 5: 1}
+    assert selectors.survey_score_counts(kind="csat", filters=filters) == {None: {1: 1, 5: 1}}
     [rate] = selectors.survey_response_rate(filters=filters)
     assert (rate.sent, rate.responded) == (3, 2)
     assert selectors.survey_score_counts(kind="nps", filters=filters) == {}
@@ -163,19 +158,19 @@ def test_an_unscored_email_reply_counts_as_responded_but_not_as_a_score(team_b):
         invitation_token_or_invitation=invitation, text="thanks!", now=T0 + timedelta(hours=1)
     )
 
-    assert selectors.survey_score_summary(kind="csat") == []
+    assert counts("csat") == {}
     [rate] = selectors.survey_response_rate()
     assert (rate.sent, rate.responded, rate.rate) == (1, 1, 100.0)
 
 
 def test_no_data_gives_no_rows(db):
-    assert selectors.survey_score_summary(kind="nps", group_by="team") == []
+    assert counts("nps", "team") == {}
     assert selectors.survey_response_rate(group_by="month") == []
 
 
 def test_aggregates_run_a_bounded_number_of_queries(data, django_assert_max_num_queries):
     with django_assert_max_num_queries(1):
-        selectors.survey_score_summary(kind="csat", group_by="agent")
+        counts("csat", "agent")
     with django_assert_max_num_queries(1):
         selectors.survey_response_rate(group_by="week")
 
@@ -183,4 +178,4 @@ def test_aggregates_run_a_bounded_number_of_queries(data, django_assert_max_num_
 @pytest.mark.parametrize(("kind", "group_by"), [("stars", None), ("csat", "customer"), ("csat", "hour")])
 def test_unknown_kinds_and_groupings_are_refused_clearly(db, kind, group_by):
     with pytest.raises(ValueError, match="Unknown"):
-        selectors.survey_score_summary(kind=kind, group_by=group_by)
+        counts(kind, group_by)

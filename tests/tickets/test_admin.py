@@ -1,8 +1,11 @@
+from datetime import timedelta
+
 import pytest
+from django.contrib.admin.models import LogEntry
 from django.urls import reverse
 
 from tests import factories
-from tickets.models import Message, Status, Ticket
+from tickets.models import AuditEntry, Message, Status, Ticket, WebhookDelivery, WebhookSubscription
 
 pytestmark = pytest.mark.django_db
 
@@ -94,6 +97,85 @@ def test_saving_the_ticket_form_goes_through_the_services(admin_client, ticket, 
     assert ticket.messages.filter(author_role=Message.AuthorRole.AGENT, body_text="We are on it").exists()
     fields = set(ticket.audit_entries.values_list("field", flat=True))
     assert {"priority", "status", "assignee", "tags"} <= fields
+
+
+def change_form_data(ticket, **changes) -> dict:
+    data = {
+        "subject": ticket.subject,
+        "priority": ticket.priority,
+        "status": ticket.status,
+        "team": ticket.team_id or "",
+        "assignee": ticket.assignee_id or "",
+        "tag_names": "",
+        "body": "",
+        "body_visibility": "public",
+        # The read-only inlines still post their management forms.
+        "metrics-TOTAL_FORMS": "1",
+        "metrics-INITIAL_FORMS": "1",
+        "metrics-MIN_NUM_FORMS": "0",
+        "metrics-MAX_NUM_FORMS": "1",
+        "metrics-0-ticket": ticket.pk,
+        "messages-TOTAL_FORMS": "0",
+        "messages-INITIAL_FORMS": "0",
+        "audit_entries-TOTAL_FORMS": "0",
+        "audit_entries-INITIAL_FORMS": "0",
+    }
+    return {**data, **changes}
+
+
+def test_a_subject_edited_in_the_admin_is_audited_announced_and_dated(admin_client, ticket):
+    WebhookSubscription.objects.create(name="CRM", url="https://crm.example.test/hook", secret="s3cret")
+    Ticket.objects.filter(pk=ticket.pk).update(updated_at=ticket.updated_at - timedelta(days=1))
+    before = Ticket.objects.get(pk=ticket.pk).updated_at
+    old_subject = ticket.subject
+    url = reverse("admin:tickets_ticket_change", args=[ticket.pk])
+
+    response = admin_client.post(url, change_form_data(ticket, subject="  Printer is on fire (2nd floor) "))
+
+    assert response.status_code == 302, response.content.decode()[:3000]
+    ticket.refresh_from_db()
+    assert ticket.subject == "Printer is on fire (2nd floor)"
+    assert ticket.updated_at > before
+    entry = ticket.audit_entries.get(field="subject")
+    assert (entry.action, entry.actor, entry.old_value, entry.new_value) == (
+        AuditEntry.Action.FIELD_CHANGED,
+        admin_client.user,
+        old_subject,
+        "Printer is on fire (2nd floor)",
+    )
+    delivery = WebhookDelivery.objects.get(event="ticket.updated")
+    assert delivery.payload["changes"] == [
+        {"field": "subject", "old": old_subject, "new": "Printer is on fire (2nd floor)"}
+    ]
+
+
+def test_a_refusal_by_the_services_in_the_admin_form_saves_nothing_and_says_why(admin_client, ticket):
+    outsider = factories.AgentFactory(teams=[factories.TeamFactory()]).user
+    url = reverse("admin:tickets_ticket_change", args=[ticket.pk])
+
+    response = admin_client.post(
+        url, change_form_data(ticket, subject="Changed", body="A reply", assignee=outsider.pk), follow=True
+    )
+
+    assert response.status_code == 200
+    assert "Nothing was saved" in response.content.decode()
+    assert "is not a member of team" in response.content.decode()
+    assert Ticket.objects.get(pk=ticket.pk).subject == ticket.subject
+    ticket.refresh_from_db()
+    assert ticket.assignee is None
+    assert ticket.messages.count() == 1
+    assert not LogEntry.objects.exists()
+
+
+def test_customer_and_channel_of_an_existing_ticket_are_read_only_in_the_admin(admin_client, ticket):
+    other = factories.CustomerFactory()
+    url = reverse("admin:tickets_ticket_change", args=[ticket.pk])
+    response = admin_client.post(url, change_form_data(ticket, customer=other.pk, channel="chat"))
+    assert response.status_code == 302
+    assert Ticket.objects.values_list("customer", "channel").get(pk=ticket.pk) == (
+        ticket.customer_id,
+        "email",
+    )
 
 
 def test_a_refused_transition_in_the_admin_form_shows_the_reason(admin_client, ticket):

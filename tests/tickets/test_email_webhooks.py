@@ -7,6 +7,7 @@ import json
 import time
 
 import pytest
+from django.core.cache import cache
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
@@ -31,6 +32,7 @@ SENDGRID_AUTH = "sendgrid:other-s3cret"
 
 @pytest.fixture(autouse=True)
 def anymail_settings(settings):
+    cache.clear()  # remembered Mailgun signatures (replay protection) must not leak between tests
     settings.HELPDESK_EMAIL_WEBHOOK_PROVIDERS = ["mailgun", "postmark", "sendgrid"]
     settings.ANYMAIL = {
         "MAILGUN_WEBHOOK_SIGNING_KEY": MAILGUN_KEY,
@@ -242,3 +244,28 @@ def test_check_deploy_fails_for_an_enabled_provider_without_its_credential(setti
 
 def test_check_deploy_accepts_enabled_providers_with_their_credentials():
     assert check_provider_webhook_credentials(None) == []
+
+
+def test_a_replayed_mailgun_post_is_refused(client):
+    fields = mailgun_fields(factories.email_bytes())
+    first = client.post("/anymail/mailgun/inbound_mime/", fields, HTTP_AUTHORIZATION=basic_auth(MAILGUN_AUTH))
+
+    replay = client.post(
+        "/anymail/mailgun/inbound_mime/", fields, HTTP_AUTHORIZATION=basic_auth(MAILGUN_AUTH)
+    )
+
+    assert (first.status_code, replay.status_code) == (200, 400)
+    assert InboundMessage.objects.count() == 1
+
+
+def test_a_mailgun_post_with_an_old_signature_is_refused(client, monkeypatch):
+    fields = mailgun_fields(factories.email_bytes())
+    # Captured an hour ago: the HMAC is still right, the timestamp is not.
+    monkeypatch.setattr(time, "time", lambda: int(fields["timestamp"]) + 3600)
+
+    response = client.post(
+        "/anymail/mailgun/inbound_mime/", fields, HTTP_AUTHORIZATION=basic_auth(MAILGUN_AUTH)
+    )
+
+    assert response.status_code == 400
+    assert not InboundMessage.objects.exists()

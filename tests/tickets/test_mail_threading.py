@@ -10,7 +10,9 @@ from tickets.mail.threading import (
     reference_from_subject,
     reply_address,
     reply_token_from_address,
+    split_sub_address,
     subject_with_reference,
+    with_sub_address,
 )
 
 # -- Message-IDs -----------------------------------------------------------------
@@ -217,3 +219,28 @@ def test_reply_token_matches_any_of_several_support_addresses():
     assert (
         reply_token_from_address("help+t1@example.com", ["support@example.com", "help@example.com"]) == "t1"
     )
+
+
+# -- sub-addressing (one helper for ticket replies and survey replies) ---------------
+
+
+@pytest.mark.parametrize(
+    ("address", "parts"),
+    [
+        ("support+eu@Example.com", ("support", "eu", "Example.com")),
+        ("support@example.com", ("support", "", "example.com")),
+        ('"Support" <help+a+b@example.com>', ("help", "a+b", "example.com")),
+        ("support", None),
+        ("a@b@c", None),
+        ("two words@example.com", None),
+        ("", None),
+    ],
+)
+def test_split_sub_address(address, parts):
+    assert split_sub_address(address) == parts
+
+
+def test_with_sub_address_replaces_an_existing_tag_and_keeps_case():
+    assert with_sub_address("Help+eu@Acme.example", "survey-1") == "Help+survey-1@Acme.example"
+    with pytest.raises(ValueError, match="not an email address"):
+        with_sub_address("help", "x")

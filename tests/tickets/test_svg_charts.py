@@ -2,7 +2,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from tickets.reporting.charts import _nice_max, line_chart, stacked_bar_chart
+from tickets.reporting.charts import _nice_max, bar_chart, line_chart, stacked_bar_chart
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -63,3 +63,34 @@ def test_negative_values_get_a_symmetric_axis_with_zero_in_the_middle():
     # -40 sits below the middle line (y = 28 + 192 / 2 = 124), 30 above it.
     ys = [float(c.split('cy="')[1].split('"')[0]) for c in svg.split("<circle")[1:]]
     assert ys[0] > 124 > ys[1]
+
+
+def test_bar_chart_has_one_bar_per_item_and_an_accessible_name():
+    root = parse(bar_chart(title="Volume", items=[("Email", 10), ("Chat", 5)], unit=" tickets"))
+    assert root.get("role") == "img"
+    assert root.get("aria-label") == "Volume"
+    assert root.find(f"{SVG}title").text == "Volume"
+    bars = [r for r in root.findall(f"{SVG}rect") if r.find(f"{SVG}title") is not None]
+    assert [b.find(f"{SVG}title").text for b in bars] == ["Email: 10 tickets", "Chat: 5 tickets"]
+    assert float(bars[0].get("height")) == pytest.approx(2 * float(bars[1].get("height")))
+
+
+def test_bar_chart_escapes_labels_and_draws_axes_without_data():
+    svg = bar_chart(title='a "quoted" & <title>', items=[("<script>alert(1)</script>", 1)])
+    assert "<script>" not in svg
+    parse(svg)
+    root = parse(bar_chart(title="Empty", items=[]))
+    assert root.findall(f"{SVG}rect") == []
+    assert len(root.findall(f"{SVG}line")) == 5
+
+
+def test_many_x_labels_are_thinned_out_to_eight():
+    labels = [f"L{i}" for i in range(60)]
+    svg = line_chart(title="T", labels=labels, series={"A": list(range(60))})
+    assert sum(1 for label in labels if f">{label}<" in svg) <= 8
+
+
+def test_charts_carry_the_class_names_pages_style():
+    root = parse(line_chart(title="T", labels=["a"], series={"s": [1]}))
+    assert root.get("class") == "chart"
+    assert {line.get("class") for line in root.findall(f"{SVG}line")} == {"chart-grid"}

@@ -11,6 +11,7 @@ so the desk shows exactly what the API and the sweep see.
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from django.db.models import Q, QuerySet
 
@@ -26,7 +27,7 @@ from sla.selectors import (
     tickets_breached,
     tickets_breaching_within,
 )
-from tickets.models import Ticket
+from tickets.models import Team, Ticket
 
 # What the rest of `tickets` uses of the SLA app as it is (the functions below adapt the rest).
 __all__ = [
@@ -116,3 +117,13 @@ def live_breaches(tickets: QuerySet[Ticket], now: datetime) -> sla_selectors.Liv
 def sla_filter(tickets: QuerySet[Ticket], state: str, now: datetime) -> QuerySet[Ticket]:
     """Tickets in an SLA view."""
     return tickets.filter(sla_state_q(state, now))
+
+
+def ticket_sla_explanation(ticket: Ticket, now: datetime, tz: ZoneInfo) -> sla_selectors.TicketSlaExplanation:
+    """Why each clock of the ticket is due when it is (the ticket page's explainer panel)."""
+    return sla_selectors.ticket_sla_explanation(ticket, now, tz)
+
+
+def team_breach_forecast(team: Team, now: datetime) -> sla_selectors.TeamForecast:
+    """The lead's breach forecast for one team (the team board's panel)."""
+    return sla_selectors.team_breach_forecast(team, now)

@@ -2,7 +2,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseRedirect
 from django.utils import timezone
 
 from tickets import services, transitions
@@ -190,7 +190,9 @@ class TicketAdmin(admin.ModelAdmin):
         return survey_invitation_summary_for_ticket(ticket=obj)
 
     def get_readonly_fields(self, request, obj=None):
-        if obj is not None and obj.status == Status.CLOSED:
+        if obj is None:
+            return self.readonly_fields
+        if obj.status == Status.CLOSED:
             return (
                 *self.readonly_fields,
                 "subject",
@@ -201,76 +203,86 @@ class TicketAdmin(admin.ModelAdmin):
                 "team",
                 "assignee",
             )
-        return self.readonly_fields
+        # No service moves a ticket to another customer or channel, so the admin does not offer it.
+        return (*self.readonly_fields, "customer", "channel")
 
     @transaction.atomic
     def save_model(self, request: HttpRequest, obj: Ticket, form: TicketAdminForm, change: bool) -> None:
+        """Every change goes through the services (audit, webhooks, SLA); a refusal changes nothing."""
         data = form.cleaned_data
         tags = [name.strip() for name in data.get("tag_names", "").split(",") if name.strip()]
         now = timezone.now()
-        if not change:
-            ticket = services.ticket_create(
-                subject=data["subject"],
-                customer=data["customer"],
-                channel=data["channel"],
-                priority=data["priority"],
-                team=data.get("team"),
-                assignee=data.get("assignee"),
-                tags=tags,
-                body_text=data.get("body", ""),
-                opened_by=request.user,
-                now=now,
-            )
-            obj.pk = ticket.pk
+        try:
+            if change:
+                self._update(request, ticket=Ticket.objects.get(pk=obj.pk), data=data, tags=tags, now=now)
+            else:
+                obj.pk = self._create(request, data=data, tags=tags, now=now).pk
+        except DomainError as error:
+            transaction.set_rollback(True)
+            request._ticket_admin_refusal = str(error)
+
+    def _create(self, request: HttpRequest, *, data: dict, tags: list[str], now) -> Ticket:
+        return services.ticket_create(
+            subject=data["subject"],
+            customer=data["customer"],
+            channel=data["channel"],
+            priority=data["priority"],
+            team=data.get("team"),
+            assignee=data.get("assignee"),
+            tags=tags,
+            body_text=data.get("body", ""),
+            opened_by=request.user,
+            now=now,
+        )
+
+    def _update(self, request: HttpRequest, *, ticket: Ticket, data: dict, tags: list[str], now) -> None:
+        if ticket.status == Status.CLOSED:
             return
-        original = Ticket.objects.get(pk=obj.pk)
-        if original.status == Status.CLOSED:
-            return
-        ticket = original
         if data.get("body"):
-            message = services.message_add(
+            ticket = services.message_add(
                 ticket=ticket,
                 author_role=Message.AuthorRole.AGENT,
                 author_user=request.user,
                 body_text=data["body"],
                 visibility=data.get("body_visibility") or Message.Visibility.PUBLIC,
                 now=now,
-            )
-            ticket = message.ticket
-        if data["priority"] != ticket.priority:
-            ticket = services.ticket_change_priority(
-                ticket=ticket, priority=data["priority"], actor=request.user, now=now
-            )
-        if data.get("team") != ticket.team or data.get("assignee") != ticket.assignee:
-            ticket = services.ticket_assign(
-                ticket=ticket,
-                team=data.get("team"),
-                assignee=data.get("assignee"),
-                actor=request.user,
-                now=now,
-            )
-        current_tags = set(ticket.tags.values_list("name", flat=True))
-        if set(tags) - current_tags:
-            ticket = services.ticket_add_tags(
-                ticket=ticket, names=set(tags) - current_tags, actor=request.user, now=now
-            )
-        if current_tags - set(tags):
-            ticket = services.ticket_remove_tags(
-                ticket=ticket, names=current_tags - set(tags), actor=request.user, now=now
-            )
-        if data["status"] != ticket.status:
-            services.ticket_change_status(ticket=ticket, status=data["status"], actor=request.user, now=now)
-        if data["subject"] != original.subject:
-            Ticket.objects.filter(pk=obj.pk).update(subject=data["subject"])
-            services.audit_record(
-                ticket=ticket,
-                action=AuditEntry.Action.FIELD_CHANGED,
-                now=now,
-                actor=request.user,
-                field="subject",
-                old_value=original.subject,
-                new_value=data["subject"],
-            )
+            ).ticket
+        services.ticket_update(
+            ticket=ticket,
+            actor=request.user,
+            subject=data["subject"],
+            priority=data["priority"],
+            team=data.get("team"),
+            assignee=data.get("assignee"),
+            tags=tags,
+            status=data["status"],
+            now=now,
+        )
+
+    def _refusal(self, request: HttpRequest) -> str | None:
+        return getattr(request, "_ticket_admin_refusal", None)
+
+    def response_add(self, request: HttpRequest, obj: Ticket, post_url_continue=None):
+        if refusal := self._refusal(request):
+            self.message_user(request, refusal, messages.ERROR)
+            return HttpResponseRedirect(request.path)
+        return super().response_add(request, obj, post_url_continue)
+
+    def response_change(self, request: HttpRequest, obj: Ticket):
+        if refusal := self._refusal(request):
+            self.message_user(request, f"Nothing was saved: {refusal}", messages.ERROR)
+            return HttpResponseRedirect(request.path)
+        return super().response_change(request, obj)
+
+    def log_addition(self, request, obj, message):
+        if not self._refusal(request):
+            return super().log_addition(request, obj, message)
+        return None
+
+    def log_change(self, request, obj, message):
+        if not self._refusal(request):
+            return super().log_change(request, obj, message)
+        return None
 
     def save_related(self, request, form, formsets, change) -> None:
         # Tags and inlines are handled by the services in save_model; the inlines are read-only.

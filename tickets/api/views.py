@@ -47,6 +47,7 @@ from tickets.models import (
     Ticket,
 )
 from tickets.reporting import metrics
+from tickets.uploads import attachment_inputs
 
 STAFF = [IsAuthenticated, perms.IsHelpdeskStaff]
 
@@ -171,14 +172,7 @@ class TicketMessageViewSet(TicketChildMixin, mixins.ListModelMixin, viewsets.Gen
             body_html=args["body_html"],
             visibility=args["visibility"],
             new_status=args.get("new_status"),
-            attachments=[
-                services.AttachmentInput(
-                    filename=upload.name or "attachment.bin",
-                    content=upload.read(),
-                    content_type=upload.content_type or "application/octet-stream",
-                )
-                for upload in args["attachments"]
-            ],
+            attachments=attachment_inputs(args["attachments"]),
         )
         message = _messages_of(message.ticket).get(pk=message.pk)
         return Response(s.MessageSerializer(message).data, status=status.HTTP_201_CREATED)

@@ -9,6 +9,7 @@ and enqueues its processing, so the provider gets its 200 quickly.
 """
 
 import logging
+import time
 from collections.abc import Callable
 
 from anymail.inbound import AnymailInboundMessage
@@ -17,14 +18,19 @@ from anymail.webhooks.mailgun import MailgunInboundWebhookView
 from anymail.webhooks.postmark import PostmarkInboundWebhookView
 from anymail.webhooks.sendgrid import SendGridInboundWebhookView
 from django.conf import settings
+from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseForbidden
 from django.views.decorators.csrf import csrf_exempt
+from redis.exceptions import RedisError
 
 from helpdesk.client_ip import client_ip
 from tickets.email.inbound import inbound_message_store
 from tickets.models import InboundMessage
 
 logger = logging.getLogger(__name__)
+
+# Mailgun's own recommendation: reject signatures older than a few minutes; 15 allows for clock skew.
+MAILGUN_SIGNATURE_MAX_AGE = 15 * 60
 
 PROVIDER_VIEWS = {
     "mailgun": MailgunInboundWebhookView,
@@ -41,6 +47,32 @@ def provider_missing_credential(provider: str) -> str | None:
         return None if anymail.get("MAILGUN_WEBHOOK_SIGNING_KEY") else "MAILGUN_WEBHOOK_SIGNING_KEY"
     # Postmark and SendGrid have no signature: HTTP basic auth is their only credential.
     return None if anymail.get("WEBHOOK_SECRET") else "ANYMAIL_WEBHOOK_SECRET"
+
+
+def _mailgun_replay(request: HttpRequest) -> str | None:
+    """Why a Mailgun post must be refused as stale or replayed, or None.
+
+    Anymail checks the HMAC of timestamp+token but not their age, so a captured post stays valid for ever.
+    A post older (or newer) than MAILGUN_SIGNATURE_MAX_AGE is refused, and each signature is accepted once
+    within that window (remembered in the cache; when the cache is down the check is skipped with a warning).
+    """
+    timestamp, signature = request.POST.get("timestamp", ""), request.POST.get("signature", "")
+    if not timestamp or not signature:
+        return None  # anymail refuses posts without its security fields
+    try:
+        age = abs(time.time() - int(timestamp))
+    except ValueError:
+        return "its timestamp is not a number"
+    if age > MAILGUN_SIGNATURE_MAX_AGE:
+        return "its timestamp is too old (or in the future)"
+    try:
+        first_use = cache.add(
+            f"mailgun-signature:{signature[:128]}", 1, timeout=2 * MAILGUN_SIGNATURE_MAX_AGE
+        )
+    except (RedisError, OSError) as error:
+        logger.warning("Mailgun replay check skipped, the cache is unavailable (%s)", error)
+        return None
+    return None if first_use else "its signature was used before (a replay)"
 
 
 def provider_webhook_view(provider: str) -> Callable[[HttpRequest], HttpResponse]:
@@ -65,6 +97,9 @@ def provider_webhook_view(provider: str) -> Callable[[HttpRequest], HttpResponse
                 missing,
             )
             return HttpResponseForbidden("This inbound email webhook has no credential configured.")
+        if provider == "mailgun" and (replay := _mailgun_replay(request)):
+            logger.warning("Refused mailgun inbound webhook from %s: %s", client_ip(request), replay)
+            return HttpResponseBadRequest("Refused: stale or replayed signature.")
         try:
             return anymail_view(request, *args, **kwargs)
         except RecursionError:

@@ -3,24 +3,7 @@ from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 
 from tickets.models import WebFormTopic
-
-
-class MultipleFileInput(forms.ClearableFileInput):
-    allow_multiple_selected = True
-
-
-class MultipleFileField(forms.FileField):
-    """A file field that takes several files and cleans each one."""
-
-    def __init__(self, *args, **kwargs) -> None:
-        kwargs.setdefault("widget", MultipleFileInput())
-        super().__init__(*args, **kwargs)
-
-    def clean(self, data, initial=None) -> list:
-        clean_one = super().clean
-        if isinstance(data, list | tuple):
-            return [clean_one(item, initial) for item in data]
-        return [clean_one(data, initial)] if data else []
+from tickets.uploads import MultipleFileField, MultipleFileInput
 
 
 class SupportRequestForm(forms.Form):

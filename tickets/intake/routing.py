@@ -233,11 +233,6 @@ def _add_required_skills(*, ticket: Ticket, skills: list, label: str, now: datet
         if skill.pk in existing:
             continue
         ticket.required_skills.add(skill)
-        services.audit_record(
-            ticket=ticket,
-            action=AuditEntry.Action.FIELD_CHANGED,
-            now=now,
-            actor_label=label,
-            field="required_skills",
-            new_value=skill.name,
+        services.audit_field_change(
+            ticket=ticket, field="required_skills", old="", new=skill.name, now=now, actor_label=label
         )

@@ -13,7 +13,7 @@ from tickets.exceptions import DomainError
 from tickets.intake.forms import SupportRequestForm
 from tickets.intake.ratelimit import rate_limit_exceeded
 from tickets.intake.services import intake_web_form
-from tickets.services import AttachmentInput
+from tickets.uploads import attachment_inputs
 
 logger = logging.getLogger(__name__)
 
@@ -63,14 +63,7 @@ def support_request_new(request: HttpRequest) -> HttpResponse:
     ):
         form.add_error(None, RATE_LIMITED)
         return _render_form(request, form, status=429)
-    attachments = [
-        AttachmentInput(
-            filename=upload.name,
-            content=upload.read(),
-            content_type=upload.content_type or "application/octet-stream",
-        )
-        for upload in data["attachments"]
-    ]
+    attachments = attachment_inputs(data["attachments"])
     try:
         ticket = intake_web_form(
             name=data["name"],

@@ -5,6 +5,8 @@ Public API::
     from tickets.mail import parse_email, extract_reply, classify
 
 * :mod:`tickets.mail.parsing`  - :func:`parse_email` -> :class:`ParsedEmail`
+* :mod:`tickets.mail.html_tree` / :mod:`tickets.mail.html_text` - HTML tree, HTML to text
+* :mod:`tickets.mail.sanitize` - :func:`sanitize_html`, the one sanitising policy
 * :mod:`tickets.mail.quotes`   - :func:`extract_reply`, :func:`extract_reply_html`
 * :mod:`tickets.mail.classify` - :func:`classify`, :func:`is_from_own_address`, :func:`provider_notification`
 * :mod:`tickets.mail.forwards` - :func:`split_forward`, :func:`attached_message`, :func:`is_forward_subject`
@@ -36,9 +38,9 @@ from tickets.mail.parsing import (
     ParsedEmail,
     html_to_text,
     parse_email,
-    sanitize_html,
 )
 from tickets.mail.quotes import extract_reply, extract_reply_html
+from tickets.mail.sanitize import sanitize_html
 from tickets.mail.threading import (
     make_message_id,
     normalize_subject,

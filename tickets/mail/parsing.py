@@ -1,9 +1,9 @@
 """Parse raw inbound email bytes into a plain, immutable :class:`ParsedEmail`.
 
 Pure Python on top of the standard library ``email`` package (``policy.default``),
-``nh3`` (HTML sanitising) and a small HTML-to-text converter of our own.  Nothing in
-this module imports Django: the intake layer stores the raw bytes first and then
-calls :func:`parse_email`.
+our own small HTML tree (:mod:`tickets.mail.html_tree`) and HTML-to-text converter
+(:mod:`tickets.mail.html_text`).  Nothing in this module imports Django: the intake layer
+stores the raw bytes first and then calls :func:`parse_email`.
 
 Robustness contract (see ``docs/email-parsing.md``):
 
@@ -14,19 +14,19 @@ Robustness contract (see ``docs/email-parsing.md``):
   problems are recorded in ``ParsedEmail.defects``.
 * Every string in the result is a valid ``str`` without lone surrogates or NUL
   characters, so it can be stored in PostgreSQL as is.
-* ``ParsedEmail.html`` is always sanitised with nh3 (or empty).
+* ``ParsedEmail.html`` is well-formed (re-serialised from our tree) but NOT sanitised:
+  the ticket services sanitise it once, when they store it (:mod:`tickets.mail.sanitize`),
+  rewriting its ``cid:`` images to the stored attachments.
 """
 
 from __future__ import annotations
 
 import binascii
 import codecs
-import contextlib
 import hashlib
 import html as html_lib
 import mimetypes
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import policy as email_policy
@@ -34,16 +34,21 @@ from email import utils as email_utils
 from email.message import Message
 from email.parser import BytesParser
 
-import nh3
+from tickets.mail.html_text import html_to_text, render_text, strip_blank_edges
+from tickets.mail.html_tree import MAX_HTML_TREE, HtmlNode, parse_html, serialize_html, strip_tags_linear
+from tickets.mail.sanitize import MAX_SANITIZE
 
 __all__ = [
     "HEADERS_KEPT",
     "EmailParseError",
+    # tickets.mail.quotes walks the same tree; it imports these names from here.
+    "HtmlNode",
     "ParsedAttachment",
     "ParsedEmail",
     "html_to_text",
     "parse_email",
-    "sanitize_html",
+    "parse_html",
+    "render_text",
 ]
 
 # ---------------------------------------------------------------------------
@@ -103,6 +108,7 @@ class ParsedEmail:
     headers: dict[str, str]
     text: str
     html: str
+    """Well-formed but unsanitised HTML body, or ''; sanitise before showing it (tickets.mail.sanitize)."""
     attachments: tuple[ParsedAttachment, ...]
     defects: tuple[str, ...]
     content_hash: str
@@ -155,10 +161,6 @@ _MAX_DEFECTS = 100
 _MAX_PARTS = 2000  # MIME leaves processed
 _MAX_SALVAGES = 20  # broken multiparts re-parsed per message
 _MAX_DEPTH = 500  # multipart nesting followed (the stdlib parser itself gives up near 1000)
-_MAX_HTML_TREE = 4 * 1024 * 1024  # larger HTML is converted by a linear fallback
-_MAX_HTML_DEPTH = 128  # html5ever (nh3) is quadratic in nesting depth
-_MAX_HTML_MARKUP = 50_000  # tags/markup tokens turned into a tree; the rest is flattened
-_MAX_SANITIZE = 3 * 1024 * 1024  # serialised HTML handed to nh3 (its run time is superlinear)
 
 _OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _FIELD_LINE_RE = re.compile(rb"[!-9;-~]{1,200}[ \t]*:")
@@ -983,19 +985,19 @@ def _extract_body(msg: Message, defects: _Defects) -> _BodyResult:
     html = ""
     html_text = ""
     if segment.html and segment.html.strip():
-        html, html_text = _sanitize_and_render(segment.html, defects)
+        html, html_text = _normalise_and_render(segment.html, defects)
     if segment.plain is not None and segment.plain.strip():
         text = segment.plain
     elif segment.html:
         text = html_text
     else:
         text = segment.plain or ""
-    return _BodyResult(text=_strip_blank_edges(text), html=html, attachments=walker.attachments)
+    return _BodyResult(text=strip_blank_edges(text), html=html, attachments=walker.attachments)
 
 
-def _sanitize_and_render(html: str, defects: _Defects) -> tuple[str, str]:
-    """Parse once; return (nh3-sanitised HTML or '', text rendering)."""
-    if len(html) > _MAX_HTML_TREE:
+def _normalise_and_render(html: str, defects: _Defects) -> tuple[str, str]:
+    """Parse once; return (well-formed HTML small enough to sanitise, or '', text rendering)."""
+    if len(html) > MAX_HTML_TREE:
         defects.add("HTML body too large to sanitise; only its text rendering is kept")
         return "", html_to_text(html)
     try:
@@ -1004,21 +1006,11 @@ def _sanitize_and_render(html: str, defects: _Defects) -> tuple[str, str]:
         normalised = serialize_html(root)
     except Exception as exc:  # defensive
         defects.add(f"HTML body could not be processed ({type(exc).__name__})")
-        return "", _strip_blank_edges(_strip_tags_linear(html))
-    if len(normalised) > _MAX_SANITIZE:
+        return "", strip_blank_edges(strip_tags_linear(html))
+    if len(normalised) > MAX_SANITIZE:
         defects.add("HTML body too large to sanitise; only its text rendering is kept")
         return "", text
-    return _nh3_clean(normalised), text
-
-
-def _strip_blank_edges(text: str) -> str:
-    lines = text.split("\n")
-    start, end = 0, len(lines)
-    while start < end and not lines[start].strip():
-        start += 1
-    while end > start and not lines[end - 1].strip():
-        end -= 1
-    return "\n".join(lines[start:end])
+    return normalised, text
 
 
 def _combine_alternative(children: list[_Segment]) -> _Segment:
@@ -1297,575 +1289,3 @@ def _uudecode_lines(lines: list[str]) -> bytes | None:
                 if bad > 3:
                     return None
     return bytes(out)
-
-
-# ---------------------------------------------------------------------------
-# HTML: sanitising and conversion to text
-# ---------------------------------------------------------------------------
-
-_NH3_TAGS = set(nh3.ALLOWED_TAGS) | {"font"}
-_NH3_ATTRIBUTES: dict[str, set[str]] = {k: set(v) for k, v in nh3.ALLOWED_ATTRIBUTES.items()}
-_NH3_ATTRIBUTES.setdefault("*", set()).update({"dir", "lang", "title", "style"})
-_NH3_ATTRIBUTES.setdefault("td", set()).update({"valign", "width", "bgcolor"})
-_NH3_ATTRIBUTES.setdefault("th", set()).update({"valign", "width", "bgcolor"})
-_NH3_ATTRIBUTES.setdefault("table", set()).update({"width", "border", "cellpadding", "cellspacing"})
-_NH3_ATTRIBUTES.setdefault("font", set()).update({"color", "face", "size"})
-_NH3_STYLE_PROPERTIES = {
-    "color",
-    "background-color",
-    "font-weight",
-    "font-style",
-    "font-size",
-    "font-family",
-    "text-align",
-    "text-decoration",
-    "white-space",
-}
-_NH3_CLEAN_CONTENT = {"script", "style", "head", "title", "template", "noscript", "object", "iframe", "svg"}
-
-
-def sanitize_html(html: str) -> str:
-    """Sanitise untrusted HTML with nh3 (allow-list; ``cid:`` image URLs are kept)."""
-    if not html or not html.strip() or len(html) > _MAX_HTML_TREE:
-        return ""
-    normalised = serialize_html(parse_html(html))
-    if len(normalised) > _MAX_SANITIZE:
-        return ""
-    return _nh3_clean(normalised)
-
-
-def _nh3_clean(normalised: str) -> str:
-    try:
-        return nh3.clean(
-            normalised,
-            tags=_NH3_TAGS,
-            clean_content_tags=_NH3_CLEAN_CONTENT,
-            attributes=_NH3_ATTRIBUTES,
-            url_schemes={"http", "https", "mailto", "cid", "tel"},
-            link_rel="noopener noreferrer nofollow",
-            strip_comments=True,
-            filter_style_properties=_NH3_STYLE_PROPERTIES,
-        )
-    except Exception:
-        return ""
-
-
-# The tiny DOM below is shared with tickets.mail.quotes (HTML quote stripping).
-
-_VOID_TAGS = frozenset("area base br col embed hr img input keygen link meta param source track wbr".split())
-_SKIP_TAGS = frozenset(
-    "script style head title template noscript object iframe svg xml math select option".split()
-)
-_BLOCK_TAGS = frozenset(
-    (
-        "address article aside blockquote center dd details dialog dir div dl dt fieldset "
-        "figcaption figure footer form h1 h2 h3 h4 h5 h6 header hgroup hr li main menu nav "
-        "ol p pre section summary table thead tbody tfoot tr ul caption body html"
-    ).split()
-)
-_HEAD_TAGS = frozenset("head meta link style script title base noscript template".split())
-_PARAGRAPH_TAGS = frozenset("p h1 h2 h3 h4 h5 h6 blockquote pre table dl ul ol".split())
-_CLOSES_P = _BLOCK_TAGS - {"body", "html", "li", "dd", "dt", "tr", "thead", "tbody", "tfoot", "caption"}
-_HIDDEN_STYLE_RE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden|mso-hide\s*:\s*all", re.I)
-_ZERO_WIDTH_RE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad\u034f]")
-_HTML_WS_RE = re.compile(r"[ \t\r\n\f\v]+")
-HR_TEXT = "_" * 32
-
-
-class HtmlNode:
-    """A minimal DOM node: element (``tag`` set) or text node (``tag`` is None)."""
-
-    __slots__ = ("attrs", "children", "parent", "tag", "text")
-
-    def __init__(
-        self, tag: str | None, attrs: dict[str, str] | None = None, text: str = "", parent=None
-    ) -> None:
-        self.tag = tag
-        self.attrs = attrs or {}
-        self.children: list[HtmlNode] = []
-        self.parent: HtmlNode | None = parent
-        self.text = text
-
-    def iter(self) -> Iterator[HtmlNode]:
-        """Document-order traversal (iterative)."""
-        stack: list[HtmlNode] = [self]
-        while stack:
-            node = stack.pop()
-            yield node
-            stack.extend(reversed(node.children))
-
-    def text_content(self, limit: int = 1_000_000) -> str:
-        parts: list[str] = []
-        size = 0
-        for node in self.iter():
-            if node.tag is None:
-                parts.append(node.text)
-                size += len(node.text)
-                if size >= limit:
-                    break
-            elif node.tag == "br":
-                parts.append("\n")
-        return "".join(parts)[:limit]
-
-    def remove(self) -> None:
-        if self.parent is not None:
-            with contextlib.suppress(ValueError):
-                self.parent.children.remove(self)
-            self.parent = None
-
-    def truncate_from(self) -> None:
-        """Remove this node and everything after it in document order."""
-        node: HtmlNode | None = self
-        while node is not None and node.parent is not None:
-            parent = node.parent
-            index = next((i for i, c in enumerate(parent.children) if c is node), None)
-            if index is not None:
-                for removed in parent.children[index + 1 :]:
-                    removed.parent = None
-                del parent.children[index + 1 :]
-            node = parent
-        self.remove()
-
-
-_CANDIDATE_RE = re.compile(r"<[A-Za-z/!?]")
-_START_TAG_RE = re.compile(r"<([A-Za-z][^\s/<>\x00]{0,63})((?:[^<>\"']|\"[^\"<]*\"|'[^'<]*')*)>")
-_END_TAG_RE = re.compile(r"</([A-Za-z][^\s/<>\x00]{0,63})[^<>]*>")
-_ATTR_RE = re.compile(r"""([^\s"'<>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?""")
-_ATTR_NAME_RE = re.compile(r"[A-Za-z_:][-A-Za-z0-9_:.]{0,63}")
-_RAW_TEXT_TAGS = frozenset("script style xmp iframe noembed noframes textarea title".split())
-_SCOPE_BOUNDARIES = frozenset("td th table caption html template object applet marquee".split())
-_TABLE_SCOPE = frozenset({"table", "html", "template"})
-_TABLE_PARTS = frozenset("td th tr tbody thead tfoot table caption colgroup".split())
-_AUTOCLOSE_SCOPE = {
-    "li": ({"li"}, {"ul", "ol", "table"}),
-    "dt": ({"dt", "dd"}, {"dl", "table"}),
-    "dd": ({"dt", "dd"}, {"dl", "table"}),
-    "tr": ({"tr", "td", "th"}, {"table", "tbody", "thead", "tfoot"}),
-    "td": ({"td", "th"}, {"tr", "table"}),
-    "th": ({"td", "th"}, {"tr", "table"}),
-    "option": ({"option"}, {"select", "datalist"}),
-}
-
-
-class _TreeBuilder:
-    """Builds an :class:`HtmlNode` tree from a linear-time tokenizer.
-
-    The stdlib ``html.parser`` has quadratic worst cases on malformed input (and so
-    does html5ever on deep nesting / many character references), so hostile HTML is
-    tokenised here with regexes whose matches can never cross a ``<``; the tree depth
-    is capped at ``_MAX_HTML_DEPTH``.
-    """
-
-    def __init__(self) -> None:
-        self.root = HtmlNode("#root")
-        self.stack: list[HtmlNode] = [self.root]
-        self.open_counts: dict[str, int] = {}
-        self.in_head = False
-        self.pending: list[str] = []
-        self.truncated = False
-
-    @property
-    def current(self) -> HtmlNode:
-        return self.stack[-1]
-
-    def _pop_to(self, index: int) -> None:
-        for node in self.stack[index:]:
-            self.open_counts[node.tag or ""] -= 1
-            if node.tag == "head":
-                self.in_head = False
-        del self.stack[index:]
-
-    def _close_until(self, names: set[str], stop: set[str]) -> None:
-        for i in range(len(self.stack) - 1, max(0, len(self.stack) - 40), -1):
-            tag = self.stack[i].tag
-            if tag in names:
-                self._pop_to(i)
-                return
-            if tag in stop:
-                return
-
-    def _leave_head(self) -> None:
-        if self.in_head:
-            for i, node in enumerate(self.stack):
-                if node.tag == "head":
-                    self._pop_to(i)
-                    return
-
-    def start(self, tag: str, attrs: dict[str, str], *, self_closing: bool) -> HtmlNode:
-        self.flush()
-        if self.in_head and tag not in _HEAD_TAGS:
-            self._leave_head()
-        if tag in _CLOSES_P and self.current.tag == "p":
-            self._pop_to(len(self.stack) - 1)
-        scope = _AUTOCLOSE_SCOPE.get(tag)
-        if scope is not None:
-            self._close_until(*scope)
-        node = HtmlNode(tag, attrs, parent=self.current)
-        self.current.children.append(node)
-        if not self_closing and tag not in _VOID_TAGS and len(self.stack) < _MAX_HTML_DEPTH:
-            self.stack.append(node)
-            self.open_counts[tag] = self.open_counts.get(tag, 0) + 1
-            if tag == "head":
-                self.in_head = True
-        return node
-
-    def end(self, tag: str) -> None:
-        self.flush()
-        if tag == "br":
-            self.start("br", {}, self_closing=True)
-            return
-        if not self.open_counts.get(tag):
-            return
-        # HTML "has an element in scope": a stray </div> inside a table cell must not
-        # close the div around the whole table.
-        boundaries = _TABLE_SCOPE if tag in _TABLE_PARTS else _SCOPE_BOUNDARIES
-        for i in range(len(self.stack) - 1, 0, -1):
-            node_tag = self.stack[i].tag
-            if node_tag == tag:
-                self._pop_to(i)
-                return
-            if node_tag in boundaries:
-                return
-
-    def data(self, text: str) -> None:
-        if text:
-            self.pending.append(text)
-
-    def flush(self) -> None:
-        """Attach buffered text (string concatenation per character would be quadratic)."""
-        if not self.pending:
-            return
-        text = "".join(self.pending)
-        self.pending = []
-        if self.in_head and self.current.tag == "head" and text.strip():
-            self._leave_head()
-        children = self.current.children
-        if children and children[-1].tag is None:
-            children[-1].text += text
-        else:
-            children.append(HtmlNode(None, text=text, parent=self.current))
-
-    def feed(self, html: str) -> None:
-        pos = 0
-        size = len(html)
-        steps = 0
-        while pos < size:
-            steps += 1
-            if steps > _MAX_HTML_MARKUP:
-                # absurd amount of markup: the rest is flattened to text (linear)
-                self.data(_strip_tags_linear(html[pos:]))
-                self.truncated = True
-                break
-            match = _CANDIDATE_RE.search(html, pos)
-            if match is None:
-                self.data(html_lib.unescape(html[pos:]))
-                break
-            lt = match.start()
-            if lt > pos:
-                self.data(html_lib.unescape(html[pos:lt]))
-            pos = self._markup(html, lt)
-        self.flush()
-
-    def _markup(self, html: str, lt: int) -> int:
-        """Consume the markup at ``html[lt] == '<'``; return the next position."""
-        second = html[lt + 1]
-        if second == "!" and html.startswith("<!--", lt):
-            end = html.find("-->", lt + 4)
-            return len(html) if end < 0 else end + 3
-        if second in "!?":
-            next_lt = html.find("<", lt + 1)
-            end = html.find(">", lt + 2, next_lt if next_lt >= 0 else len(html))
-            if end < 0:
-                self.data("<")
-                return lt + 1
-            return end + 1
-        if second == "/":
-            match = _END_TAG_RE.match(html, lt)
-            if match is None:
-                self.data("<")
-                return lt + 1
-            self.end(match.group(1).lower())
-            return match.end()
-        match = _START_TAG_RE.match(html, lt)
-        if match is None:
-            self.data("<")
-            return lt + 1
-        tag = match.group(1).lower()
-        raw_attrs = match.group(2)
-        self_closing = raw_attrs.rstrip().endswith("/")
-        attrs: dict[str, str] = {}
-        for attr in _ATTR_RE.finditer(raw_attrs):
-            name = attr.group(1).lower()
-            if name not in attrs and _ATTR_NAME_RE.fullmatch(name):
-                value = attr.group(2) if attr.group(2) is not None else attr.group(3)
-                if value is None:
-                    value = attr.group(4) or ""
-                attrs[name] = html_lib.unescape(value)
-        node = self.start(tag, attrs, self_closing=self_closing)
-        pos = match.end()
-        if tag in _RAW_TEXT_TAGS and not self_closing:
-            closing = re.compile(r"</" + re.escape(tag) + r"\s*>", re.I).search(html, pos)
-            end = closing.start() if closing else len(html)
-            if self.current is node:
-                if tag in ("textarea", "title"):
-                    self.data(html_lib.unescape(html[pos:end]))
-                self.end(tag)
-            return closing.end() if closing else len(html)
-        return pos
-
-
-def parse_html(html: str) -> HtmlNode:
-    """Parse (possibly broken, possibly hostile) HTML into a small tree.  Never raises."""
-    builder = _TreeBuilder()
-    try:
-        builder.feed(html)
-    except Exception:
-        root = HtmlNode("#root")
-        pre = HtmlNode("pre", parent=root)
-        root.children.append(pre)
-        pre.children.append(HtmlNode(None, text=_strip_tags_linear(html), parent=pre))
-        return root
-    return builder.root
-
-
-_TEXT_CHUNK = 2048
-
-
-def serialize_html(root: HtmlNode) -> str:
-    """Serialise a tree as well-formed HTML (escaped text, quoted attributes).
-
-    Long text runs are split with ``<wbr>`` at whitespace: html5ever (nh3) is
-    quadratic on very long text nodes full of character references.
-    """
-    out: list[str] = []
-    stack: list[tuple[HtmlNode, bool]] = [(child, True) for child in reversed(root.children)]
-    while stack:
-        node, entering = stack.pop()
-        if node.tag is None:
-            out.append(_escape_text_chunked(node.text))
-            continue
-        if not entering:
-            out.append(f"</{node.tag}>")
-            continue
-        if not _ATTR_NAME_RE.fullmatch(node.tag):
-            for child in reversed(node.children):
-                stack.append((child, True))
-            continue
-        attrs = "".join(
-            f' {name}="{html_lib.escape(value, quote=True)}"'
-            for name, value in node.attrs.items()
-            if _ATTR_NAME_RE.fullmatch(name)
-        )
-        out.append(f"<{node.tag}{attrs}>")
-        if node.tag in _VOID_TAGS:
-            continue
-        stack.append((node, False))
-        for child in reversed(node.children):
-            stack.append((child, True))
-    return "".join(out)
-
-
-def _escape_text_chunked(text: str) -> str:
-    if len(text) <= _TEXT_CHUNK:
-        return html_lib.escape(text, quote=False)
-    pieces = []
-    start = 0
-    while start < len(text):
-        end = start + _TEXT_CHUNK
-        if end < len(text):
-            space = text.rfind(" ", start + _TEXT_CHUNK // 2, end)
-            end = space + 1 if space > 0 else end
-        pieces.append(html_lib.escape(text[start:end], quote=False))
-        start = end
-    return "<wbr>".join(pieces)
-
-
-def _strip_tags_linear(html: str) -> str:
-    """Crude, strictly linear tag stripper (patterns cannot cross a ``<``)."""
-    html = _LINEAR_BREAK_RE.sub("\n", html)
-    html = _LINEAR_TAG_RE.sub(" ", html)
-    return html_lib.unescape(html)
-
-
-_LINEAR_BREAK_RE = re.compile(r"(?i)<br\b[^<>]*>|</(?:p|div|tr|li|h[1-6]|blockquote)\s*>")
-_LINEAR_TAG_RE = re.compile(r"<[^<>]*>")
-
-
-class _TextWriter:
-    def __init__(self) -> None:
-        self.lines: list[tuple[int, str]] = []
-        self.current: list[str] = []
-        self.current_depth = 0
-        self.pending = 0
-        self.depth = 0
-        self.prefix = ""  # list bullet waiting for the first text of an <li>
-
-    def commit(self) -> None:
-        self.lines.append((self.current_depth, "".join(self.current).rstrip()))
-        self.current = []
-
-    def _resolve_pending(self) -> None:
-        if self.pending:
-            if self.current:
-                self.commit()
-            if self.lines and self.pending > 1 and self.lines[-1][1] != "":
-                self.lines.append((min(self.depth, self.lines[-1][0]), ""))
-            self.pending = 0
-
-    def block(self, level: int) -> None:
-        self.pending = max(self.pending, level)
-
-    def text(self, value: str, *, pre: bool = False) -> None:
-        if not value:
-            return
-        if not pre:
-            value = _HTML_WS_RE.sub(" ", value)  # U+00A0 is not collapsible whitespace
-            if value == " " and (not self.current or self.pending):
-                return
-        self._resolve_pending()
-        if not pre and (not self.current or self.current[-1].endswith(" ")):
-            value = value.lstrip(" ")
-            if not value:
-                return
-        if pre:
-            first, *rest = value.split("\n")
-            self._append(first)
-            for line in rest:
-                self.commit()
-                self._append(line)
-            return
-        self._append(value)
-
-    def _append(self, value: str) -> None:
-        if not self.current:
-            self.current_depth = self.depth
-            if self.prefix:
-                self.current.append(self.prefix)
-                self.prefix = ""
-        self.current.append(value)
-
-    def br(self) -> None:
-        self._resolve_pending()
-        if not self.current:
-            self.current_depth = self.depth
-        self.commit()
-
-    def finish(self) -> str:
-        if self.current:
-            self.commit()
-        out: list[str] = []
-        blank = 0
-        for depth, text in self.lines:
-            line = text.replace("\xa0", " ").rstrip()
-            line = _ZERO_WIDTH_RE.sub("", line)
-            if depth:
-                line = ("> " * depth + line).rstrip() if line.strip() else ">" * depth
-            if not line.strip():
-                blank += 1
-                if blank > 1:
-                    continue
-            else:
-                blank = 0
-            out.append(line)
-        return _strip_blank_edges("\n".join(out))
-
-
-def render_text(root: HtmlNode) -> str:
-    """Render a tree from :func:`parse_html` as readable plain text.
-
-    Blocks become lines, ``<br>`` a line break, ``<blockquote>`` content is prefixed
-    with ``> ``, ``<hr>`` becomes a line of underscores, list items get ``- ``, links
-    whose text differs from their URL get `` <url>``.  Hidden elements, scripts and
-    styles are skipped.
-    """
-    writer = _TextWriter()
-    # stack of (node, entering) events: iterative so that deep nesting cannot overflow
-    stack: list[tuple[HtmlNode, bool]] = [(root, True)]
-    pre_depth = 0
-    list_stack: list[list[int]] = []  # per open list: [is_ordered, counter]
-    link_stack: list[tuple[str, int]] = []
-    link_text: list[str] = []
-    while stack:
-        node, entering = stack.pop()
-        tag = node.tag
-        if tag is None:
-            if entering:
-                writer.text(node.text, pre=pre_depth > 0)
-                if link_stack:
-                    link_text.append(node.text)
-            continue
-        if entering:
-            if tag in _SKIP_TAGS or "hidden" in node.attrs:
-                continue
-            style = node.attrs.get("style", "")
-            if style and _HIDDEN_STYLE_RE.search(style):
-                continue
-            stack.append((node, False))
-            if tag == "br":
-                writer.br()
-            elif tag == "hr":
-                writer.block(1)
-                writer.text(HR_TEXT, pre=True)
-                writer.block(1)
-            elif tag == "img":
-                alt = (node.attrs.get("alt") or "").strip()
-                if alt:
-                    writer.text(f"[{alt}]")
-            elif tag in ("td", "th"):
-                if writer.current and not writer.current[-1].endswith(" "):
-                    writer.current.append(" ")
-            elif tag in _BLOCK_TAGS:
-                writer.block(2 if tag in _PARAGRAPH_TAGS and not list_stack else 1)
-                if tag == "blockquote":
-                    writer.depth += 1
-                elif tag == "pre":
-                    pre_depth += 1
-                elif tag in ("ul", "ol"):
-                    list_stack.append([tag == "ol", 0])
-                elif tag == "li":
-                    indent = "  " * max(0, len(list_stack) - 1)
-                    if list_stack and list_stack[-1][0]:
-                        list_stack[-1][1] += 1
-                        writer.prefix = f"{indent}{list_stack[-1][1]}. "
-                    else:
-                        writer.prefix = f"{indent}- "
-            elif tag == "a":
-                link_stack.append((node.attrs.get("href", "") or "", len(link_text)))
-            for child in reversed(node.children):
-                stack.append((child, True))
-        else:
-            if tag in _BLOCK_TAGS:
-                if tag == "blockquote":
-                    if writer.current:
-                        writer.commit()
-                    writer.depth = max(0, writer.depth - 1)
-                elif tag == "pre":
-                    pre_depth = max(0, pre_depth - 1)
-                elif tag in ("ul", "ol") and list_stack:
-                    list_stack.pop()
-                writer.prefix = ""
-                writer.block(2 if tag in _PARAGRAPH_TAGS and not list_stack else 1)
-            elif tag == "a" and link_stack:
-                href, start = link_stack.pop()
-                shown = "".join(link_text[start:]).strip()
-                if not link_stack:
-                    link_text.clear()
-                href = href.strip()
-                if href.lower().startswith(("http://", "https://")) and shown and href not in shown:
-                    writer.text(f" <{href}>")
-    return writer.finish()
-
-
-def html_to_text(html: str) -> str:
-    """Convert (untrusted, possibly broken) HTML to readable plain text.  Never raises."""
-    if not html or not html.strip():
-        return ""
-    if len(html) > _MAX_HTML_TREE:
-        return _strip_blank_edges(_WS_LINES_RE.sub("\n\n", _strip_tags_linear(html)))
-    try:
-        return render_text(parse_html(html))
-    except Exception:
-        return _strip_blank_edges(_WS_LINES_RE.sub("\n\n", _strip_tags_linear(html)))
-
-
-_WS_LINES_RE = re.compile(r"\n\s*\n\s*\n+")

@@ -24,7 +24,9 @@ __all__ = [
     "reference_from_subject",
     "reply_address",
     "reply_token_from_address",
+    "split_sub_address",
     "subject_with_reference",
+    "with_sub_address",
 ]
 
 _PREFIX_RE = re.compile(r"[A-Za-z][A-Za-z0-9]{0,15}")
@@ -150,15 +152,32 @@ def subject_with_reference(subject: str, reference: str) -> str:
     return f"{head}{tag} {rest}"
 
 
-def _split_address(address: str) -> tuple[str, str] | None:
+def split_sub_address(address: str) -> tuple[str, str, str] | None:
+    """``'support+eu@Example.com'`` -> ``('support', 'eu', 'Example.com')`` (sub-addressing, RFC 5233).
+
+    The tag is ``''`` when there is none; a display name (``Name <address>``) is ignored; case is
+    kept.  ``None`` unless the value is a ``local@domain`` address.
+    """
     value = (address or "").strip()
     if "<" in value and value.endswith(">"):
-        value = value[value.rfind("<") + 1 : -1]
-    value = value.strip().lower()
+        value = value[value.rfind("<") + 1 : -1].strip()
     local, sep, domain = value.rpartition("@")
-    if not sep or not local or not domain:
+    if not sep or not local or not domain or "@" in local or any(c.isspace() for c in value):
         return None
-    return local, domain
+    base, _, tag = local.partition("+")
+    return base, tag, domain
+
+
+def with_sub_address(address: str, tag: str) -> str:
+    """``with_sub_address('support+old@example.com', 'new')`` -> ``'support+new@example.com'``.
+
+    An existing tag is replaced, not nested.  Raises ``ValueError`` for a value that is not an address.
+    """
+    parts = split_sub_address(address)
+    if parts is None:
+        raise ValueError(f"not an email address: {address!r}")
+    base, _old_tag, domain = parts
+    return f"{base}+{tag}@{domain}"
 
 
 def reply_token_from_address(address: str, support_addresses: Iterable[str]) -> str | None:
@@ -168,16 +187,14 @@ def reply_token_from_address(address: str, support_addresses: Iterable[str]) -> 
     generate case-insensitive tokens (hex, base32).  ``None`` for other addresses,
     a missing/empty token, or a foreign domain.
     """
-    parts = _split_address(address)
+    parts = split_sub_address((address or "").lower())
     if parts is None:
         return None
-    local, domain = parts
-    base, plus, token = local.partition("+")
-    if not plus or not token:
+    base, token, domain = parts
+    if not token:
         return None
-    ours = {p for p in (_split_address(a) for a in support_addresses) if p is not None}
-    ours_base = {(lp.partition("+")[0], d) for lp, d in ours}
-    if (base, domain) not in ours_base:
+    ours = (split_sub_address(a.lower()) for a in support_addresses)
+    if (base, domain) not in {(p[0], p[2]) for p in ours if p is not None}:
         return None
     return token
 
@@ -190,8 +207,4 @@ def reply_address(support_address: str, token: str) -> str:
     """
     if not token or not _TOKEN_RE.fullmatch(token):
         raise ValueError(f"invalid reply token: {token!r}")
-    parts = _split_address(support_address)
-    if parts is None:
-        raise ValueError(f"not an email address: {support_address!r}")
-    local, domain = parts
-    return f"{local.partition('+')[0]}+{token}@{domain}"
+    return with_sub_address(support_address.lower(), token)

@@ -1,7 +1,10 @@
-"""Small server-side SVG charts for the admin dashboards (pure: no Django imports, no JavaScript).
+"""Small server-side SVG charts for the metrics dashboard (pure: no Django imports, no JavaScript).
 
-Each function returns a complete `<svg>` element as a string; every text is escaped, so the result
-can be inserted into a page as is.
+The one chart module: the admin's /admin/metrics/ and the workspace's /desk/metrics/ draw with it.
+Each function returns a complete `<svg>` element with `role="img"`, an accessible name and a
+`<title>`; every text is escaped, so the result can be inserted into a page as is.  Colours and
+sizes are presentation attributes, so a page's CSS (`.chart`, `.chart-grid`, `.chart-tick`,
+`.chart-legend`) can restyle them.
 """
 
 from collections.abc import Sequence
@@ -35,23 +38,29 @@ def _frame(title: str, labels: Sequence[str], top: float, unit: str, bottom: flo
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" '
-        f'height="{HEIGHT}" role="img" aria-label="{escape(title)}" font-family="sans-serif" font-size="11">',
+        f'height="{HEIGHT}" role="img" aria-label="{escape(title)}" class="chart" font-family="sans-serif" '
+        'font-size="11">',
         f"<title>{escape(title)}</title>",
         f'<text x="{LEFT}" y="16" font-size="13" font-weight="bold">{escape(title)}</text>',
     ]
     for i in range(5):
         value = bottom + (top - bottom) * i / 4
         y = TOP + plot_h - plot_h * i / 4
-        parts.append(f'<line x1="{LEFT}" y1="{y:.1f}" x2="{LEFT + plot_w}" y2="{y:.1f}" stroke="#ddd"/>')
         parts.append(
-            f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{escape(_format(value) + unit)}</text>'
+            f'<line x1="{LEFT}" y1="{y:.1f}" x2="{LEFT + plot_w}" y2="{y:.1f}" stroke="#ddd" '
+            'class="chart-grid"/>'
         )
-    step = max(1, len(labels) // 8)
+        parts.append(
+            f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" class="chart-tick">'
+            f"{escape(_format(value) + unit)}</text>"
+        )
+    step = max(1, -(-len(labels) // 8))  # at most 8 x labels, so they never overlap
     for index, label in enumerate(labels):
         if index % step == 0:
             x = _x(index, len(labels))
             parts.append(
-                f'<text x="{x:.1f}" y="{HEIGHT - BOTTOM + 16}" text-anchor="middle">{escape(label)}</text>'
+                f'<text x="{x:.1f}" y="{HEIGHT - BOTTOM + 16}" text-anchor="middle" class="chart-tick">'
+                f"{escape(label)}</text>"
             )
     return parts
 
@@ -72,7 +81,7 @@ def _legend(names: Sequence[str]) -> list[str]:
         y = TOP + 14 * index
         color = PALETTE[index % len(PALETTE)]
         parts.append(f'<rect x="{WIDTH - RIGHT + 12}" y="{y}" width="10" height="10" fill="{color}"/>')
-        parts.append(f'<text x="{WIDTH - RIGHT + 26}" y="{y + 9}">{escape(name)}</text>')
+        parts.append(f'<text x="{WIDTH - RIGHT + 26}" y="{y + 9}" class="chart-legend">{escape(name)}</text>')
     return parts
 
 
@@ -133,5 +142,22 @@ def stacked_bar_chart(*, title: str, labels: Sequence[str], series: dict[str, Se
             )
             base += value
     parts += _legend(list(series))
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def bar_chart(*, title: str, items: Sequence[tuple[str, float]], unit: str = "") -> str:
+    """One bar per (label, value), e.g. tickets per channel over a whole period."""
+    labels = [label for label, _ in items]
+    top = _nice_max(max((value for _, value in items), default=0))
+    parts = _frame(title, labels, top, unit)
+    bar_w = max(1.0, (WIDTH - LEFT - RIGHT) / max(len(items), 1) * 0.7)
+    for i, (label, value) in enumerate(items):
+        y_top, y_bottom = _y(value, top), _y(0, top)
+        parts.append(
+            f'<rect x="{_x(i, len(items)) - bar_w / 2:.1f}" y="{y_top:.1f}" width="{bar_w:.1f}" '
+            f'height="{y_bottom - y_top:.1f}" fill="{PALETTE[0]}">'
+            f"<title>{escape(f'{label}: {_format(value)}{unit}')}</title></rect>"
+        )
     parts.append("</svg>")
     return "".join(parts)

@@ -1,29 +1,10 @@
 """Input parsing for the workspace's forms; the services do the checking that needs the domain."""
 
-from datetime import date, timedelta
-
 from django import forms
-from django.utils import timezone
 
 from tickets.models import Channel, Message, Priority, Status, Team
-from tickets.reporting.metrics import date_range_error
 from tickets.services import AttachmentInput
-
-
-class MultipleFileInput(forms.ClearableFileInput):
-    allow_multiple_selected = True
-
-
-class MultipleFileField(forms.FileField):
-    def __init__(self, *args, **kwargs) -> None:
-        kwargs.setdefault("widget", MultipleFileInput())
-        super().__init__(*args, **kwargs)
-
-    def clean(self, data, initial=None):
-        if not data:
-            return []
-        files = data if isinstance(data, list | tuple) else [data]
-        return [super(MultipleFileField, self).clean(item, initial) for item in files]
+from tickets.uploads import MultipleFileField, attachment_inputs
 
 
 class ReplyForm(forms.Form):
@@ -45,38 +26,7 @@ class ReplyForm(forms.Form):
     attachments = MultipleFileField(required=False)
 
     def attachment_inputs(self) -> list[AttachmentInput]:
-        return [
-            AttachmentInput(
-                filename=upload.name or "attachment.bin",
-                content=upload.read(),
-                content_type=upload.content_type or "application/octet-stream",
-            )
-            for upload in self.cleaned_data["attachments"]
-        ]
-
-
-class MetricsPeriodForm(forms.Form):
-    start = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
-    team = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, label="Team")
-
-    def __init__(self, *args, teams=(), **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["team"].choices = [("", "All my teams"), *((t.pk, t.name) for t in teams)]
-
-    @staticmethod
-    def default_period() -> dict:
-        today = timezone.localdate()
-        return {"start": today - timedelta(days=29), "end": today}
-
-    def clean(self) -> dict:
-        data = super().clean()
-        start: date | None = data.get("start")
-        end: date | None = data.get("end")
-        # The same limits as GET /api/v1/metrics/.
-        if start and end and (error := date_range_error(start, end)):
-            raise forms.ValidationError(error)
-        return data
+        return attachment_inputs(self.cleaned_data["attachments"])
 
 
 class NewTicketForm(forms.Form):

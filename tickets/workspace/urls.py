@@ -22,6 +22,7 @@ urlpatterns = [
     path("tickets/<int:pk>/reply/", views.ticket_reply, name="reply"),
     path("tickets/<int:pk>/update/", views.ticket_update, name="update"),
     path("tickets/<int:pk>/presence/", views.ticket_presence, name="presence"),
+    path("tickets/<int:pk>/sla/explain/", views.ticket_sla_explain, name="sla_explain"),
     path("tickets/<int:pk>/macros/<int:macro_pk>/", views.macro_preview, name="macro"),
     path("attachments/<int:pk>/", views.attachment_download, name="attachment"),
     path("notifications/", views.notification_list, name="notifications"),
@@ -29,6 +30,7 @@ urlpatterns = [
     path("notifications/read-all/", views.notification_read_all, name="notifications_read_all"),
     path("notifications/<int:pk>/open/", views.notification_open, name="notification_open"),
     path("team/", views.board, name="board"),
+    path("team/<int:pk>/forecast/", views.team_forecast, name="forecast"),
     path("agents/<int:pk>/availability/", views.agent_availability, name="availability"),
     path("metrics/", views.metrics_page, name="metrics"),
 ]

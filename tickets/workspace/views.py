@@ -5,22 +5,21 @@ customer the user may not see answers 404, exactly like /api/v1/.
 """
 
 from collections.abc import Callable
-from datetime import date, timedelta
 from functools import wraps
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import BadRequest, PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from tickets import permissions as perms
@@ -32,11 +31,10 @@ from tickets.customers import customer_get_or_create
 from tickets.exceptions import DomainError
 from tickets.intake.services import ticket_open_for_customer
 from tickets.models import Agent, Attachment, Channel, Macro, Message, Priority, Status, Team, Ticket
-from tickets.reporting import metrics
-from tickets.workspace import charts
+from tickets.reporting.dashboard import DashboardForm, dashboard_context
 from tickets.workspace import selectors as ws
 from tickets.workspace import services as ws_services
-from tickets.workspace.forms import MetricsPeriodForm, NewTicketForm, ReplyForm
+from tickets.workspace.forms import NewTicketForm, ReplyForm
 
 PAGE_SIZE = 50
 QUEUE_FILTER_KEYS = ("q", "team", "channel", "priority", "tag", "ordering")
@@ -448,6 +446,26 @@ def ticket_presence(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "workspace/_presence.html", {"presence": others, "ticket": ticket})
 
 
+def _agent_zone(request: HttpRequest) -> ZoneInfo:
+    """The time zone the agent's browser reports (`tz`), else the site's; an unknown name is a 400."""
+    name = request.GET.get("tz") or settings.TIME_ZONE
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise BadRequest(f"{name!r} is not an IANA time zone such as 'Europe/Copenhagen'.") from None
+
+
+@require_GET
+@staff_required
+def ticket_sla_explain(request: HttpRequest, pk: int) -> HttpResponse:
+    """The SLA explainer panel's body: policy match, calendar, pauses and the due arithmetic."""
+    ticket = _visible_ticket(request, pk)
+    tz = _agent_zone(request)
+    explanation = sla_adapter.ticket_sla_explanation(ticket, timezone.now(), tz)
+    with timezone.override(tz):
+        return render(request, "workspace/_sla_explain.html", {"ticket": ticket, "explain": explanation})
+
+
 @require_GET
 @staff_required
 def attachment_download(request: HttpRequest, pk: int) -> FileResponse:
@@ -517,6 +535,17 @@ def board(request: HttpRequest) -> HttpResponse:
     )
 
 
+@require_GET
+@lead_required
+def team_forecast(request: HttpRequest, pk: int) -> HttpResponse:
+    """The board's breach forecast panel for one team the user leads (or any team, for an admin)."""
+    team = get_object_or_404(Team, pk=pk)
+    if not perms.can_manage_team(request.user, team):
+        raise PermissionDenied("Only the team's lead or an admin may see its breach forecast.")
+    forecast = sla_adapter.team_breach_forecast(team, timezone.now())
+    return render(request, "workspace/_breach_forecast.html", {"forecast": forecast, "team": team})
+
+
 @require_POST
 @staff_required
 def agent_availability(request: HttpRequest, pk: int) -> HttpResponse:
@@ -529,140 +558,25 @@ def agent_availability(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(_safe_next(request, reverse("workspace:board")))
 
 
-def _metrics_tickets(team_ids: list[int] | None) -> QuerySet[Ticket]:
-    return Ticket.objects.all() if team_ids is None else Ticket.objects.filter(team_id__in=team_ids)
-
-
 @require_GET
 @lead_required
 def metrics_page(request: HttpRequest) -> HttpResponse:
     team_ids = perms.metrics_team_ids(request.user)
     teams = Team.objects.all() if team_ids is None else Team.objects.filter(pk__in=team_ids)
-    data = request.GET if "start" in request.GET else MetricsPeriodForm.default_period()
-    form = MetricsPeriodForm(data, teams=teams)
+    form = DashboardForm(request.GET, teams=teams)
     context: dict = {"form": form}
     if form.is_valid():
-        args = form.cleaned_data
-        tickets = _metrics_tickets(team_ids)
-        filters = metrics.MetricsFilters(team=args["team"])
-        group = "day" if (args["end"] - args["start"]) <= timedelta(days=62) else "week"
-        common = {"tickets": tickets, "start": args["start"], "end": args["end"], "filters": filters}
-        trend = metrics.ticket_metrics(group_by=group, **common)
-        by_channel = metrics.ticket_metrics(group_by="channel", **common)
-        by_agent = metrics.ticket_metrics(group_by="agent", **common)
-        csv_query = {"format": "csv", "start": args["start"], "end": args["end"]}
-        if args["team"]:
-            csv_query["team"] = args["team"]
-        team_tickets = tickets if args["team"] is None else tickets.filter(team_id=args["team"])
-        context.update(_sla_metrics(trend, team_tickets))
+        period = form.cleaned_data
         context.update(
-            _metric_charts(trend, by_channel),
-            trend=trend,
-            by_agent=by_agent,
-            group=group,
-            csv_trend=urlencode({**csv_query, "group_by": group}),
+            dashboard_context(
+                team_ids=team_ids, team=period["team"], start=period["start"], end=period["end"]
+            )
+        )
+        csv_query = {"format": "csv", "start": period["start"], "end": period["end"]}
+        if period["team"]:
+            csv_query["team"] = period["team"]
+        context.update(
+            csv_trend=urlencode({**csv_query, "group_by": context["period"]}),
             csv_agents=urlencode({**csv_query, "group_by": "agent"}),
         )
     return _page(request, "workspace/metrics.html", context, status=200 if form.is_valid() else 400)
-
-
-def _sla_metrics(trend: dict, tickets: QuerySet[Ticket]) -> dict:
-    """SLA compliance per period (chart) and the unsolved tickets breaching right now."""
-    labels = [_short_date(group["key"], group["label"]) for group in trend["groups"]]
-    return {
-        "chart_sla": mark_safe(
-            charts.line_chart(labels, metrics.sla_compliance_series(trend), title="SLA compliance", unit="%")
-        ),
-        "has_sla": trend["totals"]["sla_compliance_rate"] is not None,
-        "sla_live": sla_adapter.live_breaches(tickets, timezone.now()),
-    }
-
-
-def _median(summary: dict | None) -> float | None:
-    return None if not summary else summary.get("median")
-
-
-def _short_date(key: str | None, label: str) -> str:
-    try:
-        return date.fromisoformat(key or "").strftime("%d %b")
-    except ValueError:
-        return label
-
-
-def _percent(rate: float | None) -> float | None:
-    return None if rate is None else round(rate * 100, 1)
-
-
-def _survey_and_phone_charts(trend: dict, labels: list[str]) -> dict:
-    groups, totals = trend["groups"], trend["totals"]
-    has_surveys = bool(totals["surveys_sent"] or any(totals[f"{k}_responses"] for k in metrics.SURVEY_KINDS))
-    result: dict = {
-        "has_surveys": has_surveys,
-        "survey_response_percent": _percent(totals["survey_response_rate"]),
-        "phone_rows": [group for group in groups if group["phone_calls"]],
-        "phone_abandonment_percent": _percent(totals["phone_abandonment_rate"]),
-    }
-    if has_surveys:
-        result["chart_satisfaction"] = mark_safe(
-            charts.line_chart(
-                labels,
-                {
-                    "CSAT % satisfied": [g["csat"] for g in groups],
-                    "CES % easy": [g["ces_percent_easy"] for g in groups],
-                    "Response rate": [_percent(g["survey_response_rate"]) for g in groups],
-                },
-                title="CSAT, CES easy and survey response rate",
-                unit="%",
-            )
-        )
-        result["chart_nps"] = mark_safe(
-            charts.line_chart(labels, {"NPS": [g["nps"] for g in groups]}, title="Net Promoter Score")
-        )
-        result["chart_ces"] = mark_safe(
-            charts.line_chart(
-                labels, {"CES mean": [g["ces"] for g in groups]}, title="Customer effort (mean, 1-7)"
-            )
-        )
-    return result
-
-
-def _metric_charts(trend: dict, by_channel: dict) -> dict:
-    labels = [_short_date(group["key"], group["label"]) for group in trend["groups"]]
-    totals = trend["totals"]
-    # The chart module escapes every label itself, so its output is safe markup.
-    return {
-        "chart_volume_channel": mark_safe(
-            charts.bar_chart(
-                [(g["label"], g["tickets_created"]) for g in by_channel["groups"]],
-                title="Tickets created by channel",
-                unit="tickets",
-            )
-        ),
-        "chart_volume_trend": mark_safe(
-            charts.line_chart(
-                labels,
-                {
-                    "Created": [g["tickets_created"] for g in trend["groups"]],
-                    "Solved": [g["tickets_solved"] for g in trend["groups"]],
-                    "Backlog": [g["backlog"] for g in trend["groups"]],
-                },
-                title="Tickets created, solved and backlog",
-                unit="tickets",
-            )
-        ),
-        "chart_times": mark_safe(
-            charts.line_chart(
-                labels,
-                {
-                    "First response (median)": [_median(g["first_response_hours"]) for g in trend["groups"]],
-                    "Resolution (median)": [_median(g["resolution_hours"]) for g in trend["groups"]],
-                },
-                title="Median first response and resolution time",
-                unit="hours",
-            )
-        ),
-        "has_times": any(
-            _median(totals.get(name)) is not None for name in ("first_response_hours", "resolution_hours")
-        ),
-        **_survey_and_phone_charts(trend, labels),
-    }

@@ -1,0 +1,188 @@
+"""The metrics dashboard: one implementation behind the admin's /admin/metrics/ and the workspace's
+/desk/metrics/ (each view only checks access and renders its own page around this context).
+
+Numbers come from `tickets.reporting.metrics` (the same as GET /api/v1/metrics/); charts from
+`tickets.reporting.charts`.
+"""
+
+from datetime import date, datetime, timedelta
+
+from django import forms
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.safestring import mark_safe
+
+from tickets.adapters import sla as sla_adapter
+from tickets.models import Channel, Team, Ticket
+from tickets.reporting import charts, metrics
+
+DEFAULT_DAYS = 30
+DAILY_UP_TO_DAYS = 62  # longer periods are drawn per week
+
+
+class DashboardForm(forms.Form):
+    """The period (default: the last 30 days) and optionally one of the reader's teams."""
+
+    start = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    team = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, label="Team")
+
+    def __init__(self, *args, teams: QuerySet[Team], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["team"].choices = [("", "All my teams"), *((t.pk, t.name) for t in teams)]
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if self.errors:
+            return data
+        data["end"] = data.get("end") or timezone.localdate()
+        # Near date.min the default start would overflow; the range check below refuses such an end.
+        early = data["end"] <= metrics.EARLIEST_DATE
+        data["start"] = data.get("start") or data["end"] - timedelta(days=0 if early else DEFAULT_DAYS - 1)
+        # The same limits as GET /api/v1/metrics/.
+        if error := metrics.date_range_error(data["start"], data["end"]):
+            raise forms.ValidationError(error)
+        return data
+
+
+def dashboard_context(
+    *, team_ids: list[int] | None, team: int | None, start: date, end: date, now: datetime | None = None
+) -> dict:
+    """Everything both dashboard pages show, for the reader's teams (`team_ids`, None: all) or one team.
+
+    Keys: `period` ("day" or "week"), `start`, `end`, `totals`, `trend` (the `ticket_metrics` result),
+    `leaderboard` (agents, most solved first), the charts (`chart_*`, safe SVG markup), `has_times`,
+    `has_sla`, `has_surveys`, `sla_live` (tickets breaching now), `phone_rows` and percentages.
+    """
+    tickets = Ticket.objects.all() if team_ids is None else Ticket.objects.filter(team_id__in=team_ids)
+    period = "day" if (end - start).days <= DAILY_UP_TO_DAYS else "week"
+    common = {"tickets": tickets, "start": start, "end": end, "filters": metrics.MetricsFilters(team=team)}
+    trend = metrics.ticket_metrics(group_by=period, **common)
+    by_agent = metrics.ticket_metrics(group_by="agent", **common)
+    team_tickets = tickets if team is None else tickets.filter(team_id=team)
+    volume = metrics.ticket_volume_by_channel(tickets=team_tickets, start=start, end=end, group_by=period)
+    groups, totals = trend["groups"], trend["totals"]
+    labels = [_short_date(group["key"], group["label"]) for group in groups]
+    channel_names = dict(Channel.choices)
+    return {
+        "period": period,
+        "start": start,
+        "end": end,
+        "trend": trend,
+        "totals": totals,
+        "leaderboard": sorted(
+            (group for group in by_agent["groups"] if group["key"] is not None),
+            key=lambda group: (-group["tickets_solved"], group["label"]),
+        ),
+        "chart_volume": _svg(
+            charts.stacked_bar_chart(
+                title=f"Tickets created per {period}, by channel",
+                labels=labels,
+                series={channel_names[c]: counts for c, counts in volume["channels"].items()},
+            )
+        ),
+        "chart_backlog": _svg(
+            charts.line_chart(
+                title="Tickets created, solved and backlog",
+                labels=labels,
+                series={
+                    "Created": [g["tickets_created"] for g in groups],
+                    "Solved": [g["tickets_solved"] for g in groups],
+                    "Backlog": [g["backlog"] for g in groups],
+                },
+            )
+        ),
+        "chart_first_response": _svg(
+            charts.line_chart(
+                title="First response time (hours)",
+                labels=labels,
+                series=_median_and_p90(groups, "first_response_hours"),
+                unit="h",
+            )
+        ),
+        "chart_resolution": _svg(
+            charts.line_chart(
+                title="Resolution time (hours)",
+                labels=labels,
+                series=_median_and_p90(groups, "resolution_hours"),
+                unit="h",
+            )
+        ),
+        "has_times": any(
+            (totals.get(name) or {}).get("median") is not None
+            for name in ("first_response_hours", "resolution_hours")
+        ),
+        "chart_sla": _svg(
+            charts.line_chart(
+                title="SLA compliance (%)",
+                labels=labels,
+                series=metrics.sla_compliance_series(trend),
+                unit="%",
+            )
+        ),
+        "has_sla": totals["sla_compliance_rate"] is not None,
+        "sla_live": sla_adapter.live_breaches(team_tickets, now or timezone.now()),
+        **_survey_and_phone_context(groups, totals, labels),
+    }
+
+
+def _svg(markup: str) -> str:
+    # The chart module escapes every text itself, so its output is safe markup.
+    return mark_safe(markup)
+
+
+def _median_and_p90(groups: list[dict], measure: str) -> dict[str, list[float | None]]:
+    return {
+        "median": [(g[measure] or {}).get("median") for g in groups],
+        "p90": [(g[measure] or {}).get("p90") for g in groups],
+    }
+
+
+def _short_date(key: str | None, label: str) -> str:
+    try:
+        return date.fromisoformat(key or "").strftime("%d %b")
+    except ValueError:
+        return label
+
+
+def _percent(rate: float | None) -> float | None:
+    return None if rate is None else round(rate * 100, 1)
+
+
+def _survey_and_phone_context(groups: list[dict], totals: dict, labels: list[str]) -> dict:
+    """Survey trend charts and the phone table; the pages show empty states when there is nothing."""
+    has_surveys = bool(totals["surveys_sent"] or any(totals[f"{k}_responses"] for k in metrics.SURVEY_KINDS))
+    context: dict = {
+        "has_surveys": has_surveys,
+        "survey_response_percent": _percent(totals["survey_response_rate"]),
+        "phone_rows": [group for group in groups if group["phone_calls"]],
+        "phone_abandonment_percent": _percent(totals["phone_abandonment_rate"]),
+    }
+    if has_surveys:
+        context.update(
+            chart_satisfaction=_svg(
+                charts.line_chart(
+                    title="CSAT, CES easy and survey response rate (%)",
+                    labels=labels,
+                    series={
+                        "CSAT % satisfied": [g["csat"] for g in groups],
+                        "CES % easy": [g["ces_percent_easy"] for g in groups],
+                        "Response rate": [_percent(g["survey_response_rate"]) for g in groups],
+                    },
+                    unit="%",
+                )
+            ),
+            chart_nps=_svg(
+                charts.line_chart(
+                    title="Net Promoter Score", labels=labels, series={"NPS": [g["nps"] for g in groups]}
+                )
+            ),
+            chart_ces=_svg(
+                charts.line_chart(
+                    title="Customer effort (mean answer, 1-7, higher is easier)",
+                    labels=labels,
+                    series={"CES mean": [g["ces"] for g in groups]},
+                )
+            ),
+        )
+    return context

@@ -4,6 +4,7 @@ Defaults give a zero-setup system: a SQLite file and Celery's filesystem broker 
 Production sets DATABASE_URL (PostgreSQL) and REDIS_URL / CELERY_BROKER_URL (Redis).
 """
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -296,6 +297,27 @@ HELPDESK_AUTO_CLOSE_DAYS = env.int("HELPDESK_AUTO_CLOSE_DAYS", default=4)
 HELPDESK_PUBLIC_BASE_URL = env.str(
     "HELPDESK_PUBLIC_BASE_URL", default=f"http://127.0.0.1:{env.int('PORT', default=8000)}"
 )
+
+# --- Metrics (docs/metrics.md) -------------------------------------------------------------------
+# Business hours of tickets that neither an SLA policy nor their team's calendar covers, unless a
+# calendar is marked default in the admin: weekdays (0 = Monday) and one daily "HH:MM-HH:MM" interval,
+# in TIME_ZONE.
+HELPDESK_DEFAULT_BUSINESS_DAYS = env.list("HELPDESK_DEFAULT_BUSINESS_DAYS", cast=int, default=[0, 1, 2, 3, 4])
+HELPDESK_DEFAULT_BUSINESS_HOURS = env.str("HELPDESK_DEFAULT_BUSINESS_HOURS", default="09:00-17:00")
+if set(HELPDESK_DEFAULT_BUSINESS_DAYS) - set(range(7)) or not re.fullmatch(
+    r"([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d", HELPDESK_DEFAULT_BUSINESS_HOURS
+):
+    raise ImproperlyConfigured(
+        "HELPDESK_DEFAULT_BUSINESS_DAYS lists weekdays 0-6 (0 = Monday) and HELPDESK_DEFAULT_BUSINESS_HOURS "
+        "is one interval such as '09:00-17:00'."
+    )
+# Phone: a call answered within this many seconds meets the service level (the classic 80/20 target);
+# an abandon within the short-abandon threshold is a misdial or hang-up, counted apart.
+HELPDESK_PHONE_SERVICE_LEVEL_SECONDS = env.int("HELPDESK_PHONE_SERVICE_LEVEL_SECONDS", default=20)
+HELPDESK_PHONE_SERVICE_LEVEL_TARGET = env.int("HELPDESK_PHONE_SERVICE_LEVEL_TARGET", default=80)
+HELPDESK_PHONE_SHORT_ABANDON_SECONDS = env.int("HELPDESK_PHONE_SHORT_ABANDON_SECONDS", default=5)
+# A solved ticket whose customer opens another ticket within this many days counts as a repeat contact.
+HELPDESK_REPEAT_CONTACT_DAYS = env.int("HELPDESK_REPEAT_CONTACT_DAYS", default=7)
 
 # --- Surveys (project defaults; a team's SurveySettings row overrides them) -----------------------
 HELPDESK_SURVEYS_ENABLED = env.bool("HELPDESK_SURVEYS_ENABLED", default=True)

@@ -9,7 +9,16 @@ from django.utils.html import format_html
 
 from sla import selectors, services
 from sla.business_time import add_business_seconds
-from sla.models import BusinessHoursInterval, Calendar, Holiday, Policy, PolicyTarget, SlaClock, SlaEvent
+from sla.models import (
+    BusinessHoursInterval,
+    Calendar,
+    Holiday,
+    Policy,
+    PolicyTarget,
+    SlaClock,
+    SlaEvent,
+    TeamCalendar,
+)
 from tickets.exceptions import DomainError
 from tickets.models import Channel, Priority, Ticket
 
@@ -26,13 +35,20 @@ class HolidayInline(admin.TabularInline):
     extra = 0
 
 
+class TeamCalendarInline(admin.TabularInline):
+    model = TeamCalendar
+    extra = 0
+    verbose_name = "team working these hours"
+    verbose_name_plural = "teams working these hours (business-hours metrics of tickets no policy covers)"
+
+
 @admin.register(Calendar)
 class CalendarAdmin(admin.ModelAdmin):
-    list_display = ("name", "time_zone", "holiday_country", "holiday_subdivision")
+    list_display = ("name", "time_zone", "is_default", "holiday_country", "holiday_subdivision")
     search_fields = ("name",)
     readonly_fields = ("preview",)
-    fields = ("name", "time_zone", "holiday_country", "holiday_subdivision", "preview")
-    inlines = (BusinessHoursIntervalInline, HolidayInline)
+    fields = ("name", "time_zone", "is_default", "holiday_country", "holiday_subdivision", "preview")
+    inlines = (BusinessHoursIntervalInline, HolidayInline, TeamCalendarInline)
     actions = ("action_import_holidays",)
 
     @admin.display(description="Preview")

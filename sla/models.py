@@ -40,13 +40,33 @@ class Calendar(models.Model):
     holiday_subdivision = models.CharField(
         max_length=40, blank=True, help_text="State/province code, e.g. 'CA' (optional)."
     )
+    is_default = models.BooleanField(
+        "default calendar",
+        default=False,
+        help_text="Business hours of tickets that neither an SLA policy nor their team gives a calendar.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"], condition=Q(is_default=True), name="sla_calendar_one_default"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.time_zone})"
+
+
+class TeamCalendar(models.Model):
+    """The business hours a team works: its tickets' business-hours metrics when no SLA policy matched."""
+
+    team = models.OneToOneField(Team, on_delete=models.CASCADE, related_name="+")
+    calendar = models.ForeignKey(Calendar, on_delete=models.CASCADE, related_name="team_calendars")
+
+    def __str__(self) -> str:
+        return f"{self.team_id} works {self.calendar}"
 
 
 class BusinessHoursInterval(models.Model):

@@ -3,15 +3,16 @@
 import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet, Subquery
+from django.conf import settings
+from django.db.models import Case, Count, Exists, Min, OuterRef, Q, QuerySet, Subquery, Value, When
 
 from sla import forecast as forecast_model
 from sla.business_time import BusinessCalendar, add_business_seconds, business_seconds_between
 from sla.explain import ClockView, EventView, Explanation, explain_clock
-from sla.models import Calendar, ClockState, Metric, Policy, PolicyTarget, SlaClock, SlaEvent
+from sla.models import Calendar, ClockState, Metric, Policy, PolicyTarget, SlaClock, SlaEvent, TeamCalendar
 from tickets import transitions
 from tickets.models import AuditEntry, Organization, Tag, Team, Ticket
 
@@ -26,6 +27,35 @@ def business_calendar(calendar: Calendar) -> BusinessCalendar:
     return BusinessCalendar(
         calendar.time_zone, weekly, holidays=calendar.holidays.values_list("date", flat=True)
     )
+
+
+def _default_business_calendar() -> BusinessCalendar:
+    """The settings' fallback hours (HELPDESK_DEFAULT_BUSINESS_DAYS/_HOURS in TIME_ZONE)."""
+    opens, closes = (time.fromisoformat(part) for part in settings.HELPDESK_DEFAULT_BUSINESS_HOURS.split("-"))
+    return BusinessCalendar(
+        settings.TIME_ZONE, {day: [(opens, closes)] for day in settings.HELPDESK_DEFAULT_BUSINESS_DAYS}
+    )
+
+
+def ticket_business_calendar(*, ticket_id: int, team_id: int | None) -> BusinessCalendar:
+    """The calendar a ticket's business-hours metrics count on (three queries at most).
+
+    The calendar of the SLA policy that matched it (its latest clock), else its team's calendar, else the
+    calendar marked default in the admin, else the hours in the settings: so every ticket has business
+    hours, not only the ones a policy covers.
+    """
+    latest_clock = (
+        SlaClock.objects.filter(ticket_id=ticket_id).exclude(state=ClockState.CANCELLED).order_by("-pk")
+    )
+    of_policy = Q(pk=Subquery(latest_clock.values("calendar_id")[:1]))
+    of_team = Q(Exists(TeamCalendar.objects.filter(calendar=OuterRef("pk"), team_id=team_id)))
+    calendar = (
+        Calendar.objects.filter(of_policy | of_team | Q(is_default=True))
+        .annotate(rank=Case(When(of_policy, then=Value(0)), When(of_team, then=Value(1)), default=Value(2)))
+        .order_by("rank", "pk")
+        .first()
+    )
+    return _default_business_calendar() if calendar is None else business_calendar(calendar)
 
 
 @dataclass

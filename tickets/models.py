@@ -421,9 +421,33 @@ class TicketMetrics(models.Model):
     first_response_business_seconds = models.PositiveBigIntegerField(null=True, blank=True)
     resolution_seconds = models.PositiveBigIntegerField(null=True, blank=True)
     resolution_business_seconds = models.PositiveBigIntegerField(null=True, blank=True)
-    agent_public_replies = models.PositiveIntegerField(default=0)
+    first_resolution_seconds = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text="Creation to the first solve; kept through reopens."
+    )
+    first_resolution_business_seconds = models.PositiveBigIntegerField(null=True, blank=True)
+    # Status-time totals (Zendesk's multi-event metrics): each status interval is added when it ends,
+    # in calendar seconds and in business seconds of the ticket's calendar at that moment.
+    requester_wait_seconds = models.PositiveBigIntegerField(default=0, help_text="New, open and on-hold.")
+    requester_wait_business_seconds = models.PositiveBigIntegerField(default=0)
+    agent_work_seconds = models.PositiveBigIntegerField(default=0, help_text="New and open.")
+    agent_work_business_seconds = models.PositiveBigIntegerField(default=0)
+    agent_wait_seconds = models.PositiveBigIntegerField(default=0, help_text="Pending.")
+    agent_wait_business_seconds = models.PositiveBigIntegerField(default=0)
+    on_hold_seconds = models.PositiveBigIntegerField(default=0)
+    on_hold_business_seconds = models.PositiveBigIntegerField(default=0)
+    status_since = models.DateTimeField(
+        null=True, blank=True, help_text="When the current status began (the open status interval)."
+    )
+    agent_public_replies = models.PositiveIntegerField(
+        default=0,
+        help_text="Public agent comments, except the opening comment of an agent-created ticket.",
+    )
     customer_messages = models.PositiveIntegerField(default=0)
     reopens = models.PositiveIntegerField(default=0)
+    team_stations = models.PositiveIntegerField(default=0, help_text="How many times a team took the ticket.")
+    assignee_stations = models.PositiveIntegerField(
+        default=0, help_text="How many times an agent took the ticket."
+    )
     solved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -622,8 +646,16 @@ class PhoneCall(models.Model):
     queue_wait_seconds = models.PositiveIntegerField(default=0)
     talk_seconds = models.PositiveIntegerField(default=0)
     outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    wrap_up_seconds = models.PositiveIntegerField(
+        default=0, help_text="After-call work; handle time is talk plus wrap-up."
+    )
     agent = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="phone_calls"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="phone_calls",
+        help_text="The agent who answered (inbound) or placed (outbound) the call; phone measures follow it.",
     )
     started_at = models.DateTimeField(db_index=True)
     notes = models.TextField(blank=True)

@@ -27,6 +27,7 @@ from tickets.models import (
     Customer,
     Message,
     Notification,
+    PhoneCall,
     Priority,
     Status,
     Tag,
@@ -208,7 +209,8 @@ def ticket_create(
     """Open a ticket with its first message.
 
     `opened_by` is the agent who opens the ticket on the customer's behalf: the first message is then
-    a public agent message, and first response is measured from the customer's first message on.
+    a public agent message that is not a reply; first reply time runs from creation to the agent's
+    next public comment.
     """
     now = _now(now)
     subject = (subject or "").strip()[:250] or "(no subject)"
@@ -231,10 +233,13 @@ def ticket_create(
     ticket.reference = _reference_for(ticket)
     ticket.save(update_fields=["reference"])
     has_first_message = bool(body_text or body_html or attachments)
+    # The opening comment of an agent-created ticket is not a reply (Zendesk's rule): it counts in
+    # neither the replies nor first reply time, which ends at the agent's next public comment.
     TicketMetrics.objects.create(
         ticket=ticket,
         customer_messages=int(has_first_message and opened_by is None),
-        agent_public_replies=int(has_first_message and opened_by is not None),
+        status_since=now,
+        team_stations=int(team is not None),
     )
     audit_record(
         ticket=ticket,
@@ -461,16 +466,62 @@ def _record_public_agent_reply(*, ticket: Ticket, message: Message, now: datetim
     TicketMetrics.objects.filter(ticket=ticket).update(agent_public_replies=F("agent_public_replies") + 1)
     if ticket.first_response_at is not None:
         return
-    first_customer_message = (
-        ticket.messages.filter(author_role=Message.AuthorRole.CUSTOMER).order_by("created_at", "pk").first()
-    )
-    if ticket.opened_by_id is not None and first_customer_message is None:
-        # An agent-opened ticket is first responded to only after the customer has written.
-        return
-    start = ticket.created_at if ticket.opened_by_id is None else first_customer_message.created_at
     ticket.first_response_at = now
     Ticket.objects.filter(pk=ticket.pk).update(first_response_at=now)
-    TicketMetrics.objects.filter(ticket=ticket).update(first_response_seconds=_seconds_between(start, now))
+    calendar = _business_calendar(ticket)
+    TicketMetrics.objects.filter(ticket=ticket).update(
+        first_response_seconds=_seconds_between(ticket.created_at, now),
+        first_response_business_seconds=_business_seconds(calendar, ticket.created_at, now),
+    )
+
+
+def _business_calendar(ticket: Ticket):
+    """The ticket's business calendar (policy, else team, else default), read through the SLA adapter."""
+    # Imported here: the adapter imports sla, whose services import this module.
+    from tickets.adapters import sla as sla_adapter
+
+    return sla_adapter.ticket_business_calendar(ticket)
+
+
+def _business_seconds(calendar, start: datetime, end: datetime) -> int:
+    from tickets.adapters import sla as sla_adapter
+
+    return sla_adapter.business_seconds_between(calendar, start, end) if end > start else 0
+
+
+# Which status-time totals the time spent in a status adds to (Zendesk's multi-event metrics).
+_STATUS_TIME_COLUMNS = {
+    Status.NEW: ("requester_wait", "agent_work"),
+    Status.OPEN: ("requester_wait", "agent_work"),
+    Status.ON_HOLD: ("requester_wait", "on_hold"),
+    Status.PENDING: ("agent_wait",),
+}
+
+
+def _status_time_updates(
+    *, ticket: Ticket, metrics: TicketMetrics, old: str, new: str, now: datetime
+) -> dict[str, object]:
+    """Metric column updates for a status change: the interval that ends and the resolution times.
+
+    Each interval is measured with the ticket's calendar at the moment it ends, as Zendesk does; the
+    resolution times use the calendar at the solve for the whole duration.
+    """
+    updates: dict[str, object] = {"status_since": now}
+    since = metrics.status_since or ticket.created_at
+    columns = _STATUS_TIME_COLUMNS.get(old, ())
+    calendar = _business_calendar(ticket) if columns or new == Status.SOLVED else None
+    if columns and now > since:
+        seconds, business = _seconds_between(since, now), _business_seconds(calendar, since, now)
+        for column in columns:
+            updates[f"{column}_seconds"] = F(f"{column}_seconds") + seconds
+            updates[f"{column}_business_seconds"] = F(f"{column}_business_seconds") + business
+    if new == Status.SOLVED:
+        seconds = _seconds_between(ticket.created_at, now)
+        business = _business_seconds(calendar, ticket.created_at, now)
+        updates.update(resolution_seconds=seconds, resolution_business_seconds=business)
+        if metrics.first_resolution_seconds is None:
+            updates.update(first_resolution_seconds=seconds, first_resolution_business_seconds=business)
+    return updates
 
 
 def _change_status(
@@ -486,13 +537,13 @@ def _change_status(
     ticket.status = status
     ticket.updated_at = now
     update_fields = ["status", "updated_at"]
-    metrics_updates: dict[str, object] = {}
+    metrics_updates = _status_time_updates(
+        ticket=ticket, metrics=TicketMetrics.objects.get(ticket=ticket), old=old, new=status, now=now
+    )
     if status == Status.SOLVED:
         ticket.solved_at = now
         update_fields.append("solved_at")
-        metrics_updates.update(
-            resolution_seconds=_seconds_between(ticket.created_at, now), solved_by_id=ticket.assignee_id
-        )
+        metrics_updates.update(solved_by_id=ticket.assignee_id)
     elif status == Status.CLOSED:
         ticket.closed_at = now
         update_fields.append("closed_at")
@@ -504,8 +555,7 @@ def _change_status(
             reopens=F("reopens") + 1, resolution_seconds=None, resolution_business_seconds=None
         )
     ticket.save(update_fields=update_fields)
-    if metrics_updates:
-        TicketMetrics.objects.filter(ticket=ticket).update(**metrics_updates)
+    TicketMetrics.objects.filter(ticket=ticket).update(**metrics_updates)
     audit_field_change(
         ticket=ticket, field="status", old=old, new=status, now=now, actor=actor, actor_label=actor_label
     )
@@ -645,6 +695,11 @@ def _assign(
         return ticket, changes
     ticket.updated_at = now
     ticket.save(update_fields=["team", "assignee", "updated_at"])
+    stations = {
+        f"{field}_stations": F(f"{field}_stations") + 1 for field, _, new in changes if new is not None
+    }
+    if stations:
+        TicketMetrics.objects.filter(ticket=ticket).update(**stations)
     for field, old, new in changes:
         audit_field_change(
             ticket=ticket, field=field, old=old, new=new, now=now, actor=actor, actor_label=actor_label
@@ -927,6 +982,50 @@ def tickets_close_solved(
                 )
                 closed += 1
     return closed
+
+
+# --- phone calls -----------------------------------------------------------------------------------
+
+
+def phone_call_record(
+    *,
+    ticket: Ticket,
+    caller: str,
+    outcome: str,
+    started_at: datetime,
+    agent: AbstractBaseUser | None = None,
+    direction: str = PhoneCall.Direction.INBOUND,
+    queue_wait_seconds: int = 0,
+    talk_seconds: int = 0,
+    wrap_up_seconds: int = 0,
+    external_id: str | None = None,
+    notes: str = "",
+    now: datetime | None = None,
+) -> PhoneCall:
+    """Record a call on a ticket; `agent` answered it (inbound) or placed it (outbound).
+
+    Phone measures count an inbound call for the agent who answered it, whoever owns the ticket; an
+    abandoned inbound call was answered by nobody, so it keeps no agent and counts as "(unassigned)".
+    """
+    abandoned = outcome == PhoneCall.Outcome.ABANDONED
+    if abandoned and (talk_seconds or wrap_up_seconds):
+        raise DomainError("An abandoned call has no talk or wrap-up time.")
+    if abandoned and direction == PhoneCall.Direction.INBOUND:
+        agent = None
+    return PhoneCall.objects.create(
+        ticket=ticket,
+        external_id=external_id or None,
+        caller=caller,
+        direction=direction,
+        queue_wait_seconds=queue_wait_seconds,
+        talk_seconds=talk_seconds,
+        wrap_up_seconds=wrap_up_seconds,
+        outcome=outcome,
+        agent=agent,
+        started_at=started_at,
+        notes=notes,
+        created_at=_now(now),
+    )
 
 
 # --- notifications -------------------------------------------------------------------------------

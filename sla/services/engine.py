@@ -36,7 +36,6 @@ from tickets.models import (
     Message,
     Status,
     Ticket,
-    TicketMetrics,
 )
 
 logger = logging.getLogger(__name__)
@@ -395,31 +394,6 @@ class _Engine:
         ):
             self.start(Metric.PERIODIC_UPDATE, self.now, target)
 
-    def record_business_metrics(self, message: Message | None) -> None:
-        """Business-time versions of the metric columns tickets.services fills in calendar seconds."""
-        facts = self.facts
-        if self.policy is None:
-            return
-        calendar = self.calendar_of(SlaClock(calendar_id=self.policy.calendar_id))
-        metrics = TicketMetrics.objects.filter(ticket_id=facts.pk)
-        if (
-            message is not None
-            and message.is_public_agent_reply
-            and facts.first_response_at == message.created_at
-            and facts.first_customer_message_at is not None
-        ):
-            metrics.filter(first_response_business_seconds__isnull=True).update(
-                first_response_business_seconds=business_seconds_between(
-                    calendar, facts.first_customer_message_at, facts.first_response_at
-                )
-            )
-        if facts.status == Status.SOLVED and facts.solved_at == self.now:
-            metrics.update(
-                resolution_business_seconds=business_seconds_between(
-                    calendar, facts.created_at, facts.solved_at
-                )
-            )
-
 
 def _measure(clock: SlaClock) -> int:
     """Elapsed time in the target's own unit."""
@@ -469,7 +443,6 @@ def _run_engine(
         live=live,
     )
     engine.run(message)
-    engine.record_business_metrics(message)
 
 
 def sla_ticket_changed(*, ticket: Ticket, now: datetime, message: Message | None = None) -> None:

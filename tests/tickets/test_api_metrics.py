@@ -109,3 +109,76 @@ def test_survey_and_phone_measures_in_json_and_csv_follow_the_lead_scope(as_user
         ("Led", "100.0", "1", "0.0"),
         ("Total", "100.0", "1", "0.0"),
     ]
+
+
+def _bulk_tickets(team, agents, n: int) -> None:
+    """n solved tickets with metric columns and one answered call each, written in bulk (no services)."""
+    from tickets.models import PhoneCall, Ticket, TicketMetrics
+
+    when = datetime(2026, 3, 5, 9, tzinfo=UTC)
+    customer = factories.CustomerFactory()
+    start = Ticket.objects.count()
+    tickets = Ticket.objects.bulk_create(
+        Ticket(
+            subject=f"Bulk {start + i}",
+            reference=f"BULK-{start + i}",
+            reply_token=f"bulk{start + i}",
+            customer=customer,
+            team=team,
+            assignee=agents[i % len(agents)],
+            status="solved",
+            created_at=when,
+            updated_at=when,
+            first_response_at=when.replace(hour=10),
+            solved_at=when.replace(hour=11),
+        )
+        for i in range(n)
+    )
+    TicketMetrics.objects.bulk_create(
+        TicketMetrics(
+            ticket=ticket,
+            first_response_seconds=3600,
+            resolution_seconds=7200,
+            agent_public_replies=1,
+            solved_by=ticket.assignee,
+            team_stations=1,
+            assignee_stations=1,
+        )
+        for ticket in tickets
+    )
+    PhoneCall.objects.bulk_create(
+        PhoneCall(
+            ticket=ticket,
+            caller="+4512345678",
+            outcome="answered",
+            agent=ticket.assignee,
+            queue_wait_seconds=10,
+            started_at=when,
+            created_at=when,
+        )
+        for ticket in tickets
+    )
+
+
+def test_the_endpoint_costs_the_same_queries_for_10_and_500_tickets(as_user, admin_user):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    team = factories.TeamFactory()
+    agents = [factories.AgentFactory(teams=[team]).user for _ in range(3)]
+    client = as_user(admin_user)
+
+    def queries() -> dict[str, int]:
+        counts = {}
+        for group_by in ("day", "agent", "team"):
+            with CaptureQueriesContext(connection) as captured:
+                response = client.get(f"{URL}?{RANGE}&group_by={group_by}")
+            assert response.status_code == 200
+            counts[group_by] = len(captured.captured_queries)
+        return counts
+
+    _bulk_tickets(team, agents, 10)
+    few = queries()
+    _bulk_tickets(team, agents, 490)
+    assert queries() == few
+    assert client.get(f"{URL}?{RANGE}").json()["totals"]["tickets_solved"] == 500

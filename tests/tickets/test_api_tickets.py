@@ -120,6 +120,22 @@ def test_agent_cannot_open_a_ticket_for_a_customer_they_cannot_see(as_user, agen
     assert "customer" in response.json()["errors"]
 
 
+def test_agent_cannot_bring_another_teams_customer_into_view_by_their_email(
+    as_user, agent_user, team, other_ticket
+):
+    other_ticket.customer.notes = "VIP: private arrangement"
+    other_ticket.customer.save(update_fields=["notes"])
+    client = as_user(agent_user)
+
+    response = client.post(
+        TICKETS, {"subject": "x", "customer_email": other_ticket.customer.email.upper(), "team": team.pk}
+    )
+
+    assert response.status_code == 400
+    assert "another team" in response.json()["errors"]["customer_email"][0]
+    assert client.get(f"/api/v1/customers/{other_ticket.customer_id}/").status_code == 404
+
+
 def test_create_needs_exactly_one_way_to_name_the_customer(as_user, agent_user, team):
     response = as_user(agent_user).post(TICKETS, {"subject": "x", "team": team.pk})
     assert response.status_code == 400

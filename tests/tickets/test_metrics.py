@@ -9,7 +9,7 @@ from sla.models import SlaClock
 from surveys.services import survey_response_record
 from tests import factories
 from tickets import services
-from tickets.models import Message, Status, Ticket, TicketMetrics
+from tickets.models import Message, Status, Ticket
 from tickets.reporting.metrics import MetricsFilters, ticket_metrics
 
 pytestmark = pytest.mark.django_db
@@ -56,9 +56,9 @@ def data(settings):
     T3 sent 03-03 12:00 (the second solve; the first survey was cancelled by the reopen), no answer
     B1 sent 03-02 11:10 (team B: project defaults, CSAT only), answered 03-02 12:00: CSAT 4
 
-    Inbound calls (wait in seconds): T2 03-02 10:00 answered 30, T2 03-02 12:30 abandoned 90,
-    T4 03-03 09:00 answered 60, T5 03-04 06:00 abandoned 120; not counted: an outbound call on T1
-    (03-03 10:00) and B1's call (team B, 03-02 10:05, answered 500).
+    Inbound calls (wait in seconds): T2 03-02 10:00 answered 30 by u2, T2 03-02 12:30 abandoned 90,
+    T4 03-03 09:00 answered 60 by u1 (on u2's ticket), T5 03-04 06:00 abandoned 120; not counted:
+    an outbound call on T1 (03-03 10:00) and B1's call (team B, 03-02 10:05, answered 500).
     """
     settings.TIME_ZONE = "UTC"
     team_a, team_b = factories.TeamFactory(name="A"), factories.TeamFactory(name="B")
@@ -94,9 +94,9 @@ def data(settings):
     factories.sent_survey(ticket=t3, now=at(3, 12))
     answer(factories.sent_survey(ticket=b1, now=at(2, 11, 10)), at(2, 12), csat=4)
 
-    factories.phone_call(ticket=t2, started_at=at(2, 10), queue_wait_seconds=30)
+    factories.phone_call(ticket=t2, started_at=at(2, 10), queue_wait_seconds=30, agent=u2)
     factories.phone_call(ticket=t2, started_at=at(2, 12, 30), outcome="abandoned", queue_wait_seconds=90)
-    factories.phone_call(ticket=t4, started_at=at(3, 9), queue_wait_seconds=60)
+    factories.phone_call(ticket=t4, started_at=at(3, 9), queue_wait_seconds=60, agent=u1)
     factories.phone_call(ticket=t5, started_at=at(4, 6), outcome="abandoned", queue_wait_seconds=120)
     factories.phone_call(ticket=t1, started_at=at(3, 10), direction="outbound")
     factories.phone_call(ticket=b1, started_at=at(2, 10, 5), queue_wait_seconds=500)
@@ -172,22 +172,6 @@ def test_durations_per_day_follow_the_event_dates(data):
     assert days["2026-03-04"]["first_contact_resolution_rate"] is None
 
 
-def test_business_hour_columns_are_null_until_the_sla_engine_fills_them(data):
-    totals = run(data)["totals"]
-    assert totals["first_response_business_hours"]["mean"] is None
-    assert totals["resolution_business_hours"]["count"] == 0
-
-
-def test_business_hour_columns_are_reported_when_present(data):
-    TicketMetrics.objects.filter(ticket__priority="high").update(resolution_business_seconds=1800)
-    assert run(data)["totals"]["resolution_business_hours"] == {
-        "count": 1,
-        "mean": 0.5,
-        "median": 0.5,
-        "p90": 0.5,
-    }
-
-
 def test_without_sla_clocks_compliance_is_null_and_counts_are_zero(data):
     totals = run(data)["totals"]
     assert totals["sla_compliance_rate"] is None
@@ -242,7 +226,7 @@ def test_survey_measures_by_agent_follow_who_solved_the_ticket(data):
         3.0,
         1.0,
     )
-    assert agents["(none)"]["csat_responses"] == 0
+    assert agents["(unassigned)"]["csat_responses"] == 0
 
 
 def test_survey_measures_by_team_priority_and_channel(data):
@@ -278,9 +262,14 @@ def test_phone_abandonment_and_speed_of_answer_per_day(data):
     assert phone_measures(result["totals"]) == (4, 2, 0.5, 45.0)
 
 
-def test_phone_measures_group_by_the_call_ticket(data):
+def test_phone_measures_follow_the_agent_who_answered_and_the_call_ticket(data):
+    # u1 answered T4's call although u2 owns T4; abandoned calls were answered by nobody.
     agents = {g["label"]: phone_measures(g) for g in run(data, group_by="agent")["groups"]}
-    assert agents == {"u1": (0, 0, None, None), "u2": (3, 1, 0.3333, 45.0), "(none)": (1, 1, 1.0, None)}
+    assert agents["u1"] == (1, 0, 0.0, 60.0)
+    assert agents["u2"] == (1, 0, 0.0, 30.0)
+    assert agents["(unassigned)"] == (2, 2, 1.0, None)
+    assert phone_measures(by_key(run(data, agent=data["u1"].pk))["2026-03-03"]) == (1, 0, 0.0, 60.0)
+    assert run(data, agent="unassigned")["totals"]["phone_calls_abandoned"] == 2
     priorities = {g["key"]: g["phone_calls"] for g in run(data, group_by="priority")["groups"]}
     assert priorities == {"low": 1, "normal": 2, "high": 0, "urgent": 1}
     teams = ticket_metrics(
@@ -298,7 +287,7 @@ def test_survey_and_phone_measures_only_cover_the_given_tickets(data):
 
 def test_group_by_agent_uses_assignee_and_who_solved(data):
     agents = {group["label"]: group for group in run(data, group_by="agent")["groups"]}
-    assert list(agents) == ["u1", "u2", "(none)"]
+    assert list(agents) == ["u1", "u2", "(unassigned)"]
     assert [agents[a]["tickets_created"] for a in agents] == [2, 2, 1]
     assert [agents[a]["tickets_solved"] for a in agents] == [2, 1, 0]
     assert [agents[a]["backlog"] for a in agents] == [0, 1, 2]

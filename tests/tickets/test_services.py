@@ -63,18 +63,21 @@ def test_automatic_messages_do_not_count_as_a_first_response(ticket):
     assert ticket.first_response_at is None
 
 
-def test_agent_opened_ticket_is_first_responded_after_the_customers_first_message(customer, team, agent_user):
+def test_agent_opened_ticket_is_first_replied_to_by_the_agents_next_public_comment(
+    customer, team, agent_user
+):
+    # Zendesk's rule: the opening comment of an agent-created ticket is not a reply.
     start = timezone.now() - timedelta(hours=3)
     ticket = factories.ticket(customer=customer, team=team, opened_by=agent_user, now=start)
     assert ticket.messages.get().author_role == Message.AuthorRole.AGENT
-    agent_says(ticket, agent_user, now=start + timedelta(minutes=10))
     ticket.refresh_from_db()
-    assert ticket.first_response_at is None
+    assert (ticket.first_response_at, ticket.metrics.agent_public_replies) == (None, 0)
     customer_says(ticket, now=start + timedelta(hours=1))
     agent_says(ticket, agent_user, now=start + timedelta(hours=1, minutes=20))
     ticket.refresh_from_db()
     assert ticket.first_response_at == start + timedelta(hours=1, minutes=20)
-    assert ticket.metrics.first_response_seconds == 20 * 60
+    assert ticket.metrics.first_response_seconds == 80 * 60
+    assert ticket.metrics.agent_public_replies == 1
 
 
 @pytest.mark.parametrize("status", [Status.PENDING, Status.SOLVED])

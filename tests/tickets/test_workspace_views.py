@@ -831,15 +831,20 @@ def test_metrics_page_draws_survey_trends_and_phone_numbers(desk_client, lead, t
         now=solved_at,
     )
     factories.phone_call(
-        ticket=factories.ticket(team=team, channel="phone"), started_at=solved_at, outcome="abandoned"
+        ticket=factories.ticket(team=team, channel="phone"),
+        started_at=solved_at,
+        outcome="abandoned",
+        queue_wait_seconds=60,
     )
     html = desk_client(lead).get(_url("metrics")).content.decode()
-    assert html.count('<svg xmlns="http://www.w3.org/2000/svg"') == 7  # four as above, three for surveys
+    # Four as above, the status times, three for surveys and the phone service level (no SLA outcomes).
+    assert html.count('<svg xmlns="http://www.w3.org/2000/svg"') == 9
     # CSAT 4 and 3: 50 %; NPS 9 and 2: 50 - 50 = 0; CES 6 and 1: mean 3.5, 50 % easy; 2 of 3 answered.
-    assert "CSAT 50.0% satisfied (2 answers), CES 50.0% easy; 2 of 3 surveys answered (66.7%)" in html
-    assert "NPS 0.0 over the period" in html and "CES mean 3.5 (2 answers)" in html
+    # Whole percents for people.
+    assert "CSAT 50% satisfied (2 answers), CES 50% easy; 2 of 3 surveys answered (67%)" in html
+    assert "NPS 0 over the period" in html and "CES mean 3.5 (2 answers)" in html
     assert (
-        '<th scope="row">Total</th><td class="num">1</td><td class="num">1</td><td class="num">100.0%</td>'
+        '<th scope="row">Total</th><td class="num">1</td><td class="num">1</td><td class="num">100%</td>'
         in html
     )
     assert "No surveys sent" not in html
@@ -930,6 +935,38 @@ def test_ticket_page_query_count_does_not_grow_with_the_thread(
     with django_assert_max_num_queries(len(small.captured_queries)):
         response = agent_client.get(_url("ticket", ticket.pk))
     assert response.content.count(b'class="msg msg-') == 15
+
+
+def test_metrics_page_links_numbers_to_their_tickets_and_shows_the_new_measures(
+    desk_client, lead, agent_user, team
+):
+    now = timezone.now()
+    solved = factories.ticket(team=team, assignee=agent_user, now=now - timedelta(hours=5))
+    services.message_add(
+        ticket=solved, author_role="agent", author_user=agent_user, body_text="Fixed", new_status="solved"
+    )
+    factories.ticket(team=team, now=now - timedelta(hours=1))  # unassigned
+    factories.phone_call(
+        ticket=solved, started_at=now - timedelta(hours=5), queue_wait_seconds=5, agent=agent_user
+    )
+    response = desk_client(lead).get(_url("metrics"))
+    html = response.content.decode()
+    for preset in ("Last 7 days", "Last 30 days", "Last 90 days", "This quarter"):
+        assert preset in html
+    agents = {row["label"]: row for row in response.context["leaderboard"]}
+    assert agents["(unassigned)"]["tickets_created"] == 1
+    assert "assignee=unassigned" in agents["(unassigned)"]["links"]["created"]
+    assert f'href="{agents["(unassigned)"]["links"]["created"]}"'.replace("&", "&amp;") in html
+    links = response.context["links"]
+    assert (
+        links["solved"].startswith("/desk/?view=all&team=") is False
+    )  # no team chosen: all the lead's teams
+    assert "view=all" in links["solved"] and "solved_after=" in links["solved"]
+    # Following the solved link lists exactly the solved ticket.
+    queue = desk_client(lead).get(links["solved"])
+    assert [row[0].pk for row in queue.context["rows"]] == [solved.pk]
+    assert "Phone service level against its target" in html
+    assert "one-touch" in html and "solved without transfer" in html and "repeat contacts" in html
 
 
 # --- tickets opened at the desk ------------------------------------------------------------------

@@ -23,7 +23,7 @@ from tickets.models import (
     Ticket,
 )
 from tickets.permissions import visible_customers_q
-from tickets.reporting import metrics
+from tickets.reporting import health, metrics
 from tickets.selectors import user_is_admin, user_team_ids
 
 User = get_user_model()
@@ -231,6 +231,19 @@ class TicketCreateSerializer(serializers.Serializer):
                 raise serializers.ValidationError({"team": "Agents must open tickets in one of their teams."})
             if team.pk not in user_team_ids(user):
                 raise serializers.ValidationError({"team": "You can only open tickets in your own teams."})
+            # Customers are team-scoped (docs/security.md): an agent sees the customers of their teams'
+            # tickets. Opening a ticket for another team's customer by address would widen that view (notes,
+            # phone, VIP flag, organization), so it is refused; an administrator can open or move it.
+            email = attrs.get("customer_email")
+            others = Customer.objects.filter(email__iexact=email, tickets__isnull=False) if email else None
+            if (
+                others is not None
+                and others.exists()
+                and not others.filter(visible_customers_q(user)).exists()
+            ):
+                raise serializers.ValidationError(
+                    {"customer_email": "This address is a customer of another team; ask an administrator."}
+                )
         return attrs
 
 
@@ -314,11 +327,18 @@ class MetricsQuerySerializer(serializers.Serializer):
     end = serializers.DateField(help_text="Last day, inclusive.")
     group_by = serializers.ChoiceField(choices=[(c, c) for c in metrics.GROUP_BY_CHOICES], default="day")
     team = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID, help_text="Team id.")
-    agent = serializers.IntegerField(
-        required=False, min_value=1, max_value=MAX_ID, help_text="User id of an agent."
+    agent = serializers.CharField(
+        required=False, max_length=20, help_text="User id of an agent, or 'unassigned' (tickets without one)."
     )
     channel = serializers.ChoiceField(choices=Channel.choices, required=False)
     priority = serializers.ChoiceField(choices=Priority.choices, required=False)
+
+    def validate_agent(self, value: str) -> int | str:
+        if value == metrics.UNASSIGNED_FILTER:
+            return value
+        if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= MAX_ID:
+            raise serializers.ValidationError("Use a user id or 'unassigned'.")
+        return int(value)
 
     def validate(self, attrs: dict) -> dict:
         if error := metrics.date_range_error(attrs["start"], attrs["end"]):
@@ -350,12 +370,40 @@ class MetricsMeasuresSerializer(serializers.Serializer):
     tickets_created = serializers.IntegerField()
     tickets_solved = serializers.IntegerField()
     backlog = serializers.IntegerField(help_text="Unsolved tickets at the end of the period.")
-    first_response_hours = DurationSummarySerializer()
+    first_response_hours = DurationSummarySerializer(
+        help_text="First reply time: creation to the first public agent comment (agent-created tickets: "
+        "the agent's next public comment); placed by the reply."
+    )
     first_response_business_hours = DurationSummarySerializer()
-    resolution_hours = DurationSummarySerializer()
+    first_resolution_hours = DurationSummarySerializer(help_text="Creation to the first solve.")
+    first_resolution_business_hours = DurationSummarySerializer()
+    resolution_hours = DurationSummarySerializer(help_text="Full resolution: creation to the last solve.")
     resolution_business_hours = DurationSummarySerializer()
-    first_contact_resolution_rate = serializers.FloatField(allow_null=True)
+    requester_wait_hours = DurationSummarySerializer(help_text="Time new, open and on hold.")
+    requester_wait_business_hours = DurationSummarySerializer()
+    agent_work_hours = DurationSummarySerializer(help_text="Time new and open.")
+    agent_work_business_hours = DurationSummarySerializer()
+    agent_wait_hours = DurationSummarySerializer(help_text="Time pending.")
+    agent_wait_business_hours = DurationSummarySerializer()
+    on_hold_hours = DurationSummarySerializer()
+    on_hold_business_hours = DurationSummarySerializer()
+    first_contact_resolution_rate = serializers.FloatField(
+        allow_null=True, help_text="Solved with exactly one public agent reply and never reopened."
+    )
     reopen_rate = serializers.FloatField(allow_null=True)
+    reopens = serializers.IntegerField(help_text="Reopens of the tickets solved in the period.")
+    replies_per_ticket = serializers.FloatField(allow_null=True, help_text="Mean public agent replies.")
+    one_touch_rate = serializers.FloatField(allow_null=True, help_text="Solved with one public reply.")
+    two_touch_rate = serializers.FloatField(allow_null=True, help_text="Solved with two public replies.")
+    solved_without_transfer_rate = serializers.FloatField(
+        allow_null=True, help_text="Solved having had at most one team and at most one assignee."
+    )
+    team_stations_per_ticket = serializers.FloatField(allow_null=True)
+    assignee_stations_per_ticket = serializers.FloatField(allow_null=True)
+    repeat_contacts = serializers.IntegerField(
+        help_text="Solved tickets whose customer opened another ticket within HELPDESK_REPEAT_CONTACT_DAYS."
+    )
+    repeat_contact_rate = serializers.FloatField(allow_null=True)
     sla_compliance_rate = serializers.FloatField(
         allow_null=True,
         help_text="SLA clocks achieved / (achieved + breached), all metrics, by outcome instant; "
@@ -375,10 +423,28 @@ class MetricsMeasuresSerializer(serializers.Serializer):
         allow_null=True, help_text="Share (0-1) of the surveys sent in the period that were answered."
     )
     phone_calls = serializers.IntegerField(help_text="Inbound calls started in the period.")
-    phone_calls_abandoned = serializers.IntegerField()
-    phone_abandonment_rate = serializers.FloatField(allow_null=True, help_text="Abandoned ÷ inbound calls.")
+    phone_calls_answered = serializers.IntegerField()
+    phone_calls_abandoned = serializers.IntegerField(help_text="All abandoned calls, short ones included.")
+    phone_short_abandons = serializers.IntegerField(
+        help_text="Abandoned within HELPDESK_PHONE_SHORT_ABANDON_SECONDS; not offered calls."
+    )
+    phone_abandonment_rate = serializers.FloatField(
+        allow_null=True, help_text="(Abandoned - short abandons) ÷ (calls - short abandons)."
+    )
+    phone_answered_within_threshold = serializers.IntegerField()
+    phone_service_level = serializers.FloatField(
+        allow_null=True,
+        help_text="Answered within HELPDESK_PHONE_SERVICE_LEVEL_SECONDS ÷ (calls - short abandons).",
+    )
     phone_average_speed_of_answer_seconds = serializers.FloatField(
         allow_null=True, help_text="Mean queue wait of answered inbound calls."
+    )
+    phone_average_handle_time_seconds = serializers.FloatField(
+        allow_null=True, help_text="Mean talk + wrap-up time of answered inbound calls."
+    )
+    phone_first_call_resolution_rate = serializers.FloatField(
+        allow_null=True,
+        help_text="Answered calls whose ticket was solved, never reopened, with no later call on it.",
     )
 
 
@@ -394,3 +460,40 @@ class MetricsSerializer(serializers.Serializer):
     time_zone = serializers.CharField()
     groups = MetricsGroupSerializer(many=True)
     totals = MetricsMeasuresSerializer()
+
+
+class CustomerHealthQuerySerializer(serializers.Serializer):
+    level = serializers.ChoiceField(
+        choices=[(level, level) for level in health.LEVELS], default="organization"
+    )
+    sort = serializers.ChoiceField(
+        choices=[(f"{prefix}{name}", f"{prefix}{name}") for name in health.SORTS for prefix in ("", "-")],
+        default="-risk_score",
+        help_text="A column, prefixed with '-' for descending.",
+    )
+
+
+class CustomerHealthRowSerializer(serializers.Serializer):
+    key = serializers.IntegerField(help_text="Organization or customer id.")
+    name = serializers.CharField()
+    risk_score = serializers.IntegerField(help_text="0-100; docs/metrics.md lists the points of each sign.")
+    reasons = serializers.ListField(child=serializers.CharField())
+    tickets_recent = serializers.IntegerField(help_text="Tickets opened in the last 30 days.")
+    tickets_previous = serializers.IntegerField(help_text="Tickets opened in the 30 days before.")
+    csat_recent = serializers.FloatField(allow_null=True, help_text="CSAT over the last 90 days.")
+    csat_previous = serializers.FloatField(allow_null=True, help_text="CSAT over the 90 days before.")
+    nps_recent = serializers.FloatField(allow_null=True)
+    nps_previous = serializers.FloatField(allow_null=True)
+    detractors = serializers.IntegerField(help_text="NPS answers 0-6 in the last 90 days.")
+    breaches_recent = serializers.IntegerField(help_text="SLA breaches in the last 30 days.")
+    open_breaches = serializers.IntegerField(help_text="Unsolved tickets breaching their SLA now.")
+    repeat_contacts = serializers.IntegerField(help_text="Repeat contacts in the last 90 days.")
+    last_contact_at = serializers.DateTimeField(allow_null=True, help_text="The latest customer message.")
+    tickets_url = serializers.CharField(
+        help_text="The desk queue with this organization's (customer's) tickets."
+    )
+
+
+class CustomerHealthSerializer(serializers.Serializer):
+    level = serializers.CharField()
+    results = CustomerHealthRowSerializer(many=True)

@@ -3,6 +3,7 @@
 from django.contrib.auth import authenticate
 from django.db.models import Prefetch, QuerySet
 from django.http import FileResponse
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -46,7 +47,7 @@ from tickets.models import (
     Team,
     Ticket,
 )
-from tickets.reporting import metrics
+from tickets.reporting import health, metrics
 from tickets.uploads import attachment_inputs
 
 STAFF = [IsAuthenticated, perms.IsHelpdeskStaff]
@@ -400,3 +401,25 @@ class MetricsView(APIView):
             ),
         )
         return Response(result)
+
+
+class CustomerHealthView(APIView):
+    """Organizations (or customers) by risk, with the reasons; see docs/metrics.md (customer health).
+
+    Computed over the tickets of the teams the reader leads (admins: all tickets).
+    """
+
+    permission_classes = [IsAuthenticated, perms.IsHelpdeskStaff, perms.IsTeamLeadOrAdmin]
+
+    @extend_schema(parameters=[s.CustomerHealthQuerySerializer], responses={200: s.CustomerHealthSerializer})
+    def get(self, request: Request) -> Response:
+        query = s.CustomerHealthQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        args = query.validated_data
+        team_ids = perms.metrics_team_ids(request.user)
+        tickets = Ticket.objects.all() if team_ids is None else Ticket.objects.filter(team_id__in=team_ids)
+        rows = health.customer_health(
+            tickets=tickets, level=args["level"], now=timezone.now(), sort=args["sort"]
+        )
+        data = {"level": args["level"], "results": [health.row_as_dict(row, args["level"]) for row in rows]}
+        return Response(s.CustomerHealthSerializer(data).data)

@@ -291,8 +291,15 @@ class IntakePhoneCallSerializer(serializers.Serializer):
     outcome = serializers.ChoiceField(choices=PhoneCall.Outcome.choices)
     queue_wait_seconds = serializers.IntegerField(min_value=0, max_value=7 * 24 * 3600, default=0)
     talk_seconds = serializers.IntegerField(min_value=0, max_value=7 * 24 * 3600, default=0)
+    wrap_up_seconds = serializers.IntegerField(
+        min_value=0, max_value=7 * 24 * 3600, default=0, help_text="After-call work of the answering agent."
+    )
     agent = serializers.CharField(
-        max_length=254, required=False, allow_blank=True, default="", help_text="Username or email."
+        max_length=254,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Username or email of the agent who answered; phone measures count the call for them.",
     )
     notes = serializers.CharField(max_length=50_000, required=False, allow_blank=True, default="")
     started_at = serializers.DateTimeField()
@@ -303,6 +310,10 @@ class IntakePhoneCallSerializer(serializers.Serializer):
     def validate(self, attrs: dict) -> dict:
         if attrs["outcome"] == PhoneCall.Outcome.ABANDONED and attrs.get("talk_seconds"):
             raise serializers.ValidationError({"talk_seconds": "An abandoned call has no talk time; send 0."})
+        if attrs["outcome"] == PhoneCall.Outcome.ABANDONED and attrs.get("wrap_up_seconds"):
+            raise serializers.ValidationError(
+                {"wrap_up_seconds": "An abandoned call has no wrap-up time; send 0."}
+            )
         return attrs
 
 
@@ -349,6 +360,7 @@ class PhoneCallView(IntakeView):
             outcome=data["outcome"],
             queue_wait_seconds=data["queue_wait_seconds"],
             talk_seconds=data["talk_seconds"],
+            wrap_up_seconds=data["wrap_up_seconds"],
             agent=data.get("agent", ""),
             notes=data.get("notes", ""),
             started_at=data["started_at"],

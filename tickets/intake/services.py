@@ -383,6 +383,7 @@ def intake_phone_call(
     started_at: datetime,
     queue_wait_seconds: int = 0,
     talk_seconds: int = 0,
+    wrap_up_seconds: int = 0,
     direction: str = PhoneCall.Direction.INBOUND,
     agent: str = "",
     notes: str = "",
@@ -467,18 +468,19 @@ def intake_phone_call(
         ticket = services.ticket_assign(
             ticket=ticket, assignee=answered_by, actor_label=f"integration {integration.name}", now=now
         )
-    PhoneCall.objects.create(
+    services.phone_call_record(
         ticket=ticket,
-        external_id=external_id or None,
+        external_id=external_id,
         caller=caller,
         direction=direction,
         queue_wait_seconds=queue_wait_seconds,
         talk_seconds=talk_seconds,
+        wrap_up_seconds=wrap_up_seconds,
         outcome=outcome,
         agent=agent_user,
         started_at=started_at,
         notes=notes,
-        created_at=now,
+        now=now,
     )
     if created:
         ticket = ticket_route(ticket=ticket, received_at_address=integration.name, now=now)

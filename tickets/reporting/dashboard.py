@@ -8,8 +8,11 @@ Numbers come from `tickets.reporting.metrics` (the same as GET /api/v1/metrics/)
 from datetime import date, datetime, timedelta
 
 from django import forms
+from django.conf import settings
 from django.db.models import QuerySet
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 
 from tickets.adapters import sla as sla_adapter
@@ -64,15 +67,19 @@ def dashboard_context(
     groups, totals = trend["groups"], trend["totals"]
     labels = [_short_date(group["key"], group["label"]) for group in groups]
     channel_names = dict(Channel.choices)
+    drill = DrillDown(start=start, end=end, team=team)
     return {
         "period": period,
         "start": start,
         "end": end,
         "trend": trend,
         "totals": totals,
+        "links": drill.totals(),
+        "presets": period_presets(team),
+        # Most solved first; the "(unassigned)" row last, so the rows add up to the totals.
         "leaderboard": sorted(
-            (group for group in by_agent["groups"] if group["key"] is not None),
-            key=lambda group: (-group["tickets_solved"], group["label"]),
+            ({**group, "links": drill.agent(group["key"])} for group in by_agent["groups"]),
+            key=lambda group: (group["key"] is None, -group["tickets_solved"], group["label"]),
         ),
         "chart_volume": _svg(
             charts.stacked_bar_chart(
@@ -120,10 +127,67 @@ def dashboard_context(
                 unit="%",
             )
         ),
+        "chart_waits": _svg(
+            charts.line_chart(
+                title="Median status times of solved tickets (hours)",
+                labels=labels,
+                series={
+                    name: [(g[measure] or {}).get("median") for g in groups]
+                    for name, measure in (
+                        ("Requester wait", "requester_wait_hours"),
+                        ("Agent work", "agent_work_hours"),
+                        ("Agent wait (pending)", "agent_wait_hours"),
+                        ("On hold", "on_hold_hours"),
+                    )
+                },
+                unit="h",
+            )
+        ),
+        "has_waits": totals["tickets_solved"] > 0,
         "has_sla": totals["sla_compliance_rate"] is not None,
         "sla_live": sla_adapter.live_breaches(team_tickets, now or timezone.now()),
         **_survey_and_phone_context(groups, totals, labels),
     }
+
+
+def period_presets(team: int | None) -> list[tuple[str, str]]:
+    """(label, query) of the period shortcuts: the last 7, 30 and 90 days and this quarter."""
+    today = timezone.localdate()
+    quarter_start = date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)
+    periods = [(f"Last {days} days", today - timedelta(days=days - 1)) for days in (7, 30, 90)]
+    periods.append(("This quarter", quarter_start))
+    extra = {"team": team} if team else {}
+    return [(label, urlencode({"start": start, "end": today, **extra})) for label, start in periods]
+
+
+class DrillDown:
+    """Links from a dashboard number to the tickets behind it: the desk queue's "All tickets" view with
+    the same team and the period on the instant that placed the tickets in the number (created or solved)."""
+
+    def __init__(self, *, start: date, end: date, team: int | None) -> None:
+        start_at, end_at = metrics.range_bounds(start, end, timezone.get_current_timezone())
+        self.base = {"team": team} if team else {}
+        self.created = {"created_after": start_at.isoformat(), "created_before": end_at.isoformat()}
+        self.solved = {"solved_after": start_at.isoformat(), "solved_before": end_at.isoformat()}
+
+    def _url(self, view: str = "all", **filters: object) -> str:
+        return f"{reverse('workspace:queue')}?{urlencode({'view': view, **self.base, **filters})}"
+
+    def totals(self) -> dict[str, str]:
+        return {
+            "created": self._url(**self.created),
+            "solved": self._url(**self.solved),
+            "backlog": self._url("open"),
+            "breached": self._url("breached"),
+        }
+
+    def agent(self, key: str | None) -> dict[str, str]:
+        assignee = {"assignee": key if key is not None else metrics.UNASSIGNED_FILTER}
+        return {
+            "created": self._url(**self.created, **assignee),
+            "solved": self._url(**self.solved, **assignee),
+            "backlog": self._url("open", **assignee),
+        }
 
 
 def _svg(markup: str) -> str:
@@ -157,7 +221,21 @@ def _survey_and_phone_context(groups: list[dict], totals: dict, labels: list[str
         "survey_response_percent": _percent(totals["survey_response_rate"]),
         "phone_rows": [group for group in groups if group["phone_calls"]],
         "phone_abandonment_percent": _percent(totals["phone_abandonment_rate"]),
+        "phone_service_target": settings.HELPDESK_PHONE_SERVICE_LEVEL_TARGET,
+        "phone_service_seconds": settings.HELPDESK_PHONE_SERVICE_LEVEL_SECONDS,
     }
+    if totals["phone_calls"]:
+        context["chart_service_level"] = _svg(
+            charts.line_chart(
+                title="Phone service level against its target (%)",
+                labels=labels,
+                series={
+                    "Service level": [_percent(g["phone_service_level"]) for g in groups],
+                    "Target": [settings.HELPDESK_PHONE_SERVICE_LEVEL_TARGET] * len(groups),
+                },
+                unit="%",
+            )
+        )
     if has_surveys:
         context.update(
             chart_satisfaction=_svg(

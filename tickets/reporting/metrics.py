@@ -43,7 +43,19 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.db.models import Aggregate, Avg, Count, DateField, F, FloatField, Q, QuerySet, Sum
+from django.db.models import (
+    Aggregate,
+    Avg,
+    Count,
+    DateField,
+    Exists,
+    F,
+    FloatField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Sum,
+)
 from django.db.models.functions import Coalesce, Trunc
 
 from tickets.adapters.sla import ClockState, SlaClock, SlaMetric
@@ -54,7 +66,7 @@ from tickets.adapters.surveys import (
     survey_response_rate,
     survey_score_counts,
 )
-from tickets.models import PRIORITY_RANK, Channel, PhoneCall, Priority, Team, Ticket
+from tickets.models import PRIORITY_RANK, Channel, PhoneCall, Priority, Status, Team, Ticket
 from tickets.reporting import stats
 
 TIME_GROUPS = ("day", "week", "month")
@@ -70,6 +82,15 @@ SLA_METRICS = tuple(SlaMetric.values)
 FLAT_MEASURES = (
     "first_contact_resolution_rate",
     "reopen_rate",
+    "reopens",
+    "replies_per_ticket",
+    "one_touch_rate",
+    "two_touch_rate",
+    "solved_without_transfer_rate",
+    "team_stations_per_ticket",
+    "assignee_stations_per_ticket",
+    "repeat_contacts",
+    "repeat_contact_rate",
     "sla_compliance_rate",
     "csat",
     "csat_responses",
@@ -82,16 +103,43 @@ FLAT_MEASURES = (
     "surveys_responded",
     "survey_response_rate",
     "phone_calls",
+    "phone_calls_answered",
     "phone_calls_abandoned",
+    "phone_short_abandons",
     "phone_abandonment_rate",
+    "phone_answered_within_threshold",
+    "phone_service_level",
     "phone_average_speed_of_answer_seconds",
+    "phone_average_handle_time_seconds",
+    "phone_first_call_resolution_rate",
 )
+#: Duration summaries: name -> (family, per-ticket column). The response family places a ticket by its
+#: first reply, the solved family by its (last) solve.
 DURATIONS = {
-    "first_response_hours": "metrics__first_response_seconds",
-    "first_response_business_hours": "metrics__first_response_business_seconds",
-    "resolution_hours": "metrics__resolution_seconds",
-    "resolution_business_hours": "metrics__resolution_business_seconds",
+    "first_response_hours": ("response", "first_response_seconds"),
+    "first_response_business_hours": ("response", "first_response_business_seconds"),
+    "first_resolution_hours": ("solved", "first_resolution_seconds"),
+    "first_resolution_business_hours": ("solved", "first_resolution_business_seconds"),
+    "resolution_hours": ("solved", "resolution_seconds"),
+    "resolution_business_hours": ("solved", "resolution_business_seconds"),
+    "requester_wait_hours": ("solved", "requester_wait_seconds"),
+    "requester_wait_business_hours": ("solved", "requester_wait_business_seconds"),
+    "agent_work_hours": ("solved", "agent_work_seconds"),
+    "agent_work_business_hours": ("solved", "agent_work_business_seconds"),
+    "agent_wait_hours": ("solved", "agent_wait_seconds"),
+    "agent_wait_business_hours": ("solved", "agent_wait_business_seconds"),
+    "on_hold_hours": ("solved", "on_hold_seconds"),
+    "on_hold_business_hours": ("solved", "on_hold_business_seconds"),
 }
+PHONE_COUNTS = (
+    "phone_calls",
+    "phone_calls_answered",
+    "phone_calls_abandoned",
+    "phone_short_abandons",
+    "phone_answered_within_threshold",
+)
+#: The label of the group of tickets (or calls) without an agent or a team.
+UNASSIGNED = "(unassigned)"
 TOTAL = "__total__"
 
 
@@ -110,14 +158,20 @@ class PercentileCont(Aggregate):
 @dataclass(frozen=True)
 class MetricsFilters:
     team: int | None = None
-    agent: int | None = None
+    #: A user id, or UNASSIGNED_FILTER for the tickets (and calls) without an agent.
+    agent: int | str | None = None
     channel: str | None = None
     priority: str | None = None
 
 
+UNASSIGNED_FILTER = "unassigned"
+
+
 def _dimension_field(group_by: str, family: str) -> str:
     if group_by == "agent":
-        return "metrics__solved_by" if family == "solved" else "assignee"
+        return {"solved": "metrics__solved_by", "phone": "agent"}.get(family, "assignee")
+    if family == "phone":
+        return f"ticket__{group_by}"
     return {"team": "team", "channel": "channel", "priority": "priority"}[group_by]
 
 
@@ -125,11 +179,20 @@ def _rate(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
+def _mean(total: int | None, count: int) -> float | None:
+    return round((total or 0) / count, 2) if count else None
+
+
+def _agent_q(field: str, agent: int | str) -> Q:
+    return Q(**{f"{field}__isnull": True}) if agent == UNASSIGNED_FILTER else Q(**{f"{field}_id": agent})
+
+
 def _family_queryset(tickets: QuerySet[Ticket], family: str, filters: MetricsFilters) -> QuerySet[Ticket]:
     if filters.team is not None:
         tickets = tickets.filter(team_id=filters.team)
-    if filters.agent is not None:
-        tickets = tickets.filter(**{f"{_dimension_field('agent', family)}_id": filters.agent})
+    # Calls are filtered by the agent who answered them, not by the ticket (see _add_phone_calls).
+    if filters.agent is not None and family != "phone":
+        tickets = tickets.filter(_agent_q(_dimension_field("agent", family), filters.agent))
     if filters.channel:
         tickets = tickets.filter(channel=filters.channel)
     if filters.priority:
@@ -175,37 +238,50 @@ def _summary(count: int, mean, median, p90) -> dict:
     return {"count": count, "mean": _hours(mean), "median": _hours(median), "p90": _hours(p90)}
 
 
-def _duration_stats(tickets: QuerySet[Ticket], key, field: str) -> dict:
-    """{group key: summary, TOTAL: summary} of one duration column, in one or two queries."""
-    present = tickets.filter(**{f"{field}__isnull": False})
+def _durations(tickets: QuerySet[Ticket], key, names: Iterable[str]) -> dict:
+    """{group key: {name: summary}} (and TOTAL) of several duration columns, in two queries at most.
+
+    Aggregates skip NULL, so a column counts only the tickets that have a value in it.
+    """
+    columns = {name: f"metrics__{DURATIONS[name][1]}" for name in names}
+    result: dict = defaultdict(dict)
     if connection.vendor == "postgresql":
-        measures = {
-            "n": Count(field),
-            "mean": Avg(field),
-            "median": PercentileCont(field, 0.5),
-            "p90": PercentileCont(field, 0.9),
-        }
-        result = {
-            row["key"]: _summary(row["n"], row["mean"], row["median"], row["p90"])
-            for row in present.annotate(key=key).values("key").annotate(**measures)
-        }
-        total = present.aggregate(**measures)
-        result[TOTAL] = _summary(total["n"], total["mean"], total["median"], total["p90"])
+        measures = {}
+        for i, column in enumerate(columns.values()):
+            measures.update(
+                {
+                    f"n{i}": Count(column),
+                    f"mean{i}": Avg(column),
+                    f"median{i}": PercentileCont(column, 0.5),
+                    f"p90{i}": PercentileCont(column, 0.9),
+                }
+            )
+        rows = list(tickets.annotate(key=key).values("key").annotate(**measures))
+        rows.append({"key": TOTAL, **tickets.aggregate(**measures)})
+        for row in rows:
+            for i, name in enumerate(columns):
+                result[row["key"]][name] = _summary(
+                    row[f"n{i}"], row[f"mean{i}"], row[f"median{i}"], row[f"p90{i}"]
+                )
         return result
-    grouped: dict = defaultdict(list)
-    for group, value in present.annotate(key=key).values_list("key", field).order_by(field):
-        grouped[group].append(value)
-    everything = sorted(value for values in grouped.values() for value in values)
-    grouped[TOTAL] = everything
-    return {
-        group: _summary(
-            len(values),
-            stats.mean(values),
-            stats.percentile_cont(values, 0.5),
-            stats.percentile_cont(values, 0.9),
-        )
-        for group, values in grouped.items()
-    }
+    # SQLite has no percentile aggregate: fetch the columns once, interpolate in Python (reporting.stats).
+    grouped: dict = defaultdict(lambda: {name: [] for name in columns})
+    grouped[TOTAL] = {name: [] for name in columns}  # an empty range still has a total row
+    for group, *values in tickets.annotate(key=key).values_list("key", *columns.values()):
+        for name, value in zip(columns, values, strict=True):
+            if value is not None:
+                grouped[group][name].append(value)
+                grouped[TOTAL][name].append(value)
+    for group, lists in grouped.items():
+        for name, values in lists.items():
+            values.sort()
+            result[group][name] = _summary(
+                len(values),
+                stats.mean(values),
+                stats.percentile_cont(values, 0.5),
+                stats.percentile_cont(values, 0.9),
+            )
+    return result
 
 
 def _empty_measures() -> dict:
@@ -214,24 +290,16 @@ def _empty_measures() -> dict:
         "tickets_solved": 0,
         "backlog": 0,
         **{name: _summary(0, None, None, None) for name in DURATIONS},
-        "first_contact_resolution_rate": None,
-        "reopen_rate": None,
-        "sla_compliance_rate": None,
+        **dict.fromkeys(FLAT_MEASURES),
+        "reopens": 0,
+        "repeat_contacts": 0,
         "sla": {metric: {"achieved": 0, "breached": 0, "compliance_rate": None} for metric in SLA_METRICS},
-        "csat": None,
         "csat_responses": 0,
-        "nps": None,
         "nps_responses": 0,
-        "ces": None,
-        "ces_percent_easy": None,
         "ces_responses": 0,
         "surveys_sent": 0,
         "surveys_responded": 0,
-        "survey_response_rate": None,
-        "phone_calls": 0,
-        "phone_calls_abandoned": 0,
-        "phone_abandonment_rate": None,
-        "phone_average_speed_of_answer_seconds": None,
+        **dict.fromkeys(PHONE_COUNTS, 0),
     }
 
 
@@ -318,27 +386,14 @@ def ticket_metrics(
 
     responded = _family_queryset(tickets, "response", filters).filter(in_range("first_response_at"))
     response_key = _group_key(group_by, "response", "first_response_at", tz)
-    for name in ("first_response_hours", "first_response_business_hours"):
-        for key, summary in _duration_stats(responded, response_key, DURATIONS[name]).items():
-            groups[key][name] = summary
+    for key, summaries in _durations(responded, response_key, _family_durations("response")).items():
+        groups[key].update(summaries)
 
     solved = _family_queryset(tickets, "solved", filters).filter(in_range("solved_at"))
     solved_key = _group_key(group_by, "solved", "solved_at", tz)
-    counts = {
-        "n": Count("pk"),
-        "fcr": Count("pk", filter=Q(metrics__agent_public_replies=1, metrics__reopens=0)),
-        "reopened": Count("pk", filter=Q(metrics__reopens__gt=0)),
-    }
-    solved_rows = list(solved.annotate(key=solved_key).values("key").annotate(**counts))
-    solved_rows.append({"key": TOTAL, **{name: sum(row[name] for row in solved_rows) for name in counts}})
-    for row in solved_rows:
-        group = groups[row["key"]]
-        group["tickets_solved"] = row["n"]
-        group["first_contact_resolution_rate"] = round(row["fcr"] / row["n"], 4) if row["n"] else None
-        group["reopen_rate"] = round(row["reopened"] / row["n"], 4) if row["n"] else None
-    for name in ("resolution_hours", "resolution_business_hours"):
-        for key, summary in _duration_stats(solved, solved_key, DURATIONS[name]).items():
-            groups[key][name] = summary
+    _add_solved_counts(groups, solved=solved, key=solved_key)
+    for key, summaries in _durations(solved, solved_key, _family_durations("solved")).items():
+        groups[key].update(summaries)
 
     _add_backlog(
         groups,
@@ -357,6 +412,7 @@ def ticket_metrics(
     _add_phone_calls(
         groups,
         tickets=_family_queryset(tickets, "phone", filters),
+        agent=filters.agent,
         group_by=group_by,
         start_at=start_at,
         end_at=end_at,
@@ -377,7 +433,7 @@ def ticket_metrics(
     labels = _labels(group_by, keys)
     rows = []
     for key in keys:
-        label = labels.get(key, "(none)" if key is None else str(key))
+        label = labels.get(key, str(key)) if key is not None else _empty_label(group_by)
         rows.append((_sort_key(group_by, key, label), key, label))
     rows.sort(key=lambda item: item[0])
     return {
@@ -395,6 +451,63 @@ def ticket_metrics(
         ],
         "totals": totals,
     }
+
+
+def _family_durations(family: str) -> list[str]:
+    return [name for name, (of_family, _) in DURATIONS.items() if of_family == family]
+
+
+def _empty_label(group_by: str) -> str:
+    return UNASSIGNED if group_by in ("agent", "team") else "(none)"
+
+
+def _add_solved_counts(groups: dict, *, solved: QuerySet[Ticket], key) -> None:
+    """Counts over the solved tickets of each group, one grouped query; totals are the sums of the groups.
+
+    First-contact resolution: solved with exactly one public agent reply and never reopened. One- and
+    two-touch: solved with one or two replies. A transfer: a second team or a second assignee.
+    Repeat contact: the customer opened another ticket within HELPDESK_REPEAT_CONTACT_DAYS of the solve.
+    """
+    replies, reopens = "metrics__agent_public_replies", "metrics__reopens"
+    repeat_window = timedelta(days=settings.HELPDESK_REPEAT_CONTACT_DAYS)
+    came_back = Exists(
+        Ticket.objects.filter(
+            customer=OuterRef("customer"),
+            created_at__gt=OuterRef("solved_at"),
+            created_at__lte=OuterRef("solved_at") + repeat_window,
+        )
+    )
+    counts = {
+        "n": Count("pk"),
+        "fcr": Count("pk", filter=Q(**{replies: 1, reopens: 0})),
+        "reopened": Count("pk", filter=Q(**{f"{reopens}__gt": 0})),
+        "reopens": Sum(reopens),
+        "replies": Sum(replies),
+        "one_touch": Count("pk", filter=Q(**{replies: 1})),
+        "two_touch": Count("pk", filter=Q(**{replies: 2})),
+        "no_transfer": Count(
+            "pk", filter=Q(metrics__team_stations__lte=1, metrics__assignee_stations__lte=1)
+        ),
+        "team_stations": Sum("metrics__team_stations"),
+        "assignee_stations": Sum("metrics__assignee_stations"),
+        "repeat": Count("pk", filter=came_back),
+    }
+    rows = list(solved.annotate(key=key).values("key").annotate(**counts))
+    rows.append({"key": TOTAL, **{name: sum(row[name] or 0 for row in rows) for name in counts}})
+    for row in rows:
+        group, n = groups[row["key"]], row["n"]
+        group["tickets_solved"] = n
+        group["first_contact_resolution_rate"] = _rate(row["fcr"], n)
+        group["reopen_rate"] = _rate(row["reopened"], n)
+        group["reopens"] = row["reopens"] or 0
+        group["replies_per_ticket"] = _mean(row["replies"], n)
+        group["one_touch_rate"] = _rate(row["one_touch"], n)
+        group["two_touch_rate"] = _rate(row["two_touch"], n)
+        group["solved_without_transfer_rate"] = _rate(row["no_transfer"], n)
+        group["team_stations_per_ticket"] = _mean(row["team_stations"], n)
+        group["assignee_stations_per_ticket"] = _mean(row["assignee_stations"], n)
+        group["repeat_contacts"] = row["repeat"]
+        group["repeat_contact_rate"] = _rate(row["repeat"], n)
 
 
 def _add_backlog(groups: dict, *, tickets, group_by, start, end, start_at, end_at, tz) -> None:
@@ -443,11 +556,14 @@ def _fill_scores(group: dict, kind: str, counts: dict[int, int]) -> None:
 
 def _add_surveys(groups: dict, *, tickets, group_by, filters, start_at, end_at, tz) -> None:
     """Score counts per group (one query per kind) and the response rate (one query)."""
+    if filters.agent == UNASSIGNED_FILTER:
+        # The invitation's agent is who solved the ticket, as metrics.solved_by records it.
+        tickets = tickets.filter(metrics__solved_by__isnull=True)
     survey_filters = SurveyFilters(
         start=start_at,
         end=end_at,
         team_id=filters.team,
-        agent_id=filters.agent,
+        agent_id=None if filters.agent == UNASSIGNED_FILTER else filters.agent,
         channel=filters.channel or None,
         priority=filters.priority or None,
         tz=str(tz),
@@ -471,41 +587,66 @@ def _add_surveys(groups: dict, *, tickets, group_by, filters, start_at, end_at, 
     totals["survey_response_rate"] = _rate(responded, sent)
 
 
-def _add_phone_calls(groups: dict, *, tickets, group_by, start_at, end_at, tz) -> None:
-    """Inbound calls of the tickets, one grouped query; sums (not means) so totals add up exactly."""
+def _add_phone_calls(groups: dict, *, tickets, agent, group_by, start_at, end_at, tz) -> None:
+    """Inbound calls of the tickets, one grouped query; sums (not means) so totals add up exactly.
+
+    Grouped and filtered by the agent who answered the call (abandoned calls have none: "(unassigned)").
+    Short abandons (within HELPDESK_PHONE_SHORT_ABANDON_SECONDS) are counted apart and left out of the
+    offered calls that service level and abandonment rate divide by.
+    """
     calls = PhoneCall.objects.filter(
         ticket__in=tickets.values("pk"),
         direction=PhoneCall.Direction.INBOUND,
         started_at__gte=start_at,
         started_at__lt=end_at,
     ).order_by()
+    if agent is not None:
+        calls = calls.filter(_agent_q("agent", agent))
     if group_by in TIME_GROUPS:
         key = Trunc("started_at", group_by, output_field=DateField(), tzinfo=tz)
     else:
-        key = F(f"ticket__{_dimension_field(group_by, 'phone')}")
+        key = F(_dimension_field(group_by, "phone"))
     answered = Q(outcome=PhoneCall.Outcome.ANSWERED)
-    rows = list(
-        calls.annotate(key=key)
-        .values("key")
-        .annotate(
-            n=Count("pk"),
-            abandoned=Count("pk", filter=Q(outcome=PhoneCall.Outcome.ABANDONED)),
-            answered=Count("pk", filter=answered),
-            wait=Sum("queue_wait_seconds", filter=answered),
+    abandoned = Q(outcome=PhoneCall.Outcome.ABANDONED)
+    short = abandoned & Q(queue_wait_seconds__lte=settings.HELPDESK_PHONE_SHORT_ABANDON_SECONDS)
+    called_again = Exists(
+        PhoneCall.objects.filter(
+            ticket=OuterRef("ticket"),
+            direction=PhoneCall.Direction.INBOUND,
+            started_at__gt=OuterRef("started_at"),
         )
     )
-    rows.append(
-        {
-            "key": TOTAL,
-            **{name: sum(row[name] or 0 for row in rows) for name in ("n", "abandoned", "answered", "wait")},
-        }
+    resolved_on_the_call = (
+        answered
+        & Q(ticket__status__in=[Status.SOLVED, Status.CLOSED], ticket__metrics__reopens=0)
+        & ~Q(called_again)
     )
+    sums = {
+        "n": Count("pk"),
+        "answered": Count("pk", filter=answered),
+        "abandoned": Count("pk", filter=abandoned),
+        "short": Count("pk", filter=short),
+        "within": Count(
+            "pk", filter=answered & Q(queue_wait_seconds__lte=settings.HELPDESK_PHONE_SERVICE_LEVEL_SECONDS)
+        ),
+        "wait": Sum("queue_wait_seconds", filter=answered),
+        "handle": Sum(F("talk_seconds") + F("wrap_up_seconds"), filter=answered),
+        "fcr": Count("pk", filter=resolved_on_the_call),
+    }
+    rows = list(calls.annotate(key=key).values("key").annotate(**sums))
+    rows.append({"key": TOTAL, **{name: sum(row[name] or 0 for row in rows) for name in sums}})
     for row in rows:
         group = groups[row["key"]]
-        group["phone_calls"], group["phone_calls_abandoned"] = row["n"], row["abandoned"]
-        group["phone_abandonment_rate"] = _rate(row["abandoned"], row["n"])
+        offered = row["n"] - row["short"]
+        group["phone_calls"], group["phone_calls_answered"] = row["n"], row["answered"]
+        group["phone_calls_abandoned"], group["phone_short_abandons"] = row["abandoned"], row["short"]
+        group["phone_answered_within_threshold"] = row["within"]
+        group["phone_abandonment_rate"] = _rate(row["abandoned"] - row["short"], offered)
+        group["phone_service_level"] = _rate(row["within"], offered)
+        group["phone_first_call_resolution_rate"] = _rate(row["fcr"], row["answered"])
         if row["answered"]:
             group["phone_average_speed_of_answer_seconds"] = round((row["wait"] or 0) / row["answered"], 1)
+            group["phone_average_handle_time_seconds"] = round((row["handle"] or 0) / row["answered"], 1)
 
 
 def _add_sla(groups: dict, *, tickets: QuerySet[Ticket], group_by: str, in_range: Q, tz: ZoneInfo) -> None:

@@ -33,4 +33,5 @@ urlpatterns = [
     path("team/<int:pk>/forecast/", views.team_forecast, name="forecast"),
     path("agents/<int:pk>/availability/", views.agent_availability, name="availability"),
     path("metrics/", views.metrics_page, name="metrics"),
+    path("health/", views.health_page, name="health"),
 ]

@@ -5,6 +5,7 @@ customer the user may not see answers 404, exactly like /api/v1/.
 """
 
 from collections.abc import Callable
+from datetime import timedelta
 from functools import wraps
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -31,13 +32,31 @@ from tickets.customers import customer_get_or_create
 from tickets.exceptions import DomainError
 from tickets.intake.services import ticket_open_for_customer
 from tickets.models import Agent, Attachment, Channel, Macro, Message, Priority, Status, Team, Ticket
+from tickets.reporting import health
 from tickets.reporting.dashboard import DashboardForm, dashboard_context
 from tickets.workspace import selectors as ws
 from tickets.workspace import services as ws_services
 from tickets.workspace.forms import NewTicketForm, ReplyForm
 
 PAGE_SIZE = 50
-QUEUE_FILTER_KEYS = ("q", "team", "channel", "priority", "tag", "ordering")
+# The filters a queue page keeps in its links; the reports' drill-down links use the date, organization,
+# customer and assignee filters.
+QUEUE_FILTER_KEYS = (
+    "q",
+    "team",
+    "channel",
+    "priority",
+    "tag",
+    "ordering",
+    "status",
+    "assignee",
+    "organization",
+    "customer",
+    "created_after",
+    "created_before",
+    "solved_after",
+    "solved_before",
+)
 
 
 def staff_required(view: Callable) -> Callable:
@@ -580,3 +599,51 @@ def metrics_page(request: HttpRequest) -> HttpResponse:
             csv_agents=urlencode({**csv_query, "group_by": "agent"}),
         )
     return _page(request, "workspace/metrics.html", context, status=200 if form.is_valid() else 400)
+
+
+HEALTH_COLUMNS = (
+    ("name", "Organization"),
+    ("risk_score", "Risk"),
+    ("tickets_recent", "Tickets (30 d)"),
+    ("csat_recent", "CSAT (90 d)"),
+    ("nps_recent", "NPS (90 d)"),
+    ("breaches_recent", "SLA breaches (30 d)"),
+    ("repeat_contacts", "Repeat contacts (90 d)"),
+    ("last_contact_at", "Last contact"),
+)
+
+
+@require_GET
+@lead_required
+def health_page(request: HttpRequest) -> HttpResponse:
+    """Customer health for leads: organizations (or customers) at risk, sortable, each with its tickets."""
+    level = request.GET.get("level") or "organization"
+    sort = request.GET.get("sort") or "-risk_score"
+    if level not in health.LEVELS or sort.lstrip("-") not in health.SORTS:
+        return _page(request, "workspace/health.html", {"error": "Unknown level or sort column."}, status=400)
+    now = timezone.now()
+    team_ids = perms.metrics_team_ids(request.user)
+    tickets = Ticket.objects.all() if team_ids is None else Ticket.objects.filter(team_id__in=team_ids)
+    rows = health.customer_health(tickets=tickets, level=level, now=now, sort=sort)
+    since = (now - timedelta(days=health.VOLUME_DAYS)).isoformat()
+    links = [
+        {
+            "row": row,
+            "tickets": health.tickets_url(level, row.key),
+            "recent": health.tickets_url(level, row.key, created_after=since),
+            "breached": f"{reverse('workspace:queue')}?{urlencode({'view': 'breached', level: row.key})}",
+        }
+        for row in rows
+    ]
+    # A click on a column sorts by it (names A-Z, numbers highest first); a second click reverses.
+    current, reversed_sort = sort.lstrip("-"), (sort[1:] if sort.startswith("-") else f"-{sort}")
+    columns = [
+        {
+            "label": "Customer" if name == "name" and level == "customer" else label,
+            "sort": reversed_sort if current == name else (name if name == "name" else f"-{name}"),
+            "current": current == name,
+            "descending": sort.startswith("-"),
+        }
+        for name, label in HEALTH_COLUMNS
+    ]
+    return _page(request, "workspace/health.html", {"links": links, "columns": columns, "level": level})

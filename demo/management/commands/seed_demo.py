@@ -585,6 +585,8 @@ class _Life:
                         direction=call.direction,
                         queue_wait_seconds=call.queue_wait_seconds,
                         talk_seconds=call.talk_seconds,
+                        # After-call work: about a fifth of the talk time, at most three minutes.
+                        wrap_up_seconds=min(180, call.talk_seconds // 5),
                         outcome=call.outcome,
                         agent=agent if call.by_agent else None,
                         started_at=call.started_at,

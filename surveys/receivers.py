@@ -45,6 +45,7 @@ def claim_survey_reply(*, mail: InboundMail) -> InboundClaim | None:
             invitation_token_or_invitation=token,
             text=mail.body_text,
             raw_message_id=mail.message_id,
+            sender=mail.from_address,
             now=mail.received_at,
         )
     except (InvalidSurveyToken, SurveyExpired):

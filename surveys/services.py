@@ -32,7 +32,7 @@ from surveys.models import (
     SurveyResponseChange,
     SurveySettings,
 )
-from surveys.reply_parsing import parse_survey_reply
+from surveys.reply_parsing import ParsedReply, parse_survey_reply
 from surveys.selectors import survey_settings_defaults, survey_settings_for
 from surveys.tokens import invitation_from_token
 from tickets import services as ticket_services
@@ -403,9 +403,13 @@ def survey_reply_receive(
     invitation_token_or_invitation: str | SurveyInvitation,
     text: str,
     raw_message_id: str | None = None,
+    sender: str | None = None,
     now: datetime | None = None,
 ) -> SurveyResponse:
     """Record a customer's emailed reply to a survey (called by email intake).
+
+    A reply from an address other than the surveyed customer's (`sender`) is recorded unverified: kept
+    as a comment flagged `needs_review`, never scored, because anyone can write to the reply address.
 
     `text` is the reply's visible text with quoted history stripped. It is read for the survey's first
     question: a clear score becomes the answer (the rest the comment); anything else is kept whole as
@@ -428,6 +432,12 @@ def survey_reply_receive(
         if seen is not None:
             return seen
     parsed = parse_survey_reply(text, *scoring.SCALES[kind])
+    customer_email = (invitation.ticket.customer.email or "").strip().lower()
+    unverified = sender is not None and sender.strip().lower() != customer_email
+    if unverified:
+        parsed = ParsedReply(
+            score=None, comment=f"[unverified: sent by {sender.strip()}] {text.strip()}", ambiguous=True
+        )
     if parsed.ambiguous:
         existing = SurveyResponse.objects.filter(invitation=invitation, kind=kind).first()
         score = existing.score if existing is not None else None

@@ -316,6 +316,14 @@ class Message(models.Model):
         max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.NOT_APPLICABLE, blank=True
     )
     delivery_error = models.TextField(blank=True)
+    macro = models.ForeignKey(
+        "Macro",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="messages",
+        help_text="The canned response the reply was written from (suggested first on similar tickets).",
+    )
     created_at = models.DateTimeField(db_index=True)
 
     class Meta:

@@ -97,3 +97,43 @@ def test_lead_sees_the_breach_forecast_on_the_board_and_applies_a_suggestion(pag
     expect(page.locator(".flash-success")).to_contain_text("updated")
     ticket.refresh_from_db()
     assert ticket.assignee == desk["agent"]
+
+
+def test_agent_inserts_a_similar_tickets_reply_as_an_editable_draft(page: Page, live_server, desk):
+    from tickets import services
+    from tickets.models import Message, Status
+
+    carla = factories.CustomerFactory(name="Carla Costa")
+    old = factories.ticket(
+        team=desk["team"],
+        customer=carla,
+        subject="Charged twice for invoice 1234",
+        body_text="My card shows two identical charges for invoice 1234.",
+        now=timezone.now() - timedelta(days=3),
+    )
+    services.message_add(
+        ticket=old,
+        author_role=Message.AuthorRole.AGENT,
+        author_user=desk["agent"],
+        body_text="Hi Carla, I refunded the duplicate charge.",
+        new_status=Status.SOLVED,
+        now=timezone.now() - timedelta(days=3) + timedelta(hours=1),
+    )
+    dana = factories.CustomerFactory(name="Dana Dahl")
+    ticket = factories.ticket(
+        team=desk["team"], customer=dana, subject="Double charge on my invoice", body_text="Charged twice!"
+    )
+    page.set_viewport_size({"width": 1280, "height": 900})
+    log_in(page, live_server, desk["agent"])
+    page.goto(f"{live_server.url}/desk/tickets/{ticket.pk}/")
+
+    panel = page.locator("#similar")
+    expect(panel.locator(".similar-item").first).to_contain_text(old.reference)
+    panel.get_by_role("button", name="Insert reply as draft").first.click()
+
+    box = page.get_by_role("textbox", name="Message")
+    expect(box).to_have_value("Hi Dana, I refunded the duplicate charge.")
+    box.fill("Hi Dana, I refunded the duplicate charge. Sorry for the trouble!")
+    shot(page, "similar-tickets")
+    page.get_by_role("button", name="Send", exact=True).click()
+    expect(page.locator(".msg-agent")).to_contain_text("Sorry for the trouble!")

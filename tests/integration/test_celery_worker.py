@@ -21,18 +21,19 @@ pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(tra
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-def celery_worker_process(redis_url, tmp_path):
+def start_celery_worker(broker_url: str, tmp_path: Path, **extra_env: str) -> subprocess.Popen:
+    """A real worker process on `broker_url` and the test database; `extra_env` overrides settings."""
     database = settings.DATABASES["default"]
     env = {
         **os.environ,
         # pytest-django renamed the database to test_<name>; the worker must use the same one.
         "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}",
-        "CELERY_BROKER_URL": redis_url,
+        "CELERY_BROKER_URL": broker_url,
         "HELPDESK_VAR_DIR": str(tmp_path),
         "HELPDESK_OUTBOUND_HTTP_ALLOWED_HOSTS": "127.0.0.1",  # the loopback webhook receiver
+        **extra_env,
     }
-    worker = subprocess.Popen(
+    return subprocess.Popen(
         [
             sys.executable,
             "-m",
@@ -53,6 +54,11 @@ def celery_worker_process(redis_url, tmp_path):
         stderr=subprocess.STDOUT,
         text=True,
     )
+
+
+@pytest.fixture
+def celery_worker_process(redis_url, tmp_path):
+    worker = start_celery_worker(redis_url, tmp_path)
     yield worker
     worker.terminate()
     try:

@@ -6,18 +6,16 @@ answered with success once its data is committed, and is processed exactly once 
 """
 
 import base64
-import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from rest_framework.test import APIClient
 
 from tests import factories
 from tests.conftest import free_port
+from tests.integration.test_celery_worker import start_celery_worker
 from tickets.email.inbound import inbound_messages_requeue_stored
 from tickets.models import InboundMessage, Message, Ticket
 from tickets.tasks import tickets_requeue_inbound_messages
@@ -90,40 +88,6 @@ def private_redis(tmp_path, settings):
     use_broker(previous_broker)
 
 
-def start_worker(broker_url: str, tmp_path: Path) -> subprocess.Popen:
-    database = settings.DATABASES["default"]
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}",
-        "CELERY_BROKER_URL": broker_url,
-        "REDIS_URL": broker_url,
-        "HELPDESK_VAR_DIR": str(tmp_path),
-        "EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend",
-        "HELPDESK_INBOUND_REQUEUE_AFTER_SECONDS": "0",
-    }
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "helpdesk",
-            "worker",
-            "--pool",
-            "solo",
-            "--loglevel",
-            "INFO",
-            "--hostname",
-            f"outage-{os.getpid()}@%h",
-        ],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-
-
 def postmark_post(client, raw: bytes):
     import json
 
@@ -188,7 +152,13 @@ def test_requests_accepted_during_a_redis_outage_are_processed_exactly_once_afte
     assert inbound.state == InboundMessage.State.STORED
 
     private_redis.start()
-    worker = start_worker(private_redis.url, tmp_path)
+    worker = start_celery_worker(
+        private_redis.url,
+        tmp_path,
+        REDIS_URL=private_redis.url,
+        EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend",
+        HELPDESK_INBOUND_REQUEUE_AFTER_SECONDS="0",
+    )
     try:
         # The beat sweep's task, published to the recovered broker, enqueues the stranded message.
         tickets_requeue_inbound_messages.delay()

@@ -234,7 +234,7 @@ def test_the_explanation_agrees_with_the_engine_on_every_generated_clock(policy,
         },
     )
     rng = random.Random(13)
-    for index in range(60):
+    for index in range(40):
         start = at(5, 8) + timedelta(minutes=rng.randint(0, 60 * 24 * 6))
         ticket = factories.ticket(team=team, now=start, subject=f"Generated {index}")
         _live_a_random_life(rng, ticket, agent_user, start)
@@ -258,7 +258,7 @@ def test_the_explanation_agrees_with_the_engine_on_every_generated_clock(policy,
                     assert e.windows[-1].cumulative == e.remaining_seconds, label
             kinds.update(entry.kind for entry in e.timeline)
             checked += 1
-    assert checked > 150
+    assert checked > 100
     assert {"applied", "paused", "resumed", "fulfilled", "breached", "recomputed", "pinned"} <= kinds
 
 

@@ -182,3 +182,21 @@ def test_matchers_lower_case_tokens_mangled_by_mail_systems():
     token = "42-" + "abcdefghijklmnopqrstuvwxyz234567"
     assert addressing.invitation_token_from_address(f"SUPPORT+SURVEY-{token.upper()}@EXAMPLE.COM") == token
     assert addressing.invitation_token_from_message_id(f"<SURVEY-{token.upper()}@example.com>") == token
+
+
+def test_a_reply_from_another_sender_is_recorded_unverified_and_not_scored(invitation):
+    response = survey_reply_receive(
+        invitation_token_or_invitation=invitation, text="1", sender="mallory@example.com"
+    )
+
+    assert response.score is None
+    assert response.needs_review
+    assert response.comment == "[unverified: sent by mallory@example.com] 1"
+
+
+def test_a_reply_from_the_surveyed_customer_in_any_case_is_scored(invitation):
+    sender = invitation.ticket.customer.email.upper()
+
+    response = survey_reply_receive(invitation_token_or_invitation=invitation, text="5", sender=sender)
+
+    assert (response.score, response.needs_review) == (5, False)

@@ -40,11 +40,14 @@ def test_dashboard_draws_volume_trend_charts_and_the_leaderboard(admin_client, a
     response = admin_client.get("/admin/metrics/")
     assert response.status_code == 200
     html = response.content.decode()
-    # volume by channel, created/solved/backlog, first response, resolution (no SLA outcome yet)
-    assert html.count('role="img"') == 4
+    # volume by channel, created/solved/backlog, first response, resolution, status times (no SLA outcome)
+    assert html.count('role="img"') == 5
     assert "Tickets created per day, by channel" in html
     assert "Email" in html and "Chat" in html
-    assert "<td>Alice</td><td>3</td>" in html
+    alice = next(row for row in response.context["leaderboard"] if row["label"] == "Alice")
+    # Alice solved 3; the count links to those tickets in the desk queue.
+    assert f'<td>Alice</td><td><a href="{alice["links"]["solved"]}">3</a></td>'.replace("&", "&amp;") in html
+    assert "view=all" in alice["links"]["solved"] and f"assignee={alice['key']}" in alice["links"]["solved"]
 
 
 def test_dashboard_shows_sla_compliance_and_the_tickets_breaching_now(admin_client, team, agent_user):
@@ -131,8 +134,9 @@ def surveyed_and_called(team):
 
 def test_dashboard_draws_survey_trends_and_the_phone_table(admin_client, surveyed_and_called):
     html = admin_client.get("/admin/metrics/").content.decode()
-    # volume, backlog, first response, resolution and the three survey charts
-    assert html.count('role="img"') == 7
+    # volume, backlog, first response, resolution, status times, three survey charts, phone service level
+    assert html.count('role="img"') == 9
+    assert "Phone service level against its target (%)" in html
     for title in ("CSAT, CES easy and survey response rate (%)", "Net Promoter Score", "Customer effort"):
         assert title in html
     # CSAT 5 and 2: 50 % satisfied; NPS 10 and 3: 50 - 50 = 0; CES 7 and 2: mean 4.5, 50 % easy.
@@ -141,7 +145,7 @@ def test_dashboard_draws_survey_trends_and_the_phone_table(admin_client, surveye
     assert "NPS 0.0 (2)" in html and "CES 4.5 mean, 50.0% easy (2)" in html
     # Phone: two inbound calls, one abandoned; answered after 40 s.
     assert "<th>Total</th><th>2</th><th>1</th>" in html
-    assert "<th>50.0%</th><th>40.0</th>" in html
+    assert "<th>50%</th><th>40.0</th>" in html  # whole percents
     assert "No surveys sent" not in html and "No inbound phone calls" not in html
 
 

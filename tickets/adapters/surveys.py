@@ -52,3 +52,19 @@ def ticket_survey_results(ticket: Ticket) -> list[SurveyResult]:
         SurveyResult(kind, score, *SCALES[kind], comment, answered_at)
         for kind, score, comment, answered_at in rows
     ]
+
+
+def csat_scores(ticket_ids: list[int]) -> dict[int, tuple[int, int, int]]:
+    """{ticket id: (latest CSAT score, scale min, scale max)} for the tickets that have one (one query)."""
+    rows = (
+        SurveyResponse.objects.filter(
+            invitation__ticket_id__in=ticket_ids, kind=scoring.CSAT, score__isnull=False
+        )
+        .order_by("invitation__ticket_id", "-updated_at")
+        .values_list("invitation__ticket_id", "score")
+    )
+    scale_min, scale_max = SCALES[scoring.CSAT]
+    scores: dict[int, tuple[int, int, int]] = {}
+    for ticket_id, score in rows:
+        scores.setdefault(ticket_id, (score, scale_min, scale_max))
+    return scores

@@ -462,6 +462,43 @@ class MetricsSerializer(serializers.Serializer):
     totals = MetricsMeasuresSerializer()
 
 
+# --- similar solved tickets (tickets.similar.selectors) -------------------------------------------
+
+
+class SimilarReplySerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="pk")
+    body_text = serializers.CharField()
+    author = serializers.CharField(source="author_user", allow_null=True)
+    created_at = serializers.DateTimeField()
+    macro = serializers.IntegerField(source="macro_id", allow_null=True)
+
+
+class SimilarTicketSerializer(serializers.Serializer):
+    ticket = serializers.IntegerField(source="ticket.pk")
+    reference = serializers.CharField(source="ticket.reference")
+    subject = serializers.CharField(source="ticket.subject")
+    customer_text = serializers.CharField(
+        help_text="The customer's own words (no quoted history or signature)."
+    )
+    score = serializers.FloatField()
+    csat = serializers.IntegerField(allow_null=True, help_text="Latest CSAT answer on the ticket (1-5).")
+    age_days = serializers.IntegerField(help_text="Days since it was solved.")
+    solving_reply = SimilarReplySerializer(allow_null=True)
+    draft = serializers.CharField(help_text="The solving reply with this ticket's names filled in, to edit.")
+
+
+class SuggestedMacroSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="macro.pk")
+    name = serializers.CharField(source="macro.name")
+    used_on_similar = serializers.IntegerField(help_text="Replies on the similar tickets written from it.")
+
+
+class SimilarTicketsSerializer(serializers.Serializer):
+    ticket = serializers.IntegerField()
+    results = SimilarTicketSerializer(many=True)
+    suggested_macros = SuggestedMacroSerializer(many=True)
+
+
 class CustomerHealthQuerySerializer(serializers.Serializer):
     level = serializers.ChoiceField(
         choices=[(level, level) for level in health.LEVELS], default="organization"

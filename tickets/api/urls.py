@@ -8,6 +8,7 @@ def register(router: SimpleRouter) -> None:
     router.register("tickets", views.TicketViewSet, basename="ticket")
     router.register(r"tickets/(?P<ticket_pk>[^/.]+)/messages", views.TicketMessageViewSet, basename="message")
     router.register(r"tickets/(?P<ticket_pk>[^/.]+)/audit", views.TicketAuditViewSet, basename="audit")
+    router.register(r"tickets/(?P<ticket_pk>[^/.]+)/similar", views.TicketSimilarViewSet, basename="similar")
     router.register("attachments", views.AttachmentViewSet, basename="attachment")
     router.register("phone-calls", views.PhoneCallViewSet, basename="phone-call")
     router.register("customers", views.CustomerViewSet, basename="customer")

@@ -5,7 +5,7 @@ from django.db.models import Prefetch, QuerySet
 from django.http import FileResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.authtoken.models import Token
 from rest_framework.decorators import action
@@ -48,7 +48,9 @@ from tickets.models import (
     Ticket,
 )
 from tickets.reporting import health, metrics
+from tickets.similar import selectors as similar_selectors
 from tickets.uploads import attachment_inputs
+from tickets.workspace import selectors as workspace_selectors
 
 STAFF = [IsAuthenticated, perms.IsHelpdeskStaff]
 
@@ -401,6 +403,29 @@ class MetricsView(APIView):
             ),
         )
         return Response(result)
+
+
+class TicketSimilarViewSet(TicketChildMixin, viewsets.GenericViewSet):
+    """`tickets/{id}/similar/`: solved tickets like this one that the user may see; 404 for invisible ones."""
+
+    serializer_class = s.SimilarTicketsSerializer
+    queryset = Ticket.objects.none()
+    pagination_class = None
+    filter_backends = []
+
+    @extend_schema(
+        summary="Similar solved tickets, their solving replies drafted for this ticket, and macros to try",
+        parameters=[OpenApiParameter("ticket_pk", int, OpenApiParameter.PATH, description="Ticket id.")],
+    )
+    def list(self, request: Request, ticket_pk: str) -> Response:
+        ticket = selectors.ticket_get(user=request.user, pk=self.get_ticket().pk)
+        answers = similar_selectors.similar_answers(
+            user=request.user,
+            ticket=ticket,
+            macros=workspace_selectors.macro_list(ticket=ticket),
+            now=timezone.now(),
+        )
+        return Response(s.SimilarTicketsSerializer(answers).data)
 
 
 class CustomerHealthView(APIView):

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from tickets import services
 from tickets.exceptions import DomainError
-from tickets.models import Priority, SavedView, Status, Team, Ticket, TicketPresence
+from tickets.models import Macro, Message, Priority, SavedView, Status, Team, Ticket, TicketPresence
 from tickets.permissions import can_manage_team
 from tickets.selectors import ticket_list, user_team_ids
 
@@ -130,3 +130,20 @@ def saved_view_delete(*, saved_view: SavedView, user: AbstractBaseUser) -> None:
     if not allowed:
         raise DomainError("Only the person who saved this view, or the team's lead, can delete it.")
     saved_view.delete()
+
+
+def message_record_macro(*, message: Message, macro: Macro) -> None:
+    """Remember the canned response a reply was written from (similar tickets suggest it first)."""
+    Message.objects.filter(pk=message.pk).update(macro=macro)
+
+
+@transaction.atomic
+def ticket_link_similar(*, ticket: Ticket, similar: Ticket, actor: AbstractBaseUser) -> Message:
+    """Link a solved ticket like this one, as an internal note the team sees in the thread."""
+    return services.message_add(
+        ticket=ticket,
+        author_role=Message.AuthorRole.AGENT,
+        author_user=actor,
+        visibility=Message.Visibility.INTERNAL,
+        body_text=f"Similar solved ticket: {similar.reference} {similar.subject}",
+    )

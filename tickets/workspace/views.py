@@ -34,6 +34,7 @@ from tickets.intake.services import ticket_open_for_customer
 from tickets.models import Agent, Attachment, Channel, Macro, Message, Priority, Status, Team, Ticket
 from tickets.reporting import health
 from tickets.reporting.dashboard import DashboardForm, dashboard_context
+from tickets.similar import selectors as similar_selectors
 from tickets.workspace import selectors as ws
 from tickets.workspace import services as ws_services
 from tickets.workspace.forms import NewTicketForm, ReplyForm
@@ -338,6 +339,8 @@ def ticket_reply(request: HttpRequest, pk: int) -> HttpResponse:
             new_status=data["submit_as"] or None,
             attachments=form.attachment_inputs(),
         )
+        if macro is not None:
+            ws_services.message_record_macro(message=message, macro=macro)
         if macro is not None and macro.add_tags.exists():
             services.ticket_add_tags(
                 ticket=message.ticket, names=[t.name for t in macro.add_tags.all()], actor=request.user
@@ -483,6 +486,31 @@ def ticket_sla_explain(request: HttpRequest, pk: int) -> HttpResponse:
     explanation = sla_adapter.ticket_sla_explanation(ticket, timezone.now(), tz)
     with timezone.override(tz):
         return render(request, "workspace/_sla_explain.html", {"ticket": ticket, "explain": explanation})
+
+
+@require_GET
+@staff_required
+def ticket_similar(request: HttpRequest, pk: int) -> HttpResponse:
+    """The similar-tickets panel's body: solved tickets like this one, their replies as drafts, macros."""
+    ticket = _visible_ticket(request, pk)
+    answers = similar_selectors.similar_answers(
+        user=request.user, ticket=ticket, macros=ws.macro_list(ticket=ticket), now=timezone.now()
+    )
+    return render(request, "workspace/_similar.html", {"ticket": ticket, "answers": answers})
+
+
+@require_POST
+@staff_required
+def ticket_similar_link(request: HttpRequest, pk: int, similar_pk: int) -> HttpResponse:
+    ticket = _visible_ticket(request, pk)
+    similar = _visible_ticket(request, similar_pk)
+    try:
+        ws_services.ticket_link_similar(ticket=ticket, similar=similar, actor=request.user)
+    except DomainError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"Linked {similar.reference} in an internal note.")
+    return redirect("workspace:ticket", pk=ticket.pk)
 
 
 @require_GET

@@ -19,6 +19,33 @@
       });
   }
 
+  function replyBox() { return document.getElementById("id_body"); }
+
+  function chooseMacro(id) {
+    var select = document.getElementById("id_macro");
+    if (!select || !id) return;
+    select.value = id;
+    select.dispatchEvent(new Event("change", { bubbles: true }));  // desk.js inserts the macro's text
+  }
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest(".similar-insert, .similar-macro");
+    if (!button) return;
+    if (button.classList.contains("similar-macro")) { chooseMacro(button.dataset.macro); return; }
+    var body = replyBox();
+    if (!body) return;
+    var draft = button.dataset.draft;
+    body.value = body.value.trim() ? body.value.replace(/\s+$/, "") + "\n\n" + draft : draft;
+    var macro = document.getElementById("id_macro");
+    if (macro && button.dataset.macro) macro.value = button.dataset.macro;  // counts as that macro's use
+    body.focus();
+  });
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var similar = document.getElementById("similar");
+    if (similar) loadInto(similar.dataset.similarUrl, similar.querySelector(".similar-body"));
+  });
+
   document.addEventListener("toggle", function (event) {
     var panel = event.target;
     if (!panel.dataset || !panel.dataset.explainUrl || !panel.open || panel.dataset.loaded) return;

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tickets', '0009_metrics_durations_stations_wrap_up'),
+        ('tickets', '0010_message_macro'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

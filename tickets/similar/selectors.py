@@ -1,0 +1,209 @@
+"""Reads for similar solved tickets and their suggested answers (ranking in `tickets.similar.scoring`).
+
+Candidates are the latest `RECENT_SCAN` solved or closed tickets the user may see, scored in Python by the
+share of the ticket's words they contain (subject and the customer's words) and the character-trigram
+similarity of the subjects (pg_trgm's measure), then boosted by CSAT and recency. The same on SQLite and
+PostgreSQL: the PostgreSQL full-text path over the stored search document (GIN index) waits for that
+document to be on main (docs/similar-tickets.md).
+"""
+
+from collections import Counter
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import QuerySet
+
+from tickets import transitions
+from tickets.adapters import surveys as survey_adapter
+from tickets.models import Macro, Message, Ticket
+from tickets.selectors import ticket_visibility_q
+from tickets.similar import scoring
+from tickets.workspace.macro_text import render_macro
+
+CANDIDATES = 50
+RECENT_SCAN = 2000
+SOLVED_STATES = (transitions.SOLVED, transitions.CLOSED)
+
+
+@dataclass(frozen=True)
+class SimilarTicket:
+    ticket: Ticket
+    score: float
+    customer_text: str
+    solving_reply: Message | None
+    csat: int | None
+    age_days: int
+    draft: str = ""  # the solving reply made into a draft for the ticket being worked (see similar_answers)
+
+
+@dataclass(frozen=True)
+class SuggestedMacro:
+    macro: Macro
+    used_on_similar: int
+
+
+@dataclass(frozen=True)
+class SimilarAnswers:
+    ticket: int
+    results: list[SimilarTicket]
+    suggested_macros: list[SuggestedMacro]
+
+
+def first_customer_messages(ticket_ids: list[int]) -> dict[int, str]:
+    """The first public customer message of each ticket (one query)."""
+    rows = (
+        Message.objects.filter(
+            ticket_id__in=ticket_ids,
+            author_role=Message.AuthorRole.CUSTOMER,
+            visibility=Message.Visibility.PUBLIC,
+        )
+        .order_by("ticket_id", "created_at", "pk")
+        .values_list("ticket_id", "body_text")
+    )
+    first: dict[int, str] = {}
+    for ticket_id, body in rows:
+        first.setdefault(ticket_id, body)
+    return first
+
+
+def solving_replies(tickets: list[Ticket]) -> dict[int, Message]:
+    """Each ticket's last public agent reply at or before it was solved (one query)."""
+    solved_at = {t.pk: t.solved_at or t.closed_at or t.updated_at for t in tickets}
+    replies = (
+        Message.objects.filter(
+            ticket_id__in=list(solved_at),
+            author_role=Message.AuthorRole.AGENT,
+            visibility=Message.Visibility.PUBLIC,
+            is_automatic=False,
+        )
+        .select_related("author_user", "macro")
+        .order_by("ticket_id", "created_at", "pk")
+    )
+    last: dict[int, Message] = {}
+    for reply in replies:
+        if reply.created_at <= solved_at[reply.ticket_id]:
+            last[reply.ticket_id] = reply
+    return last
+
+
+def ticket_words(ticket: Ticket) -> str:
+    return scoring.customer_words(ticket.subject, first_customer_messages([ticket.pk]).get(ticket.pk, ""))
+
+
+def _solved_visible(user: AbstractBaseUser, ticket: Ticket) -> QuerySet[Ticket]:
+    return (
+        Ticket.objects.filter(ticket_visibility_q(user), status__in=SOLVED_STATES, merged_into__isnull=True)
+        .exclude(pk=ticket.pk)
+        .order_by()
+    )
+
+
+def _recent_candidates(
+    tickets: QuerySet[Ticket], subject: str, terms: list[str]
+) -> list[tuple[Ticket, float, float]]:
+    recent = list(tickets.select_related("customer").order_by("-solved_at", "-pk")[:RECENT_SCAN])
+    texts = first_customer_messages([t.pk for t in recent])
+    scored = []
+    for candidate in recent:
+        # Message.body_text is already the visible new text (intake strips quoted history), so the
+        # candidates skip `extract_reply`, which costs milliseconds per message.
+        words = f"{candidate.subject}\n{texts.get(candidate.pk, '')[: scoring.TEXT_LIMIT]}"
+        text_rank = scoring.word_overlap(terms, words)
+        subject_similarity = scoring.trigram_similarity(subject, candidate.subject)
+        if text_rank or subject_similarity >= scoring.TRIGRAM_THRESHOLD:
+            scored.append((candidate, text_rank, subject_similarity))
+    scored.sort(key=lambda row: -(scoring.TEXT_WEIGHT * row[1] + scoring.SUBJECT_WEIGHT * row[2]))
+    return scored[:CANDIDATES]
+
+
+def similar_tickets(
+    *, user: AbstractBaseUser, ticket: Ticket, now: datetime, limit: int = 5
+) -> list[SimilarTicket]:
+    """The solved tickets most like `ticket` that `user` may see, best first, with their solving replies."""
+    words = ticket_words(ticket)
+    terms = scoring.query_terms(words)
+    tickets = _solved_visible(user, ticket)
+    candidates = _recent_candidates(tickets, ticket.subject, terms)
+    if not candidates:
+        return []
+    ids = [candidate.pk for candidate, _, _ in candidates]
+    csat = survey_adapter.csat_scores(ids)
+    ranked = []
+    for candidate, text_rank, subject_similarity in candidates:
+        solved = candidate.solved_at or candidate.closed_at or candidate.updated_at
+        age_days = max(0, (now - solved).days)
+        rating = csat.get(candidate.pk)
+        value = scoring.score(
+            text_rank=text_rank,
+            subject_similarity=subject_similarity,
+            csat=rating[0] if rating else None,
+            csat_scale=(rating[1], rating[2]) if rating else (1, 5),
+            age_days=age_days,
+        )
+        ranked.append((value, candidate, rating[0] if rating else None, age_days))
+    ranked.sort(key=lambda row: (-row[0], -row[1].pk))
+    top = ranked[:limit]
+    texts = first_customer_messages([candidate.pk for _, candidate, _, _ in top])
+    replies = solving_replies([candidate for _, candidate, _, _ in top])
+    return [
+        SimilarTicket(
+            ticket=candidate,
+            score=round(value, 4),
+            customer_text=scoring.customer_words("", texts.get(candidate.pk, "")),
+            solving_reply=replies.get(candidate.pk),
+            csat=rating,
+            age_days=age_days,
+        )
+        for value, candidate, rating, age_days in top
+    ]
+
+
+def suggested_macros(*, macros: QuerySet[Macro], similar: list[SimilarTicket]) -> list[SuggestedMacro]:
+    """The offered macros, those used on the similar tickets first (most used first), then the rest."""
+    used = Counter(
+        Message.objects.filter(
+            ticket_id__in=[s.ticket.pk for s in similar], macro__isnull=False, macro__in=macros
+        ).values_list("macro_id", flat=True)
+    )
+    offered = list(macros)
+    order = {macro.pk: position for position, macro in enumerate(offered)}
+    ranked = sorted(offered, key=lambda macro: (-used.get(macro.pk, 0), order[macro.pk]))
+    return [SuggestedMacro(macro, used.get(macro.pk, 0)) for macro in ranked]
+
+
+def similar_reply_draft(*, similar: SimilarTicket, ticket: Ticket, agent: AbstractBaseUser) -> str:
+    """The similar ticket's solving reply as a draft for `ticket`: its names become macro placeholders,
+    which are then filled with this ticket's customer, reference and agent."""
+    reply = similar.solving_reply
+    if reply is None:
+        return ""
+    author = reply.author_user
+    old = scoring.DraftValues(
+        customer_name=similar.ticket.customer.name,
+        customer_first_name=similar.ticket.customer.first_name,
+        customer_email=similar.ticket.customer.email or "",
+        ticket_reference=similar.ticket.reference or "",
+        agent_name=(author.get_full_name() or author.get_username()) if author else "",
+        agent_first_name=(author.first_name if author else ""),
+    )
+    customer = ticket.customer
+    new = scoring.DraftValues(
+        customer_name=customer.name,
+        customer_first_name=customer.first_name,
+        customer_email=customer.email or "",
+        ticket_reference=ticket.reference or "",
+        ticket_subject=ticket.subject,
+        agent_name=agent.get_full_name() or agent.get_username(),
+        agent_first_name=agent.first_name or agent.get_username(),
+    )
+    return render_macro(scoring.reply_to_template(reply.body_text, old), new.as_macro_values())
+
+
+def similar_answers(
+    *, user: AbstractBaseUser, ticket: Ticket, macros: QuerySet[Macro], now: datetime, limit: int = 5
+) -> SimilarAnswers:
+    """Similar solved tickets with their replies drafted for `ticket`, and the macros to try first."""
+    found = similar_tickets(user=user, ticket=ticket, now=now, limit=limit)
+    results = [replace(s, draft=similar_reply_draft(similar=s, ticket=ticket, agent=user)) for s in found]
+    return SimilarAnswers(ticket.pk, results, suggested_macros(macros=macros, similar=found))

@@ -236,10 +236,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(seconds=60),
         "options": {"expires": 55},
     },
-    "tickets-retry-webhooks": {
-        "task": "tickets.tasks.tickets_retry_webhooks",
-        "schedule": timedelta(minutes=1),
-        "options": {"expires": 50},
+    "tickets-sweep-outbox": {
+        "task": "tickets.tasks.tickets_sweep_outbox",
+        "schedule": timedelta(seconds=30),
+        "options": {"expires": 25},
     },
     "tickets-requeue-inbound-messages": {
         "task": "tickets.tasks.tickets_requeue_inbound_messages",
@@ -334,9 +334,6 @@ if HELPDESK_SURVEY_POOR_ANSWER_ACTION not in {"nothing", "reopen", "follow_up"}:
     raise ImproperlyConfigured("HELPDESK_SURVEY_POOR_ANSWER_ACTION must be nothing, reopen or follow_up.")
 # Replies go to <mailbox>+survey-<token>@<domain>; empty: the address of DEFAULT_FROM_EMAIL.
 HELPDESK_SURVEY_REPLY_MAILBOX = env.str("HELPDESK_SURVEY_REPLY_MAILBOX", default="")
-# A claim older than this belongs to a dead worker and is retried (well above the task time limit).
-HELPDESK_SURVEY_SENDING_TIMEOUT_MINUTES = env.int("HELPDESK_SURVEY_SENDING_TIMEOUT_MINUTES", default=15)
-HELPDESK_SURVEY_MAX_ATTEMPTS = env.int("HELPDESK_SURVEY_MAX_ATTEMPTS", default=5)
 # Submit the pre-selected score by JavaScript on page load (true one-click); see README.
 HELPDESK_SURVEY_AUTO_SUBMIT = env.bool("HELPDESK_SURVEY_AUTO_SUBMIT", default=False)
 
@@ -362,7 +359,14 @@ HELPDESK_API_MAX_ATTACHMENT_BYTES = env.int("HELPDESK_API_MAX_ATTACHMENT_BYTES",
 # sender address whose plus-address (support+<reply token>@...) is each ticket's reply address.
 HELPDESK_SUPPORT_ADDRESSES = env.list("HELPDESK_SUPPORT_ADDRESSES", default=["support@helpdesk.localhost"])
 HELPDESK_MAX_ATTACHMENT_BYTES = env.int("HELPDESK_MAX_ATTACHMENT_BYTES", default=25 * 1024 * 1024)
-HELPDESK_EMAIL_SEND_MAX_RETRIES = env.int("HELPDESK_EMAIL_SEND_MAX_RETRIES", default=6)
+# The outbox (email, reply callbacks, webhooks): attempts before a delivery fails for good, and the lease
+# a worker holds on a row while sending (longer than the send task's 120 s time limit).
+HELPDESK_OUTBOX_MAX_ATTEMPTS = env.int("HELPDESK_OUTBOX_MAX_ATTEMPTS", default=8)
+HELPDESK_OUTBOX_LEASE_SECONDS = env.int("HELPDESK_OUTBOX_LEASE_SECONDS", default=300)
+if HELPDESK_OUTBOX_MAX_ATTEMPTS < 1 or HELPDESK_OUTBOX_LEASE_SECONDS < 1:
+    raise ImproperlyConfigured(
+        "HELPDESK_OUTBOX_MAX_ATTEMPTS and HELPDESK_OUTBOX_LEASE_SECONDS must be positive."
+    )
 # After this many hard bounces (of different messages) a customer's address is flagged undeliverable.
 HELPDESK_HARD_BOUNCE_LIMIT = env.int("HELPDESK_HARD_BOUNCE_LIMIT", default=3)
 # Agents also get their in-app notifications (assignments, SLA, delivery failures) by email.

@@ -1,15 +1,17 @@
-"""The survey invitation email: HTML and plain-text alternatives with one link per score."""
+"""The survey invitation email: HTML and plain-text alternatives with one link per score.
 
-from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
+Rendered when the invitation is due and handed to the outbox (tickets/outbox/) as it will be sent.
+"""
+
 from django.template.loader import render_to_string
 
 from surveys import scoring
 from surveys.models import SCALE_LABELS, SurveyInvitation
 from surveys.tokens import survey_message_id, survey_reply_address, survey_url
+from tickets.outbox.services import EmailContent
 
 
-def survey_email_build(invitation: SurveyInvitation) -> EmailMultiAlternatives:
+def survey_email(invitation: SurveyInvitation) -> EmailContent:
     ticket = invitation.ticket
     kind = invitation.primary_kind
     low, high = scoring.SCALES[kind]
@@ -31,10 +33,10 @@ def survey_email_build(invitation: SurveyInvitation) -> EmailMultiAlternatives:
         "has_more_questions": len(invitation.kinds) > 1,
     }
     subject = render_to_string("surveys/email_subject.txt", context).strip()
-    message = EmailMultiAlternatives(
+    return EmailContent(
         subject=" ".join(subject.split()),
-        body=render_to_string("surveys/email.txt", context),
-        from_email=settings.DEFAULT_FROM_EMAIL,
+        body_text=render_to_string("surveys/email.txt", context),
+        body_html=render_to_string("surveys/email.html", context),
         to=[ticket.customer.email],
         reply_to=[survey_reply_address(invitation)],
         headers={
@@ -44,5 +46,3 @@ def survey_email_build(invitation: SurveyInvitation) -> EmailMultiAlternatives:
             "X-Auto-Response-Suppress": "OOF, AutoReply",
         },
     )
-    message.attach_alternative(render_to_string("surveys/email.html", context), "text/html")
-    return message

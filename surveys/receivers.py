@@ -5,9 +5,10 @@ from datetime import datetime
 from surveys import services
 from surveys.addressing import invitation_token_from_address, invitation_token_from_message_id
 from surveys.exceptions import InvalidSurveyToken, SurveyExpired
+from surveys.models import SurveyInvitation
 from tickets import transitions
 from tickets.hooks import InboundClaim, InboundMail
-from tickets.models import Status, Ticket
+from tickets.models import OutboundDelivery, Status, Ticket
 
 
 def on_status_changed(*, ticket: Ticket, old: str, new: str, now: datetime) -> None:
@@ -54,3 +55,29 @@ def claim_survey_reply(*, mail: InboundMail) -> InboundClaim | None:
         reason=f"survey reply recorded as survey response {response.pk}",
         ticket_id=response.invitation.ticket_id,
     )
+
+
+def _survey_of(delivery: OutboundDelivery) -> SurveyInvitation | None:
+    if delivery.kind != OutboundDelivery.Kind.SURVEY:
+        return None
+    return (
+        SurveyInvitation.objects.select_related("ticket__customer", "team")
+        .filter(pk=delivery.source_id)
+        .first()
+    )
+
+
+def on_outbound_sent(*, delivery: OutboundDelivery, now: datetime) -> None:
+    """The outbox sent a survey email: the invitation is sent and its links start to expire."""
+    invitation = _survey_of(delivery)
+    if invitation is not None:
+        services.survey_invitation_mark_sent(
+            invitation=invitation, message_id=f"<{delivery.email_message_id}>", now=now
+        )
+
+
+def on_outbound_failed(*, delivery: OutboundDelivery, now: datetime, bounced: bool) -> None:
+    """The outbox gave up on a survey email. A bounce after sending leaves the survey answerable."""
+    invitation = _survey_of(delivery)
+    if invitation is not None and not bounced:
+        services.survey_invitation_fail(invitation=invitation, error=delivery.last_error, now=now)

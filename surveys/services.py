@@ -16,7 +16,6 @@ import logging
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -24,6 +23,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from surveys import scoring
+from surveys.emails import survey_email
 from surveys.exceptions import InvalidSurveyAnswer, InvalidSurveyToken, SurveyExpired
 from surveys.models import (
     PoorAnswerAction,
@@ -37,7 +37,18 @@ from surveys.selectors import survey_settings_defaults, survey_settings_for
 from surveys.tokens import invitation_from_token
 from tickets import services as ticket_services
 from tickets.exceptions import DomainError
-from tickets.models import AuditEntry, Customer, Message, Notification, Status, Team, Ticket, WebhookEvent
+from tickets.models import (
+    AuditEntry,
+    Customer,
+    Message,
+    Notification,
+    OutboundDelivery,
+    Status,
+    Team,
+    Ticket,
+    WebhookEvent,
+)
+from tickets.outbox.services import outbox_email_enqueue
 from tickets.webhooks.services import webhooks_emit
 
 logger = logging.getLogger(__name__)
@@ -160,7 +171,7 @@ def survey_on_ticket_reopened(*, ticket: Ticket, now: datetime | None = None) ->
     return cancelled
 
 
-# --- sending -------------------------------------------------------------------------------------
+# --- sending ---------------------------------------------------------------------------------------
 
 
 def survey_invitation_claim(*, invitation_id: int, now: datetime | None = None) -> SurveyInvitation | None:
@@ -187,6 +198,27 @@ def survey_invitation_claim(*, invitation_id: int, now: datetime | None = None) 
 
 
 @transaction.atomic
+def survey_invitation_dispatch(*, invitation_id: int, now: datetime | None = None) -> OutboundDelivery | None:
+    """Claim a due invitation and queue its email in the outbox, in one transaction.
+
+    The invitation stays `sending` until the outbox announces the outcome (receivers.py): sent, or
+    failed with the reason. Retries, the lease and crash recovery are the outbox's. None when the
+    invitation was not due, already handled, or skipped.
+    """
+    now = _now(now)
+    invitation = survey_invitation_claim(invitation_id=invitation_id, now=now)
+    if invitation is None:
+        return None
+    return outbox_email_enqueue(
+        kind=OutboundDelivery.Kind.SURVEY,
+        source_id=invitation.pk,
+        email=survey_email(invitation),
+        ticket=invitation.ticket,
+        now=now,
+    )
+
+
+@transaction.atomic
 def survey_invitation_mark_sent(
     *, invitation: SurveyInvitation, message_id: str, now: datetime | None = None
 ) -> bool:
@@ -209,17 +241,8 @@ def survey_invitation_mark_sent(
 
 
 @transaction.atomic
-def survey_invitation_release(*, invitation: SurveyInvitation, error: str, retry_at: datetime) -> bool:
-    """A transient send failure: back to scheduled, due again at `retry_at`."""
-    changed = SurveyInvitation.objects.filter(pk=invitation.pk, state=State.SENDING).update(
-        state=State.SCHEDULED, send_at=retry_at, claimed_at=None, last_error=error[:2000]
-    )
-    return bool(changed)
-
-
-@transaction.atomic
 def survey_invitation_fail(*, invitation: SurveyInvitation, error: str, now: datetime | None = None) -> bool:
-    """A permanent send failure (recipient refused, or too many attempts): give up, record why."""
+    """The outbox gave up on the email (recipient refused, or out of attempts): record why."""
     now = _now(now)
     changed = SurveyInvitation.objects.filter(pk=invitation.pk, state=State.SENDING).update(
         state=State.FAILED, last_error=error[:2000], finished_at=now
@@ -227,20 +250,6 @@ def survey_invitation_fail(*, invitation: SurveyInvitation, error: str, now: dat
     if changed:
         _audit(invitation=invitation, now=now, new_value="sending failed", error=error[:500])
     return bool(changed)
-
-
-def survey_invitations_recover_stale(*, now: datetime | None = None, timeout: timedelta | None = None) -> int:
-    """Put invitations stuck in 'sending' (the worker died after claiming) back to scheduled.
-
-    A claim older than HELPDESK_SURVEY_SENDING_TIMEOUT_MINUTES (well above the send task's time
-    limit) can only belong to a dead worker. Recovery favours delivery: if the worker died after the
-    SMTP server accepted the message but before recording it, the customer gets it twice.
-    """
-    now = _now(now)
-    timeout = timeout or timedelta(minutes=settings.HELPDESK_SURVEY_SENDING_TIMEOUT_MINUTES)
-    return SurveyInvitation.objects.filter(state=State.SENDING, claimed_at__lt=now - timeout).update(
-        state=State.SCHEDULED, send_at=now, claimed_at=None, last_error="recovered: sending was interrupted"
-    )
 
 
 # --- answers -------------------------------------------------------------------------------------

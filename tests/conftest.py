@@ -67,11 +67,21 @@ def _fast_and_isolated_settings(settings, tmp_path):
 
 @pytest.fixture
 def email_queue(monkeypatch) -> list[int]:
-    """Notification ids enqueued for email, instead of sending them to a broker."""
-    from tickets import tasks
+    """Ids of the notifications whose email was handed to the broker (nothing reaches a broker)."""
+    from tickets import enqueue
+    from tickets.models import OutboundDelivery
+    from tickets.outbox import services as outbox
 
     queued: list[int] = []
-    monkeypatch.setattr(tasks.tickets_send_notification_email, "delay", queued.append)
+
+    def send_task(name, args, countdown):
+        delivery = (
+            OutboundDelivery.objects.filter(pk=args[0]).first() if name == outbox.DELIVER_TASK else None
+        )
+        if delivery is not None and delivery.kind == OutboundDelivery.Kind.NOTIFICATION:
+            queued.append(delivery.source_id)
+
+    monkeypatch.setattr(enqueue.current_app, "send_task", send_task)
     return queued
 
 
@@ -164,14 +174,32 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+@pytest.fixture
+def receiver():
+    """Start real loopback HTTP receivers (tests/http_receiver.py): `receiver(codes=[500])`."""
+    from tests.http_receiver import Receiver
+
+    receivers = []
+
+    def start(codes=()):
+        receivers.append(Receiver(codes))
+        return receivers[-1]
+
+    yield start
+    for r in receivers:
+        r.close()
+
+
 @dataclass
 class SmtpSink:
     host: str
     port: int
     messages: list[bytes] = field(default_factory=list)
+    envelope_recipients: list[list[str]] = field(default_factory=list)
 
     async def handle_DATA(self, server, session, envelope) -> str:
         self.messages.append(envelope.content)
+        self.envelope_recipients.append(list(envelope.rcpt_tos))
         return "250 Message accepted for delivery"
 
 

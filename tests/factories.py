@@ -23,6 +23,7 @@ from tickets.models import (
     Team,
     Ticket,
 )
+from tickets.tasks import tickets_deliver_outbound
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -161,6 +162,14 @@ def sent_survey(*, ticket: Ticket | None = None, now: datetime | None = None, **
     survey_services.survey_invitation_mark_sent(invitation=claimed, message_id="<test@example>", now=now)
     claimed.refresh_from_db()
     return claimed
+
+
+def deliver_survey(invitation_id: int, *, now: datetime | None = None) -> str:
+    """Hand a due survey to the outbox and deliver it as a worker would; returns the delivery state."""
+    delivery = survey_services.survey_invitation_dispatch(invitation_id=invitation_id, now=now)
+    if delivery is None:
+        return "not due or already handled"
+    return tickets_deliver_outbound(delivery.pk)
 
 
 def email_bytes(

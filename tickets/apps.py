@@ -10,6 +10,9 @@ class TicketsConfig(AppConfig):
 
         from tickets.email import checks  # noqa: F401  (registers the deploy checks)
         from tickets.email.provider_webhooks import store_inbound_email
+        from tickets.outbox import receivers
 
         # The provider webhooks' one entry point: store the raw message (tickets/email/provider_webhooks.py).
         inbound.connect(store_inbound_email, dispatch_uid="tickets.store_inbound_email")
+        # The core's own reactions to its outbox outcomes (failure notices, notification emailed_at).
+        receivers.register()

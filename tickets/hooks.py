@@ -16,6 +16,9 @@ Events and their keyword arguments:
   ticket, a message, status, priority, team, tags, a merge); `message` is the message the change added,
   or None.
 - `STATUS_CHANGED` (`ticket`, `old`, `new`, `now`): the ticket's status changed.
+- `OUTBOUND_SENT` (`delivery`, `now`): an outbox row (tickets/outbox/) was delivered.
+- `OUTBOUND_FAILED` (`delivery`, `now`, `bounced`): an outbox row failed for good, or bounced after it
+  was sent; `delivery.last_error` says why. Both run inside the transaction that records the outcome.
 
 Claims: `INBOUND_MAIL` asks each claimer in turn whether an inbound email belongs to it (a reply to a
 survey email, for instance) before the core threads it onto a ticket. The first claimer that returns an
@@ -33,7 +36,10 @@ TICKET_CHANGED = "ticket_changed"
 STATUS_CHANGED = "status_changed"
 INBOUND_MAIL = "inbound_mail"
 
-EVENTS = (TICKET_CHANGED, STATUS_CHANGED)
+OUTBOUND_SENT = "outbound_sent"
+OUTBOUND_FAILED = "outbound_failed"
+
+EVENTS = (TICKET_CHANGED, STATUS_CHANGED, OUTBOUND_SENT, OUTBOUND_FAILED)
 CLAIMS = (INBOUND_MAIL,)
 
 

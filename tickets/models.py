@@ -294,6 +294,7 @@ class Message(models.Model):
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed"
         BOUNCED = "bounced", "Bounced"
+        NO_ROUTE = "no_route", "Not sent: no route to the customer"
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages")
     author_role = models.CharField(max_length=10, choices=AuthorRole.choices)
@@ -576,6 +577,10 @@ class WebFormTopic(models.Model):
         return self.name
 
 
+def new_webhook_secret() -> str:
+    return secrets.token_hex(32)
+
+
 class IntegrationKey(models.Model):
     """An API key for one intake integration (chat widget, telephony, social connector).
 
@@ -602,6 +607,17 @@ class IntegrationKey(models.Model):
         help_text="Team for its tickets when no routing rule sets one.",
     )
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    callback_url = models.URLField(
+        max_length=500,
+        blank=True,
+        help_text="Where agents' public replies to this integration's conversations are POSTed "
+        "(signed like the integrator webhooks); empty: replies go by email when the customer has an address.",
+    )
+    callback_secret = models.CharField(
+        max_length=128,
+        default=new_webhook_secret,
+        help_text="Shared secret for the HMAC-SHA256 signature of the reply callbacks.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -622,6 +638,14 @@ class ExternalMessage(models.Model):
     external_id = models.CharField(max_length=255)
     conversation_key = models.CharField(max_length=255)
     message = models.OneToOneField(Message, on_delete=models.CASCADE, related_name="external")
+    integration = models.ForeignKey(
+        "IntegrationKey",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="external_messages",
+        help_text="The integration that posted it; replies to the conversation go to its callback.",
+    )
     created_at = models.DateTimeField()
 
     class Meta:
@@ -694,10 +718,6 @@ class WebhookEvent(models.TextChoices):
     SLA_WARNING = "sla.warning", "SLA warning"
     SLA_BREACH = "sla.breach", "SLA breach"
     SURVEY_ANSWERED = "survey.answered", "Survey answered"
-
-
-def new_webhook_secret() -> str:
-    return secrets.token_hex(32)
 
 
 class WebhookSubscription(models.Model):
@@ -1044,3 +1064,93 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.owner} {self.key}"
+
+
+# --- The outbox: every message that leaves the system (agent replies, acknowledgements, notification
+# --- and survey email, reply callbacks) -------------------------------------------------------------
+
+
+class OutboundDelivery(models.Model):
+    """One message on its way out, by email or by a signed callback: the outbox row and its log.
+
+    Written in the transaction of the change that causes it and carrying everything needed to send it
+    (rendered email, or callback URL and JSON body), so a worker reads nothing else. `kind` and
+    `source_id` name the row it delivers (a message, a ticket's acknowledgement, a notification, a survey
+    invitation); they are unique together, so one thing is never queued twice.
+    """
+
+    class Kind(models.TextChoices):
+        MESSAGE = "message", "Ticket message"
+        ACKNOWLEDGEMENT = "acknowledgement", "Web-form acknowledgement"
+        NOTIFICATION = "notification", "Agent notification"
+        SURVEY = "survey", "Survey invitation"
+
+    class Transport(models.TextChoices):
+        EMAIL = "email", "Email"
+        CALLBACK = "callback", "Signed callback"
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Queued"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    source_id = models.PositiveBigIntegerField(help_text="The id of the row it delivers (see kind).")
+    transport = models.CharField(max_length=10, choices=Transport.choices)
+    ticket = models.ForeignKey(
+        Ticket, null=True, blank=True, on_delete=models.CASCADE, related_name="outbound_deliveries"
+    )
+    message = models.ForeignKey(
+        Message, null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    # Email
+    from_email = models.CharField(max_length=500, blank=True)
+    to = models.JSONField(default=list, blank=True)
+    cc = models.JSONField(default=list, blank=True)
+    reply_to = models.JSONField(default=list, blank=True)
+    subject = models.TextField(blank=True)
+    body_text = models.TextField(blank=True)
+    body_html = models.TextField(blank=True)
+    headers = models.JSONField(default=dict, blank=True, help_text="Extra headers, Message-ID included.")
+    email_message_id = models.CharField(
+        max_length=998, blank=True, db_index=True, help_text="Its Message-ID without angle brackets."
+    )
+    # Callback
+    url = models.URLField(max_length=500, blank=True)
+    payload = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    integration = models.ForeignKey(
+        IntegrationKey,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="deliveries",
+        help_text="Whose callback secret signs it.",
+    )
+    # Delivery
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the next attempt is due (for a sending row: its lease end)."
+    )
+    last_error = models.TextField(blank=True)
+    response_code = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name_plural = "outbound deliveries"
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "source_id"], name="outbound_delivery_once"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(state__in=["pending", "sending"]),
+                name="outbound_delivery_due",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.source_id} by {self.transport} ({self.state})"

@@ -27,6 +27,7 @@ from tickets.models import (
     Customer,
     Message,
     Notification,
+    OutboundDelivery,
     PhoneCall,
     Priority,
     Status,
@@ -36,6 +37,8 @@ from tickets.models import (
     TicketMetrics,
     WebhookEvent,
 )
+from tickets.outbox.replies import message_deliver
+from tickets.outbox.services import EmailContent, QueuedEmail, outbox_emails_enqueue
 from tickets.webhooks.services import ticket_payload, webhooks_emit
 
 SYSTEM = "system"
@@ -274,7 +277,9 @@ def ticket_create(
             attachments=attachments,
             now=now,
         )
-        _email_if_outbound(message=first_message, ticket=ticket)
+        if channel == Channel.EMAIL:
+            # An agent who opens an email ticket for a customer starts the conversation by email.
+            _deliver(message=first_message, ticket=ticket, now=now)
     if tags:
         ticket = _tags_add(ticket=ticket, names=tags, actor=opened_by, actor_label=actor_label, now=now)
     if assignee is not None:
@@ -413,7 +418,7 @@ def message_add(
         now=now,
     )
     if deliver:
-        _email_if_outbound(message=message, ticket=ticket)
+        _deliver(message=message, ticket=ticket, now=now)
     audit_record(
         ticket=ticket,
         action=AuditEntry.Action.MESSAGE_ADDED,
@@ -454,12 +459,13 @@ def message_add(
     return message
 
 
-def _email_if_outbound(*, message: Message, ticket: Ticket) -> None:
-    """Public agent and system messages on email tickets go out by email (tickets/email/outbound.py)."""
-    from tickets.email.outbound import message_queue_email, should_email
-
-    if should_email(message, ticket):
-        message_queue_email(message=message, ticket=ticket)
+def _deliver(*, message: Message, ticket: Ticket, now: datetime) -> None:
+    """Public agent and system messages go to the customer through the outbox (tickets/outbox/)."""
+    if message.visibility == Message.Visibility.PUBLIC and message.author_role in (
+        Message.AuthorRole.AGENT,
+        Message.AuthorRole.SYSTEM,
+    ):
+        message_deliver(message=message, ticket=ticket, now=now)
 
 
 def _record_public_agent_reply(*, ticket: Ticket, message: Message, now: datetime) -> None:
@@ -1100,14 +1106,24 @@ def notifications_create(
         )
     created = Notification.objects.bulk_create(rows)
     if emailed_at is None and settings.HELPDESK_NOTIFICATION_EMAILS:
-        from tickets.tasks import tickets_send_notification_email
-
-        for notification in created:
-            if getattr(notification.recipient, "email", ""):
-                # robust: a broker outage must not undo the change that notified; the in-app one stays.
-                transaction.on_commit(
-                    lambda pk=notification.pk: tickets_send_notification_email.delay(pk), robust=True
+        outbox_emails_enqueue(
+            kind=OutboundDelivery.Kind.NOTIFICATION,
+            emails=[
+                QueuedEmail(
+                    source_id=notification.pk,
+                    email=EmailContent(
+                        subject=notification.title,
+                        body_text=notification.body or notification.title,
+                        to=[notification.recipient.email],
+                        headers={"Auto-Submitted": "auto-generated"},
+                    ),
+                    ticket=notification.ticket,
                 )
+                for notification in created
+                if getattr(notification.recipient, "email", "")
+            ],
+            now=now,
+        )
     return created
 
 

@@ -1,9 +1,6 @@
 import logging
-import random
-import smtplib
 
 from celery import shared_task
-from django.conf import settings
 from django.utils import timezone
 
 from tickets import services
@@ -15,15 +12,9 @@ from tickets.email.inbound import (
     mailbox_poll,
     mailboxes_due,
 )
-from tickets.email.outbound import (
-    TransientSendError,
-    message_send_email,
-    notification_send_email,
-    retry_delay,
-)
 from tickets.email.raw_mail import inbound_raw_purge
-from tickets.intake import acknowledgement as notifications_email
-from tickets.models import Mailbox, Ticket
+from tickets.models import Mailbox, OutboundDelivery
+from tickets.outbox import services as outbox
 from tickets.webhooks import services as webhooks
 
 logger = logging.getLogger(__name__)
@@ -35,39 +26,6 @@ def tickets_close_solved_tickets() -> int:
     return services.tickets_close_solved()
 
 
-# Transient: worth a retry. Anything else (a bad address, a template error) fails at once.
-TRANSIENT_MAIL_ERRORS = (
-    smtplib.SMTPServerDisconnected,
-    smtplib.SMTPConnectError,
-    ConnectionError,
-    TimeoutError,
-)
-
-
-def _backoff_seconds(retries: int) -> float:
-    """30 s, 60 s, 120 s … capped at 15 min, with ±50 % jitter so retries after an outage spread out."""
-    return min(30 * 2**retries, 900) * random.uniform(0.5, 1.5)
-
-
-@shared_task(bind=True, acks_late=True, max_retries=5, time_limit=120, soft_time_limit=90)
-def tickets_send_acknowledgement(self, ticket_id: int) -> str:
-    """Send the web form acknowledgement of a ticket once; retry transient mail errors with backoff."""
-    ticket = Ticket.objects.select_related("customer").filter(pk=ticket_id).first()
-    if ticket is None:
-        return "no such ticket"
-    try:
-        return notifications_email.acknowledgement_send(ticket=ticket)
-    except TRANSIENT_MAIL_ERRORS as error:
-        if self.request.retries >= self.max_retries:
-            notifications_email.acknowledgement_record_failure(ticket=ticket, error=error)
-            return "failed"
-        raise self.retry(exc=error, countdown=_backoff_seconds(self.request.retries)) from error
-    except smtplib.SMTPException as error:
-        # Refused by the server (bad recipient, policy): retrying would not help.
-        notifications_email.acknowledgement_record_failure(ticket=ticket, error=error)
-        return "failed"
-
-
 @shared_task(acks_late=True, time_limit=60, soft_time_limit=45)
 def tickets_deliver_webhook(delivery_id: int) -> str:
     """One attempt at a webhook delivery; a retryable failure re-enqueues itself for its due time."""
@@ -76,17 +34,8 @@ def tickets_deliver_webhook(delivery_id: int) -> str:
         return "not due"
     if delivery.status == delivery.State.PENDING:
         countdown = max(0.0, (delivery.next_attempt_at - timezone.now()).total_seconds())
-        tickets_deliver_webhook.apply_async((delivery_id,), countdown=countdown)
+        outbox.publish(delivery_id, countdown=countdown, task=webhooks.DELIVER_TASK)
     return delivery.status
-
-
-@shared_task(acks_late=True, time_limit=120, soft_time_limit=100)
-def tickets_retry_webhooks() -> int:
-    """Beat sweep: enqueue every delivery that is due (lost tasks, expired leases); safe to run twice."""
-    due = webhooks.webhook_deliveries_due()
-    for delivery_id in due:
-        tickets_deliver_webhook.delay(delivery_id)
-    return len(due)
 
 
 @shared_task(acks_late=True, time_limit=300, soft_time_limit=240)
@@ -133,33 +82,28 @@ def tickets_poll_mailbox(mailbox_id: int) -> int:
         return 0
 
 
-@shared_task(
-    bind=True,
-    acks_late=True,
-    max_retries=settings.HELPDESK_EMAIL_SEND_MAX_RETRIES,
-    time_limit=120,
-    soft_time_limit=100,
-)
-def tickets_send_message_email(self, message_id: int) -> str:
-    """Send one queued outbound message; transient SMTP errors retry with backoff and jitter."""
-    final = self.request.retries >= self.max_retries
-    try:
-        return message_send_email(message_id=message_id, final_attempt=final)
-    except TransientSendError as error:
-        raise self.retry(exc=error, countdown=retry_delay(self.request.retries)) from error
+# The time limit stays well under HELPDESK_OUTBOX_LEASE_SECONDS, so a live attempt is never re-claimed.
+@shared_task(acks_late=True, time_limit=120, soft_time_limit=100)
+def tickets_deliver_outbound(delivery_id: int) -> str:
+    """One attempt at an outbox delivery; a transient failure re-enqueues it for its due time."""
+    delivery = outbox.delivery_attempt(delivery_id=delivery_id)
+    if delivery is None:
+        return "not due"
+    if delivery.state == OutboundDelivery.State.PENDING:
+        outbox.publish(
+            delivery_id, countdown=max(0.0, (delivery.next_attempt_at - timezone.now()).total_seconds())
+        )
+    return delivery.state
 
 
-@shared_task(
-    bind=True,
-    acks_late=True,
-    max_retries=settings.HELPDESK_EMAIL_SEND_MAX_RETRIES,
-    time_limit=120,
-    soft_time_limit=100,
-)
-def tickets_send_notification_email(self, notification_id: int) -> bool:
-    """Email one notification to its agent; transient SMTP errors retry with backoff and jitter."""
-    final = self.request.retries >= self.max_retries
-    try:
-        return notification_send_email(notification_id=notification_id, final_attempt=final)
-    except TransientSendError as error:
-        raise self.retry(exc=error, countdown=retry_delay(self.request.retries)) from error
+@shared_task(acks_late=True, time_limit=120, soft_time_limit=100)
+def tickets_sweep_outbox() -> int:
+    """Beat sweep: enqueue every due outbox row and webhook delivery (lost tasks, retries, expired
+    leases); safe to run twice, the claim lets one attempt through."""
+    due = outbox.deliveries_due()
+    for delivery_id in due:
+        outbox.publish(delivery_id)
+    webhooks_due = webhooks.webhook_deliveries_due()
+    for delivery_id in webhooks_due:
+        outbox.publish(delivery_id, task=webhooks.DELIVER_TASK)
+    return len(due) + len(webhooks_due)

@@ -14,11 +14,10 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from surveys.models import SurveyInvitation, SurveyResponse
-from surveys.tasks import surveys_send_invitation
 from tests import factories
-from tickets import services
-from tickets.models import Channel, Status, Ticket
-from tickets.tasks import tickets_send_acknowledgement
+from tickets import enqueue, services
+from tickets.models import Channel, OutboundDelivery, Status, Ticket
+from tickets.tasks import tickets_deliver_outbound
 
 pytest.importorskip("playwright", reason="needs Playwright: pip install -r requirements-dev.txt")
 
@@ -48,9 +47,9 @@ def _isolated_rate_limits(settings):
 
 @pytest.fixture
 def acknowledgements(monkeypatch) -> list[int]:
-    """Ticket ids the web form hands to the acknowledgement task; the test runs the task itself."""
+    """Outbox deliveries the web form hands to the broker; the test runs the delivery task itself."""
     ids: list[int] = []
-    monkeypatch.setattr(tickets_send_acknowledgement, "delay", ids.append)
+    monkeypatch.setattr(enqueue.current_app, "send_task", lambda name, args, countdown: ids.append(args[0]))
     return ids
 
 
@@ -106,8 +105,9 @@ def test_a_customer_sends_a_request_with_an_attachment_and_an_agent_sees_it(
     assert (attachment.filename, attachment.content_type) == ("invoice.pdf", "application/pdf")
     assert attachment.file.read() == b"%PDF-1.4 fake invoice"
 
-    assert acknowledgements == [ticket.pk]
-    assert tickets_send_acknowledgement(ticket.pk) == "sent"
+    acknowledgement = OutboundDelivery.objects.get(kind=OutboundDelivery.Kind.ACKNOWLEDGEMENT, ticket=ticket)
+    assert acknowledgements == [acknowledgement.pk]
+    assert tickets_deliver_outbound(acknowledgement.pk) == "sent"
     [mail] = mailoutbox
     assert mail.to == ["ada@example.com"]
     assert mail.subject == f"[#{ticket.reference}] Invoice is wrong"
@@ -160,7 +160,7 @@ def test_a_customer_answers_the_survey_from_the_email_link(page: Page, live_serv
     two_hours_ago = timezone.now() - timedelta(hours=2)
     services.ticket_change_status(ticket=ticket, status=Status.SOLVED, now=two_hours_ago)
     invitation = SurveyInvitation.objects.get(ticket=ticket)
-    assert surveys_send_invitation(invitation.pk) == "sent"
+    assert factories.deliver_survey(invitation.pk) == "sent"
 
     [mail] = mailoutbox
     html_links = re.findall(r'href="([^"]+)"', mail.alternatives[0][0])

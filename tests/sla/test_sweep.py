@@ -13,8 +13,9 @@ from sla import services as sla_services
 from sla.models import ClockState, Metric, Policy, SlaClock, SlaEvent
 from tests import factories
 from tickets import services
-from tickets.email.outbound import TransientSendError, notification_send_email
-from tickets.models import AuditEntry, Notification, Priority, Ticket, WebhookSubscription
+from tickets.models import AuditEntry, Notification, OutboundDelivery, Priority, Ticket, WebhookSubscription
+from tickets.outbox.services import delivery_attempt
+from tickets.tasks import tickets_deliver_outbound
 
 MINUTE = 60
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
@@ -47,6 +48,14 @@ def policy(db):
     )
 
 
+def email_notification(notification: Notification) -> str:
+    """Run the outbox delivery of the notification's email, as a worker would."""
+    delivery = OutboundDelivery.objects.get(
+        kind=OutboundDelivery.Kind.NOTIFICATION, source_id=notification.pk
+    )
+    return tickets_deliver_outbound(delivery.pk)
+
+
 def new_ticket(team, agent=None, minutes=0) -> Ticket:
     return factories.ticket(team=team, assignee=agent, now=T0 + timedelta(minutes=minutes))
 
@@ -65,8 +74,8 @@ def test_the_assignee_is_warned_in_app_and_by_email_once(
     notification = Notification.objects.get(kind=Notification.Kind.SLA_WARNING)
     assert (notification.recipient, notification.ticket_id) == (agent_user, ticket.pk)
     assert email_queue == [notification.pk]
-    assert notification_send_email(notification_id=notification.pk) is True
-    assert notification_send_email(notification_id=notification.pk) is False
+    assert email_notification(notification) == OutboundDelivery.State.SENT
+    assert email_notification(notification) == "not due"
     assert len(mailoutbox) == 1
     assert mailoutbox[0].to == [agent_user.email]
     assert ticket.reference in mailoutbox[0].subject
@@ -90,7 +99,7 @@ def test_a_breach_notifies_the_lead_and_runs_each_escalation_action_once(
     # The queue also holds the escalation's assignment notice; this test is about the SLA emails.
     sla_kinds = {Notification.Kind.SLA_WARNING, Notification.Kind.SLA_BREACH}
     for notification in Notification.objects.filter(pk__in=email_queue, kind__in=sla_kinds):
-        notification_send_email(notification_id=notification.pk)
+        email_notification(notification)
     assert sorted(mail.to[0] for mail in mailoutbox) == sorted([agent_user.email, lead.email])
 
     ticket.refresh_from_db()
@@ -171,13 +180,18 @@ def test_a_failed_email_is_released_for_the_retry_and_sent_once_it_works(
     def refuse(self, *args, **kwargs):
         raise smtplib.SMTPServerDisconnected("connection unexpectedly closed")
 
+    send = EmailMultiAlternatives.send
     monkeypatch.setattr(EmailMultiAlternatives, "send", refuse)
-    with pytest.raises(TransientSendError):
-        notification_send_email(notification_id=notification.pk, final_attempt=False)
+    assert email_notification(notification) == OutboundDelivery.State.PENDING
     notification.refresh_from_db()
     assert notification.emailed_at is None
-    monkeypatch.undo()
-    assert notification_send_email(notification_id=notification.pk) is True
+    monkeypatch.setattr(EmailMultiAlternatives, "send", send)
+    delivery = OutboundDelivery.objects.get(
+        kind=OutboundDelivery.Kind.NOTIFICATION, source_id=notification.pk
+    )
+    assert delivery_attempt(delivery_id=delivery.pk, now=delivery.next_attempt_at).state == "sent"
+    notification.refresh_from_db()
+    assert notification.emailed_at is not None
     assert len(mailoutbox) == 1
 
 
@@ -262,4 +276,5 @@ def test_the_sweep_takes_a_fixed_number_of_queries_per_batch_whatever_its_size(t
     assert few == many
     # Per pass: candidates, ticket locks, re-read, update, events, audit, subscriptions, deliveries,
     # existing notifications, new notifications, and the savepoint pair; then the pass's short read.
-    assert many <= 30
+    # ... including one INSERT that queues the batch's notification emails in the outbox.
+    assert many <= 31

@@ -270,10 +270,8 @@ def test_the_thanks_page_needs_a_valid_token(client, invitation):
 
 
 def test_a_scanner_opening_every_link_of_the_real_email_records_nothing(customer, team, mailoutbox):
-    from surveys.tasks import surveys_send_invitation
-
     ticket = factories.solved_ticket(customer=customer, team=team, now=timezone.now() - timedelta(hours=2))
-    surveys_send_invitation(SurveyInvitation.objects.get(ticket=ticket).pk)
+    factories.deliver_survey(SurveyInvitation.objects.get(ticket=ticket).pk)
     message = mailoutbox[0]
     html = message.alternatives[0][0]
     urls = set(re.findall(r'href="([^"]+)"', html)) | set(re.findall(r"https?://\S+", message.body))

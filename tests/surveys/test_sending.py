@@ -1,4 +1,4 @@
-"""The send task: email content, idempotence, retries on SMTP errors and crash recovery."""
+"""Survey email through the outbox: content, idempotence, outcomes of SMTP errors, crash recovery."""
 
 import email
 import smtplib
@@ -8,7 +8,6 @@ from email import policy
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import time_machine
 from django.db import connection
 from django.utils import timezone
 
@@ -16,7 +15,9 @@ from surveys import addressing, services, tasks
 from surveys.models import SurveyInvitation
 from surveys.tokens import invitation_token
 from tests import factories
-from tickets.models import AuditEntry
+from tickets.models import AuditEntry, OutboundDelivery
+from tickets.outbox import services as outbox
+from tickets.tasks import tickets_deliver_outbound
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +36,7 @@ def links(body: str) -> list[str]:
 
 def test_the_survey_email_has_one_absolute_link_per_score(due_invitation, mailoutbox, settings):
     settings.HELPDESK_PUBLIC_BASE_URL = "https://help.example.com/"
-    assert tasks.surveys_send_invitation(due_invitation.pk) == "sent"
+    assert factories.deliver_survey(due_invitation.pk) == "sent"
 
     assert len(mailoutbox) == 1
     message = mailoutbox[0]
@@ -57,7 +58,7 @@ def test_the_survey_email_has_one_absolute_link_per_score(due_invitation, mailou
 def test_nps_emails_carry_eleven_links_from_zero(customer, team, mailoutbox):
     factories.SurveySettingsFactory(team=team, kinds=["nps", "csat"], delay_minutes=0)
     ticket = factories.solved_ticket(customer=customer, team=team, now=timezone.now() - timedelta(minutes=1))
-    tasks.surveys_send_invitation(SurveyInvitation.objects.get(ticket=ticket).pk)
+    factories.deliver_survey(SurveyInvitation.objects.get(ticket=ticket).pk)
 
     scores = [parse_qs(urlsplit(link).query)["score"][0] for link in links(mailoutbox[0].body)]
     assert scores == [str(n) for n in range(0, 11)]
@@ -66,7 +67,7 @@ def test_nps_emails_carry_eleven_links_from_zero(customer, team, mailoutbox):
 
 def test_reply_to_and_message_id_carry_the_survey_token(due_invitation, mailoutbox, settings):
     settings.DEFAULT_FROM_EMAIL = "Acme Support <support@acme.example>"
-    tasks.surveys_send_invitation(due_invitation.pk)
+    factories.deliver_survey(due_invitation.pk)
 
     parsed = email.message_from_bytes(mailoutbox[0].message().as_bytes(), policy=policy.default)
     token = invitation_token(due_invitation)
@@ -79,7 +80,7 @@ def test_reply_to_and_message_id_carry_the_survey_token(due_invitation, mailoutb
 
 
 def test_sending_marks_the_invitation_sent_with_its_expiry(due_invitation, mailoutbox):
-    tasks.surveys_send_invitation(due_invitation.pk)
+    factories.deliver_survey(due_invitation.pk)
 
     due_invitation.refresh_from_db()
     assert due_invitation.state == State.SENT
@@ -89,52 +90,59 @@ def test_sending_marks_the_invitation_sent_with_its_expiry(due_invitation, mailo
     assert audit.new_value == f"sent to {due_invitation.ticket.customer.email}"
 
 
-def test_running_the_send_task_twice_sends_one_email(due_invitation, mailoutbox):
-    assert tasks.surveys_send_invitation(due_invitation.pk) == "sent"
-    assert tasks.surveys_send_invitation(due_invitation.pk) == "not due or already handled"
+def test_dispatching_twice_queues_and_sends_one_email(due_invitation, mailoutbox):
+    assert factories.deliver_survey(due_invitation.pk) == "sent"
+    assert factories.deliver_survey(due_invitation.pk) == "not due or already handled"
     assert len(mailoutbox) == 1
+    assert OutboundDelivery.objects.filter(kind=OutboundDelivery.Kind.SURVEY).count() == 1
 
 
 def test_a_survey_not_yet_due_is_not_sent(db, mailoutbox):
     factories.solved_ticket(now=timezone.now())
     invitation = SurveyInvitation.objects.get()
-    assert tasks.surveys_send_invitation(invitation.pk) == "not due or already handled"
+    assert factories.deliver_survey(invitation.pk) == "not due or already handled"
     assert mailoutbox == []
 
 
-def test_the_beat_sweep_queues_due_invitations_only(due_invitation, monkeypatch):
+def test_the_beat_task_queues_due_invitations_only(due_invitation):
     factories.solved_ticket(now=timezone.now())  # due in an hour
-    queued = []
-    monkeypatch.setattr(tasks.surveys_send_invitation, "delay", queued.append)
 
     assert tasks.surveys_send_due_invitations() == 1
-    assert queued == [due_invitation.pk]
+    (delivery,) = OutboundDelivery.objects.filter(kind=OutboundDelivery.Kind.SURVEY)
+    assert delivery.source_id == due_invitation.pk
+    due_invitation.refresh_from_db()
+    assert due_invitation.state == State.SENDING  # until the outbox reports the outcome
 
 
-def test_a_transient_smtp_error_puts_the_survey_back_with_a_later_send_time(due_invitation, monkeypatch):
+def refuse_with(monkeypatch, error: Exception) -> None:
     def refuse(self, *args, **kwargs):
-        raise smtplib.SMTPServerDisconnected("connection lost")
+        raise error
 
     monkeypatch.setattr("django.core.mail.EmailMessage.send", refuse)
-    before = timezone.now()
-    with pytest.raises(smtplib.SMTPServerDisconnected):
-        tasks.surveys_send_invitation(due_invitation.pk)
+
+
+def test_a_transient_smtp_error_keeps_the_survey_sending_and_the_outbox_retries_later(
+    due_invitation, monkeypatch, mailoutbox
+):
+    refuse_with(monkeypatch, smtplib.SMTPServerDisconnected("connection lost"))
+    assert factories.deliver_survey(due_invitation.pk) == OutboundDelivery.State.PENDING
 
     due_invitation.refresh_from_db()
-    assert due_invitation.state == State.SCHEDULED
-    assert due_invitation.send_at >= before + timedelta(seconds=60)
-    assert due_invitation.last_error == "connection lost"
-    assert due_invitation.attempts == 1
+    assert due_invitation.state == State.SENDING
+    delivery = OutboundDelivery.objects.get(kind=OutboundDelivery.Kind.SURVEY)
+    assert delivery.last_error == "SMTPServerDisconnected: connection lost"
+    monkeypatch.undo()
+    assert outbox.delivery_attempt(delivery_id=delivery.pk, now=delivery.next_attempt_at).state == "sent"
+    due_invitation.refresh_from_db()
+    assert due_invitation.state == State.SENT
+    assert len(mailoutbox) == 1
 
 
 def test_after_the_last_attempt_the_survey_is_marked_failed(due_invitation, monkeypatch, settings):
-    settings.HELPDESK_SURVEY_MAX_ATTEMPTS = 1
+    settings.HELPDESK_OUTBOX_MAX_ATTEMPTS = 1
+    refuse_with(monkeypatch, ConnectionRefusedError("no SMTP server"))
 
-    def refuse(self, *args, **kwargs):
-        raise ConnectionRefusedError("no SMTP server")
-
-    monkeypatch.setattr("django.core.mail.EmailMessage.send", refuse)
-    assert tasks.surveys_send_invitation(due_invitation.pk) == "failed"
+    assert factories.deliver_survey(due_invitation.pk) == OutboundDelivery.State.FAILED
 
     due_invitation.refresh_from_db()
     assert due_invitation.state == State.FAILED
@@ -142,42 +150,44 @@ def test_after_the_last_attempt_the_survey_is_marked_failed(due_invitation, monk
 
 
 def test_a_refused_recipient_fails_at_once(due_invitation, monkeypatch):
-    def refuse(self, *args, **kwargs):
-        raise smtplib.SMTPRecipientsRefused({"x@example.com": (550, b"no such user")})
+    refuse_with(monkeypatch, smtplib.SMTPRecipientsRefused({"x@example.com": (550, b"no such user")}))
 
-    monkeypatch.setattr("django.core.mail.EmailMessage.send", refuse)
-    assert tasks.surveys_send_invitation(due_invitation.pk) == "failed"
+    assert factories.deliver_survey(due_invitation.pk) == OutboundDelivery.State.FAILED
     due_invitation.refresh_from_db()
     assert due_invitation.state == State.FAILED
 
 
-def test_a_send_interrupted_after_the_claim_is_recovered_and_sent_later(due_invitation, mailoutbox):
+def test_a_send_interrupted_by_a_dead_worker_is_sent_once_after_the_lease(
+    due_invitation, mailoutbox, settings
+):
+    delivery = services.survey_invitation_dispatch(invitation_id=due_invitation.pk)
     now = timezone.now()
-    claimed = services.survey_invitation_claim(invitation_id=due_invitation.pk, now=now)
-    assert claimed is not None  # ... and the worker dies here
+    outbox._claim(delivery.pk, now)  # ... and the worker dies here
 
-    assert services.survey_invitations_recover_stale(now=now + timedelta(minutes=14)) == 0
-    with time_machine.travel(now + timedelta(minutes=16)):
-        assert services.survey_invitations_recover_stale() == 1
-        due_invitation.refresh_from_db()
-        assert due_invitation.state == State.SCHEDULED
-        assert tasks.surveys_send_invitation(due_invitation.pk) == "sent"
+    after_lease = now + timedelta(seconds=settings.HELPDESK_OUTBOX_LEASE_SECONDS)
+    assert outbox.deliveries_due(now=after_lease - timedelta(seconds=1)) == []
+    assert outbox.deliveries_due(now=after_lease) == [delivery.pk]
+    assert outbox.delivery_attempt(delivery_id=delivery.pk, now=after_lease).state == "sent"
+
+    due_invitation.refresh_from_db()
+    assert due_invitation.state == State.SENT
     assert len(mailoutbox) == 1
+    assert tickets_deliver_outbound(delivery.pk) == "not due"
 
 
-def test_a_sweep_recovers_interrupted_sends(due_invitation, monkeypatch):
-    past = timezone.now() - timedelta(hours=1)
-    services.survey_invitation_claim(invitation_id=due_invitation.pk, now=past)
-    queued = []
-    monkeypatch.setattr(tasks.surveys_send_invitation, "delay", queued.append)
+def test_a_bounce_after_sending_leaves_the_survey_answerable(due_invitation, mailoutbox):
+    factories.deliver_survey(due_invitation.pk)
+    message_id = mailoutbox[0].extra_headers["Message-ID"]
 
-    assert tasks.surveys_send_due_invitations() == 1
-    assert queued == [due_invitation.pk]
+    assert outbox.delivery_mark_bounced(message_id_header=message_id, reason="550 user unknown") is not None
+
+    due_invitation.refresh_from_db()
+    assert due_invitation.state == State.SENT
 
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_send_tasks_on_postgresql_send_one_email(mailoutbox):
+def test_concurrent_dispatches_on_postgresql_queue_one_email(mailoutbox):
     ticket = factories.solved_ticket(now=timezone.now() - timedelta(hours=2))
     invitation_id = SurveyInvitation.objects.get(ticket=ticket).pk
     barrier = threading.Barrier(4)
@@ -186,7 +196,7 @@ def test_concurrent_send_tasks_on_postgresql_send_one_email(mailoutbox):
     def run() -> None:
         try:
             barrier.wait()
-            results.append(tasks.surveys_send_invitation(invitation_id))
+            results.append(services.survey_invitation_dispatch(invitation_id=invitation_id) is not None)
         finally:
             connection.close()
 
@@ -196,7 +206,9 @@ def test_concurrent_send_tasks_on_postgresql_send_one_email(mailoutbox):
     for thread in threads:
         thread.join()
 
-    assert sorted(results) == ["not due or already handled"] * 3 + ["sent"]
+    assert sorted(results) == [False, False, False, True]
+    (delivery,) = OutboundDelivery.objects.filter(kind=OutboundDelivery.Kind.SURVEY)
+    assert tickets_deliver_outbound(delivery.pk) == "sent"
     assert len(mailoutbox) == 1
     assert SurveyInvitation.objects.get(pk=invitation_id).state == State.SENT
 
@@ -205,6 +217,6 @@ def test_the_subject_is_plain_text(customer, mailoutbox):
     ticket = factories.solved_ticket(
         customer=customer, subject="Billing & <refunds>", now=timezone.now() - timedelta(hours=2)
     )
-    tasks.surveys_send_invitation(SurveyInvitation.objects.get(ticket=ticket).pk)
+    factories.deliver_survey(SurveyInvitation.objects.get(ticket=ticket).pk)
     assert mailoutbox[0].subject == f"How did we do? Your request {ticket.reference}: Billing & <refunds>"
     assert "Billing &amp; &lt;refunds&gt;" in mailoutbox[0].alternatives[0][0]

@@ -1,18 +1,33 @@
-"""Outbound email over a real SMTP server (aiosmtpd on loopback), and replies that thread back."""
+"""Outbound email over a real SMTP server (aiosmtpd on loopback), and replies that thread back.
+
+Every email goes through the outbox (tickets/outbox/); the tests run the delivery task themselves.
+"""
 
 import email
+from datetime import timedelta
 from email import policy
 from email.message import EmailMessage
 
 import pytest
+from django.utils import timezone
 
 from tests import factories
 from tests.conftest import free_port
 from tickets import services
+from tickets.customers import customer_get_or_create
 from tickets.email.inbound import inbound_message_process, inbound_message_store
-from tickets.email.outbound import TransientSendError, message_send_email, retry_delay
-from tickets.models import InboundMessage, Message, Notification, Ticket
-from tickets.tasks import tickets_send_message_email
+from tickets.intake.services import intake_phone_call, intake_web_form
+from tickets.models import (
+    Channel,
+    InboundMessage,
+    Message,
+    Notification,
+    OutboundDelivery,
+    Ticket,
+    TicketParticipant,
+)
+from tickets.outbox.services import delivery_attempt
+from tickets.tasks import tickets_deliver_outbound
 
 pytestmark = pytest.mark.django_db
 
@@ -27,6 +42,15 @@ def agent_reply(ticket: Ticket, agent, text: str = "Please unplug it and step aw
     return services.message_add(
         ticket=ticket, author_role=Message.AuthorRole.AGENT, author_user=agent, body_text=text
     )
+
+
+def deliver(message: Message) -> str:
+    """Run the delivery task of the message's outbox row, as a worker would."""
+    return tickets_deliver_outbound(OutboundDelivery.objects.get(message=message).pk)
+
+
+def parsed(raw: bytes) -> EmailMessage:
+    return email.message_from_bytes(raw, policy=policy.default)
 
 
 def client_reply(outbound: bytes, *, text: str, keep_threading_headers: bool = True, to: str = "") -> bytes:
@@ -57,7 +81,7 @@ def test_round_trip_customer_mail_agent_reply_over_smtp_and_threaded_customer_re
     reply = agent_reply(ticket, agent_user)
     assert reply.delivery_status == Message.DeliveryStatus.QUEUED
     assert reply.email_message_id
-    assert tickets_send_message_email(reply.pk) == Message.DeliveryStatus.SENT
+    assert deliver(reply) == OutboundDelivery.State.SENT
 
     # 3. A real SMTP server received it with the thread's headers.
     (raw,) = smtp_server.messages
@@ -84,7 +108,7 @@ def test_round_trip_customer_mail_agent_reply_over_smtp_and_threaded_customer_re
 def test_a_client_that_drops_threading_headers_still_threads(smtp_server, agent_user, to_plus_address):
     ticket = receive(factories.email_bytes()).ticket
     reply = agent_reply(ticket, agent_user)
-    message_send_email(message_id=reply.pk)
+    deliver(reply)
     (raw,) = smtp_server.messages
 
     answer = receive(
@@ -103,8 +127,8 @@ def test_a_client_that_drops_threading_headers_still_threads(smtp_server, agent_
 def test_sending_twice_sends_once(smtp_server, ticket, agent_user):
     reply = agent_reply(ticket, agent_user)
 
-    assert message_send_email(message_id=reply.pk) == Message.DeliveryStatus.SENT
-    assert message_send_email(message_id=reply.pk) == Message.DeliveryStatus.SENT
+    assert deliver(reply) == OutboundDelivery.State.SENT
+    assert deliver(reply) == "not due"
     assert len(smtp_server.messages) == 1
 
 
@@ -119,22 +143,33 @@ def test_internal_notes_and_customer_messages_are_not_emailed(ticket, agent_user
 
     assert note.delivery_status == "" and note.email_message_id is None
     assert ticket.messages.get(author_role=Message.AuthorRole.CUSTOMER).delivery_status == ""
+    assert not OutboundDelivery.objects.exists()
 
 
-def test_a_transient_failure_requeues_and_the_final_one_is_recorded_and_notified(
-    settings, ticket, agent_user
-):
+def unreachable_smtp(settings) -> None:
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", free_port(), 5
-    reply = agent_reply(ticket, agent_user)
 
-    with pytest.raises(TransientSendError):
-        message_send_email(message_id=reply.pk, final_attempt=False)
+
+def test_a_transient_failure_waits_for_the_backoff_and_the_last_one_is_recorded_and_notified(
+    settings, ticket, agent_user
+):
+    unreachable_smtp(settings)
+    settings.HELPDESK_OUTBOX_MAX_ATTEMPTS = 2
+    reply = agent_reply(ticket, agent_user)
+    delivery = OutboundDelivery.objects.get(message=reply)
+    now = timezone.now()
+
+    delivery = delivery_attempt(delivery_id=delivery.pk, now=now)
+    assert delivery.state == OutboundDelivery.State.PENDING
+    assert delivery.next_attempt_at >= now + timedelta(seconds=15)  # half the first 30 s step, at least
     reply.refresh_from_db()
     assert reply.delivery_status == Message.DeliveryStatus.QUEUED
     assert "ConnectionRefusedError" in reply.delivery_error
+    assert delivery_attempt(delivery_id=delivery.pk, now=now) is None  # not due yet
 
-    assert message_send_email(message_id=reply.pk, final_attempt=True) == Message.DeliveryStatus.FAILED
+    delivery = delivery_attempt(delivery_id=delivery.pk, now=delivery.next_attempt_at)
+    assert delivery.state == OutboundDelivery.State.FAILED
     reply.refresh_from_db()
     assert reply.delivery_status == Message.DeliveryStatus.FAILED
     assert "ConnectionRefusedError" in reply.delivery_error
@@ -142,22 +177,19 @@ def test_a_transient_failure_requeues_and_the_final_one_is_recorded_and_notified
     assert notification.recipient == agent_user
 
 
-def test_the_send_task_retries_then_records_the_failure(settings, ticket, agent_user):
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", free_port(), 5
+def test_a_refused_recipient_fails_at_once(smtp_server, ticket, agent_user, monkeypatch):
+    import smtplib
+
+    def refuse(self, *args, **kwargs):
+        raise smtplib.SMTPRecipientsRefused({"x@example.com": (550, b"no such user")})
+
+    monkeypatch.setattr(smtplib.SMTP, "sendmail", refuse)
     reply = agent_reply(ticket, agent_user)
 
-    # apply() runs the task and its retries in this process (countdowns are not waited for).
-    tickets_send_message_email.apply(args=[reply.pk])
-
+    assert deliver(reply) == OutboundDelivery.State.FAILED
     reply.refresh_from_db()
     assert reply.delivery_status == Message.DeliveryStatus.FAILED
-
-
-def test_retry_delay_grows_exponentially_with_jitter_and_is_capped():
-    assert 15 <= retry_delay(0) <= 45
-    assert 60 <= retry_delay(2) <= 180
-    assert retry_delay(30) <= 5400
+    assert "SMTPRecipientsRefused" in reply.delivery_error
 
 
 def test_the_auto_acknowledgement_goes_out_marked_as_automatic(smtp_server, team):
@@ -167,47 +199,46 @@ def test_the_auto_acknowledgement_goes_out_marked_as_automatic(smtp_server, team
     from tickets.email.outbound import ticket_send_auto_ack
 
     ack = ticket_send_auto_ack(ticket=ticket, now=ticket.created_at)
-    message_send_email(message_id=ack.pk)
+    deliver(ack)
 
     (raw,) = smtp_server.messages
-    sent = email.message_from_bytes(raw, policy=policy.default)
+    sent = parsed(raw)
     assert sent["Auto-Submitted"] == "auto-replied"
     assert ticket.reference in sent.get_content()
 
 
-def test_a_notification_is_emailed_to_its_agent_once(
+def test_a_notification_is_emailed_to_its_agent_once_and_marked_emailed_only_when_sent(
     smtp_server, ticket, agent_user, django_capture_on_commit_callbacks
 ):
-    from tickets.email.outbound import notification_send_email
-
     with django_capture_on_commit_callbacks() as callbacks:
         notification = services.notification_create(
             recipient=agent_user, kind=Notification.Kind.ASSIGNMENT, title="HD-1001 was assigned to you"
         )
     assert len(callbacks) == 1
+    delivery = OutboundDelivery.objects.get(kind=OutboundDelivery.Kind.NOTIFICATION)
+    assert delivery.source_id == notification.pk
+    notification.refresh_from_db()
+    assert notification.emailed_at is None
 
-    assert notification_send_email(notification_id=notification.pk) is True
-    assert notification_send_email(notification_id=notification.pk) is False
+    assert tickets_deliver_outbound(delivery.pk) == OutboundDelivery.State.SENT
+    assert tickets_deliver_outbound(delivery.pk) == "not due"
 
     (raw,) = smtp_server.messages
-    sent = email.message_from_bytes(raw, policy=policy.default)
+    sent = parsed(raw)
     assert sent["To"] == agent_user.email
     assert sent["Subject"] == "HD-1001 was assigned to you"
     notification.refresh_from_db()
     assert notification.emailed_at is not None
 
 
-def test_a_notification_email_failure_clears_the_claim_for_the_retry(settings, agent_user):
-    from tickets.email.outbound import notification_send_email
-
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", free_port(), 5
+def test_a_notification_email_that_fails_stays_unemailed_and_due_again(settings, agent_user):
+    unreachable_smtp(settings)
     notification = services.notification_create(
         recipient=agent_user, kind=Notification.Kind.ASSIGNMENT, title="t"
     )
+    delivery = OutboundDelivery.objects.get(kind=OutboundDelivery.Kind.NOTIFICATION)
 
-    with pytest.raises(TransientSendError):
-        notification_send_email(notification_id=notification.pk, final_attempt=False)
+    assert tickets_deliver_outbound(delivery.pk) == OutboundDelivery.State.PENDING
 
     notification.refresh_from_db()
     assert notification.emailed_at is None
@@ -220,3 +251,89 @@ def test_a_reply_recorded_with_deliver_false_is_not_queued_for_email(ticket, age
 
     assert message.delivery_status == ""
     assert message.email_message_id is None
+    assert not OutboundDelivery.objects.filter(message=message).exists()
+
+
+# --- the route follows the customer, not the channel ---------------------------------------------
+
+
+def web_form_ticket() -> Ticket:
+    return intake_web_form(name="Bea Web", email="bea@example.com", subject="Invoice missing", message="Hi")
+
+
+def api_ticket(agent) -> Ticket:
+    customer = customer_get_or_create(email="bea@example.com", name="Bea Api")
+    return services.ticket_create(
+        subject="Invoice missing", customer=customer, channel=Channel.API, body_text="Hi", opened_by=agent
+    )
+
+
+def phone_ticket() -> Ticket:
+    factories.CustomerFactory(name="Bea Phone", email="bea@example.com", phone="+14155550123")
+    integration, _ = factories.integration_key(channel=Channel.PHONE)
+    return intake_phone_call(
+        integration=integration,
+        caller="+14155550123",
+        outcome="answered",
+        started_at=timezone.now(),
+        notes="Invoice missing",
+    ).ticket
+
+
+@pytest.mark.parametrize("make_ticket", ["web", "api", "phone"])
+def test_replies_on_web_form_api_and_phone_tickets_are_emailed_in_one_thread(
+    smtp_server, agent_user, make_ticket
+):
+    ticket = {"web": web_form_ticket, "api": lambda: api_ticket(agent_user), "phone": phone_ticket}[
+        make_ticket
+    ]()
+    earlier = list(OutboundDelivery.objects.filter(ticket=ticket).values_list("pk", flat=True))
+    for delivery_id in earlier:  # the web form's acknowledgement
+        tickets_deliver_outbound(delivery_id)
+
+    first = agent_reply(ticket, agent_user, "We are looking into it.")
+    second = agent_reply(ticket, agent_user, "Found it, sending it now.")
+    assert deliver(first) == deliver(second) == OutboundDelivery.State.SENT
+
+    *acknowledgement, first_raw, second_raw = smtp_server.messages
+    first_sent, second_sent = parsed(first_raw), parsed(second_raw)
+    thread = [parsed(raw)["Message-ID"] for raw in acknowledgement]
+    for sent, message in ((first_sent, first), (second_sent, second)):
+        assert "bea@example.com" in sent["To"]
+        assert sent["Message-ID"] == f"<{message.email_message_id}>"
+        assert sent["Subject"] == f"Re: [#{ticket.reference}] {ticket.subject}"
+        assert sent["Reply-To"] == f"support+{ticket.reply_token}@helpdesk.localhost"
+    if thread:
+        assert first_sent["In-Reply-To"] == thread[-1]
+        assert first_sent["References"] == " ".join(thread)
+    assert second_sent["In-Reply-To"] == first_sent["Message-ID"]
+    assert second_sent["References"] == " ".join([*thread, first_sent["Message-ID"]])
+    first.refresh_from_db()
+    assert first.delivery_status == Message.DeliveryStatus.SENT
+
+
+def test_the_web_form_acknowledgement_carries_a_message_id_that_the_first_reply_answers(
+    smtp_server, agent_user
+):
+    ticket = web_form_ticket()
+    acknowledgement = OutboundDelivery.objects.get(kind=OutboundDelivery.Kind.ACKNOWLEDGEMENT)
+    assert acknowledgement.email_message_id.startswith(f"{ticket.reference}.")
+
+    reply = agent_reply(ticket, agent_user)
+    tickets_deliver_outbound(acknowledgement.pk)
+    deliver(reply)
+
+    ack_raw, reply_raw = smtp_server.messages
+    assert parsed(reply_raw)["In-Reply-To"] == parsed(ack_raw)["Message-ID"]
+
+
+def test_cc_participants_of_the_ticket_are_copied(smtp_server, ticket, agent_user):
+    now = timezone.now()
+    TicketParticipant.objects.create(ticket=ticket, email="boss@example.com", is_cc=True, created_at=now)
+    TicketParticipant.objects.create(ticket=ticket, email="author@example.com", is_cc=False, created_at=now)
+
+    deliver(agent_reply(ticket, agent_user))
+
+    (raw,) = smtp_server.messages
+    assert parsed(raw)["Cc"] == "boss@example.com"
+    assert smtp_server.envelope_recipients == [[ticket.customer.email, "boss@example.com"]]

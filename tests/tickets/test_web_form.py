@@ -9,11 +9,13 @@ from django.core.mail import EmailMessage
 from django.test import Client
 
 from tests import factories
+from tickets import enqueue
 from tickets.intake import ratelimit
 from tickets.intake import services as intake
 from tickets.intake.ratelimit import rate_limit_exceeded
-from tickets.models import AuditEntry, Channel, Customer, Ticket, WebFormTopic
-from tickets.tasks import tickets_send_acknowledgement
+from tickets.models import AuditEntry, Channel, Customer, OutboundDelivery, Ticket, WebFormTopic
+from tickets.outbox import services as outbox
+from tickets.tasks import tickets_deliver_outbound
 
 pytestmark = pytest.mark.django_db
 
@@ -84,10 +86,14 @@ def test_without_topics_the_form_does_not_ask(client):
 
 @pytest.fixture
 def enqueued(monkeypatch):
-    """Ticket ids handed to the acknowledgement task (the tests run the task function themselves)."""
+    """Outbox deliveries handed to the broker (the tests run the delivery task themselves)."""
     ids = []
-    monkeypatch.setattr(tickets_send_acknowledgement, "delay", ids.append)
+    monkeypatch.setattr(enqueue.current_app, "send_task", lambda name, args, countdown: ids.append(args[0]))
     return ids
+
+
+def acknowledgement() -> OutboundDelivery:
+    return OutboundDelivery.objects.get(kind=OutboundDelivery.Kind.ACKNOWLEDGEMENT)
 
 
 def test_a_valid_request_creates_a_web_ticket_routes_it_and_shows_the_reference(
@@ -107,14 +113,17 @@ def test_a_valid_request_creates_a_web_ticket_routes_it_and_shows_the_reference(
     assert ticket.audit_entries.filter(action=AuditEntry.Action.ROUTED).exists()
     assert ticket.reference in response.content.decode()
     assert response.redirect_chain[-1][0] == "/support/new/submitted/"
-    assert enqueued == [ticket.pk]
+    assert acknowledgement().ticket == ticket
+    assert enqueued == [acknowledgement().pk]
 
 
-def test_the_acknowledgement_quotes_the_reference_and_replies_go_to_support(client, mailoutbox, settings):
+def test_the_acknowledgement_quotes_the_reference_and_replies_go_to_support(
+    client, mailoutbox, settings, enqueued
+):
     settings.HELPDESK_SUPPORT_ADDRESS = "help@acme.test"
     client.post(URL, form_data())
     ticket = Ticket.objects.get()
-    assert tickets_send_acknowledgement(ticket.pk) == "sent"
+    assert tickets_deliver_outbound(acknowledgement().pk) == "sent"
     mail = mailoutbox[0]
     assert mail.to == ["ada@example.com"]
     assert mail.subject == f"[#{ticket.reference}] Invoice is wrong"
@@ -124,11 +133,11 @@ def test_the_acknowledgement_quotes_the_reference_and_replies_go_to_support(clie
         action=AuditEntry.Action.EMAIL, new_value="acknowledgement sent"
     ).exists()
     # A redelivered task does not mail twice.
-    assert tickets_send_acknowledgement(ticket.pk) == "already sent"
+    assert tickets_deliver_outbound(acknowledgement().pk) == "not due"
     assert len(mailoutbox) == 1
 
 
-def test_nothing_is_enqueued_when_the_intake_rolls_back(
+def test_nothing_is_queued_when_the_intake_rolls_back(
     client, enqueued, monkeypatch, django_capture_on_commit_callbacks
 ):
     def explode(**kwargs):
@@ -141,22 +150,29 @@ def test_nothing_is_enqueued_when_the_intake_rolls_back(
     assert response.status_code == 500
     assert enqueued == []
     assert not Ticket.objects.exists()
+    assert not OutboundDelivery.objects.exists()
 
 
-def test_an_unreachable_mail_server_is_retried_then_recorded_without_losing_the_ticket(client, settings):
+def test_an_unreachable_mail_server_is_retried_then_recorded_without_losing_the_ticket(
+    client, settings, enqueued
+):
+    settings.HELPDESK_OUTBOX_MAX_ATTEMPTS = 2
     client.post(URL, form_data())
     ticket = Ticket.objects.get()
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 9, 2
-    with pytest.raises(ConnectionRefusedError):
-        tickets_send_acknowledgement(ticket.pk)  # called directly, a retry re-raises the error
-    result = tickets_send_acknowledgement.apply(args=[ticket.pk])  # runs the retries in this process
-    assert result.get() == "failed"
+    delivery = outbox.delivery_attempt(delivery_id=acknowledgement().pk)
+    assert delivery.state == OutboundDelivery.State.PENDING
+    assert not ticket.audit_entries.filter(action=AuditEntry.Action.EMAIL).exists()
+
+    delivery = outbox.delivery_attempt(delivery_id=delivery.pk, now=delivery.next_attempt_at)
+
+    assert delivery.state == OutboundDelivery.State.FAILED
     entry = ticket.audit_entries.get(action=AuditEntry.Action.EMAIL)
     assert entry.new_value.startswith("acknowledgement failed")
 
 
-def test_a_refused_recipient_is_recorded_without_retrying(client, monkeypatch):
+def test_a_refused_recipient_is_recorded_without_retrying(client, monkeypatch, enqueued):
     client.post(URL, form_data())
     ticket = Ticket.objects.get()
 
@@ -164,14 +180,10 @@ def test_a_refused_recipient_is_recorded_without_retrying(client, monkeypatch):
         raise smtplib.SMTPRecipientsRefused({"ada@example.com": (550, b"no such user")})
 
     monkeypatch.setattr(EmailMessage, "send", refuse)
-    assert tickets_send_acknowledgement(ticket.pk) == "failed"
+    assert tickets_deliver_outbound(acknowledgement().pk) == "failed"
     assert ticket.audit_entries.get(action=AuditEntry.Action.EMAIL).new_value.startswith(
         "acknowledgement failed"
     )
-
-
-def test_the_acknowledgement_task_ignores_a_deleted_ticket():
-    assert tickets_send_acknowledgement(999_999) == "no such ticket"
 
 
 def test_a_returning_customer_is_recognised_by_email_in_any_case(client):

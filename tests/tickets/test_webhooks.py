@@ -11,28 +11,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from tests import factories
-from tests.http_receiver import Receiver
 from tickets import services
 from tickets.models import Status, WebhookDelivery, WebhookSubscription
-from tickets.tasks import tickets_deliver_webhook, tickets_retry_webhooks
+from tickets.outbox import backoff
+from tickets.tasks import tickets_deliver_webhook, tickets_sweep_outbox
 from tickets.webhooks import protocol as webhook_protocol
 from tickets.webhooks import services as webhooks
 
 pytestmark = pytest.mark.django_db
 State = WebhookDelivery.State
-
-
-@pytest.fixture
-def receiver():
-    receivers = []
-
-    def start(codes=()):
-        receivers.append(Receiver(codes))
-        return receivers[-1]
-
-    yield start
-    for r in receivers:
-        r.close()
 
 
 @pytest.fixture
@@ -139,10 +126,10 @@ def test_verify_refuses_tampered_bodies_wrong_secrets_and_replays():
 
 
 def test_backoff_grows_exponentially_with_bounded_jitter():
-    assert webhook_protocol.backoff_seconds(1, rng=lambda: 0.0) == 15
-    assert webhook_protocol.backoff_seconds(1, rng=lambda: 1.0) == 30
-    assert webhook_protocol.backoff_seconds(3, rng=lambda: 0.5) == 90
-    assert webhook_protocol.backoff_seconds(30, rng=lambda: 1.0) == 6 * 3600
+    assert backoff.backoff_seconds(1, rng=lambda: 0.0) == 15
+    assert backoff.backoff_seconds(1, rng=lambda: 1.0) == 30
+    assert backoff.backoff_seconds(3, rng=lambda: 0.5) == 90
+    assert backoff.backoff_seconds(30, rng=lambda: 1.0) == 6 * 3600
 
 
 def test_a_500_is_retried_with_backoff_then_delivered(no_enqueue, team, receiver):
@@ -183,7 +170,7 @@ def test_network_errors_are_retried_and_recorded(no_enqueue, team):
     assert delivery.error == "The receiver could not be reached or did not answer in time."
 
 
-def test_a_4xx_fails_at_once_and_attempts_are_bounded(no_enqueue, team, receiver):
+def test_a_4xx_fails_at_once_and_attempts_are_bounded(no_enqueue, team, receiver, settings):
     server = receiver(codes=[410])
     subscribe(url=server.url)
     factories.ticket(team=team)
@@ -196,12 +183,13 @@ def test_a_4xx_fails_at_once_and_attempts_are_bounded(no_enqueue, team, receiver
     delivery = WebhookDelivery.objects.get()
     assert webhooks.webhook_delivery_retry(delivery=delivery) is True
     now = timezone.now()
-    for _ in range(webhooks.MAX_ATTEMPTS):
+    attempts = settings.HELPDESK_OUTBOX_MAX_ATTEMPTS
+    for _ in range(attempts):
         webhooks.webhook_deliver(delivery_id=delivery.pk, now=now)
         now += timedelta(days=1)
     delivery.refresh_from_db()
-    assert (delivery.status, delivery.attempts) == (State.FAILED, webhooks.MAX_ATTEMPTS)
-    assert len(flaky.requests) == webhooks.MAX_ATTEMPTS
+    assert (delivery.status, delivery.attempts) == (State.FAILED, attempts)
+    assert len(flaky.requests) == attempts
 
 
 def test_the_sweep_never_sends_a_delivered_row_again(no_enqueue, team, receiver, monkeypatch):
@@ -215,10 +203,10 @@ def test_the_sweep_never_sends_a_delivered_row_again(no_enqueue, team, receiver,
     later = now + timedelta(days=1)
     assert webhooks.webhook_deliveries_due(now=later) == []
     assert webhooks.webhook_deliver(delivery_id=delivery.pk, now=later) is None
-    delayed = []
-    monkeypatch.setattr("tickets.tasks.tickets_deliver_webhook.delay", delayed.append)
-    assert tickets_retry_webhooks() == 0
-    assert delayed == []
+    published = []
+    monkeypatch.setattr("tickets.outbox.services.publish", lambda *args, **kwargs: published.append(args))
+    assert tickets_sweep_outbox() == 0
+    assert published == []
     assert len(server.requests) == 1
     delivery.refresh_from_db()
     assert webhooks.webhook_delivery_retry(delivery=delivery) is False
@@ -309,11 +297,11 @@ def test_the_task_re_enqueues_itself_for_the_next_attempt_after_a_failure(
     delivery = WebhookDelivery.objects.get()
     scheduled = []
     monkeypatch.setattr(
-        "tickets.tasks.tickets_deliver_webhook.apply_async",
-        lambda args, countdown: scheduled.append((args, countdown)),
+        "tickets.outbox.services.publish",
+        lambda delivery_id, countdown, task: scheduled.append((delivery_id, countdown, task)),
     )
     assert tickets_deliver_webhook(delivery.pk) == State.PENDING
-    assert scheduled[0][0] == (delivery.pk,)
+    assert scheduled[0][0] == delivery.pk and scheduled[0][2] == webhooks.DELIVER_TASK
     assert 0 < scheduled[0][1] <= 30
     assert tickets_deliver_webhook(delivery.pk) == "not due"
     assert len(server.requests) == 1

@@ -27,6 +27,7 @@ from tickets.models import (
     Message,
     Notification,
     Organization,
+    OutboundDelivery,
     PhoneCall,
     RoutingRule,
     Skill,
@@ -41,6 +42,7 @@ from tickets.models import (
     WebhookDelivery,
     WebhookSubscription,
 )
+from tickets.outbox import services as outbox
 from tickets.webhooks import services as webhooks
 
 
@@ -526,9 +528,16 @@ class RoutingRuleAdmin(admin.ModelAdmin):
 
 
 class IntegrationKeyAdminForm(forms.ModelForm):
+    callback_url = forms.URLField(
+        required=False,
+        assume_scheme="https",
+        max_length=500,
+        help_text=IntegrationKey._meta.get_field("callback_url").help_text,
+    )
+
     class Meta:
         model = IntegrationKey
-        fields = ("name", "channel", "is_active", "default_team")
+        fields = ("name", "channel", "is_active", "default_team", "callback_url")
 
 
 @admin.register(IntegrationKey)
@@ -540,13 +549,14 @@ class IntegrationKeyAdmin(admin.ModelAdmin):
         "key_prefix",
         "is_active",
         "default_team",
+        "callback_url",
         "last_used_at",
         "created_at",
     )
     list_filter = ("channel", "is_active")
     search_fields = ("name", "key_prefix")
     list_select_related = ("default_team",)
-    readonly_fields = ("key_prefix", "last_used_at", "created_at")
+    readonly_fields = ("key_prefix", "callback_secret", "last_used_at", "created_at")
 
     def get_readonly_fields(self, request, obj=None):
         # The channel of an existing key is fixed: integrations are configured against it.
@@ -558,7 +568,7 @@ class IntegrationKeyAdmin(admin.ModelAdmin):
             return
         # The form has validated the name (unique) and channel, which is all the service checks.
         integration, key = integration_key_create(
-            name=obj.name, channel=obj.channel, default_team=obj.default_team
+            name=obj.name, channel=obj.channel, default_team=obj.default_team, callback_url=obj.callback_url
         )
         integration.is_active = obj.is_active
         integration.save(update_fields=["is_active"])
@@ -598,10 +608,10 @@ class PhoneCallAdmin(admin.ModelAdmin):
 
 @admin.register(ExternalMessage)
 class ExternalMessageAdmin(admin.ModelAdmin):
-    list_display = ("channel", "external_id", "conversation_key", "message", "created_at")
+    list_display = ("channel", "external_id", "conversation_key", "integration", "message", "created_at")
     list_filter = ("channel",)
     search_fields = ("external_id", "conversation_key", "message__ticket__reference")
-    list_select_related = ("message",)
+    list_select_related = ("message", "integration")
     readonly_fields = [field.name for field in ExternalMessage._meta.fields]
 
 
@@ -643,6 +653,41 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     @admin.action(description="Retry selected failed deliveries")
     def action_retry(self, request: HttpRequest, queryset: QuerySet[WebhookDelivery]) -> None:
         retried = sum(webhooks.webhook_delivery_retry(delivery=delivery) for delivery in queryset)
+        self.message_user(
+            request, f"{retried} failed delivery(ies) queued again; others were left as they are."
+        )
+
+
+@admin.register(OutboundDelivery)
+class OutboundDeliveryAdmin(admin.ModelAdmin):
+    """The outbox log: read-only; failed deliveries can be given a fresh round of attempts."""
+
+    list_display = (
+        "created_at",
+        "kind",
+        "transport",
+        "ticket",
+        "state",
+        "attempts",
+        "next_attempt_at",
+        "sent_at",
+        "last_error",
+    )
+    list_filter = ("state", "kind", "transport")
+    search_fields = ("ticket__reference", "email_message_id", "subject", "url", "last_error")
+    list_select_related = ("ticket",)
+    readonly_fields = [field.name for field in OutboundDelivery._meta.fields]
+    actions = ("action_retry",)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.action(description="Retry selected failed deliveries")
+    def action_retry(self, request: HttpRequest, queryset: QuerySet[OutboundDelivery]) -> None:
+        retried = sum(outbox.delivery_retry(delivery=delivery) for delivery in queryset)
         self.message_user(
             request, f"{retried} failed delivery(ies) queued again; others were left as they are."
         )

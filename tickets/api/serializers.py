@@ -156,6 +156,7 @@ class MessageSerializer(serializers.ModelSerializer):
             "body_html",
             "is_automatic",
             "delivery_status",
+            "delivery_error",
             "created_at",
             "attachments",
         ]

@@ -24,6 +24,7 @@ from tickets import hooks, services
 from tickets.customers import customer_get_or_create
 from tickets.email.bounces import bounce_record
 from tickets.email.raw_mail import RawMailUnavailable, raw_mail_read, raw_mail_save
+from tickets.enqueue import enqueue as enqueue_task
 from tickets.intake.routing import ticket_route
 from tickets.mail.classify import Classification, classify, is_from_own_address, normalize_address
 from tickets.mail.forwards import is_forward_subject, split_forward
@@ -45,6 +46,7 @@ logger = logging.getLogger(__name__)
 State = InboundMessage.State
 
 # The outcome classes `ingest_mail --json` counts; every stored message ends in exactly one.
+PROCESS_TASK = "tickets.tasks.tickets_process_inbound_message"
 OUTCOMES = ("created", "threaded", "duplicates", "ignored", "quarantined")
 
 
@@ -97,12 +99,10 @@ def inbound_message_store(
         content_hash=content_hash(raw),
     )
     if enqueue:
-        from tickets.tasks import tickets_process_inbound_message
-
         pk = inbound.pk
-        # robust: a broker outage must not turn a stored message into an error for its sender; the
-        # stored-message sweep (inbound_messages_requeue_stored) enqueues it once the broker is back.
-        transaction.on_commit(lambda: tickets_process_inbound_message.delay(pk), robust=True)
+        # A broker outage must not turn a stored message into an error for its sender; the stored-message
+        # sweep (inbound_messages_requeue_stored) enqueues it once the broker is back.
+        transaction.on_commit(lambda: enqueue_task(PROCESS_TASK, pk))
     return inbound
 
 
@@ -186,9 +186,7 @@ def inbound_message_retry(*, inbound: InboundMessage, now: datetime | None = Non
             f"Inbound message {inbound.pk} is {inbound.get_state_display().lower()}, not quarantined; "
             "only quarantined messages can be retried."
         )
-    from tickets.tasks import tickets_process_inbound_message
-
-    transaction.on_commit(lambda: tickets_process_inbound_message.delay(inbound.pk), robust=True)
+    transaction.on_commit(lambda: enqueue_task(PROCESS_TASK, inbound.pk))
     inbound.refresh_from_db()
     return inbound
 

@@ -1,60 +1,42 @@
 """The acknowledgement email for tickets from the web form.
 
-Deliberately minimal: one plain-text message whose subject carries the reference (`[#HD-1042]`) and
-whose Reply-To is the support address, so the customer's reply threads back through email intake.
-It is sent by the Celery task `tickets_send_acknowledgement`, enqueued when the ticket commits. The
-full outbound pipeline (Message-IDs, threading headers, delivery status) supersedes this module.
+One plain-text message whose subject carries the reference (`[#HD-1042]`) and whose Reply-To is the
+support address, so the customer's reply threads back through email intake. It is queued in the
+outbox (tickets/outbox/) in the transaction that creates the ticket, so a rolled-back intake never
+mails the customer and a broker outage never loses it.
 """
 
-import logging
+from datetime import datetime
 
 from django.conf import settings
-from django.core.mail import EmailMessage
 from django.template.loader import render_to_string
-from django.utils import timezone
 
-from tickets.models import AuditEntry, Ticket
-from tickets.services import audit_record
-
-logger = logging.getLogger(__name__)
-
-SENT = "acknowledgement sent"
+from tickets.models import OutboundDelivery, Ticket
+from tickets.outbox.replies import new_message_id
+from tickets.outbox.services import EmailContent, outbox_email_enqueue
 
 
 def acknowledgement_subject(ticket: Ticket) -> str:
     return f"[#{ticket.reference}] {ticket.subject}"
 
 
-def acknowledgement_send(*, ticket: Ticket) -> str:
-    """Send the acknowledgement unless it was sent already; mail errors propagate (the task retries)."""
+def acknowledgement_queue(*, ticket: Ticket, now: datetime) -> OutboundDelivery | None:
+    """Queue the acknowledgement once per ticket; None when the customer has no address."""
     email = ticket.customer.email
     if not email or ticket.is_auto_generated:
-        return "not applicable"
-    if ticket.audit_entries.filter(action=AuditEntry.Action.EMAIL, new_value=SENT).exists():
-        return "already sent"
-    EmailMessage(
-        subject=acknowledgement_subject(ticket),
-        body=render_to_string("tickets/email/acknowledgement.txt", {"ticket": ticket}),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[email],
-        reply_to=[settings.HELPDESK_SUPPORT_ADDRESS],
-    ).send()
-    audit_record(
+        return None
+    return outbox_email_enqueue(
+        kind=OutboundDelivery.Kind.ACKNOWLEDGEMENT,
+        source_id=ticket.pk,
+        email=EmailContent(
+            subject=acknowledgement_subject(ticket),
+            body_text=render_to_string("tickets/email/acknowledgement.txt", {"ticket": ticket}),
+            to=[email],
+            reply_to=[settings.HELPDESK_SUPPORT_ADDRESS],
+            # Agents' email replies name it in In-Reply-To/References, so the customer's mail client
+            # shows the acknowledgement and the answers as one conversation.
+            headers={"Message-ID": f"<{new_message_id(ticket)}>", "Auto-Submitted": "auto-replied"},
+        ),
         ticket=ticket,
-        action=AuditEntry.Action.EMAIL,
-        now=timezone.now(),
-        new_value=SENT,
-        details={"to": email},
-    )
-    return "sent"
-
-
-def acknowledgement_record_failure(*, ticket: Ticket, error: Exception) -> None:
-    logger.warning("Acknowledgement for %s failed for good: %s", ticket.reference, error)
-    audit_record(
-        ticket=ticket,
-        action=AuditEntry.Action.EMAIL,
-        now=timezone.now(),
-        new_value=f"acknowledgement failed: {error}"[:500],
-        details={"to": ticket.customer.email},
+        now=now,
     )

@@ -14,6 +14,8 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -21,6 +23,7 @@ from django.utils import timezone
 from tickets import services, transitions
 from tickets.customers import HandleInput, customer_get_or_create, normalize_phone
 from tickets.exceptions import DomainError
+from tickets.intake.acknowledgement import acknowledgement_queue
 from tickets.intake.routing import ticket_route
 from tickets.models import (
     Channel,
@@ -35,7 +38,6 @@ from tickets.models import (
     WebFormTopic,
 )
 from tickets.services import AttachmentInput
-from tickets.tasks import tickets_send_acknowledgement
 
 ABANDONED_CALL_TAG = "abandoned-call"
 KEY_PREFIX = "hdk_"
@@ -85,10 +87,7 @@ def intake_web_form(
     )
     reason = f"web form topic {topic.name!r}" if topic else "the team it arrived with"
     ticket = ticket_route(ticket=ticket, arrival_team_reason=reason, now=now)
-    # Enqueued after commit, so a rolled-back intake never mails the customer.
-    ticket_id = ticket.pk
-    # robust: with the broker down the ticket is still created and the customer sees success.
-    transaction.on_commit(lambda: tickets_send_acknowledgement.delay(ticket_id), robust=True)
+    acknowledgement_queue(ticket=ticket, now=now)
     return ticket
 
 
@@ -103,16 +102,30 @@ def hash_key(key: str) -> str:
 
 @transaction.atomic
 def integration_key_create(
-    *, name: str, channel: str, default_team: Team | None = None
+    *, name: str, channel: str, default_team: Team | None = None, callback_url: str = ""
 ) -> tuple[IntegrationKey, str]:
-    """A new key for an integration; returns the row and the key, which is never stored or shown again."""
+    """A new key for an integration; returns the row and the key, which is never stored or shown again.
+
+    `callback_url` is where agents' public replies to its conversations are POSTed (tickets/outbox/).
+    """
     if channel not in {Channel.CHAT, Channel.PHONE, Channel.SOCIAL}:
         raise DomainError(f"Integration keys are for the chat, phone or social channel, not {channel!r}.")
     if IntegrationKey.objects.filter(name=name).exists():
         raise DomainError(f"An integration key named {name!r} exists; pick another name.")
+    callback_url = callback_url.strip()
+    if callback_url:
+        try:
+            URLValidator(schemes=["http", "https"])(callback_url)
+        except ValidationError as error:
+            raise DomainError(f"The callback URL {callback_url!r} is not an http(s) URL.") from error
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     integration = IntegrationKey.objects.create(
-        name=name, channel=channel, key_prefix=key[:10], key_hash=hash_key(key), default_team=default_team
+        name=name,
+        channel=channel,
+        key_prefix=key[:10],
+        key_hash=hash_key(key),
+        default_team=default_team,
+        callback_url=callback_url,
     )
     return integration, key
 
@@ -155,10 +168,17 @@ def _lock_customer(customer: Customer) -> None:
 
 
 def _record_external(
-    *, message: Message, channel: str, external_id: str, conversation_key: str, now: datetime
+    *,
+    message: Message,
+    integration: IntegrationKey,
+    channel: str,
+    external_id: str,
+    conversation_key: str,
+    now: datetime,
 ) -> None:
     ExternalMessage.objects.create(
         message=message,
+        integration=integration,
         channel=channel,
         external_id=external_id,
         conversation_key=conversation_key,
@@ -297,11 +317,18 @@ def intake_chat_transcript(
             if line.author == "agent" and agent_user is None and line.author_name
             else line.text,
             channel=Channel.CHAT,
+            # The agent's line was said in the chat itself; sending it back would echo it.
+            deliver=False,
             now=line.timestamp,
         )
         ticket = message.ticket
         _record_external(
-            message=message, channel=Channel.CHAT, external_id=key, conversation_key=conversation_key, now=now
+            message=message,
+            integration=integration,
+            channel=Channel.CHAT,
+            external_id=key,
+            conversation_key=conversation_key,
+            now=now,
         )
     if created:
         ticket = ticket_route(ticket=ticket, received_at_address=integration.name, now=now)
@@ -364,7 +391,12 @@ def intake_social_message(
         )
         ticket = message.ticket
     _record_external(
-        message=message, channel=Channel.SOCIAL, external_id=key, conversation_key=conversation_key, now=now
+        message=message,
+        integration=integration,
+        channel=Channel.SOCIAL,
+        external_id=key,
+        conversation_key=conversation_key,
+        now=now,
     )
     if created:
         ticket = ticket_route(ticket=ticket, received_at_address=integration.name, now=now)

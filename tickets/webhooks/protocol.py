@@ -1,4 +1,4 @@
-"""The webhook wire protocol: signatures and retry delays (pure: no Django imports).
+"""The webhook wire protocol: headers and signatures (pure: no Django imports).
 
 Each POST carries
   X-Helpdesk-Event: ticket.created
@@ -12,8 +12,6 @@ minutes, so a captured request cannot be replayed later.
 
 import hashlib
 import hmac
-import random
-from collections.abc import Callable
 
 SIGNATURE_HEADER = "X-Helpdesk-Signature"
 TIMESTAMP_HEADER = "X-Helpdesk-Timestamp"
@@ -44,15 +42,3 @@ def verify(
     if abs(now - signed_at) > tolerance:
         return False
     return hmac.compare_digest(sign(secret, signed_at, body), signature or "")
-
-
-def backoff_seconds(
-    attempt: int, *, base: float = 30.0, cap: float = 6 * 3600.0, rng: Callable[[], float] = random.random
-) -> float:
-    """Delay before attempt `attempt + 1`: exponential (base · 2^(attempt-1), capped) with equal jitter.
-
-    Half the delay is fixed and half random, so retries spread out but never come sooner than half
-    the exponential step.
-    """
-    step = min(cap, base * 2 ** max(0, attempt - 1))
-    return step / 2 + rng() * step / 2

@@ -4,7 +4,8 @@
 sla.warning, sla.breach and survey.answered from sla/ and surveys/). It writes one
 `WebhookDelivery` row per matching active subscription inside the caller's transaction (so an
 event exists exactly when the change that caused it commits) and enqueues the delivery task on
-commit. The row is the source of truth: the task and the beat sweep both go through the same
+commit. Signing, retry policy and sweep are the outbox's (tickets/outbox/). The row is the source
+of truth: the task and the beat sweep both go through the same
 compare-and-swap claim, so a delivered row is never sent again. Delivery is at-least-once (a
 worker that dies after the POST but before recording it leaves the row to be retried after its
 lease); receivers dedupe on the `X-Helpdesk-Delivery` id.
@@ -16,28 +17,28 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from helpdesk.outbound_http import OutboundConnectionError, OutboundURLRefused, outbound_post
 from tickets.models import Team, Ticket, WebhookDelivery, WebhookEvent, WebhookSubscription
-from tickets.webhooks import protocol as webhook_protocol
+from tickets.outbox import backoff, transports
+from tickets.outbox.services import publish
 
 logger = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 8
 LEASE = timedelta(minutes=2)  # longer than the HTTP timeout, so a live attempt is never re-claimed
 TIMEOUT_SECONDS = 10
-USER_AGENT = "Helpdesk-Webhooks/1"
 State = WebhookDelivery.State
 
 
-def _enqueue(delivery_id: int) -> None:
-    from tickets.tasks import tickets_deliver_webhook
+DELIVER_TASK = "tickets.tasks.tickets_deliver_webhook"
 
-    tickets_deliver_webhook.delay(delivery_id)
+
+def _enqueue(delivery_id: int) -> None:
+    publish(delivery_id, task=DELIVER_TASK)
 
 
 def webhooks_emit(
@@ -120,21 +121,9 @@ def ticket_payload(ticket: Ticket, changes: list[dict] | None = None) -> dict:
 
 
 def webhook_body(delivery: WebhookDelivery) -> bytes:
-    envelope = {
-        "id": delivery.pk,
-        "event": delivery.event,
-        "created_at": delivery.created_at,
-        "data": delivery.payload,
-    }
-    return json.dumps(envelope, cls=DjangoJSONEncoder, sort_keys=True, separators=(",", ":")).encode()
-
-
-def _post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> int:
-    return outbound_post(url, body, headers, timeout)
-
-
-def _is_transient(code: int) -> bool:
-    return code >= 500 or code in (408, 425, 429)
+    return transports.envelope_body(
+        delivery_id=delivery.pk, event=delivery.event, created_at=delivery.created_at, data=delivery.payload
+    )
 
 
 def webhook_deliver(
@@ -146,8 +135,9 @@ def webhook_deliver(
 ) -> WebhookDelivery | None:
     """Make one attempt if the delivery is due; returns the updated row, or None if nothing was due.
 
-    Network errors, timeouts, 5xx, 408 and 429 are retried with exponential backoff and jitter up to
-    MAX_ATTEMPTS; other 4xx answers fail the delivery at once (the receiver refuses it).
+    Network errors, timeouts, 5xx, 408 and 429 are retried with the outbox's backoff
+    (tickets/outbox/backoff.py) up to HELPDESK_OUTBOX_MAX_ATTEMPTS; other 4xx answers fail the delivery
+    at once (the receiver refuses it).
     """
     now = now or timezone.now()
     claimed = WebhookDelivery.objects.filter(
@@ -156,47 +146,36 @@ def webhook_deliver(
     if not claimed:
         return None
     delivery = WebhookDelivery.objects.select_related("subscription").get(pk=delivery_id)
-    body = webhook_body(delivery)
-    timestamp = int(now.timestamp())
-    headers = {
-        "Content-Type": "application/json",
-        "User-Agent": USER_AGENT,
-        webhook_protocol.EVENT_HEADER: delivery.event,
-        webhook_protocol.DELIVERY_HEADER: str(delivery.pk),
-        webhook_protocol.TIMESTAMP_HEADER: str(timestamp),
-        webhook_protocol.SIGNATURE_HEADER: webhook_protocol.sign(
-            delivery.subscription.secret, timestamp, body
-        ),
-    }
-    code, error, refused = None, "", False
+    code, error, permanent = None, "", False
     try:
-        code = _post(delivery.subscription.url, body, headers, timeout)
-    except OutboundURLRefused as exc:
-        # The URL (or what its host resolves to now) is not allowed: retrying cannot help.
-        error, refused = str(exc), True
-    except OutboundConnectionError as exc:
-        error = str(exc)
-    if code is not None and 300 <= code < 400:
-        error = f"HTTP {code}: redirects are not followed; configure the final URL."
+        code = transports.post_signed(
+            url=delivery.subscription.url,
+            secret=delivery.subscription.secret,
+            event=delivery.event,
+            delivery_id=delivery.pk,
+            body=webhook_body(delivery),
+            now=now,
+            timeout=timeout,
+        )
+    except transports.DeliveryError as failure:
+        code, error, permanent = failure.response_code, failure.reason, failure.permanent
 
     ours = WebhookDelivery.objects.filter(pk=delivery.pk, status=State.SENDING, attempts=delivery.attempts)
-    if code is not None and 200 <= code < 300:
+    if not error:
         ours.update(
             status=State.DELIVERED, response_code=code, error="", delivered_at=now, next_attempt_at=None
         )
-    elif not refused and (code is None or _is_transient(code)) and delivery.attempts < MAX_ATTEMPTS:
-        delay = webhook_protocol.backoff_seconds(delivery.attempts, **({"rng": rng} if rng else {}))
+    elif not permanent and delivery.attempts < settings.HELPDESK_OUTBOX_MAX_ATTEMPTS:
+        delay = backoff.backoff_seconds(delivery.attempts, **({"rng": rng} if rng else {}))
         ours.update(
             status=State.PENDING,
             response_code=code,
-            error=error or f"HTTP {code}",
+            error=error,
             next_attempt_at=now + timedelta(seconds=delay),
         )
     else:
-        ours.update(
-            status=State.FAILED, response_code=code, error=error or f"HTTP {code}", next_attempt_at=None
-        )
-        logger.warning("Webhook delivery %s failed for good: %s", delivery.pk, error or code)
+        ours.update(status=State.FAILED, response_code=code, error=error, next_attempt_at=None)
+        logger.warning("Webhook delivery %s failed for good: %s", delivery.pk, error)
     delivery.refresh_from_db()
     return delivery
 

@@ -32,6 +32,7 @@ from tickets.customers import customer_get_or_create
 from tickets.exceptions import DomainError
 from tickets.intake.services import ticket_open_for_customer
 from tickets.models import Agent, Attachment, Channel, Macro, Message, Priority, Status, Team, Ticket
+from tickets.outbox.replies import reply_route
 from tickets.reporting import health
 from tickets.reporting.dashboard import DashboardForm, dashboard_context
 from tickets.similar import selectors as similar_selectors
@@ -291,6 +292,7 @@ def _ticket_context(request: HttpRequest, ticket: Ticket, form: ReplyForm | None
         "surveys": survey_adapter.ticket_survey_results(ticket),
         "other_tickets": ws.customer_other_tickets(user=request.user, ticket=ticket),
         "presence": ws.presence_others(ticket=ticket, user=request.user, now=now),
+        "reply_route": reply_route(ticket),
         **_properties_context(ticket),
     }
 
@@ -348,11 +350,18 @@ def ticket_reply(request: HttpRequest, pk: int) -> HttpResponse:
     except DomainError as error:
         form.add_error(None, str(error))
         return _page(request, "workspace/ticket.html", _ticket_context(request, ticket, form), status=400)
-    kind = "Internal note added" if data["visibility"] == Message.Visibility.INTERNAL else "Reply sent"
     status_note = ""
     if data["submit_as"]:
         status_note = f"; ticket is now {message.ticket.get_status_display().lower()}"
-    messages.success(request, f"{kind}{status_note}.")
+    if data["visibility"] == Message.Visibility.INTERNAL:
+        messages.success(request, f"Internal note added{status_note}.")
+    elif message.delivery_status == Message.DeliveryStatus.NO_ROUTE:
+        messages.warning(
+            request,
+            f"Reply saved on the ticket but not delivered: there is no route to the customer{status_note}.",
+        )
+    else:
+        messages.success(request, f"Reply queued for delivery by {reply_route(message.ticket)}{status_note}.")
     return redirect(f"{reverse('workspace:ticket', args=[message.ticket.pk])}#message-{message.pk}")
 
 

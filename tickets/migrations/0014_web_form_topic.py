@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tickets', '0012_saved_view'),
+        ('tickets', '0013_saved_view'),
     ]
 
     operations = [

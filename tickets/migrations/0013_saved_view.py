@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tickets', '0011_team_is_default'),
+        ('tickets', '0012_team_is_default'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

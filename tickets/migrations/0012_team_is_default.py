@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tickets', '0010_message_macro'),
+        ('tickets', '0011_outbox_deliveries_and_reply_callbacks'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -6,7 +6,7 @@ messages. Results are ranked: the exact reference first, then text relevance (su
 with matching customers lifted a little; `ticket_search_highlights` shows where each result matched.
 
 PostgreSQL: `Ticket.search_vector` (tsvector, config `helpdesk`: English stemming without accents;
-subject weight A, message text weight B; written by the triggers of migration 0012_ticket_search) with a
+subject weight A, message text weight B; written by the triggers of migration 0015_ticket_search) with a
 GIN index, queried with `websearch_to_tsquery` so any input is a valid query; customers, emails, phones
 and organizations through trigram GIN indexes on the `UPPER(column)` form that `icontains` compiles to.
 SQLite: substring matching, the embedded default's best effort.

@@ -17,7 +17,7 @@ def store_next_due(apps, schema_editor) -> None:
 class Migration(migrations.Migration):
     dependencies = [
         ("sla", "0002_default_and_team_calendars"),
-        ("tickets", "0013_ticket_next_sla_due_and_queue_indexes"),
+        ("tickets", "0016_ticket_next_sla_due_and_queue_indexes"),
     ]
 
     operations = [

@@ -9,7 +9,18 @@ from django.db.models import Count, Q, QuerySet
 from tickets import transitions
 from tickets.adapters import sla as sla_adapter
 from tickets.mail.forwards import ForwardedMessage, attached_message, split_forward
-from tickets.models import Agent, Attachment, Channel, Macro, Message, Status, Team, Ticket, TicketPresence
+from tickets.models import (
+    Agent,
+    Attachment,
+    Channel,
+    Macro,
+    Message,
+    SavedView,
+    Status,
+    Team,
+    Ticket,
+    TicketPresence,
+)
 from tickets.permissions import led_team_ids
 from tickets.selectors import ticket_list, ticket_visibility_q, user_is_admin
 from tickets.workspace.macro_text import render_macro
@@ -23,6 +34,7 @@ class QueueView:
     slug: str
     label: str
     sla_state: str = ""  # set for views that need SLA data
+    leads_only: bool = False  # shown to team leads and admins
     # Lists unsolved tickets only: its count then reads the unsolved partial indexes, not a year of
     # solved and closed tickets (see queue_counts).
     unsolved_only: bool = True
@@ -31,14 +43,23 @@ class QueueView:
 QUEUE_VIEWS = (
     QueueView("mine", "My open tickets"),
     QueueView("unassigned", "Unassigned in my teams"),
+    QueueView("unrouted", "Unrouted (no team)", leads_only=True),
     QueueView("breaching", "Breaching soon", sla_adapter.BREACHING_SOON),
     QueueView("breached", "Breached", sla_adapter.BREACHED_VIEW),
     QueueView("pending", "Pending"),
     QueueView("open", "All open"),
+    QueueView("solved", "Solved", unsolved_only=False),
+    QueueView("closed", "Closed", unsolved_only=False),
     QueueView("all", "All tickets", unsolved_only=False),
 )
 QUEUE_VIEW_BY_SLUG = {view.slug: view for view in QUEUE_VIEWS}
 DEFAULT_QUEUE_VIEW = "mine"
+
+
+def queue_views(user: AbstractBaseUser) -> list[QueueView]:
+    """The views the user has: Unrouted only for team leads and admins, who are the ones to route."""
+    is_lead = user_is_admin(user) or bool(led_team_ids(user))
+    return [view for view in QUEUE_VIEWS if is_lead or not view.leads_only]
 
 
 def _my_team_ids(user: AbstractBaseUser) -> QuerySet[Team]:
@@ -53,10 +74,12 @@ def _view_q(user: AbstractBaseUser, slug: str) -> Q:
     if slug == "unassigned":
         teams = Q() if user_is_admin(user) else Q(team_id__in=_my_team_ids(user))
         return unsolved & Q(assignee__isnull=True) & teams
-    if slug == "pending":
-        return Q(status=Status.PENDING)
+    if slug == "unrouted":
+        return unsolved & Q(team__isnull=True)
+    if slug in ("pending", "solved", "closed"):
+        return Q(status=slug)
     if slug == "all":
-        return Q(pk__isnull=False)  # solved and closed too: where the reports' numbers drill down to
+        return Q()
     return unsolved
 
 
@@ -70,15 +93,16 @@ def queue_tickets(*, user: AbstractBaseUser, view: str, now: datetime) -> QueryS
 
 
 def queue_counts(*, user: AbstractBaseUser, now: datetime) -> dict[str, int | None]:
-    """{view slug: count} in one query for the views of unsolved tickets and one for the others.
+    """{view slug: count} of the user's views: one query for the views of unsolved tickets, one for others.
 
     The views of unsolved tickets are counted over unsolved tickets only (partial indexes
-    `ticket_unsolved_*`); only a view that also lists solved and closed tickets reads every visible one."""
+    `ticket_unsolved_*`); only the views that also list solved and closed tickets read every visible one."""
+    views = queue_views(user)
     visible = Ticket.objects.filter(ticket_visibility_q(user))
     counts: dict[str, int | None] = {}
     for unsolved_only in (True, False):
         aggregates = {}
-        for view in QUEUE_VIEWS:
+        for view in views:
             if view.unsolved_only != unsolved_only:
                 continue
             condition = _view_q(user, view.slug)
@@ -88,7 +112,25 @@ def queue_counts(*, user: AbstractBaseUser, now: datetime) -> dict[str, int | No
         if aggregates:
             tickets = visible.filter(status__in=sorted(transitions.UNSOLVED)) if unsolved_only else visible
             counts.update(tickets.aggregate(**aggregates))
-    return {view.slug: counts[view.slug] for view in QUEUE_VIEWS}
+    return {view.slug: counts[view.slug] for view in views}
+
+
+def saved_view_list_q(*, user: AbstractBaseUser) -> QuerySet[SavedView]:
+    """Saved views the user sees: their own and those shared with their teams."""
+    return SavedView.objects.filter(Q(owner=user) | Q(team_id__in=_my_team_ids(user))).select_related(
+        "team", "owner"
+    )
+
+
+def my_teams(user: AbstractBaseUser) -> QuerySet[Team]:
+    """The teams the user works in (member or lead)."""
+    return Team.objects.filter(pk__in=_my_team_ids(user))
+
+
+def saved_view_list(*, user: AbstractBaseUser) -> list[SavedView]:
+    """`saved_view_list_q`, own views first, then by name."""
+    views = saved_view_list_q(user=user)
+    return sorted(views, key=lambda view: (view.owner_id != user.pk, view.name.lower(), view.pk))
 
 
 def presence_others(*, ticket: Ticket, user: AbstractBaseUser, now: datetime) -> list[TicketPresence]:

@@ -136,7 +136,7 @@ def _on_postgresql(sql: str):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("tickets", "0011_outbox_deliveries_and_reply_callbacks"),
+        ("tickets", "0014_web_form_topic"),
     ]
 
     operations = [

@@ -286,7 +286,7 @@ def test_queue_query_count_does_not_grow_with_the_number_of_tickets(
 
     make(2)
     # 20, plus one each for the user's led teams (Unrouted), saved views and teams (to share a view with).
-    with django_assert_max_num_queries(23) as small:
+    with django_assert_max_num_queries(24) as small:  # view counts: unsolved views, then the others
         agent_client.get(_url("queue"), {"view": "open"})
     make(25)
     with django_assert_max_num_queries(len(small.captured_queries)):

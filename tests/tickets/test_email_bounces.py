@@ -16,8 +16,17 @@ from django.urls import reverse
 from tests import factories
 from tickets import services
 from tickets.email.inbound import inbound_message_process, inbound_message_store
-from tickets.email.outbound import message_send_email
-from tickets.models import AuditEntry, Customer, EmailBounce, InboundMessage, Message, Notification, Ticket
+from tickets.models import (
+    AuditEntry,
+    Customer,
+    EmailBounce,
+    InboundMessage,
+    Message,
+    Notification,
+    OutboundDelivery,
+    Ticket,
+)
+from tickets.tasks import tickets_deliver_outbound
 
 pytestmark = pytest.mark.django_db
 
@@ -42,7 +51,10 @@ def send_reply(
     reply = services.message_add(
         ticket=ticket, author_role=Message.AuthorRole.AGENT, author_user=agent, body_text=text
     )
-    assert message_send_email(message_id=reply.pk) == Message.DeliveryStatus.SENT
+    assert (
+        tickets_deliver_outbound(OutboundDelivery.objects.get(message=reply).pk)
+        == Message.DeliveryStatus.SENT
+    )
     return reply, smtp_server.messages[-1]
 
 

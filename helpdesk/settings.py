@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "tickets",
     "sla",
     "surveys",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -187,7 +188,8 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # --- Celery -----------------------------------------------------------------------------------
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
+# The filesystem transport ignores the host, but kombu warns on every connection that has none.
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://localhost/")
 CELERY_BROKER_DIR = VAR_DIR / "broker"
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # The filesystem transport needs its folders before any process publishes or consumes.
@@ -291,7 +293,10 @@ ANYMAIL = {
 HELPDESK_REFERENCE_PREFIX = env.str("HELPDESK_REFERENCE_PREFIX", default="HD")
 HELPDESK_AUTO_CLOSE_DAYS = env.int("HELPDESK_AUTO_CLOSE_DAYS", default=4)
 # Absolute links in emails (survey links) start with this; no trailing slash needed.
-HELPDESK_PUBLIC_BASE_URL = env.str("HELPDESK_PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
+# `make run` serves on PORT, so links in its emails point there unless a public address is set.
+HELPDESK_PUBLIC_BASE_URL = env.str(
+    "HELPDESK_PUBLIC_BASE_URL", default=f"http://127.0.0.1:{env.int('PORT', default=8000)}"
+)
 
 # --- Metrics (docs/metrics.md) -------------------------------------------------------------------
 # Business hours of tickets that neither an SLA policy nor their team's calendar covers, unless a
@@ -441,6 +446,18 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "filters": {
+        "client_errors_without_traceback": {"()": "helpdesk.log_filters.ClientErrorsWithoutTraceback"}
+    },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        # Django's own default handler for "django" would print each record a second time via the root.
+        "django": {
+            "handlers": ["console"],
+            "level": env.str("LOG_LEVEL", default="INFO"),
+            "propagate": False,
+        },
+        "django.request": {"filters": ["client_errors_without_traceback"]},
+    },
 }

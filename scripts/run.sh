@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
-PORT="${PORT:-8000}"
+# Exported: the worker builds links in emails from it (HELPDESK_PUBLIC_BASE_URL's default).
+export PORT="${PORT:-8000}"
 VAR_DIR="${HELPDESK_VAR_DIR:-$PWD/var}"
 mkdir -p "$VAR_DIR/broker/queue" "$VAR_DIR/broker/control" "$VAR_DIR/broker/processed" "$VAR_DIR/media" "$VAR_DIR/logs"
 
@@ -12,8 +13,6 @@ echo "==> Applying database migrations"
 $PY manage.py migrate --noinput
 echo "==> Seeding demo data (skipped when present)"
 $PY manage.py seed_demo
-echo "==> SLA calendars, policies and clocks for the demo tickets (skipped when present)"
-$PY manage.py seed_sla_demo
 $PY manage.py ensure_admin
 if [[ "$($PY manage.py shell -c 'from django.conf import settings; print(settings.DEBUG)' 2>/dev/null)" == "False" ]]; then
     # Production mode: runserver serves no static files; WhiteNoise serves the collected ones.
@@ -43,6 +42,7 @@ trap stop INT TERM EXIT
 
 for name in worker beat web; do start "$name"; done
 echo "==> Helpdesk running: agent workspace http://127.0.0.1:$PORT/desk/, admin http://127.0.0.1:$PORT/admin/  (Ctrl-C stops web, worker and beat)"
+echo "    Demo logins: agent 'agent' and team lead 'lead' (password 'demo-agent-pass'); admin 'admin' (password in $VAR_DIR/admin-password.txt)"
 while true; do
     status=0
     wait -n -p exited "${pids[@]}" || status=$?

@@ -44,6 +44,17 @@ def test_schema_and_docs_are_served(client):
     assert client.get("/api/v1/redoc/").status_code == 200
 
 
+def test_a_browser_can_read_the_schema(client):
+    page = client.get("/api/v1/schema/", HTTP_ACCEPT="text/html,application/xhtml+xml,*/*;q=0.8")
+    assert page["Content-Type"].startswith("text/html")
+    assert b"Helpdesk API schema" in page.content and b"openapi: 3." in page.content
+    assert client.get("/api/v1/schema/?format=json")["Content-Type"].startswith("application/json")
+    # API clients negotiate as before.
+    assert client.get("/api/v1/schema/", HTTP_ACCEPT="*/*")["Content-Type"].startswith(
+        "application/vnd.oai.openapi"
+    )
+
+
 @pytest.fixture
 def fuzz_data(team, admin_user):
     """Some real rows so generated requests also reach the success paths."""

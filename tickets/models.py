@@ -148,6 +148,11 @@ class Team(models.Model):
         editable=False,
         help_text="Round-robin pointer: the agent who got the team's last automatic assignment.",
     )
+    is_default = models.BooleanField(
+        "default team",
+        default=False,
+        help_text="Tickets that no routing rule gives a team go to this team (one team at most).",
+    )
     auto_ack_enabled = models.BooleanField(
         "send auto-acknowledgements",
         default=False,
@@ -163,6 +168,11 @@ class Team(models.Model):
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"], condition=Q(is_default=True), name="team_one_default"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -552,6 +562,21 @@ class RoutingRule(models.Model):
         return f"#{self.position} {self.name}"
 
 
+class WebFormTopic(models.Model):
+    """A choice in the support form's "What is it about?" list, and the team its requests go to."""
+
+    name = models.CharField(max_length=100, unique=True, help_text="As customers see it, e.g. 'Billing'.")
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="web_form_topics")
+    position = models.PositiveIntegerField(default=0, help_text="Lower is listed first.")
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["position", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 def new_webhook_secret() -> str:
     return secrets.token_hex(32)
 
@@ -809,6 +834,29 @@ class Macro(models.Model):
         help_text="Submit the reply with this status (the agent can still change it).",
     )
     add_tags = models.ManyToManyField(Tag, blank=True, related_name="macros")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SavedView(models.Model):
+    """A named queue view (view, filters and sort) that an agent saved for themselves or for a team."""
+
+    name = models.CharField(max_length=80)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_views")
+    team = models.ForeignKey(
+        Team,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="saved_views",
+        help_text="Shared with this team's members; empty: only the owner sees it.",
+    )
+    query = models.CharField(max_length=1000, help_text="The queue's query string: view, filters and sort.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -23,14 +23,17 @@ def user_team_ids(user: AbstractBaseUser) -> list[int]:
 def ticket_visibility_q(user: AbstractBaseUser) -> Q:
     """Tickets the user may see: all for admins; otherwise those of the user's teams.
 
-    A ticket without a team is visible to admins only (routing always sets a team), and a ticket
-    assigned to the user stays visible to them even if it moved to another team.
+    A ticket without a team (no rule and no default team routed it) is visible to admins and team
+    leads, who route it by hand; a ticket assigned to the user stays visible to them even if it moved
+    to another team.
     """
     if user_is_admin(user):
         return Q()
     if not user.is_authenticated:
         return Q(pk__in=[])
-    return Q(team_id__in=user_team_ids(user)) | Q(assignee=user)
+    # A subquery rather than a query of its own: list endpoints keep their query counts.
+    leads_a_team = Exists(Team.objects.filter(lead_id=user.pk))
+    return Q(team_id__in=user_team_ids(user)) | Q(assignee=user) | (Q(team__isnull=True) & Q(leads_a_team))
 
 
 def _with_relations(tickets: QuerySet[Ticket]) -> QuerySet[Ticket]:

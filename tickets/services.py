@@ -441,6 +441,14 @@ def message_add(
         if ticket.status == Status.NEW and new_status is None:
             ticket = _change_status(ticket=ticket, status=Status.OPEN, actor=author_user, now=now)
 
+    if (
+        new_status == Status.SOLVED
+        and ticket.assignee_id is None
+        and author_user is not None
+        and Agent.objects.filter(user=author_user, teams=ticket.team_id).exists()
+    ):
+        # Whoever solves an unassigned ticket gets the credit (metrics' solved_by, the survey's agent).
+        ticket, _ = _assign(ticket=ticket, assignee=author_user, actor=author_user, now=now)
     if new_status is not None and new_status != ticket.status:
         ticket = _change_status(
             ticket=ticket, status=new_status, actor=author_user, actor_label=actor_label, now=now
@@ -621,15 +629,23 @@ def ticket_assign(
     actor: AbstractBaseUser | None = None,
     actor_label: str = "",
     now: datetime | None = None,
+    email_notification: bool = True,
 ) -> Ticket:
     """Set the ticket's team and/or assignee.
 
     The assignee must be an agent of the ticket's team. Moving a ticket to another team drops an
-    assignee who is not a member of the new team.
+    assignee who is not a member of the new team. `email_notification=False` tells the new assignee
+    in-app only (catching up on history, see `sla_sweep(live=False)`).
     """
     now = _now(now)
     ticket, changes = _assign(
-        ticket=ticket, assignee=assignee, team=team, actor=actor, actor_label=actor_label, now=now
+        ticket=ticket,
+        assignee=assignee,
+        team=team,
+        actor=actor,
+        actor_label=actor_label,
+        now=now,
+        email_notification=email_notification,
     )
     # SLA policies match on the team, never on the assignee, so only a team change can move the clocks.
     if any(field == "team" for field, _, _ in changes):
@@ -654,6 +670,7 @@ def _assign(
     team: Team | object | None = _UNCHANGED,
     actor: AbstractBaseUser | None = None,
     actor_label: str = "",
+    email_notification: bool = True,
 ) -> tuple[Ticket, list]:
     ticket = _lock(ticket)
     _ensure_mutable(ticket)
@@ -705,6 +722,7 @@ def _assign(
             title=f"{ticket.reference} was assigned to you",
             body=ticket.subject,
             now=now,
+            emailed_at=None if email_notification else now,
         )
     return ticket, changes
 
@@ -1130,9 +1148,18 @@ def team_update(
     team: Team,
     assignment_strategy: str | None = None,
     email_address: str | None = None,
+    is_default: bool | None = None,
 ) -> Team:
-    """Change a team's settings; arguments left as None keep their value."""
+    """Change a team's settings; arguments left as None keep their value.
+
+    `is_default=True` makes it the one default team (routing's fallback), unmarking the previous one.
+    """
     update_fields = []
+    if is_default is not None:
+        if is_default:
+            Team.objects.filter(is_default=True).exclude(pk=team.pk).update(is_default=False)
+        team.is_default = is_default
+        update_fields.append("is_default")
     if assignment_strategy is not None:
         if assignment_strategy not in Team.AssignmentStrategy.values:
             raise DomainError(

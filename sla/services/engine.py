@@ -151,7 +151,12 @@ class _Engine:
 
     def announce_breach(self, clock: SlaClock) -> None:
         clock.ticket = Ticket.objects.select_related("team__lead", "assignee").get(pk=clock.ticket_id)
-        announce([Transition(clock, SlaEvent.Kind.BREACHED, "ticket change")], self.now, live=self.live)
+        announce(
+            [Transition(clock, SlaEvent.Kind.BREACHED, "ticket change")],
+            self.now,
+            live=self.live,
+            replay=not self.live,  # the engine is not live only while replaying old history
+        )
 
     def breach_if_overdue(self, clock: SlaClock, at: datetime) -> None:
         """Record a breach the sweep has not caught yet, at its true instant (no escalation: see docs)."""
@@ -462,8 +467,8 @@ def sla_ticket_replay(
     """Build clocks for a ticket that predates the policies by replaying its messages and status changes.
 
     Returns the number of clocks the ticket has afterwards. Tickets that already have clocks are left alone.
-    Replayed breaches happened in the past, so they are history, not news: their in-app notifications
-    are created already marked emailed (no email is sent) and no webhook is emitted.
+    Replayed breaches happened in the past, so they are history, not news: they are audited, and nobody
+    is notified (in-app or by email) and no webhook is emitted.
     A bulk caller passes `rules` and `calendars` once for all tickets, so they are loaded only once.
     """
     ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)

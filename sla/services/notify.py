@@ -63,13 +63,15 @@ def _webhook_payload(clock: SlaClock, ticket: Ticket, **extra: object) -> dict:
     return {**data, **extra}
 
 
-def announce(transitions: list[Transition], now: datetime, *, live: bool) -> None:
+def announce(transitions: list[Transition], now: datetime, *, live: bool, replay: bool = False) -> None:
     """Audit, webhooks and notifications for a batch of transitions, in the caller's transaction.
 
     A fixed number of queries whatever the batch size: one insert of audit rows, one of webhook
     deliveries, and two for notifications (existing dedupe keys, then the new rows). A warning goes to
     the assignee (else the team lead), a breach to the team lead (else the assignee). `live=False`
-    (history): no webhooks, and notifications are stamped emailed so no email goes out.
+    (history): no webhooks, and notifications are stamped emailed so no email goes out. `replay` (old
+    history rebuilt by `sla_ticket_replay`): audited only, nobody needs to hear today about a target
+    missed weeks ago.
     """
     audits, events, notifications = [], [], []
     for transition in transitions:
@@ -110,7 +112,7 @@ def announce(transitions: list[Transition], now: datetime, *, live: bool) -> Non
         )
         if live:
             events.append(webhook)
-        if recipient is not None:
+        if recipient is not None and not replay:
             notifications.append(
                 ticket_services.NotificationInput(
                     recipient=recipient,
@@ -126,8 +128,10 @@ def announce(transitions: list[Transition], now: datetime, *, live: bool) -> Non
     ticket_services.notifications_create(notifications, now=now, emailed_at=None if live else now)
 
 
-def escalate(clock: SlaClock, policy: Policy, now: datetime) -> None:
-    """Run the policy's breach actions through the ticket services; each is audited, failures too."""
+def escalate(clock: SlaClock, policy: Policy, now: datetime, *, live: bool = True) -> None:
+    """Run the policy's breach actions through the ticket services; each is audited, failures too.
+
+    `live=False` (catching up on history): a reassignment tells the new assignee in-app only."""
     if not (policy.escalate_raise_priority or policy.escalate_reassign or policy.escalate_add_tag):
         return  # most policies only notify: no query for them
     label = f"SLA escalation ({policy.name})"
@@ -149,7 +153,9 @@ def escalate(clock: SlaClock, policy: Policy, now: datetime) -> None:
         actions.append(
             (
                 "reassign to team lead",
-                lambda t: ticket_services.ticket_assign(ticket=t, assignee=lead, actor_label=label, now=now),
+                lambda t: ticket_services.ticket_assign(
+                    ticket=t, assignee=lead, actor_label=label, now=now, email_notification=live
+                ),
             )
         )
     if policy.escalate_reassign == Policy.Reassign.ESCALATION_TEAM and policy.escalation_team_id:
@@ -157,7 +163,9 @@ def escalate(clock: SlaClock, policy: Policy, now: datetime) -> None:
         actions.append(
             (
                 "move to escalation team",
-                lambda t: ticket_services.ticket_assign(ticket=t, team=team, actor_label=label, now=now),
+                lambda t: ticket_services.ticket_assign(
+                    ticket=t, team=team, actor_label=label, now=now, email_notification=live
+                ),
             )
         )
     if policy.escalate_add_tag:

@@ -78,7 +78,7 @@ def _transition_batch(
         if kind == SlaEvent.Kind.BREACHED:
             for clock in clocks:
                 if clock.policy is not None:
-                    escalate(clock, clock.policy, now)
+                    escalate(clock, clock.policy, now, live=live)
         return len(clocks)
 
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 from sla import services as sla_services
 from sla.models import Calendar, ClockState, Metric, Policy, SlaClock, SlaEvent
 from tests import factories
-from tickets.models import Notification, Priority, Ticket, WebhookDelivery, WebhookSubscription
+from tickets.models import Priority
 
 pytestmark = pytest.mark.django_db
 
@@ -134,33 +134,3 @@ def test_a_policy_refuses_unknown_priorities_and_two_warning_rules(db):
         Policy(name="x", calendar=calendar, priorities=["critical"]).full_clean()
     with pytest.raises(ValidationError, match="one warning rule"):
         Policy(name="y", calendar=calendar, warn_percent=80, warn_minutes_before=10).full_clean()
-
-
-def test_seed_sla_demo_builds_policies_and_running_achieved_and_breached_clocks():
-    call_command("seed_demo", tickets=60, customers=20, stdout=StringIO())
-    out = StringIO()
-    call_command("seed_sla_demo", stdout=out)
-    assert Policy.objects.count() == 2
-    assert Calendar.objects.get(name="US business hours").holidays.count() > 20
-    states = set(SlaClock.objects.values_list("state", flat=True))
-    assert {ClockState.RUNNING, ClockState.ACHIEVED, ClockState.BREACHED} <= states
-    assert "clocks: 60/60 tickets (100%)" in out.getvalue()
-    clocks = SlaClock.objects.count()
-    call_command("seed_sla_demo", stdout=StringIO())
-    assert SlaClock.objects.count() == clocks
-    assert Ticket.objects.filter(sla_clocks__isnull=True, merged_into__isnull=True).count() == 0
-
-
-def test_the_demos_historical_sla_notifications_are_in_app_only(
-    email_queue, django_capture_on_commit_callbacks, mailoutbox
-):
-    call_command("seed_demo", tickets=60, customers=20, stdout=StringIO())
-    WebhookSubscription.objects.create(name="CRM", url="https://crm.example.com/", secret="s")
-    before = Notification.objects.filter(kind__startswith="sla").count()
-    with django_capture_on_commit_callbacks(execute=True):
-        call_command("seed_sla_demo", stdout=StringIO())
-    sla_notifications = Notification.objects.filter(kind__startswith="sla")
-    assert sla_notifications.count() > before  # breaches and warnings were recorded in-app...
-    assert not sla_notifications.filter(emailed_at__isnull=True).exists()  # ...as already emailed
-    assert email_queue == [] and mailoutbox == []
-    assert not WebhookDelivery.objects.filter(event__startswith="sla.").exists()

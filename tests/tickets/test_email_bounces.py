@@ -51,10 +51,9 @@ def send_reply(
     reply = services.message_add(
         ticket=ticket, author_role=Message.AuthorRole.AGENT, author_user=agent, body_text=text
     )
-    assert (
-        tickets_deliver_outbound(OutboundDelivery.objects.get(message=reply).pk)
-        == Message.DeliveryStatus.SENT
-    )
+    tickets_deliver_outbound(OutboundDelivery.objects.get(message=reply).pk)  # as the outbox worker does
+    reply.refresh_from_db()
+    assert reply.delivery_status == Message.DeliveryStatus.SENT
     return reply, smtp_server.messages[-1]
 
 
@@ -105,7 +104,7 @@ def test_a_bounce_of_our_reply_over_smtp_marks_it_and_notifies_its_agent(
     assert counts == {"created": 0, "threaded": 1, "duplicates": 0, "ignored": 0, "quarantined": 0}
     reply.refresh_from_db()
     assert reply.delivery_status == Message.DeliveryStatus.BOUNCED
-    assert reply.delivery_error.startswith("bounced by alice@example.com: 550 5.1.1")
+    assert reply.delivery_error.startswith("bounced (alice@example.com): 550 5.1.1")
     bounce = EmailBounce.objects.get()
     assert (bounce.message, bounce.address, bounce.permanent, bounce.status) == (
         reply,
@@ -115,7 +114,8 @@ def test_a_bounce_of_our_reply_over_smtp_marks_it_and_notifies_its_agent(
     )
     notification = Notification.objects.get(kind=Notification.Kind.DELIVERY_FAILURE)
     assert notification.recipient == agent_user
-    assert notification.title == f"{customer_ticket.reference}: your email to alice@example.com bounced"
+    assert notification.title == f"{customer_ticket.reference}: your reply could not be delivered"
+    assert "alice@example.com" in notification.body
     note = customer_ticket.messages.get(visibility=Message.Visibility.INTERNAL)
     assert "alice@example.com bounced (5.1.1)" in note.body_text
     assert Ticket.objects.count() == 1
@@ -238,7 +238,7 @@ def test_an_amazon_ses_json_bounce_marks_our_reply(smtp_server, customer_ticket,
     assert inbound.state == InboundMessage.State.PROCESSED
     reply.refresh_from_db()
     assert reply.delivery_status == Message.DeliveryStatus.BOUNCED
-    assert reply.delivery_error == "bounced by alice@example.com: 550 5.1.1 no such user"
+    assert reply.delivery_error == "bounced (alice@example.com): 550 5.1.1 no such user"
 
 
 def test_a_dsn_without_any_from_header_is_recognised_not_quarantined(

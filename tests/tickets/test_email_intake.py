@@ -17,6 +17,7 @@ from tickets.models import (
     Mailbox,
     Message,
     Notification,
+    OutboundDelivery,
     Status,
     Ticket,
     TicketParticipant,
@@ -520,6 +521,9 @@ def test_corpus_bounce_flags_our_message_when_we_sent_the_original(ticket, agent
         ticket=ticket, author_role=Message.AuthorRole.AGENT, author_user=agent_user, body_text="Answer"
     )
     Message.objects.filter(pk=reply.pk).update(
+        email_message_id="004801d1fc84$01c934ac$b247f0b7$@infospacemail.com"
+    )
+    OutboundDelivery.objects.filter(message=reply).update(
         email_message_id="004801d1fc84$01c934ac$b247f0b7$@infospacemail.com"
     )
 

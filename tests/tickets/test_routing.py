@@ -146,6 +146,22 @@ def test_without_a_matching_rule_the_default_team_setting_applies(settings, bill
     entry = decision(ticket)
     assert entry.details["rule_id"] is None
     assert entry.details["team"] == "Billing"
+    assert entry.details["team_chosen_by"] == "the default team (no rule matched)"
+    assert entry.actor_label == "routing: the default team (no rule matched)"
+
+
+def test_the_team_marked_default_in_the_admin_wins_over_the_setting(settings, billing):
+    settings.HELPDESK_DEFAULT_TEAM = "Other"
+    factories.TeamFactory(name="Other")
+    services.team_update(team=billing, is_default=True)
+    assert routed(factories.ticket()).team == billing
+
+
+def test_marking_a_second_team_default_unmarks_the_first(billing):
+    other = factories.TeamFactory(name="Other")
+    services.team_update(team=billing, is_default=True)
+    services.team_update(team=other, is_default=True)
+    assert list(Team.objects.filter(is_default=True)) == [other]
 
 
 def test_a_ticket_without_rule_or_default_team_stays_unassigned_and_says_why(settings):
@@ -293,6 +309,7 @@ def test_the_routing_decision_records_team_strategy_and_assignee(billing):
         "matched_on": ["no conditions (catch-all)"],
         "received_at_address": "support@acme.test",
         "team": "Billing",
+        "team_chosen_by": "rule 'everything'",
         "strategy": "round_robin",
         "assignee": agent.user.username,
         "assignment_reason": details["assignment_reason"],

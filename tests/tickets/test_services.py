@@ -276,3 +276,30 @@ def test_notification_with_dedupe_key_is_created_once(agent_user, ticket):
     assert first is not None
     assert second is None
     assert Notification.objects.filter(recipient=agent_user, dedupe_key="breach:1").count() == 1
+
+
+def test_solving_an_unassigned_ticket_by_reply_assigns_the_solver(ticket, agent_user):
+    services.message_add(
+        ticket=ticket,
+        author_role=Message.AuthorRole.AGENT,
+        author_user=agent_user,
+        body_text="Fixed.",
+        new_status=Status.SOLVED,
+    )
+    ticket.refresh_from_db()
+    assert (ticket.status, ticket.assignee) == (Status.SOLVED, agent_user)
+    assert ticket.metrics.solved_by == agent_user
+
+
+def test_solving_by_reply_keeps_an_existing_assignee(ticket, agent_user, team):
+    holder = factories.AgentFactory(teams=[team]).user
+    services.ticket_assign(ticket=ticket, assignee=holder)
+    services.message_add(
+        ticket=ticket,
+        author_role=Message.AuthorRole.AGENT,
+        author_user=agent_user,
+        body_text="Fixed.",
+        new_status=Status.SOLVED,
+    )
+    ticket.refresh_from_db()
+    assert ticket.assignee == holder

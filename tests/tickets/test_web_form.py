@@ -13,7 +13,7 @@ from tickets import enqueue
 from tickets.intake import ratelimit
 from tickets.intake import services as intake
 from tickets.intake.ratelimit import rate_limit_exceeded
-from tickets.models import AuditEntry, Channel, Customer, OutboundDelivery, Ticket
+from tickets.models import AuditEntry, Channel, Customer, OutboundDelivery, Ticket, WebFormTopic
 from tickets.outbox import services as outbox
 from tickets.tasks import tickets_deliver_outbound
 
@@ -52,6 +52,36 @@ def test_the_form_page_renders_with_csrf_token_and_shared_base(client):
     assert "helpdesk/app.css" in body
     assert '<body class="public"' in body
     assert 'enctype="multipart/form-data"' in body
+
+
+def test_the_topic_the_customer_picks_sends_the_request_to_its_team(client, enqueued):
+    billing = factories.TeamFactory(name="Billing")
+    factories.TeamFactory(name="Support", is_default=True)
+    topic = WebFormTopic.objects.create(name="Billing and invoices", team=billing)
+    assert "Billing and invoices" in client.get(URL).content.decode()
+    client.post(URL, form_data(topic=topic.pk))
+    ticket = Ticket.objects.get()
+    assert ticket.team == billing
+    routed = ticket.audit_entries.get(action=AuditEntry.Action.ROUTED)
+    assert routed.details["team_chosen_by"] == "web form topic 'Billing and invoices'"
+
+
+def test_without_a_topic_or_rule_the_request_goes_to_the_default_team(client, enqueued):
+    support = factories.TeamFactory(name="Support", is_default=True)
+    WebFormTopic.objects.create(name="Billing", team=factories.TeamFactory(name="Billing"))
+    client.post(URL, form_data(topic=""))
+    assert Ticket.objects.get().team == support
+
+
+def test_an_unknown_topic_is_a_400_that_names_the_field(client):
+    response = client.post(URL, form_data(topic="999999"))
+    assert response.status_code == 400
+    assert "What is it about?" in response.content.decode()
+    assert not Ticket.objects.exists()
+
+
+def test_without_topics_the_form_does_not_ask(client):
+    assert "What is it about?" not in client.get(URL).content.decode()
 
 
 @pytest.fixture

@@ -152,6 +152,9 @@ def test_the_breached_view_shows_a_red_badge_and_tickets_without_a_policy_show_n
     assert b"sla-breached" in breached.content
     rows = agent_client.get(_url("queue"), {"view": "open"}).context["rows"]
     assert {t.subject: summary.level for t, summary in rows} == {"Late": "breached", "No policy": ""}
+    # The ticket page names the metric and its state in words, not slugs.
+    page = agent_client.get(_url("ticket", late.pk)).content.decode()
+    assert "<span>First response</span>" in page and "First_response" not in page
 
 
 def test_queue_filters_use_the_api_filterset(agent_client, team):
@@ -182,8 +185,84 @@ def test_queue_sorts_by_priority(agent_client, team):
     assert [t.pk for t, _ in rows] == [urgent.pk, low.pk]
 
 
-def test_unknown_view_falls_back_to_my_tickets(agent_client):
-    assert agent_client.get(_url("queue"), {"view": "bogus"}).context["view"].slug == "mine"
+def test_an_unknown_view_answers_404_and_says_so(agent_client):
+    response = agent_client.get(_url("queue"), {"view": "bogus"})
+    assert response.status_code == 404
+
+
+def test_solved_closed_and_all_views_list_what_their_names_say(agent_client, team):
+    solved = factories.ticket(team=team, subject="Done")
+    services.ticket_change_status(ticket=solved, status=Status.SOLVED)
+    closed = factories.ticket(team=team, subject="Long done")
+    services.ticket_change_status(ticket=closed, status=Status.SOLVED)
+    services.ticket_change_status(ticket=closed, status=Status.CLOSED)
+    fresh = factories.ticket(team=team, subject="Fresh")
+
+    def listed(view):
+        return {t.pk for t, _ in agent_client.get(_url("queue"), {"view": view}).context["rows"]}
+
+    assert listed("solved") == {solved.pk}
+    assert listed("closed") == {closed.pk}
+    assert listed("all") == {solved.pk, closed.pk, fresh.pk}
+    counts = agent_client.get(_url("queue")).context["counts"]
+    assert (counts["solved"], counts["closed"], counts["all"]) == (1, 1, 3)
+
+
+def test_the_unrouted_view_is_for_leads_and_admins_and_lists_team_less_tickets(
+    desk_client, agent_user, lead, team
+):
+    lost = factories.ticket(team=None, subject="Nobody's")
+    factories.ticket(team=team, subject="Routed")
+    response = desk_client(lead).get(_url("queue"), {"view": "unrouted"})
+    assert [t.pk for t, _ in response.context["rows"]] == [lost.pk]
+    assert response.context["counts"]["unrouted"] == 1
+    assert b"Unrouted (no team)" in response.content
+    agent_client = desk_client(agent_user)
+    assert agent_client.get(_url("queue"), {"view": "unrouted"}).status_code == 404
+    assert "unrouted" not in agent_client.get(_url("queue")).context["counts"]
+
+
+def test_an_agent_saves_a_view_and_it_reopens_with_its_filters(agent_client, agent_user, team):
+    factories.ticket(team=team, subject="Urgent one", priority=Priority.URGENT)
+    factories.ticket(team=team, subject="Calm one", priority=Priority.LOW)
+    response = agent_client.post(
+        _url("saved_view_save"),
+        {"name": "My urgent", "view": "open", "priority": "urgent", "ordering": "-priority"},
+    )
+    saved = agent_user.saved_views.get()
+    assert saved.team is None and "priority=urgent" in saved.query
+    page = agent_client.get(response["Location"])
+    assert [t.subject for t, _ in page.context["rows"]] == ["Urgent one"]
+    assert page.context["active_saved"] == saved.pk
+    assert b"My urgent" in page.content
+
+
+def test_a_view_shared_with_a_team_shows_for_its_members_only(desk_client, agent_user, team, other_team):
+    agent_client = desk_client(agent_user)
+    agent_client.post(_url("saved_view_save"), {"name": "Team backlog", "view": "open", "team": team.pk})
+    teammate = factories.AgentFactory(teams=[team]).user
+    outsider = factories.AgentFactory(teams=[other_team]).user
+    assert [v.name for v in desk_client(teammate).get(_url("queue")).context["saved_views"]] == [
+        "Team backlog"
+    ]
+    assert desk_client(outsider).get(_url("queue")).context["saved_views"] == []
+
+
+def test_sharing_a_view_with_a_team_you_are_not_in_is_refused(agent_client, agent_user, other_team):
+    response = agent_client.post(
+        _url("saved_view_save"), {"name": "Theirs", "view": "open", "team": other_team.pk}
+    )
+    assert response.status_code == 302
+    assert not agent_user.saved_views.exists()
+
+
+def test_only_the_owner_deletes_a_saved_view(desk_client, agent_user, team):
+    desk_client(agent_user).post(_url("saved_view_save"), {"name": "Shared", "view": "open", "team": team.pk})
+    saved = agent_user.saved_views.get()
+    teammate = factories.AgentFactory(teams=[team]).user
+    assert desk_client(teammate).post(_url("saved_view_delete", saved.pk)).status_code == 403
+    assert desk_client(agent_user).post(_url("saved_view_delete", saved.pk)).status_code == 302
+    assert not agent_user.saved_views.exists()
 
 
 def test_queue_rows_partial_is_only_the_table_body(agent_client, team):
@@ -206,7 +285,8 @@ def test_queue_query_count_does_not_grow_with_the_number_of_tickets(
             services.ticket_assign(ticket=ticket, assignee=agent_user)
 
     make(2)
-    with django_assert_max_num_queries(20) as small:
+    # 20, plus one each for the user's led teams (Unrouted), saved views and teams (to share a view with).
+    with django_assert_max_num_queries(23) as small:
         agent_client.get(_url("queue"), {"view": "open"})
     make(25)
     with django_assert_max_num_queries(len(small.captured_queries)):
@@ -887,3 +967,66 @@ def test_metrics_page_links_numbers_to_their_tickets_and_shows_the_new_measures(
     assert [row[0].pk for row in queue.context["rows"]] == [solved.pk]
     assert "Phone service level against its target" in html
     assert "one-touch" in html and "solved without transfer" in html and "repeat contacts" in html
+
+
+# --- tickets opened at the desk ------------------------------------------------------------------
+
+
+def test_an_agent_opens_a_phone_ticket_for_a_customer_and_the_first_message_is_queued_as_email(
+    agent_client, agent_user, team
+):
+    response = agent_client.post(
+        _url("ticket_new"),
+        {
+            "customer_email": "noah.wagner@example.com",
+            "customer_name": "Noah Wagner",
+            "channel": "phone",
+            "team": team.pk,
+            "priority": "normal",
+            "subject": "Callback about invoice 1042",
+            "message": "Hi Noah, as discussed on the phone: the refund is on its way.",
+        },
+    )
+    ticket = Ticket.objects.get()
+    assert response.status_code == 302 and response["Location"] == _url("ticket", ticket.pk)
+    assert (ticket.channel, ticket.opened_by, ticket.assignee, ticket.team) == (
+        "phone",
+        agent_user,
+        agent_user,
+        team,
+    )
+    assert (ticket.customer.name, ticket.customer.email) == ("Noah Wagner", "noah.wagner@example.com")
+    [message] = ticket.messages.all()
+    assert message.author_role == Message.AuthorRole.AGENT and message.visibility == Message.Visibility.PUBLIC
+    assert message.delivery_status == Message.DeliveryStatus.QUEUED
+
+
+def test_a_desk_ticket_reuses_the_customer_found_by_phone(agent_client, team):
+    known = factories.CustomerFactory(name="Ada", phone="+14155550123", email=None)
+    agent_client.post(
+        _url("ticket_new"),
+        {
+            "customer_phone": "+14155550123",
+            "channel": "phone",
+            "team": team.pk,
+            "priority": "normal",
+            "subject": "Walk-in",
+            "message": "Notes from the visit.",
+        },
+    )
+    ticket = Ticket.objects.get()
+    assert ticket.customer == known
+    assert (
+        ticket.messages.get().delivery_status == Message.DeliveryStatus.NO_ROUTE
+    )  # no address to send it to
+
+
+def test_a_desk_ticket_needs_a_way_to_reach_the_customer_and_one_of_my_teams(agent_client, team, other_team):
+    base = {"channel": "phone", "priority": "normal", "subject": "S", "message": "M"}
+    response = agent_client.post(_url("ticket_new"), {**base, "team": team.pk})
+    assert response.status_code == 400 and b"email address or phone number" in response.content
+    response = agent_client.post(
+        _url("ticket_new"), {**base, "team": other_team.pk, "customer_email": "a@b.example"}
+    )
+    assert response.status_code == 400
+    assert not Ticket.objects.exists()

@@ -38,6 +38,7 @@ from tickets.models import (
     TicketMetrics,
     TicketParticipant,
     TicketPresence,
+    WebFormTopic,
     WebhookDelivery,
     WebhookSubscription,
 )
@@ -378,10 +379,19 @@ class OrganizationAdmin(admin.ModelAdmin):
 
 @admin.register(Team)
 class TeamAdmin(admin.ModelAdmin):
-    list_display = ("name", "lead", "email_address", "assignment_strategy", "auto_ack_enabled")
-    list_filter = ("assignment_strategy", "auto_ack_enabled")
+    list_display = ("name", "is_default", "lead", "email_address", "assignment_strategy", "auto_ack_enabled")
+    list_filter = ("is_default", "assignment_strategy", "auto_ack_enabled")
     search_fields = ("name",)
     autocomplete_fields = ("lead",)
+
+    def save_model(self, request: HttpRequest, obj: Team, form, change: bool) -> None:
+        # Marking a team default unmarks the previous one (through the service) instead of failing the
+        # one-default constraint.
+        wants_default = obj.is_default
+        obj.is_default = False if wants_default else obj.is_default
+        super().save_model(request, obj, form, change)
+        if wants_default:
+            services.team_update(team=obj, is_default=True)
 
 
 @admin.register(Agent)
@@ -476,6 +486,15 @@ class NotificationAdmin(admin.ModelAdmin):
 
 
 # --- Intake channels and routing (channels branch) ----------------------------------------------
+
+
+@admin.register(WebFormTopic)
+class WebFormTopicAdmin(admin.ModelAdmin):
+    list_display = ("position", "name", "team", "is_active")
+    list_display_links = ("name",)
+    list_editable = ("position", "is_active")
+    list_select_related = ("team",)
+    autocomplete_fields = ("team",)
 
 
 @admin.register(RoutingRule)

@@ -16,7 +16,8 @@ from django.db import transaction
 
 from tickets import services
 from tickets.mail.classify import DeliveryStatus
-from tickets.models import AuditEntry, Customer, EmailBounce, InboundMessage, Message, Notification, Ticket
+from tickets.models import AuditEntry, Customer, EmailBounce, InboundMessage, Message, Ticket
+from tickets.outbox import services as outbox
 
 # DSN actions that report progress, not a failure (RFC 3464 section 2.3.3).
 _NOT_FAILURES = frozenset({"delayed", "delivered", "relayed", "expanded"})
@@ -38,7 +39,7 @@ class BounceResult:
 def bounce_record(
     *, delivery_status: DeliveryStatus | None, inbound: InboundMessage | None, now: datetime
 ) -> BounceResult:
-    """Mark the message a bounce reports as bounced, note it on the ticket and notify the agent."""
+    """Mark the message a bounce reports as bounced (through the outbox), note it on the ticket."""
     original_id = delivery_status.original_message_id if delivery_status is not None else None
     if delivery_status is None or not original_id:
         return BounceResult(reason="bounce without the Message-ID of the mail that bounced")
@@ -77,25 +78,17 @@ def bounce_record(
         return BounceResult(reason=f"bounce of {', '.join(addresses)} for {original_id} was already recorded")
 
     bounced = ", ".join(new_bounces)
-    error = f"bounced by {bounced}: {diagnostic}"
-    Message.objects.filter(pk=original.pk).update(
-        delivery_status=Message.DeliveryStatus.BOUNCED, delivery_error=error
+    # The outbox owns delivery state: it marks the delivery failed and the message bounced, and its
+    # OUTBOUND_FAILED receiver audits that and notifies the agent who wrote the reply.
+    delivery = outbox.delivery_mark_bounced(
+        message_id_header=original_id, reason=diagnostic, address=bounced, now=now
     )
-    services.audit_record(
-        ticket=ticket,
-        action=AuditEntry.Action.EMAIL,
-        now=now,
-        actor_label=services.SYSTEM,
-        field="delivery_status",
-        old_value=original.delivery_status,
-        new_value=Message.DeliveryStatus.BOUNCED,
-        details={
-            "message_id": original.pk,
-            "bounced": new_bounces,
-            "status": delivery_status.status,
-            "diagnostic": diagnostic[:500],
-        },
-    )
+    if delivery is None:
+        # Sent before the outbox existed: no delivery row to fail, so the message itself says it.
+        Message.objects.filter(pk=original.pk).update(
+            delivery_status=Message.DeliveryStatus.BOUNCED,
+            delivery_error=f"bounced ({bounced}): {diagnostic}"[:2000],
+        )
     flagged = tuple(
         customer
         for address in new_bounces
@@ -117,18 +110,12 @@ def bounce_record(
             is_automatic=True,
             now=now,
         )
-    agent = original.author_user or ticket.assignee
-    if agent is not None:
-        services.notification_create(
-            recipient=agent,
-            kind=Notification.Kind.DELIVERY_FAILURE,
-            ticket=ticket,
-            title=f"{ticket.reference}: your email to {bounced} bounced",
-            body=text,
-            dedupe_key=f"bounce:{original.pk}",
-            now=now,
-        )
-    return BounceResult(reason=f"bounce: {error}"[:2000], message=original, note=note, flagged=flagged)
+    return BounceResult(
+        reason=f"bounce: bounced by {bounced}: {diagnostic}"[:2000],
+        message=original,
+        note=note,
+        flagged=flagged,
+    )
 
 
 def _flag_if_undeliverable(*, address: str, ticket: Ticket, now: datetime) -> Customer | None:

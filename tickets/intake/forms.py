@@ -2,6 +2,7 @@ from django import forms
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 
+from tickets.models import WebFormTopic
 from tickets.uploads import MultipleFileField, MultipleFileInput
 
 
@@ -12,6 +13,13 @@ class SupportRequestForm(forms.Form):
     email = forms.EmailField(
         max_length=254, label="Your email address", widget=forms.EmailInput(attrs={"autocomplete": "email"})
     )
+    topic = forms.ModelChoiceField(
+        queryset=WebFormTopic.objects.none(),
+        required=False,
+        label="What is it about? (optional)",
+        empty_label="Something else",
+        widget=forms.Select(attrs={"aria-describedby": "id_topic_help"}),
+    )
     subject = forms.CharField(max_length=250)
     message = forms.CharField(max_length=50_000, widget=forms.Textarea(attrs={"rows": 8}))
     attachments = MultipleFileField(
@@ -21,6 +29,14 @@ class SupportRequestForm(forms.Form):
     )
     # The honeypot: hidden from people by CSS and from screen readers by aria-hidden; bots fill it.
     website = forms.CharField(required=False, label="Leave this field empty")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["topic"].queryset = WebFormTopic.objects.filter(is_active=True)
+
+    @property
+    def has_topics(self) -> bool:
+        return self.fields["topic"].queryset.exists()
 
     def full_clean(self) -> None:
         super().full_clean()

@@ -78,9 +78,12 @@ def _first_matching_rule(*, ticket: Ticket, received_at_address: str) -> RuleMat
     return None
 
 
-def _default_team() -> Team | None:
-    name = settings.HELPDESK_DEFAULT_TEAM
-    return Team.objects.filter(name=name).first() if name else None
+def default_team() -> Team | None:
+    """The team marked default in the admin, else the team HELPDESK_DEFAULT_TEAM names, else None."""
+    team = Team.objects.filter(is_default=True).first()
+    if team is None and settings.HELPDESK_DEFAULT_TEAM:
+        team = Team.objects.filter(name=settings.HELPDESK_DEFAULT_TEAM).first()
+    return team
 
 
 def _candidates(team: Team, agents) -> list[Candidate]:
@@ -144,11 +147,18 @@ def _pick_agent(*, ticket: Ticket, team: Team) -> tuple[Agent | None, str]:
 
 
 @transaction.atomic
-def ticket_route(*, ticket: Ticket, received_at_address: str = "", now: datetime | None = None) -> Ticket:
+def ticket_route(
+    *,
+    ticket: Ticket,
+    received_at_address: str = "",
+    arrival_team_reason: str = "the team it arrived with",
+    now: datetime | None = None,
+) -> Ticket:
     """Apply the first matching routing rule, then the team's assignment strategy; audit the decision.
 
     The team comes from the rule; without one the ticket keeps the team it arrived with (an
-    integration's default team), else HELPDESK_DEFAULT_TEAM. A ticket that already has an assignee
+    integration's default team, the web form topic's team: `arrival_team_reason` says which), else the
+    default team (`default_team`). A ticket that already has an assignee
     keeps it. Assignments within a team serialise on the team row (SELECT … FOR UPDATE), so two
     concurrent routings see each other's round-robin pointer and load.
     """
@@ -169,7 +179,15 @@ def ticket_route(*, ticket: Ticket, received_at_address: str = "", now: datetime
     if rule is not None:
         _add_required_skills(ticket=ticket, skills=list(rule.add_required_skills.all()), label=label, now=now)
 
-    team = (rule.set_team if rule is not None else None) or ticket.team or _default_team()
+    if rule is not None and rule.set_team is not None:
+        team, chosen_by = rule.set_team, f"rule {rule.name!r}"
+    elif ticket.team is not None:
+        team, chosen_by = ticket.team, arrival_team_reason
+    else:
+        team = default_team()
+        chosen_by = "the default team (no rule matched)" if team else "nothing: no rule and no default team"
+    if rule is None and team is not None:
+        label = f"{ROUTING}: {chosen_by}"
     if team is not None and team.pk != ticket.team_id:
         ticket = services.ticket_assign(ticket=ticket, team=team, actor_label=label, now=now)
 
@@ -200,6 +218,7 @@ def ticket_route(*, ticket: Ticket, received_at_address: str = "", now: datetime
             "matched_on": match.reasons if match else [],
             "received_at_address": received_at_address,
             "team": team.name if team else None,
+            "team_chosen_by": chosen_by,
             "strategy": team.assignment_strategy if team else None,
             "assignee": assignee.get_username() if assignee else None,
             "assignment_reason": reason,

@@ -32,8 +32,10 @@ from tickets.models import (
     IntegrationKey,
     Message,
     PhoneCall,
+    Priority,
     Team,
     Ticket,
+    WebFormTopic,
 )
 from tickets.services import AttachmentInput
 
@@ -66,9 +68,12 @@ def intake_web_form(
     subject: str,
     message: str,
     attachments: Sequence[AttachmentInput] = (),
+    topic: WebFormTopic | None = None,
     now: datetime | None = None,
 ) -> Ticket:
-    """A ticket from the public support form; the customer gets an acknowledgement they can reply to."""
+    """A ticket from the public support form; the customer gets an acknowledgement they can reply to.
+
+    The topic the customer chose gives the team, unless a routing rule sets one."""
     now = now or timezone.now()
     customer = customer_get_or_create(email=email, name=name)
     ticket = services.ticket_create(
@@ -77,9 +82,11 @@ def intake_web_form(
         channel=Channel.WEB,
         body_text=message,
         attachments=attachments,
+        team=topic.team if topic else None,
         now=now,
     )
-    ticket = ticket_route(ticket=ticket, now=now)
+    reason = f"web form topic {topic.name!r}" if topic else "the team it arrived with"
+    ticket = ticket_route(ticket=ticket, arrival_team_reason=reason, now=now)
     acknowledgement_queue(ticket=ticket, now=now)
     return ticket
 
@@ -524,3 +531,47 @@ def _call_summary(
     if notes:
         lines += ["", notes]
     return "\n".join(lines)
+
+
+# --- tickets opened at the desk ------------------------------------------------------------------
+
+
+@transaction.atomic
+def ticket_open_for_customer(
+    *,
+    agent: AbstractBaseUser,
+    customer: Customer,
+    channel: str,
+    team: Team,
+    subject: str,
+    message: str,
+    priority: str = Priority.NORMAL,
+    now: datetime | None = None,
+) -> Ticket:
+    """A ticket an agent opens on a customer's behalf (a phone call, a walk-in, an outbound contact).
+
+    The agent holds it, and their first message is an ordinary public reply (`message_add`), so it is
+    delivered like any reply: by email, whatever channel the contact came in on, when the customer has
+    an address."""
+    now = now or timezone.now()
+    if not message.strip():
+        raise DomainError("Write the first message to the customer.")
+    ticket = services.ticket_create(
+        subject=subject,
+        customer=customer,
+        channel=channel,
+        priority=priority,
+        team=team,
+        assignee=agent,
+        opened_by=agent,
+        now=now,
+    )
+    services.message_add(
+        ticket=ticket,
+        author_role=Message.AuthorRole.AGENT,
+        author_user=agent,
+        body_text=message,
+        channel=Channel.EMAIL if customer.email else channel,
+        now=now,
+    )
+    return Ticket.objects.get(pk=ticket.pk)

@@ -71,6 +71,7 @@ def support_request_new(request: HttpRequest) -> HttpResponse:
             subject=data["subject"],
             message=data["message"],
             attachments=attachments,
+            topic=data["topic"],
         )
     except DomainError as error:
         form.add_error(None, str(error))

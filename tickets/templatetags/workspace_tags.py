@@ -4,6 +4,8 @@ from django import template
 from django.utils.html import format_html
 from django.utils.timesince import timesince
 
+from tickets.adapters.sla import ClockState, SlaMetric
+
 register = template.Library()
 
 # 24x24 outline icons (paths drawn for this project); the label is what assistive tech reads.
@@ -34,6 +36,17 @@ def channel_icon(channel: str) -> str:
         label,
         path,
     )
+
+
+@register.filter
+def sla_metric_label(metric: str) -> str:
+    """ "First response", not "First_response": the SLA app's own label for a metric."""
+    return str(dict(SlaMetric.choices).get(metric, metric))
+
+
+@register.filter
+def sla_state_label(state: str) -> str:
+    return str(dict(ClockState.choices).get(state, state)).lower()
 
 
 @register.filter

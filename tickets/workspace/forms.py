@@ -2,7 +2,7 @@
 
 from django import forms
 
-from tickets.models import Message, Status
+from tickets.models import Channel, Message, Priority, Status, Team
 from tickets.services import AttachmentInput
 from tickets.uploads import MultipleFileField, attachment_inputs
 
@@ -27,3 +27,31 @@ class ReplyForm(forms.Form):
 
     def attachment_inputs(self) -> list[AttachmentInput]:
         return attachment_inputs(self.cleaned_data["attachments"])
+
+
+class NewTicketForm(forms.Form):
+    """A ticket an agent opens for a customer; the customer is found (or created) by email or phone."""
+
+    customer_email = forms.EmailField(label="Customer's email", required=False, max_length=254)
+    customer_phone = forms.CharField(label="Customer's phone", required=False, max_length=32)
+    customer_name = forms.CharField(label="Customer's name", required=False, max_length=200)
+    channel = forms.ChoiceField(label="How they got in touch", choices=Channel.choices, initial=Channel.PHONE)
+    team = forms.ModelChoiceField(label="Team", queryset=Team.objects.none(), empty_label=None)
+    priority = forms.ChoiceField(choices=Priority.choices, initial=Priority.NORMAL)
+    subject = forms.CharField(max_length=250)
+    message = forms.CharField(
+        label="First message to the customer",
+        widget=forms.Textarea(attrs={"rows": 6}),
+        max_length=100_000,
+        help_text="Sent to the customer like any reply (by email when they have an address).",
+    )
+
+    def __init__(self, *args, teams, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["team"].queryset = teams
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if not data.get("customer_email") and not data.get("customer_phone"):
+            raise forms.ValidationError("Give the customer's email address or phone number.")
+        return data

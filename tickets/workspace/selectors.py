@@ -9,7 +9,18 @@ from django.db.models import Count, Q, QuerySet
 from tickets import transitions
 from tickets.adapters import sla as sla_adapter
 from tickets.mail.forwards import ForwardedMessage, attached_message, split_forward
-from tickets.models import Agent, Attachment, Channel, Macro, Message, Status, Team, Ticket, TicketPresence
+from tickets.models import (
+    Agent,
+    Attachment,
+    Channel,
+    Macro,
+    Message,
+    SavedView,
+    Status,
+    Team,
+    Ticket,
+    TicketPresence,
+)
 from tickets.permissions import led_team_ids
 from tickets.selectors import ticket_list, ticket_visibility_q, user_is_admin
 from tickets.workspace.macro_text import render_macro
@@ -23,19 +34,29 @@ class QueueView:
     slug: str
     label: str
     sla_state: str = ""  # set for views that need SLA data
+    leads_only: bool = False  # shown to team leads and admins
 
 
 QUEUE_VIEWS = (
     QueueView("mine", "My open tickets"),
     QueueView("unassigned", "Unassigned in my teams"),
+    QueueView("unrouted", "Unrouted (no team)", leads_only=True),
     QueueView("breaching", "Breaching soon", sla_adapter.BREACHING_SOON),
     QueueView("breached", "Breached", sla_adapter.BREACHED_VIEW),
     QueueView("pending", "Pending"),
     QueueView("open", "All open"),
+    QueueView("solved", "Solved"),
+    QueueView("closed", "Closed"),
     QueueView("all", "All tickets"),
 )
 QUEUE_VIEW_BY_SLUG = {view.slug: view for view in QUEUE_VIEWS}
 DEFAULT_QUEUE_VIEW = "mine"
+
+
+def queue_views(user: AbstractBaseUser) -> list[QueueView]:
+    """The views the user has: Unrouted only for team leads and admins, who are the ones to route."""
+    is_lead = user_is_admin(user) or bool(led_team_ids(user))
+    return [view for view in QUEUE_VIEWS if is_lead or not view.leads_only]
 
 
 def _my_team_ids(user: AbstractBaseUser) -> QuerySet[Team]:
@@ -50,10 +71,12 @@ def _view_q(user: AbstractBaseUser, slug: str) -> Q:
     if slug == "unassigned":
         teams = Q() if user_is_admin(user) else Q(team_id__in=_my_team_ids(user))
         return unsolved & Q(assignee__isnull=True) & teams
-    if slug == "pending":
-        return Q(status=Status.PENDING)
+    if slug == "unrouted":
+        return unsolved & Q(team__isnull=True)
+    if slug in ("pending", "solved", "closed"):
+        return Q(status=slug)
     if slug == "all":
-        return Q(pk__isnull=False)  # solved and closed too: where the reports' numbers drill down to
+        return Q()
     return unsolved
 
 
@@ -67,15 +90,34 @@ def queue_tickets(*, user: AbstractBaseUser, view: str, now: datetime) -> QueryS
 
 
 def queue_counts(*, user: AbstractBaseUser, now: datetime) -> dict[str, int | None]:
-    """{view slug: count} in one query."""
+    """{view slug: count} of the user's views in one query."""
     aggregates = {}
-    for view in QUEUE_VIEWS:
+    views = queue_views(user)
+    for view in views:
         condition = _view_q(user, view.slug)
         if view.sla_state:
             condition &= sla_adapter.sla_state_q(view.sla_state, now)
         aggregates[view.slug] = Count("pk", filter=condition)
     counts = Ticket.objects.filter(ticket_visibility_q(user)).aggregate(**aggregates)
-    return {view.slug: counts[view.slug] for view in QUEUE_VIEWS}
+    return {view.slug: counts[view.slug] for view in views}
+
+
+def saved_view_list_q(*, user: AbstractBaseUser) -> QuerySet[SavedView]:
+    """Saved views the user sees: their own and those shared with their teams."""
+    return SavedView.objects.filter(Q(owner=user) | Q(team_id__in=_my_team_ids(user))).select_related(
+        "team", "owner"
+    )
+
+
+def my_teams(user: AbstractBaseUser) -> QuerySet[Team]:
+    """The teams the user works in (member or lead)."""
+    return Team.objects.filter(pk__in=_my_team_ids(user))
+
+
+def saved_view_list(*, user: AbstractBaseUser) -> list[SavedView]:
+    """`saved_view_list_q`, own views first, then by name."""
+    views = saved_view_list_q(user=user)
+    return sorted(views, key=lambda view: (view.owner_id != user.pk, view.name.lower(), view.pk))
 
 
 def presence_others(*, ticket: Ticket, user: AbstractBaseUser, now: datetime) -> list[TicketPresence]:

@@ -11,8 +11,9 @@ from django.utils import timezone
 
 from tickets import services
 from tickets.exceptions import DomainError
-from tickets.models import Macro, Message, Priority, Status, Ticket, TicketPresence
-from tickets.selectors import ticket_list
+from tickets.models import Macro, Message, Priority, SavedView, Status, Team, Ticket, TicketPresence
+from tickets.permissions import can_manage_team
+from tickets.selectors import ticket_list, user_team_ids
 
 BULK_ACTIONS = ("assign", "status", "priority", "tag", "merge")
 
@@ -101,6 +102,34 @@ def tickets_bulk_update(
         else:
             results.append(BulkResult(ticket_id, ticket.reference or f"#{ticket_id}", True))
     return results
+
+
+@transaction.atomic
+def saved_view_create(
+    *, owner: AbstractBaseUser, name: str, query: str, team: Team | None = None
+) -> SavedView:
+    """Save a queue view; `team` shares it with a team the owner works in."""
+    name = name.strip()
+    if not name:
+        raise DomainError("Give the view a name.")
+    if len(name) > 80:
+        raise DomainError("Keep the view's name under 80 characters.")
+    if len(query) > 1000:
+        raise DomainError("This view has too many filters to save; remove some.")
+    if team is not None and team.pk not in user_team_ids(owner):
+        raise DomainError(f"You can share views only with your own teams, not with {team}.")
+    return SavedView.objects.create(owner=owner, name=name, query=query, team=team)
+
+
+@transaction.atomic
+def saved_view_delete(*, saved_view: SavedView, user: AbstractBaseUser) -> None:
+    """Its owner deletes a view; a shared one also its team's lead (or an admin)."""
+    allowed = saved_view.owner_id == user.pk or (
+        saved_view.team is not None and can_manage_team(user, saved_view.team)
+    )
+    if not allowed:
+        raise DomainError("Only the person who saved this view, or the team's lead, can delete it.")
+    saved_view.delete()
 
 
 def message_record_macro(*, message: Message, macro: Macro) -> None:

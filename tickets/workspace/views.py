@@ -21,14 +21,16 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from tickets import permissions as perms
 from tickets import selectors, services
 from tickets.adapters import sla as sla_adapter
 from tickets.adapters import surveys as survey_adapter
 from tickets.api.filtersets import TicketFilterSet
+from tickets.customers import customer_get_or_create
 from tickets.exceptions import DomainError
+from tickets.intake.services import ticket_open_for_customer
 from tickets.models import Agent, Attachment, Channel, Macro, Message, Priority, Status, Team, Ticket
 from tickets.outbox.replies import reply_route
 from tickets.reporting import health
@@ -36,7 +38,7 @@ from tickets.reporting.dashboard import DashboardForm, dashboard_context
 from tickets.similar import selectors as similar_selectors
 from tickets.workspace import selectors as ws
 from tickets.workspace import services as ws_services
-from tickets.workspace.forms import ReplyForm
+from tickets.workspace.forms import NewTicketForm, ReplyForm
 
 PAGE_SIZE = 50
 # The filters a queue page keeps in its links; the reports' drill-down links use the date, organization,
@@ -120,8 +122,9 @@ def _visible_ticket(request: HttpRequest, pk: int) -> Ticket:
 def _queue_context(request: HttpRequest) -> dict:
     now = timezone.now()
     view = request.GET.get("view") or ws.DEFAULT_QUEUE_VIEW
-    if view not in ws.QUEUE_VIEW_BY_SLUG:
-        view = ws.DEFAULT_QUEUE_VIEW
+    views = ws.queue_views(request.user)
+    if view not in {v.slug for v in views}:
+        raise Http404(f"There is no view {view!r}; pick one of the views on the left.")
     queue_view = ws.QUEUE_VIEW_BY_SLUG[view]
     tickets = ws.queue_tickets(user=request.user, view=view, now=now)
     filterset = TicketFilterSet(request.GET, queryset=tickets, request=request)
@@ -136,9 +139,13 @@ def _queue_context(request: HttpRequest) -> dict:
     summaries = sla_adapter.ticket_sla_summaries(rows, now)
     filters = {key: request.GET.getlist(key) for key in QUEUE_FILTER_KEYS if request.GET.getlist(key)}
     base_query = urlencode({"view": view, **filters}, doseq=True)
+    saved = request.GET.get("saved", "")
     return {
         "view": queue_view,
-        "views": ws.QUEUE_VIEWS,
+        "views": views,
+        "saved_views": ws.saved_view_list(user=request.user),
+        "active_saved": int(saved) if saved.isdigit() else None,
+        "my_teams": ws.my_teams(request.user),
         "counts": ws.queue_counts(user=request.user, now=now),
         "rows": [(ticket, summaries[ticket.pk]) for ticket in rows],
         "page": page,
@@ -203,7 +210,74 @@ def bulk(request: HttpRequest) -> HttpResponse:
     return redirect(back)
 
 
+@require_POST
+@staff_required
+def saved_view_save(request: HttpRequest) -> HttpResponse:
+    """Save the current view, filters and sort (the query string the form carries) under a name."""
+    params = {
+        key: request.POST.getlist(key) for key in ("view", *QUEUE_FILTER_KEYS) if request.POST.getlist(key)
+    }
+    query = urlencode(params, doseq=True)
+    team_id = request.POST.get("team", "")
+    team = Team.objects.filter(pk=int(team_id)).first() if team_id.isdigit() else None
+    try:
+        saved = ws_services.saved_view_create(
+            owner=request.user, name=request.POST.get("name", ""), query=query, team=team
+        )
+    except DomainError as error:
+        messages.error(request, str(error))
+        return redirect(f"{reverse('workspace:queue')}?{query}")
+    shared = f", shared with {team}" if team else ""
+    messages.success(request, f"Saved the view “{saved.name}”{shared}.")
+    return redirect(f"{reverse('workspace:queue')}?{query}&saved={saved.pk}")
+
+
+@require_POST
+@staff_required
+def saved_view_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    saved = get_object_or_404(ws.saved_view_list_q(user=request.user), pk=pk)
+    try:
+        ws_services.saved_view_delete(saved_view=saved, user=request.user)
+    except DomainError as error:
+        raise PermissionDenied(str(error)) from error
+    messages.success(request, f"Deleted the view “{saved.name}”.")
+    return redirect("workspace:queue")
+
+
 # --- ticket page ---------------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@staff_required
+def ticket_new(request: HttpRequest) -> HttpResponse:
+    """Open a ticket on a customer's behalf (phone call, walk-in, outbound contact)."""
+    teams = ws.my_teams(request.user)
+    form = NewTicketForm(request.POST or None, teams=teams)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            customer = customer_get_or_create(
+                email=data["customer_email"] or None,
+                phone=data["customer_phone"] or None,
+                name=data["customer_name"],
+            )
+            ticket = ticket_open_for_customer(
+                agent=request.user,
+                customer=customer,
+                channel=data["channel"],
+                team=data["team"],
+                priority=data["priority"],
+                subject=data["subject"],
+                message=data["message"],
+            )
+        except DomainError as error:
+            form.add_error(None, str(error))
+        else:
+            sent = " and the first message is on its way to them" if customer.email else ""
+            messages.success(request, f"Opened {ticket.reference} for {customer}{sent}.")
+            return redirect("workspace:ticket", pk=ticket.pk)
+    status = 400 if request.method == "POST" else 200
+    return _page(request, "workspace/ticket_new.html", {"form": form}, status=status)
 
 
 def _ticket_context(request: HttpRequest, ticket: Ticket, form: ReplyForm | None = None) -> dict:

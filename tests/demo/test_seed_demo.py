@@ -1,0 +1,77 @@
+from datetime import UTC, datetime
+from io import StringIO
+
+import pytest
+import time_machine
+from django.core.management import call_command
+from django.db.models import Count
+
+from sla import selectors as sla_selectors
+from sla.models import Policy
+from surveys.models import SurveyResponse
+from tickets import transitions
+from tickets.models import (
+    Agent,
+    Channel,
+    Customer,
+    Macro,
+    Message,
+    Notification,
+    PhoneCall,
+    RoutingRule,
+    Status,
+    Team,
+    Ticket,
+    WebhookDelivery,
+)
+
+pytestmark = pytest.mark.django_db
+
+# A Monday morning in New York, after a weekend's backlog built up: the hardest hour for the desk.
+MONDAY_MORNING = datetime(2026, 11, 30, 15, 30, tzinfo=UTC)
+
+
+def test_the_demo_is_a_healthy_busy_desk_at_the_end_of_seeding(
+    email_queue, django_capture_on_commit_callbacks, mailoutbox
+):
+    """Seeded at a smaller size with the demo's rates (40 tickets a day) on a Monday morning."""
+    now = MONDAY_MORNING
+    out = StringIO()
+    with time_machine.travel(now, tick=False), django_capture_on_commit_callbacks(execute=True):
+        call_command("seed_demo", tickets=360, customers=100, days=9, stdout=out)
+    unsolved = Ticket.objects.filter(status__in=transitions.UNSOLVED)
+    breached = sla_selectors.tickets_breached(unsolved, now).count()
+    assert unsolved.count() >= 25
+    assert 0.03 <= breached / unsolved.count() <= 0.15, (breached, unsolved.count())
+    breaching = sla_selectors.tickets_breaching_within(unsolved, 60, now)
+    assert breaching.exclude(pk__in=sla_selectors.tickets_breached(unsolved, now).values("pk")).exists()
+    assert {Status.NEW, Status.OPEN, Status.PENDING, Status.SOLVED, Status.CLOSED} <= set(
+        Ticket.objects.values_list("status", flat=True)
+    )
+    assert set(Ticket.objects.values_list("channel", flat=True)) == set(Channel.values)
+    assert set(SurveyResponse.objects.values_list("kind", flat=True)) == {"csat", "ces", "nps"}
+    assert set(PhoneCall.objects.values_list("outcome", flat=True)) == {"answered", "abandoned"}
+    assert Macro.objects.count() >= 3 and RoutingRule.objects.count() >= 3
+    assert Team.objects.filter(is_default=True).count() == 1
+    assert Policy.objects.count() == 2
+    # History is never mailed, announced to webhooks or piled into the bell.
+    assert email_queue == [] and mailoutbox == []
+    assert not Message.objects.exclude(delivery_status="").exists()
+    assert not WebhookDelivery.objects.exists()
+    unread = Notification.objects.filter(read_at__isnull=True).values("recipient").annotate(n=Count("pk"))
+    assert max((row["n"] for row in unread), default=0) <= 20
+    # Last activity is the story's: only the breaches escalated right now touch a ticket at seeding time.
+    assert Ticket.objects.filter(updated_at=now).count() <= breached
+    # The logins README.md names, and people with whole names.
+    assert Agent.objects.filter(user__username="agent").exists()
+    assert Team.objects.filter(lead__username="lead").exists()
+    assert all(len(c.name.split()[0]) > 1 for c in Customer.objects.all())
+    assert "Demo ready" in out.getvalue()
+
+
+def test_seed_demo_refuses_clearly_when_data_exists():
+    call_command("seed_demo", tickets=10, customers=5, days=2, stdout=StringIO())
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    assert Ticket.objects.count() == 13  # ten arrivals and the three VIP tickets that just arrived
+    assert "already present (13 tickets); nothing was changed" in out.getvalue()

@@ -33,7 +33,7 @@ def test_a_message_stored_while_the_broker_is_down_is_kept_and_later_enqueued_by
     assert InboundMessage.objects.get().state == InboundMessage.State.STORED
     assert "Connection refused" in caplog.text  # the lost enqueue is logged, the sender sees success
     enqueued = []
-    monkeypatch.setattr(tasks.tickets_process_inbound_message, "delay", enqueued.append)
+    monkeypatch.setattr(enqueue.current_app, "send_task", lambda name, args, **kw: enqueued.append(*args))
 
     assert inbound_messages_requeue_stored() == [inbound.pk]
     assert enqueued == [inbound.pk]
@@ -46,7 +46,7 @@ def test_a_message_stored_while_the_broker_is_down_is_kept_and_later_enqueued_by
 def test_the_sweep_leaves_fresh_messages_to_their_own_enqueue(monkeypatch, settings):
     settings.HELPDESK_INBOUND_REQUEUE_AFTER_SECONDS = 120
     enqueued = []
-    monkeypatch.setattr(tasks.tickets_process_inbound_message, "delay", enqueued.append)
+    monkeypatch.setattr(enqueue.current_app, "send_task", lambda name, args, **kw: enqueued.append(*args))
     now = timezone.now()
     fresh = inbound_message_store(
         raw=factories.email_bytes(),
@@ -66,7 +66,7 @@ def test_the_sweep_leaves_fresh_messages_to_their_own_enqueue(monkeypatch, setti
 
 
 def test_a_message_processed_twice_by_a_requeue_creates_one_ticket(monkeypatch):
-    monkeypatch.setattr(tasks.tickets_process_inbound_message, "delay", lambda pk: None)
+    monkeypatch.setattr(enqueue.current_app, "send_task", lambda *args, **kwargs: None)
     inbound = inbound_message_store(
         raw=factories.email_bytes(),
         source=InboundMessage.Source.IMAP,

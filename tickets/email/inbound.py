@@ -22,7 +22,9 @@ from django.utils import timezone
 
 from tickets import hooks, services
 from tickets.customers import customer_get_or_create
+from tickets.email.addresses import own_addresses
 from tickets.email.bounces import bounce_record
+from tickets.email.outbound import ticket_send_auto_ack
 from tickets.email.raw_mail import RawMailUnavailable, raw_mail_read, raw_mail_save
 from tickets.enqueue import enqueue as enqueue_task
 from tickets.intake.routing import ticket_route
@@ -114,8 +116,6 @@ def inbound_messages_requeue_stored(
     Their first enqueue was lost (broker down at commit) or their worker died; processing is idempotent
     (a row leaves STORED under a row lock), so enqueuing one twice is harmless.
     """
-    from tickets.tasks import tickets_process_inbound_message
-
     now = now or timezone.now()
     cutoff = now - timedelta(seconds=settings.HELPDESK_INBOUND_REQUEUE_AFTER_SECONDS)
     pks = list(
@@ -124,7 +124,7 @@ def inbound_messages_requeue_stored(
         .values_list("pk", flat=True)[: batch_size or settings.HELPDESK_INBOUND_REQUEUE_BATCH_SIZE]
     )
     for pk in pks:
-        tickets_process_inbound_message.delay(pk)
+        enqueue_task(PROCESS_TASK, pk)
     if pks:
         logger.warning("Re-enqueued %d stored inbound messages that were not processed in time", len(pks))
     return pks
@@ -406,17 +406,6 @@ def _recipients(parsed: ParsedEmail, row: InboundMessage) -> list[str]:
 # --- helpers -------------------------------------------------------------------------------------
 
 
-def own_addresses() -> set[str]:
-    """Every address we send from or receive at (loop protection), lower case."""
-    addresses = {a.strip().lower() for a in settings.HELPDESK_SUPPORT_ADDRESSES if a.strip()}
-    for mailbox_addresses in Mailbox.objects.values_list("addresses", flat=True):
-        addresses.update(str(a).strip().lower() for a in mailbox_addresses or [] if str(a).strip())
-    addresses.update(
-        a.lower() for a in Team.objects.exclude(email_address="").values_list("email_address", flat=True)
-    )
-    return addresses
-
-
 def _bodies(parsed: ParsedEmail) -> tuple[str, str]:
     """(visible new text, full original text); an all-quote reply keeps its full text visible.
 
@@ -475,8 +464,6 @@ def _route_and_acknowledge(
         default_team=row.mailbox.team if row.mailbox is not None else None,
         now=now,
     )
-    from tickets.email.outbound import ticket_send_auto_ack
-
     ticket_send_auto_ack(ticket=ticket, now=now)
     return ticket
 

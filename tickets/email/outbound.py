@@ -9,7 +9,7 @@ from datetime import datetime
 from django.template import Context, Template
 
 from tickets import services
-from tickets.email.inbound import own_addresses
+from tickets.email.addresses import own_addresses
 from tickets.mail.classify import is_from_own_address
 from tickets.models import Channel, Message, Ticket
 

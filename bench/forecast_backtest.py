@@ -1,7 +1,7 @@
 """Backtest the breach forecast (sla.forecast) on the demo history: was the 4-hour forecast within ±20%?
 
-Run from the project root against a database holding the demo data (`manage.py seed_demo` then
-`manage.py seed_sla_demo`):
+Run from the project root against a database holding the demo data (`manage.py seed_demo`, which also
+builds the SLA clocks):
 
     DATABASE_URL=postgres://.../demo .venv/bin/python bench/forecast_backtest.py [--every-hours 6]
 

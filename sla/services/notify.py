@@ -82,9 +82,7 @@ def announce(transitions: list[Transition], now: datetime, *, live: bool, replay
         assignee = ticket.assignee if ticket.assignee_id else None
         if transition.kind == SlaEvent.Kind.WARNED:
             new_value, details = "warned", {"clock": clock.pk, "due_at": _iso(clock.due_at)}
-            webhook = WebhookEventInput(
-                WebhookEvent.SLA_WARNING, _webhook_payload(clock, ticket), ticket.team_id
-            )
+            webhook_event, webhook_extra = WebhookEvent.SLA_WARNING, {}
             recipient = assignee or lead
             kind = Notification.Kind.SLA_WARNING
             title = f"{ticket.reference}: {metric} due {_local(clock.due_at)}"
@@ -92,8 +90,7 @@ def announce(transitions: list[Transition], now: datetime, *, live: bool, replay
             dedupe_key = f"sla-warning:{clock.pk}"
         else:
             new_value, details = "breached", {"clock": clock.pk, "breached_at": _iso(clock.breached_at)}
-            payload = _webhook_payload(clock, ticket, detected_by=transition.detected_by)
-            webhook = WebhookEventInput(WebhookEvent.SLA_BREACH, payload, ticket.team_id)
+            webhook_event, webhook_extra = WebhookEvent.SLA_BREACH, {"detected_by": transition.detected_by}
             recipient = lead or assignee
             kind = Notification.Kind.SLA_BREACH
             title = f"{ticket.reference}: {metric} target breached"
@@ -110,8 +107,9 @@ def announce(transitions: list[Transition], now: datetime, *, live: bool, replay
                 details=details,
             )
         )
-        if live:
-            events.append(webhook)
+        if live:  # history tells no integrator: its payload is not even built
+            payload = _webhook_payload(clock, ticket, **webhook_extra)
+            events.append(WebhookEventInput(webhook_event, payload, ticket.team_id))
         if recipient is not None and not replay:
             notifications.append(
                 ticket_services.NotificationInput(

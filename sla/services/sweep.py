@@ -90,7 +90,7 @@ def sla_sweep(
     Safe to run from any number of workers at once and after any outage: each transition is a
     compare-and-swap, so it happens exactly once, and a clock overdue for an hour is still found.
     Warnings go first so a clock that passed both instants while no sweep ran is warned and breached.
-    `live=False` is for catching up on history that predates the SLA setup (`seed_sla_demo` after
+    `live=False` is for catching up on history that predates the SLA setup (the demo seed after
     replaying old tickets): transitions, events, audit and escalations as usual, in-app notifications
     marked emailed so no email goes out, and no webhooks.
     """

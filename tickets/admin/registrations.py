@@ -635,8 +635,31 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
     autocomplete_fields = ("team",)
 
 
+class DeliveryLogAdmin(admin.ModelAdmin):
+    """A read-only log of deliveries whose failed rows can be given a fresh round of attempts."""
+
+    actions = ("action_retry",)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def retry(self, delivery) -> bool:
+        """Queue one failed delivery again through its service; False when it was not failed."""
+        raise NotImplementedError
+
+    @admin.action(description="Retry selected failed deliveries")
+    def action_retry(self, request: HttpRequest, queryset: QuerySet) -> None:
+        retried = sum(self.retry(delivery) for delivery in queryset)
+        self.message_user(
+            request, f"{retried} failed delivery(ies) queued again; others were left as they are."
+        )
+
+
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(admin.ModelAdmin):
+class WebhookDeliveryAdmin(DeliveryLogAdmin):
     """The delivery log: read-only; failed deliveries can be given a fresh round of attempts."""
 
     list_display = (
@@ -653,24 +676,13 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     search_fields = ("subscription__name", "error")
     list_select_related = ("subscription",)
     readonly_fields = [field.name for field in WebhookDelivery._meta.fields]
-    actions = ("action_retry",)
 
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    @admin.action(description="Retry selected failed deliveries")
-    def action_retry(self, request: HttpRequest, queryset: QuerySet[WebhookDelivery]) -> None:
-        retried = sum(webhooks.webhook_delivery_retry(delivery=delivery) for delivery in queryset)
-        self.message_user(
-            request, f"{retried} failed delivery(ies) queued again; others were left as they are."
-        )
+    def retry(self, delivery: WebhookDelivery) -> bool:
+        return webhooks.webhook_delivery_retry(delivery=delivery)
 
 
 @admin.register(OutboundDelivery)
-class OutboundDeliveryAdmin(admin.ModelAdmin):
+class OutboundDeliveryAdmin(DeliveryLogAdmin):
     """The outbox log: read-only; failed deliveries can be given a fresh round of attempts."""
 
     list_display = (
@@ -688,20 +700,9 @@ class OutboundDeliveryAdmin(admin.ModelAdmin):
     search_fields = ("ticket__reference", "email_message_id", "subject", "url", "last_error")
     list_select_related = ("ticket",)
     readonly_fields = [field.name for field in OutboundDelivery._meta.fields]
-    actions = ("action_retry",)
 
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    @admin.action(description="Retry selected failed deliveries")
-    def action_retry(self, request: HttpRequest, queryset: QuerySet[OutboundDelivery]) -> None:
-        retried = sum(outbox.delivery_retry(delivery=delivery) for delivery in queryset)
-        self.message_user(
-            request, f"{retried} failed delivery(ies) queued again; others were left as they are."
-        )
+    def retry(self, delivery: OutboundDelivery) -> bool:
+        return outbox.delivery_retry(delivery=delivery)
 
 
 # --- Agent workspace (added with the web UI) ----------------------------------------------------

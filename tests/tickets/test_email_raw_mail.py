@@ -159,8 +159,10 @@ def test_content_address_is_the_sha256_of_the_exact_bytes():
     assert raw_mail_key(b"abc").endswith(hashlib.sha256(b"abc").hexdigest() + ".eml")
 
 
+@pytest.mark.postgres
 def test_the_migration_moves_existing_rows_bytes_out_of_the_database_into_storage():
-    # PostgreSQL runs DDL in the test's transaction, so the rollback at the end restores the schema too.
+    # PostgreSQL runs DDL in the test's transaction, so the rollback at the end restores the schema too
+    # (SQLite cannot alter tables inside it: the test needs PostgreSQL).
     before = ("tickets", "0006_email_bounces_and_undeliverable_addresses")
     executor = MigrationExecutor(connection)
     executor.migrate([before])

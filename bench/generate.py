@@ -114,9 +114,9 @@ def generate(tickets: int, seed: float, reuse: bool = False) -> dict[str, float]
                        g = 1, true, now() - interval '400 days'
                 FROM generate_series(1, {agents + 1}) g""",
                 f"""INSERT INTO tickets_team (id, name, email_address, assignment_strategy, created_at, lead_id,
-                    auto_ack_enabled, auto_ack_template)
+                    auto_ack_enabled, auto_ack_template, is_default)
                 SELECT t, 'Team ' || t, 'team' || t || '@support.bench.test', 'queue', now() - interval '400 days',
-                       2 + (t - 1) * {AGENTS_PER_TEAM}, false, ''
+                       2 + (t - 1) * {AGENTS_PER_TEAM}, false, '', t = 1
                 FROM generate_series(1, {TEAMS}) t""",
                 f"""INSERT INTO tickets_agent (id, capacity, is_available, user_id)
                 SELECT g - 1, 40, true, g FROM generate_series(2, {agents + 1}) g""",
@@ -126,13 +126,14 @@ def generate(tickets: int, seed: float, reuse: bool = False) -> dict[str, float]
                 SELECT o, {_pick(last, "o")} || ' ' || {_pick(products, "o * 7")} || ' ' || o || ' ApS',
                        jsonb_build_array('org' || o || '.example'), '', now() - interval '400 days'
                 FROM generate_series(1, {organizations}) o""",
-                f"""INSERT INTO tickets_customer (id, name, email, phone, is_vip, notes, created_at, organization_id)
+                f"""INSERT INTO tickets_customer (id, name, email, phone, is_vip, notes, created_at, organization_id,
+                    email_undeliverable_reason)
                 SELECT c, {_pick(first, "c * 7")} || ' ' || {_pick(last, "c * 11 + c / 24")},
                        lower({_pick(first, "c * 7")}) || '.' || c || '@'
                            || CASE WHEN c % 5 < 3 THEN 'org' || (c % {organizations} + 1) || '.example'
                                    ELSE 'mail' || (c % 7) || '.example' END,
                        '+45' || lpad((10000000 + c)::text, 8, '0'), c % 50 = 0, '', now() - interval '400 days',
-                       CASE WHEN c % 5 < 3 THEN c % {organizations} + 1 END
+                       CASE WHEN c % 5 < 3 THEN c % {organizations} + 1 END, ''
                 FROM generate_series(1, {customers}) c""",
                 """INSERT INTO tickets_tag (id, name)
                 SELECT t, (ARRAY['billing','hardware','login','bug','feature','refund','vip','outage',
@@ -208,14 +209,25 @@ def generate(tickets: int, seed: float, reuse: bool = False) -> dict[str, float]
             "metrics, SLA clocks, surveys, calls",
             [
                 """INSERT INTO tickets_ticketmetrics (ticket_id, first_response_seconds, resolution_seconds,
-                    agent_public_replies, customer_messages, reopens, solved_by_id)
+                    agent_public_replies, customer_messages, reopens, solved_by_id, requester_wait_seconds,
+                    requester_wait_business_seconds, agent_work_seconds, agent_work_business_seconds,
+                    agent_wait_seconds, agent_wait_business_seconds, on_hold_seconds, on_hold_business_seconds,
+                    team_stations, assignee_stations)
                 SELECT id, extract(epoch FROM first_response_at - created_at)::bigint,
                        extract(epoch FROM solved_at - created_at)::bigint,
                        (status <> 'new')::int, 1 + (status <> 'new')::int, reopen_count,
-                       CASE WHEN solved_at IS NOT NULL THEN assignee_id END
-                FROM tickets_ticket""",
-                """INSERT INTO sla_calendar (id, name, time_zone, holiday_country, holiday_subdivision, created_at)
-                VALUES (1, 'Always open', 'UTC', '', '', now())""",
+                       CASE WHEN solved_at IS NOT NULL THEN assignee_id END,
+                       -- The calendar is always open, so business seconds equal calendar seconds; a fifth of
+                       -- the time to the solve waits on the customer (pending), the rest is agent work.
+                       w.work, w.work, w.work, w.work, w.wait, w.wait, 0, 0,
+                       1, (assignee_id IS NOT NULL)::int
+                FROM tickets_ticket
+                CROSS JOIN LATERAL (
+                    SELECT (extract(epoch FROM coalesce(solved_at, now()) - created_at) * .8)::bigint AS work,
+                           (extract(epoch FROM coalesce(solved_at, now()) - created_at) * .2)::bigint AS wait
+                ) w""",
+                """INSERT INTO sla_calendar (id, name, time_zone, holiday_country, holiday_subdivision, created_at, is_default)
+                VALUES (1, 'Always open', 'UTC', '', '', now(), true)""",
                 """INSERT INTO sla_policy (id, name, position, is_active, priorities, channels, pause_when_pending,
                     pause_when_on_hold, escalate_raise_priority, escalate_reassign, escalate_add_tag, warn_percent,
                     calendar_id)
@@ -267,11 +279,12 @@ def generate(tickets: int, seed: float, reuse: bool = False) -> dict[str, float]
                        '', 'web', false, i.id % 7 = 0, i.responded_at, i.responded_at, i.id
                 FROM surveys_surveyinvitation i WHERE i.responded_at IS NOT NULL""",
                 """INSERT INTO tickets_phonecall (caller, direction, queue_wait_seconds, talk_seconds, outcome,
-                    started_at, notes, created_at, agent_id, ticket_id)
+                    started_at, notes, created_at, agent_id, ticket_id, wrap_up_seconds)
                 SELECT c.phone, 'inbound', (t.id * 37) % 300,
                        CASE WHEN t.id % 8 = 0 THEN 0 ELSE 60 + (t.id * 53) % 900 END,
                        CASE WHEN t.id % 8 = 0 THEN 'abandoned' ELSE 'answered' END,
-                       t.created_at, '', t.created_at, CASE WHEN t.id % 8 <> 0 THEN t.assignee_id END, t.id
+                       t.created_at, '', t.created_at, CASE WHEN t.id % 8 <> 0 THEN t.assignee_id END, t.id,
+                       CASE WHEN t.id % 8 = 0 THEN 0 ELSE 30 + (t.id * 29) % 120 END
                 FROM tickets_ticket t JOIN tickets_customer c ON c.id = t.customer_id
                 WHERE t.channel = 'phone'""",
             ],

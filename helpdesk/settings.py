@@ -256,6 +256,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(hours=1),
         "options": {"expires": 55 * 60},
     },
+    "tickets-rollup-metrics": {
+        "task": "tickets.tasks.tickets_rollup_metrics",
+        "schedule": timedelta(minutes=5),
+        "options": {"expires": 4 * 60},
+    },
     "sla-sweep-clocks": {
         "task": "sla.tasks.sla_sweep_clocks",
         "schedule": timedelta(seconds=SLA_SWEEP_SECONDS),

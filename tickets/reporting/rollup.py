@@ -1,0 +1,204 @@
+"""Keeps the daily metrics rollup (`tickets.reporting.models`) equal to the raw tables.
+
+Days are local days of the installation's time zone (`TIME_ZONE`). The most recent days, today
+included (`metrics.raw_window_days()`: the repeat-contact window plus two), are always read from the
+raw tables, so the live desk's changes need no bookkeeping; a day is computed once it has left that
+window, and again whenever a change marks it:
+
+- `rollup_mark_ticket` / `rollup_mark_days`: the ticket services mark the settled days a change moves
+  (the days of the ticket's creation, first reply, solve, close, calls and SLA outcomes; the old solve
+  day on a reopen; the days before an old ticket's creation that its repeat-contact rule reaches).
+- `rollup_sweep` (beat task `tickets_rollup_metrics`): recomputes the days that are marked, or settled
+  and never computed, oldest first, each claimed with a lease so two workers never compute one day and
+  a crashed worker's day is taken again once the lease ran out. Recomputing is idempotent: a day's rows
+  are deleted and rewritten from the raw tables in one transaction.
+- `rollup_backfill` (`manage.py metrics_rollup_backfill`): computes a span of days, a chunk at a time.
+
+A mark that arrives while its day is being computed survives (the day's `dirty_at` is cleared only if it
+still holds the value read before computing), so the next sweep computes the day again.
+"""
+
+from collections.abc import Callable, Iterable
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Min, Q
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from tickets.adapters.sla import ClockState, SlaClock
+from tickets.models import PhoneCall, Ticket
+from tickets.reporting import metrics
+from tickets.reporting.models import MetricsHistogram, MetricsRollup, MetricsRollupDay
+
+LEASE = timedelta(minutes=15)
+#: Settled days the sweep makes sure exist (so days that leave the raw window get computed even when
+#: nothing marked them); older gaps are the backfill's.
+CATCH_UP_DAYS = 7
+SWEEP_MAX_DAYS = 31
+INSERT_BATCH = 5000
+
+
+def _tz() -> ZoneInfo:
+    return ZoneInfo(settings.TIME_ZONE)
+
+
+def _local_day(instant: datetime) -> date:
+    return timezone.localtime(instant, _tz()).date()
+
+
+def rollup_mark_days(days: Iterable[date], *, now: datetime) -> int:
+    """Mark settled days as changed (days inside the raw window need no mark); returns how many."""
+    settled = metrics.settled_before(now=now)
+    stale = sorted({day for day in days if day < settled})
+    if stale:
+        MetricsRollupDay.objects.bulk_create(
+            [MetricsRollupDay(day=day, dirty_at=now) for day in stale],
+            update_conflicts=True,
+            unique_fields=["day"],
+            update_fields=["dirty_at"],
+        )
+    return len(stale)
+
+
+def rollup_mark_ticket(ticket: Ticket, *, now: datetime, also: Iterable[datetime | None] = ()) -> int:
+    """Mark the settled days on which `ticket`'s figures sit (and the days of `also`) as changed.
+
+    Costs no query for a ticket created inside the raw window (everything it touches is later).
+    """
+    settled = metrics.settled_before(now=now)
+    also = [instant for instant in also if instant is not None]
+    created = _local_day(ticket.created_at)
+    if created >= settled and all(_local_day(instant) >= settled for instant in also):
+        return 0
+    instants = [ticket.created_at, ticket.first_response_at, ticket.solved_at, ticket.closed_at, *also]
+    days = {_local_day(instant) for instant in instants if instant is not None}
+    # An old ticket (an import) can be the repeat contact of its customer's tickets solved before it.
+    days.update(created - timedelta(days=n) for n in range(1, settings.HELPDESK_REPEAT_CONTACT_DAYS + 2))
+    settled_at = metrics.range_bounds(settled, settled, _tz())[0]
+    calls = PhoneCall.objects.filter(ticket_id=ticket.pk, started_at__lt=settled_at)
+    calls = calls.order_by().values_list("started_at")
+    outcomes = (
+        SlaClock.objects.filter(ticket_id=ticket.pk, state__in=[ClockState.ACHIEVED, ClockState.BREACHED])
+        .annotate(outcome_at=Coalesce("breached_at", "stopped_at"))
+        .filter(outcome_at__lt=settled_at)
+        .order_by()
+        .values_list("outcome_at")
+    )
+    days.update(_local_day(instant) for (instant,) in calls.union(outcomes) if instant is not None)
+    return rollup_mark_days(days, now=now)
+
+
+def rollup_compute(first: date, last: date) -> int:
+    """Rewrite the rollup rows of the days first..last from the raw tables; returns the rows written."""
+    tz = _tz()
+    ranges = [metrics.range_bounds(first, last, tz)]
+    common = {
+        "filters": metrics.MetricsFilters(),
+        "scope": None,
+        "ranges": ranges,
+        "grouping": metrics.ROLLUP,
+    }
+    sums = metrics.family_sums(base=None, tz=tz, **common)
+    histograms = metrics.family_values(tz=tz, **common)
+    rows = [
+        MetricsRollup(day=day, team_id=team, agent_id=agent, channel=channel, priority=priority, **values)
+        for (day, team, agent, channel, priority), values in sums.items()
+    ]
+    buckets = [
+        MetricsHistogram(
+            day=day,
+            team_id=team,
+            agent_id=agent,
+            channel=channel,
+            priority=priority,
+            column=column,
+            bucket=bucket,
+            count=count,
+        )
+        for ((day, team, agent, channel, priority), column), counts in histograms.items()
+        for bucket, count in counts.items()
+    ]
+    with transaction.atomic():
+        MetricsRollup.objects.filter(day__gte=first, day__lte=last).delete()
+        MetricsHistogram.objects.filter(day__gte=first, day__lte=last).delete()
+        MetricsRollup.objects.bulk_create(rows, batch_size=INSERT_BATCH)
+        MetricsHistogram.objects.bulk_create(buckets, batch_size=INSERT_BATCH)
+    return len(rows) + len(buckets)
+
+
+def _claim(days: list[date], now: datetime) -> dict[date, datetime | None]:
+    """Lease the days that nobody holds; {claimed day: its dirty_at when claimed}."""
+    MetricsRollupDay.objects.bulk_create([MetricsRollupDay(day=day) for day in days], ignore_conflicts=True)
+    free = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+    claimed = {}
+    for day in days:
+        if MetricsRollupDay.objects.filter(free, day=day).update(claimed_until=now + LEASE):
+            claimed[day] = MetricsRollupDay.objects.values_list("dirty_at", flat=True).get(day=day)
+    return claimed
+
+
+def _finish(claimed: dict[date, datetime | None], now: datetime) -> None:
+    for day, dirty_at in claimed.items():
+        unchanged = Q(dirty_at__isnull=True) if dirty_at is None else Q(dirty_at=dirty_at)
+        done = MetricsRollupDay.objects.filter(unchanged, day=day).update(
+            computed_at=now, dirty_at=None, claimed_until=None
+        )
+        if not done:  # marked again while computing: keep the mark for the next sweep
+            MetricsRollupDay.objects.filter(day=day).update(computed_at=now, claimed_until=None)
+
+
+def rollup_sweep(*, now: datetime | None = None, max_days: int = SWEEP_MAX_DAYS) -> int:
+    """Compute the settled days that are marked, or were never computed; returns how many days."""
+    now = now or timezone.now()
+    settled = metrics.settled_before(now=now)
+    recent = [settled - timedelta(days=n) for n in range(1, CATCH_UP_DAYS + 1)]
+    MetricsRollupDay.objects.bulk_create([MetricsRollupDay(day=day) for day in recent], ignore_conflicts=True)
+    due = list(
+        MetricsRollupDay.objects.filter(
+            Q(computed_at__isnull=True) | Q(dirty_at__isnull=False),
+            Q(claimed_until__isnull=True) | Q(claimed_until__lt=now),
+            day__lt=settled,
+        )
+        .order_by("day")
+        .values_list("day", flat=True)[:max_days]
+    )
+    claimed = _claim(due, now)
+    for first, last in metrics.day_runs(sorted(claimed)):
+        rollup_compute(first, last)
+    _finish(claimed, now)
+    return len(claimed)
+
+
+def rollup_backfill(
+    *,
+    since: date | None = None,
+    until: date | None = None,
+    chunk_days: int = 31,
+    now: datetime | None = None,
+    progress: Callable[[date, date, int], None] | None = None,
+) -> int:
+    """Compute every settled day from `since` (default: the first ticket's day) to `until`, `chunk_days`
+    at a time; returns how many days. Safe beside the sweep: days another worker holds are skipped."""
+    now = now or timezone.now()
+    last_settled = metrics.settled_before(now=now) - timedelta(days=1)
+    until = min(until or last_settled, last_settled)
+    if since is None:
+        first_ticket = Ticket.objects.aggregate(first=Min("created_at"))["first"]
+        if first_ticket is None:
+            return 0
+        since = _local_day(first_ticket)
+    done, current = 0, since
+    while current <= until:
+        last = min(until, current + timedelta(days=chunk_days - 1))
+        days = [current + timedelta(days=n) for n in range((last - current).days + 1)]
+        claimed = _claim(days, now)
+        rows = sum(rollup_compute(first, end) for first, end in metrics.day_runs(sorted(claimed)))
+        _finish(claimed, now)
+        done += len(claimed)
+        if progress:
+            progress(current, last, rows)
+        current = last + timedelta(days=1)
+    return done

@@ -506,7 +506,7 @@ def test_empty_reply_is_refused_with_an_inline_error(agent_client, ticket):
 
 def test_replies_post_to_the_ticket_page_and_redirect_back_to_it(agent_client, ticket):
     page = agent_client.get(_url("ticket", ticket.pk)).content.decode()
-    assert f'action="{_url("ticket", ticket.pk)}#reply"' in page
+    assert f'action="{_url("ticket", ticket.pk)}" enctype="multipart/form-data"' in page
     assert "/reply/" not in page
     response = agent_client.post(_url("ticket", ticket.pk), {"body": "On it.", "visibility": "public"})
     message = ticket.messages.get(body_text="On it.")

@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('auth', '0012_alter_user_first_name_max_length'),
-        ('tickets', '0016_ticket_next_sla_due_and_queue_indexes'),
+        ('tickets', '0017_phone_call_scope'),
     ]
 
     operations = [

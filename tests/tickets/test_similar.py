@@ -4,12 +4,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from surveys.models import SurveyInvitation, SurveyResponse
 from tests import factories
 from tickets import services
-from tickets.models import Macro, Message, Status
-from tickets.similar import corpus
+from tickets.models import Macro, Message, Status, Ticket
+from tickets.similar import corpus, scoring
 from tickets.similar import selectors as similar
 
 pytestmark = pytest.mark.django_db
@@ -220,4 +221,67 @@ def test_precision_at_5_on_a_held_apart_set_of_the_duplicate_groups(team, agent_
         expected.append(item.group)
     precision = corpus.precision_at_k(ranked, expected)
     print(f"precision@5 on {connection.vendor}: {precision:.3f} over {len(held_apart)} queries")
-    assert precision >= 0.7  # measured: 0.762 (docs/similar-tickets.md)
+    # Measured (docs/similar-tickets.md): 0.800 ranked in PostgreSQL, 0.762 by the SQLite fallback.
+    assert precision >= (0.8 if connection.vendor == "postgresql" else 0.75)
+
+
+# --- PostgreSQL: bounded candidates through the indexes ---------------------------------------------
+
+
+@pytest.mark.postgres
+def test_term_frequencies_come_from_the_statistics_and_the_rarest_terms_find_the_match(
+    team, agent_user, monkeypatch
+):
+    for n in range(30):
+        solved(team, f"Printer jam {n}", "The printer jams on every page.", "Cleaned.", agent=agent_user)
+    target = solved(
+        team,
+        "Printer firmware bricked",
+        "The printer firmware update bricked it.",
+        "Reflashed.",
+        agent=agent_user,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE tickets_ticket")
+    shares, rows = similar.term_frequencies(["printer", "firmware", "the"])
+    assert rows >= 31
+    assert shares["printer"] > 0.9 > shares["firmware"]
+    assert "the" not in shares  # a stop word of the configuration
+    # Only one of the 31 printer tickets can be ranked and the budget admits about 5 matches: the
+    # candidate query must be the rare term.
+    monkeypatch.setattr(scoring, "MATCH_BUDGET", 5)
+    monkeypatch.setattr(similar, "MATCH_CAP", 1)
+    monkeypatch.setattr(similar, "SUBJECT_CANDIDATES", 0)
+    query = new_ticket(team, "Firmware update broke my printer", "After the firmware update nothing prints.")
+    found = similar.similar_tickets(user=agent_user, ticket=query, now=NOW)
+    assert [s.ticket for s in found] == [target]
+
+
+@pytest.mark.postgres
+def test_the_text_candidates_come_from_the_full_text_index(team, agent_user, history):
+    # Enough solved tickets of the team with other words that only the text or subject can narrow.
+    customer = factories.CustomerFactory()
+    Ticket.objects.bulk_create(
+        Ticket(
+            reference=f"F-{n}",
+            subject=f"Keyboard layout {n}",
+            status=Status.SOLVED,
+            team=team,
+            customer=customer,
+            created_at=NOW,
+            updated_at=NOW,
+            solved_at=NOW,
+        )
+        for n in range(3000)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE tickets_ticket")
+    with CaptureQueriesContext(connection) as captured:
+        similar.similar_tickets(user=agent_user, ticket=new_ticket(team), now=NOW)
+    statements = [q["sql"] for q in captured.captured_queries if f"LIMIT {similar.MATCH_CAP}" in q["sql"]]
+    assert len(statements) == 2, statements  # the text and the subject candidates, each capped
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # a few thousand rows: a scan is still cheapest
+        cursor.execute(f"EXPLAIN {statements[0]}")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "ticket_search_vector" in plan, plan

@@ -4,12 +4,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
 from surveys.models import SurveyInvitation, SurveyResponse
 from tests import factories
 from tickets import services
-from tickets.models import Macro, Message, Status, Ticket
+from tickets.models import Macro, Message, Status
 from tickets.similar import corpus, scoring
 from tickets.similar import selectors as similar
 
@@ -255,33 +254,3 @@ def test_term_frequencies_come_from_the_statistics_and_the_rarest_terms_find_the
     query = new_ticket(team, "Firmware update broke my printer", "After the firmware update nothing prints.")
     found = similar.similar_tickets(user=agent_user, ticket=query, now=NOW)
     assert [s.ticket for s in found] == [target]
-
-
-@pytest.mark.postgres
-def test_the_text_candidates_come_from_the_full_text_index(team, agent_user, history):
-    # Enough solved tickets of the team with other words that only the text or subject can narrow.
-    customer = factories.CustomerFactory()
-    Ticket.objects.bulk_create(
-        Ticket(
-            reference=f"F-{n}",
-            subject=f"Keyboard layout {n}",
-            status=Status.SOLVED,
-            team=team,
-            customer=customer,
-            created_at=NOW,
-            updated_at=NOW,
-            solved_at=NOW,
-        )
-        for n in range(3000)
-    )
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE tickets_ticket")
-    with CaptureQueriesContext(connection) as captured:
-        similar.similar_tickets(user=agent_user, ticket=new_ticket(team), now=NOW)
-    statements = [q["sql"] for q in captured.captured_queries if f"LIMIT {similar.MATCH_CAP}" in q["sql"]]
-    assert len(statements) == 2, statements  # the text and the subject candidates, each capped
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_seqscan = off")  # a few thousand rows: a scan is still cheapest
-        cursor.execute(f"EXPLAIN {statements[0]}")
-        plan = "\n".join(row[0] for row in cursor.fetchall())
-    assert "ticket_search_vector" in plan, plan

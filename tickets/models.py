@@ -730,6 +730,13 @@ class PhoneCall(models.Model):
     external_id = models.CharField(
         max_length=255, null=True, blank=True, help_text="The telephony system's call id, if it sends one."
     )
+    scope = models.CharField(
+        max_length=40,
+        blank=True,
+        default="",
+        help_text="The namespace of the integration that posted it (its team's, else its own): call ids "
+        "and caller threading are per scope, so one team's key never finds another team's calls.",
+    )
     caller = models.CharField(max_length=32, help_text="E.164")
     direction = models.CharField(max_length=10, choices=Direction.choices, default=Direction.INBOUND)
     queue_wait_seconds = models.PositiveIntegerField(default=0)
@@ -754,9 +761,9 @@ class PhoneCall(models.Model):
         ordering = ["-started_at", "-pk"]
         constraints = [
             models.UniqueConstraint(
-                fields=["external_id"],
+                fields=["scope", "external_id"],
                 condition=Q(external_id__isnull=False),
-                name="phone_call_external_unique",
+                name="phone_call_scope_external_unique",
             ),
         ]
         indexes = [models.Index(fields=["caller", "started_at"], name="phone_call_caller_started")]

@@ -991,10 +991,13 @@ def phone_call_record(
     talk_seconds: int = 0,
     wrap_up_seconds: int = 0,
     external_id: str | None = None,
+    scope: str = "",
     notes: str = "",
     now: datetime | None = None,
 ) -> PhoneCall:
     """Record a call on a ticket; `agent` answered it (inbound) or placed it (outbound).
+
+    `external_id` is unique within `scope`, the namespace of the integration that posted the call.
 
     Phone measures count an inbound call for the agent who answered it, whoever owns the ticket; an
     abandoned inbound call was answered by nobody, so it keeps no agent and counts as "(unassigned)".
@@ -1007,6 +1010,7 @@ def phone_call_record(
     return PhoneCall.objects.create(
         ticket=ticket,
         external_id=external_id or None,
+        scope=scope,
         caller=caller,
         direction=direction,
         queue_wait_seconds=queue_wait_seconds,

@@ -7,7 +7,7 @@ Candidates are the solved or closed, not merged tickets the user may see (`ticke
   each), and the rarest ones form the candidate tsquery (`scoring.candidate_query`). At most `MATCH_CAP`
   matches (GIN index) are ranked by `ts_rank` against all the terms and the best `CANDIDATES` kept, with
   the best `SUBJECT_CANDIDATES` of at most `MATCH_CAP` subjects similar by trigrams (`subject % …`, trigram
-  GIN index of migration 0017). Those are measured in one more query: the share of the query terms each
+  GIN index of migration 0018). Those are measured in one more query: the share of the query terms each
   document matches (one `@@` per term) and `similarity()` of the subjects; the CSAT and recency boosts
   then order them.
 - SQLite (the embedded default): the latest `RECENT_SCAN` candidates, measured in Python the same way

@@ -22,7 +22,7 @@ def _on_postgresql(sql: str):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("tickets", "0016_ticket_next_sla_due_and_queue_indexes"),
+        ("tickets", "0017_phone_call_scope"),
     ]
 
     operations = [

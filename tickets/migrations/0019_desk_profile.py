@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('auth', '0012_alter_user_first_name_max_length'),
-        ('tickets', '0017_phone_call_scope'),
+        ('tickets', '0018_ticket_subject_trgm'),
     ]
 
     operations = [

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tickets', '0016_ticket_next_sla_due_and_queue_indexes'),
+        ('tickets', '0019_desk_profile'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

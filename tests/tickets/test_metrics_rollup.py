@@ -27,7 +27,7 @@ from tickets.reporting.metrics import (
     settled_before,
     ticket_metrics,
 )
-from tickets.reporting.models import MetricsHistogram, MetricsRollup, MetricsRollupDay
+from tickets.reporting.models import Grain, MetricsHistogram, MetricsRollup, MetricsRollupDay
 
 pytestmark = pytest.mark.django_db
 
@@ -51,7 +51,7 @@ def test_histogram_percentiles_are_within_half_a_bucket_of_the_exact_ones(values
     estimate = histogram.percentile_cont(counts.items(), fraction)
     upper = values[min(int(fraction * (len(values) - 1)) + 1, len(values) - 1)]
     assert abs(estimate - exact) <= histogram.error_bound(upper)
-    assert histogram.error_bound(upper) <= 0.011 * upper + 0.5
+    assert histogram.error_bound(upper) <= 0.0222 * upper + 0.5
 
 
 def test_histogram_buckets_are_exact_below_64_seconds_and_cover_every_value():
@@ -203,7 +203,9 @@ def test_scoped_readers_get_the_same_numbers_from_the_rollup(month):
     forged = ticket_metrics(
         tickets=Ticket.objects.all(), start=START, end=END, group_by="team", scope_teams=[teams[0].pk]
     )
-    rows = MetricsRollup.objects.filter(team_id=teams[0].pk, day__gte=START, day__lte=END).count()
+    # Grouped by team with a lead's scope, the report reads the day-and-team grain.
+    rows = MetricsRollup.objects.filter(grain=Grain.TEAM, team_id=teams[0].pk, day__gte=START, day__lte=END)
+    rows = rows.count()
     assert forged["totals"]["tickets_created"] == 6 + rows
     assert MetricsHistogram.objects.exists()
 

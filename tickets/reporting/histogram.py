@@ -5,19 +5,19 @@ The daily metrics rollup (`tickets.reporting.rollup`) keeps, per day and group, 
 into each bucket. Buckets are fixed for all time, so histograms of any days and groups add up by bucket:
 
 - 0 ≤ v < 64 s: one bucket per second (exact);
-- from 64 s on: edges at ⌊64 · 2^(k/32)⌋, so a bucket is at most 2.2 % (plus one second) wide.
+- from 64 s on: edges at ⌊64 · 2^(k/16)⌋, so a bucket is at most 4.4 % (plus one second) wide.
 
 `percentile_cont` follows PostgreSQL's (and `tickets.reporting.stats`'s) interpolation between the two
 nearest ranks, but places each rank at the middle of the bucket that holds it. So the estimate is off
 from the exact percentile by at most half the width of the widest bucket involved: `error_bound(v)` for
-the upper of the two ranks' values v, which is at most 1.1 % of v plus one second, and zero below 64 s.
+the upper of the two ranks' values v, which is at most 2.22 % of v plus half a second, and zero below 64 s.
 """
 
 from bisect import bisect_right
 from collections.abc import Iterable
 
 LINEAR_LIMIT = 64
-STEPS_PER_DOUBLING = 32
+STEPS_PER_DOUBLING = 16
 MAX_SECONDS = 2**40  # about 35,000 years: far beyond any duration; larger values share the last bucket
 
 
@@ -81,3 +81,21 @@ def percentile_cont(counts: Iterable[tuple[int, int]], fraction: float) -> float
             high_value = bucket_value(bucket)
             break
     return low_value + (high_value - low_value) * weight
+
+
+def percentile_from_segments(
+    segments: Iterable[tuple[int, int, int]], total: int, fraction: float
+) -> float | None:
+    """`percentile_cont` from the buckets that hold the needed ranks only: (bucket, ranks before it,
+    ranks up to and including it) for a histogram of `total` values (the database picks them)."""
+    if not total:
+        return None
+    position = fraction * (total - 1)
+    lower = int(position)
+    upper = min(lower + 1, total - 1)
+    values = {}
+    for bucket, before, through in segments:
+        for rank in (lower, upper):
+            if before <= rank < through:
+                values[rank] = bucket_value(bucket)
+    return values[lower] + (values[upper] - values[lower]) * (position - lower)

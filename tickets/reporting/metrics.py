@@ -42,7 +42,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import (
     Aggregate,
     Count,
@@ -68,7 +68,7 @@ from tickets.adapters.surveys import (
 )
 from tickets.models import PRIORITY_RANK, Channel, PhoneCall, Priority, Status, Team, Ticket
 from tickets.reporting import histogram, stats, sums
-from tickets.reporting.models import MetricsHistogram, MetricsRollup, MetricsRollupDay
+from tickets.reporting.models import Grain, MetricsHistogram, MetricsRollup, MetricsRollupDay
 from tickets.reporting.sums import DURATIONS
 
 TIME_GROUPS = ("day", "week", "month")
@@ -305,10 +305,6 @@ def _row_key(row: dict, grouping: str):
     return tuple(row[name] for name in ROLLUP_KEYS) if grouping == ROLLUP else row["key"]
 
 
-def _grouped(queryset: QuerySet, keys: dict, aggregates: dict) -> list[dict]:
-    return list(queryset.annotate(**keys).values(*keys).annotate(**aggregates))
-
-
 def _duration_aggregates(family: str) -> dict:
     aggregates = {}
     for name in _family_durations(family):
@@ -412,14 +408,14 @@ def _backlog_rows(base, filters, scope, ranges: Ranges, grouping: str, tz: ZoneI
     if grouping is None:
         return [(TOTAL, created.count(), resolved.count())]
     rows: dict = defaultdict(lambda: [0, 0])
-    for row in _grouped(created, keys, {"n": Count("pk")}):
+    for row in created.annotate(**keys).values(*keys).annotate(n=Count("pk")):
         rows[row["key"]][0] += row["n"]
-    for row in _grouped(resolved, keys, {"n": Count("pk")}):
+    for row in resolved.annotate(**keys).values(*keys).annotate(n=Count("pk")):
         rows[row["key"]][1] += row["n"]
     return [(key, c, r) for key, (c, r) in rows.items()]
 
 
-def family_sums(
+def family_querysets(
     *,
     base: QuerySet[Ticket] | None,
     filters: MetricsFilters,
@@ -427,37 +423,17 @@ def family_sums(
     ranges: Ranges,
     grouping: str,
     tz: ZoneInfo,
-) -> dict:
-    """{group key: {sum name: value}} of every family over the instants in `ranges` (raw tables).
+) -> list[tuple[QuerySet, tuple[str, ...]]]:
+    """One grouped aggregate per family over the instants in `ranges` (raw tables), with the sums it gives.
 
-    `base` restricts the tickets by a queryset (the reader's visible tickets), `scope` by team ids; the
-    daily rollup is this with `grouping=ROLLUP` over one day's range and no restriction.
+    Each row holds the grouping's key(s) (`key`, or the rollup's `ROLLUP_KEYS`) and the named sums.
+    `base` restricts the tickets by a queryset (the reader's visible tickets), `scope` by team ids.
     """
-    result: dict = defaultdict(lambda: dict.fromkeys(sums.SUM_COLUMNS, 0))
-    if not ranges:
-        return result
-
-    def add(rows: list[dict], names: Iterable[str]) -> None:
-        for row in rows:
-            group = result[_row_key(row, grouping)]
-            for name in names:
-                group[name] += row[name] or 0
-
     created = _tickets_of(base, "created", filters, scope).filter(_in_ranges("created_at", ranges))
-    add(
-        _grouped(created, _keys(grouping, "created", "created_at", tz), {"created": Count("pk")}),
-        sums.CREATED,
-    )
     resolved = _tickets_of(base, "backlog", filters, scope).filter(_resolved_in(ranges))
-    resolved_keys = _keys(grouping, "backlog", _resolved_at(), tz)
-    add(_grouped(resolved, resolved_keys, {"resolved": Count("pk")}), sums.RESOLVED)
     responded = _tickets_of(base, "response", filters, scope).filter(_in_ranges("first_response_at", ranges))
-    aggregates = _duration_aggregates("response")
-    add(_grouped(responded, _keys(grouping, "response", "first_response_at", tz), aggregates), aggregates)
     solved = _tickets_of(base, "solved", filters, scope).filter(_in_ranges("solved_at", ranges))
-    aggregates = {**_solved_aggregates(), **_duration_aggregates("solved")}
-    add(_grouped(solved, _keys(grouping, "solved", "solved_at", tz), aggregates), aggregates)
-
+    solved_aggregates = {**_solved_aggregates(), **_duration_aggregates("solved")}
     calls = PhoneCall.objects.filter(
         _in_ranges("started_at", ranges),
         _ticket_q(filters, scope, "phone", prefix="ticket__"),
@@ -468,8 +444,6 @@ def family_sums(
     # Grouped and filtered by the agent who answered the call (abandoned calls have none: "(unassigned)").
     if filters.agent is not None:
         calls = calls.filter(_agent_q("agent", filters.agent))
-    add(_grouped(calls, _keys(grouping, "phone", "started_at", tz), _phone_aggregates()), sums.PHONE)
-
     # SLA: clocks that ended achieved or breached, placed by their outcome instant.
     clocks = (
         SlaClock.objects.filter(
@@ -482,8 +456,46 @@ def family_sums(
     )
     if base is not None:
         clocks = clocks.filter(ticket__in=base.order_by().values("pk"))
-    clock_keys = _keys(grouping, "sla", "outcome_at", tz, prefix="ticket__")
-    add(_grouped(clocks, clock_keys, _sla_aggregates()), sums.SLA)
+    families = [
+        (created, _keys(grouping, "created", "created_at", tz), {"created": Count("pk")}),
+        (resolved, _keys(grouping, "backlog", _resolved_at(), tz), {"resolved": Count("pk")}),
+        (responded, _keys(grouping, "response", "first_response_at", tz), _duration_aggregates("response")),
+        (solved, _keys(grouping, "solved", "solved_at", tz), solved_aggregates),
+        (calls, _keys(grouping, "phone", "started_at", tz), _phone_aggregates()),
+        (clocks, _keys(grouping, "sla", "outcome_at", tz, prefix="ticket__"), _sla_aggregates()),
+    ]
+    return [
+        (queryset.annotate(**keys).values(*keys).annotate(**aggregates), tuple(aggregates))
+        for queryset, keys, aggregates in families
+    ]
+
+
+def family_sums(*, ranges: Ranges, grouping: str, **kwargs) -> dict:
+    """{group key: {sum name: value}} of every family over the instants in `ranges` (raw tables)."""
+    result: dict = defaultdict(lambda: dict.fromkeys(sums.SUM_COLUMNS, 0))
+    if not ranges:
+        return result
+    for queryset, names in family_querysets(ranges=ranges, grouping=grouping, **kwargs):
+        for row in queryset:
+            group = result[_row_key(row, grouping)]
+            for name in names:
+                group[name] += row[name] or 0
+    return result
+
+
+def value_querysets(
+    *, filters: MetricsFilters, scope, ranges: Ranges, grouping: str, tz: ZoneInfo
+) -> list[tuple[QuerySet, list[int]]]:
+    """Per family, the rows (grouping key(s), then duration values `c0`, `c1`, …) and the index of each
+    value's column in `sums.DURATION_COLUMNS`."""
+    result = []
+    for family, instant in (("response", "first_response_at"), ("solved", "solved_at")):
+        columns = [DURATIONS[name][1] for name in _family_durations(family)]
+        tickets = _tickets_of(None, family, filters, scope).filter(_in_ranges(instant, ranges))
+        keys = _keys(grouping, family, instant, tz)
+        values = {f"c{i}": F(f"metrics__{column}") for i, column in enumerate(columns)}
+        queryset = tickets.annotate(**keys, **values).values_list(*keys, *values)
+        result.append((queryset, [sums.DURATION_COLUMNS.index(column) for column in columns]))
     return result
 
 
@@ -492,14 +504,12 @@ def family_values(*, filters: MetricsFilters, scope, ranges: Ranges, grouping: s
     histograms: dict = defaultdict(lambda: defaultdict(int))
     if not ranges:
         return histograms
-    for family, instant in (("response", "first_response_at"), ("solved", "solved_at")):
-        columns = [DURATIONS[name][1] for name in _family_durations(family)]
-        indexes = [sums.DURATION_COLUMNS.index(column) for column in columns]
-        tickets = _tickets_of(None, family, filters, scope).filter(_in_ranges(instant, ranges))
-        keys = _keys(grouping, family, instant, tz)
-        for row in tickets.annotate(**keys).values_list(*keys, *(f"metrics__{c}" for c in columns)):
-            key = row[: len(keys)] if grouping == ROLLUP else row[0]
-            for index, value in zip(indexes, row[len(keys) :], strict=True):
+    querysets = value_querysets(filters=filters, scope=scope, ranges=ranges, grouping=grouping, tz=tz)
+    width = len(ROLLUP_KEYS) if grouping == ROLLUP else 1
+    for queryset, indexes in querysets:
+        for row in queryset:
+            key = row[:width] if grouping == ROLLUP else row[0]
+            for index, value in zip(indexes, row[width:], strict=True):
                 if value is not None:
                     histograms[key, index][histogram.bucket_of(value)] += 1
     return histograms
@@ -795,8 +805,22 @@ def _days_q(days: list[date]) -> Q:
     return q
 
 
-def _rollup_q(filters: MetricsFilters, scope: list[int] | None) -> Q:
-    q = Q()
+def _grain(filters: MetricsFilters, scope: list[int] | None, group_by: str) -> int:
+    """The coarsest rollup grain that answers a report (`tickets.reporting.models.Grain`)."""
+    if (
+        filters.agent is not None
+        or filters.channel
+        or filters.priority
+        or group_by not in (*TIME_GROUPS, "team")
+    ):
+        return Grain.FULL
+    if scope is None and filters.team is None and group_by in TIME_GROUPS:
+        return Grain.DAY
+    return Grain.TEAM
+
+
+def _rollup_q(filters: MetricsFilters, scope: list[int] | None, group_by: str) -> Q:
+    q = Q(grain=_grain(filters, scope, group_by))
     if scope is not None:
         q &= Q(team_id__in=scope)
     if filters.team is not None:
@@ -811,6 +835,8 @@ def _rollup_q(filters: MetricsFilters, scope: list[int] | None) -> Q:
 
 
 def _rollup_key(group_by: str):
+    if group_by == "day":
+        return F("day")
     if group_by in TIME_GROUPS:
         return Trunc("day", group_by, output_field=DateField())
     return F({"team": "team_id", "agent": "agent_id"}.get(group_by, group_by))
@@ -818,7 +844,7 @@ def _rollup_key(group_by: str):
 
 def _rollup_sums(days: list[date], filters: MetricsFilters, scope, group_by: str) -> dict:
     rows = (
-        MetricsRollup.objects.filter(_days_q(days), _rollup_q(filters, scope))
+        MetricsRollup.objects.filter(_days_q(days), _rollup_q(filters, scope, group_by))
         .annotate(key=_rollup_key(group_by))
         .values("key")
         .annotate(**{name: Sum(name) for name in sums.SUM_COLUMNS})
@@ -841,28 +867,89 @@ def _add_percentiles(groups, *, base, filters, scope, group_by, tz, clean, raw_r
                 for name, (median, p90) in pairs.items():
                     groups[group][name].update(median=_hours(median), p90=_hours(p90))
         return
-    counts = family_values(filters=filters, scope=scope, ranges=raw_ranges, grouping=group_by, tz=tz)
-    rows = (
-        MetricsHistogram.objects.filter(_days_q(clean), _rollup_q(filters, scope))
+    histograms = (
+        MetricsHistogram.objects.filter(_days_q(clean), _rollup_q(filters, scope, group_by))
         .annotate(key=_rollup_key(group_by))
         .values_list("key", "column", "bucket")
         .annotate(n=Sum("count"))
         .order_by()
     )
-    for key, column, bucket, n in rows:
+    raw = {"filters": filters, "scope": scope, "ranges": raw_ranges, "grouping": group_by, "tz": tz}
+    if connection.vendor == "postgresql":
+        _percentiles_in_database(groups, group_by, histograms, value_querysets(**raw) if raw_ranges else [])
+        return
+    counts = family_values(**raw)
+    for key, column, bucket, n in histograms:
         counts[key, column][bucket] += n
     totals: dict = defaultdict(lambda: defaultdict(int))
     for (key, column), buckets in counts.items():
         for bucket, n in buckets.items():
             totals[column][bucket] += n
         if key in groups:
-            _set_percentiles(groups[key], column, buckets)
+            _set_percentiles(groups[key], column, _percentile_pair(buckets))
     for column, buckets in totals.items():
-        _set_percentiles(groups[TOTAL], column, buckets)
+        _set_percentiles(groups[TOTAL], column, _percentile_pair(buckets))
 
 
-def _set_percentiles(group: dict, column: int, buckets: dict[int, int]) -> None:
-    median, p90 = _percentile_pair(buckets)
+PERCENTILE_WORK_MEM = "64MB"
+
+
+def _percentiles_in_database(groups: dict, group_by: str, histograms: QuerySet, raw: list) -> None:
+    """PostgreSQL: merge the rollup's bucket counts with the raw days' values (bucketed by `width_bucket`
+    on the same edges) and return only the buckets that hold the median's and p90's ranks, so a year by
+    day moves a few thousand rows instead of every bucket."""
+    sql, params = histograms.query.sql_with_params()
+    parts, params = [f'SELECT key, "column" AS col, bucket, n FROM ({sql}) AS rolled'], list(params)
+    for queryset, indexes in raw:
+        sql, query_params = queryset.query.sql_with_params()
+        pairs = ", ".join(f"({index}, family.c{i})" for i, index in enumerate(indexes))
+        parts.append(
+            "SELECT family.key, value.col, width_bucket(value.v, %s::bigint[]) - 1, 1 "
+            f"FROM ({sql}) AS family CROSS JOIN LATERAL (VALUES {pairs}) AS value (col, v) "
+            "WHERE value.v IS NOT NULL"
+        )
+        params.extend([list(histogram.EDGES), *query_params])
+    union = " UNION ALL ".join(parts)
+    ranks = []
+    for fraction in (0.5, 0.9):
+        lower = f"FLOOR({fraction} * (total - 1))::bigint"
+        for rank in (lower, f"LEAST({lower} + 1, total - 1)"):
+            ranks.append(f"(upto - n <= {rank} AND {rank} < upto)")
+    for grouped in (True, False):
+        key, partition = ("key, ", "key, col") if grouped else ("", "col")
+        statement = (
+            f"WITH merged AS (SELECT {key}col, bucket, SUM(n)::bigint AS n FROM ({union}) AS counts "
+            f"GROUP BY {key}col, bucket), "
+            f"cumulated AS (SELECT {key}col, bucket, n, "
+            f"(SUM(n) OVER (PARTITION BY {partition} ORDER BY bucket))::bigint AS upto, "
+            f"(SUM(n) OVER (PARTITION BY {partition}))::bigint AS total FROM merged) "
+            f"SELECT {'key' if grouped else 'NULL'}, col, bucket, upto - n, upto, total FROM cumulated "
+            f"WHERE {' OR '.join(ranks)}"
+        )
+        segments: dict = defaultdict(list)
+        totals: dict = {}
+        with transaction.atomic(), connection.cursor() as cursor:
+            # The window's sort of a year of buckets fits in memory this way instead of spilling to disk.
+            cursor.execute(f"SET LOCAL work_mem = '{PERCENTILE_WORK_MEM}'")
+            cursor.execute(statement, params)
+            for group, column, bucket, before, through, total in cursor.fetchall():
+                if not grouped:
+                    group = TOTAL
+                elif group_by in TIME_GROUPS and isinstance(group, datetime):
+                    group = group.date()
+                segments[group, column].append((bucket, int(before), int(through)))
+                totals[group, column] = int(total)
+        for (group, column), found in segments.items():
+            if group in groups:
+                pair = tuple(
+                    histogram.percentile_from_segments(found, totals[group, column], fraction)
+                    for fraction in (0.5, 0.9)
+                )
+                _set_percentiles(groups[group], column, pair)
+
+
+def _set_percentiles(group: dict, column: int, pair: tuple[float | None, float | None]) -> None:
+    median, p90 = pair
     group[COLUMN_NAMES[sums.DURATION_COLUMNS[column]]].update(median=_hours(median), p90=_hours(p90))
 
 
@@ -879,7 +966,7 @@ def _add_backlog(groups, *, base, filters, scope, group_by, start, end, clean, s
         )
         if history:
             rolled = (
-                MetricsRollup.objects.filter(_days_q(history), _rollup_q(filters, scope))
+                MetricsRollup.objects.filter(_days_q(history), _rollup_q(filters, scope, group_by))
                 .annotate(key=_rollup_key(group_by))
                 .values("key")
                 .annotate(created_n=Sum("created"), resolved_n=Sum("resolved"))
@@ -898,9 +985,9 @@ def _add_backlog(groups, *, base, filters, scope, group_by, start, end, clean, s
     )
     running -= resolved
     if history:
-        rolled = MetricsRollup.objects.filter(_days_q(history), _rollup_q(filters, scope)).aggregate(
-            created_n=Sum("created"), resolved_n=Sum("resolved")
-        )
+        rolled = MetricsRollup.objects.filter(
+            _days_q(history), _rollup_q(filters, scope, group_by)
+        ).aggregate(created_n=Sum("created"), resolved_n=Sum("resolved"))
         running += (rolled["created_n"] or 0) - (rolled["resolved_n"] or 0)
     for period in _periods(start, end, group_by):
         period_sums = sums_by_group.get(period)

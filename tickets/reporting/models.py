@@ -35,13 +35,27 @@ class MetricsRollupDay(models.Model):
         return f"Metrics rollup of {self.day}"
 
 
+class Grain(models.IntegerChoices):
+    """How finely a rollup row is grouped; reports read the coarsest grain that answers them.
+
+    The coarser grains are sums of the full one, kept for speed: a year of an installation's totals is
+    365 rows, where the full grain holds a row per day and combination that occurred.
+    """
+
+    FULL = 0, "Day, team, agent, channel and priority"
+    TEAM = 1, "Day and team"
+    DAY = 2, "Day"
+
+
 class MetricsRollup(models.Model):
     """Sums of one day and group: team, agent, channel and priority as each family groups them.
 
     `team_id` / `agent_id` are plain ids (None: the "(unassigned)" group), not foreign keys: the rollup
-    is derived data, recomputed from the tickets, and must not block deleting a team or a user.
+    is derived data, recomputed from the tickets, and must not block deleting a team or a user. In the
+    coarser grains the columns a grain leaves out are None / empty and mean "all".
     """
 
+    grain = models.PositiveSmallIntegerField(choices=Grain.choices, default=Grain.FULL)
     day = models.DateField()
     team_id = models.BigIntegerField(null=True, blank=True)
     agent_id = models.BigIntegerField(null=True, blank=True)
@@ -50,7 +64,7 @@ class MetricsRollup(models.Model):
 
     class Meta:
         app_label = "tickets"
-        indexes = [models.Index(fields=["day", "team_id"], name="rollup_day_team")]
+        indexes = [models.Index(fields=["grain", "day", "team_id"], name="rollup_grain_day_team")]
 
     def __str__(self) -> str:
         return f"Metrics of {self.day} (team {self.team_id}, agent {self.agent_id})"
@@ -61,8 +75,10 @@ for _name in sums.SUM_COLUMNS:
 
 
 class MetricsHistogram(models.Model):
-    """How many values of one duration column fell into one bucket (`tickets.reporting.histogram`)."""
+    """How many values of one duration column fell into one bucket (`tickets.reporting.histogram`), per
+    day and group in each grain, as `MetricsRollup`."""
 
+    grain = models.PositiveSmallIntegerField(choices=Grain.choices, default=Grain.FULL)
     day = models.DateField()
     team_id = models.BigIntegerField(null=True, blank=True)
     agent_id = models.BigIntegerField(null=True, blank=True)
@@ -74,7 +90,7 @@ class MetricsHistogram(models.Model):
 
     class Meta:
         app_label = "tickets"
-        indexes = [models.Index(fields=["day", "team_id"], name="rollup_histogram_day_team")]
+        indexes = [models.Index(fields=["grain", "day", "team_id"], name="rollup_histogram_grain_day")]
 
     def __str__(self) -> str:
         return f"{self.count} in bucket {self.bucket} of column {self.column} on {self.day}"

@@ -23,15 +23,15 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Min, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from tickets.adapters.sla import ClockState, SlaClock
 from tickets.models import PhoneCall, Ticket
-from tickets.reporting import metrics
-from tickets.reporting.models import MetricsHistogram, MetricsRollup, MetricsRollupDay
+from tickets.reporting import histogram, metrics, sums
+from tickets.reporting.models import Grain, MetricsHistogram, MetricsRollup, MetricsRollupDay
 
 LEASE = timedelta(minutes=15)
 #: Settled days the sweep makes sure exist (so days that leave the raw window get computed even when
@@ -94,18 +94,78 @@ def rollup_mark_ticket(ticket: Ticket, *, now: datetime, also: Iterable[datetime
 def rollup_compute(first: date, last: date) -> int:
     """Rewrite the rollup rows of the days first..last from the raw tables; returns the rows written."""
     tz = _tz()
-    ranges = [metrics.range_bounds(first, last, tz)]
     common = {
         "filters": metrics.MetricsFilters(),
         "scope": None,
-        "ranges": ranges,
+        "ranges": [metrics.range_bounds(first, last, tz)],
         "grouping": metrics.ROLLUP,
+        "tz": tz,
     }
-    sums = metrics.family_sums(base=None, tz=tz, **common)
-    histograms = metrics.family_values(tz=tz, **common)
+    with transaction.atomic():
+        MetricsRollup.objects.filter(day__gte=first, day__lte=last).delete()
+        MetricsHistogram.objects.filter(day__gte=first, day__lte=last).delete()
+        if connection.vendor == "postgresql":
+            written = _insert_sums(metrics.family_querysets(base=None, **common))
+            written += _insert_histograms(metrics.value_querysets(**common))
+        else:
+            written = _create_rows(common)
+        written += _insert_coarser_grains(first, last)
+    return written
+
+
+def _keys_sql(alias: str = "") -> str:
+    return ", ".join(f"{alias}{name}" for name in metrics.ROLLUP_KEYS)
+
+
+def _execute(sql: str, params: list) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return max(cursor.rowcount, 0)
+
+
+def _insert_sums(querysets: list) -> int:
+    """PostgreSQL: every family's grouped rows summed per group straight into the rollup, in one statement."""
+    parts, params = [], []
+    for queryset, names in querysets:
+        sql, query_params = queryset.query.sql_with_params()
+        columns = ", ".join(name if name in names else f"0 AS {name}" for name in sums.SUM_COLUMNS)
+        parts.append(f"SELECT {_keys_sql()}, {columns} FROM ({sql}) AS family")
+        params.extend(query_params)
+    totals = ", ".join(f"COALESCE(SUM({name}), 0)" for name in sums.SUM_COLUMNS)
+    return _execute(
+        f"INSERT INTO {MetricsRollup._meta.db_table} (grain, day, team_id, agent_id, channel, priority, "
+        f"{', '.join(sums.SUM_COLUMNS)}) SELECT {Grain.FULL}, {_keys_sql()}, {totals} "
+        f"FROM ({' UNION ALL '.join(parts)}) AS families GROUP BY {_keys_sql()}",
+        params,
+    )
+
+
+def _insert_histograms(querysets: list) -> int:
+    """PostgreSQL: the duration values counted per group, column and bucket (`width_bucket` on the fixed
+    edges, the same buckets as `histogram.bucket_of`), straight into the histogram table."""
+    parts, params = [], []
+    for queryset, indexes in querysets:
+        sql, query_params = queryset.query.sql_with_params()
+        pairs = ", ".join(f"({index}, family.c{i})" for i, index in enumerate(indexes))
+        parts.append(
+            f"SELECT {_keys_sql('family.')}, value.col, width_bucket(value.v, %s::bigint[]) - 1 AS bucket "
+            f"FROM ({sql}) AS family CROSS JOIN LATERAL (VALUES {pairs}) AS value (col, v) "
+            "WHERE value.v IS NOT NULL"
+        )
+        params.extend([list(histogram.EDGES), *query_params])
+    return _execute(
+        f"INSERT INTO {MetricsHistogram._meta.db_table} (grain, day, team_id, agent_id, channel, priority, "
+        f'"column", bucket, count) SELECT {Grain.FULL}, {_keys_sql()}, col, bucket, COUNT(*) '
+        f"FROM ({' UNION ALL '.join(parts)}) AS val GROUP BY {_keys_sql()}, col, bucket",
+        params,
+    )
+
+
+def _create_rows(common: dict) -> int:
+    """SQLite (the embedded default, small): the same rows built in Python."""
     rows = [
         MetricsRollup(day=day, team_id=team, agent_id=agent, channel=channel, priority=priority, **values)
-        for (day, team, agent, channel, priority), values in sums.items()
+        for (day, team, agent, channel, priority), values in metrics.family_sums(base=None, **common).items()
     ]
     buckets = [
         MetricsHistogram(
@@ -118,15 +178,36 @@ def rollup_compute(first: date, last: date) -> int:
             bucket=bucket,
             count=count,
         )
-        for ((day, team, agent, channel, priority), column), counts in histograms.items()
+        for ((day, team, agent, channel, priority), column), counts in metrics.family_values(**common).items()
         for bucket, count in counts.items()
     ]
-    with transaction.atomic():
-        MetricsRollup.objects.filter(day__gte=first, day__lte=last).delete()
-        MetricsHistogram.objects.filter(day__gte=first, day__lte=last).delete()
-        MetricsRollup.objects.bulk_create(rows, batch_size=INSERT_BATCH)
-        MetricsHistogram.objects.bulk_create(buckets, batch_size=INSERT_BATCH)
+    MetricsRollup.objects.bulk_create(rows, batch_size=INSERT_BATCH)
+    MetricsHistogram.objects.bulk_create(buckets, batch_size=INSERT_BATCH)
     return len(rows) + len(buckets)
+
+
+def _insert_coarser_grains(first: date, last: date) -> int:
+    """The day-and-team and the day grains, summed from the full grain of the same days."""
+    written = 0
+    rollup_table, histogram_table = MetricsRollup._meta.db_table, MetricsHistogram._meta.db_table
+    totals = ", ".join(f"SUM({name})" for name in sums.SUM_COLUMNS)
+    columns = ", ".join(sums.SUM_COLUMNS)
+    for grain, team in ((Grain.TEAM, "team_id"), (Grain.DAY, "NULL")):
+        group_by = "day, team_id" if grain == Grain.TEAM else "day"
+        written += _execute(
+            f"INSERT INTO {rollup_table} (grain, day, team_id, agent_id, channel, priority, {columns}) "
+            f"SELECT {grain}, day, {team}, NULL, '', '', {totals} FROM {rollup_table} "
+            f"WHERE grain = {Grain.FULL} AND day >= %s AND day <= %s GROUP BY {group_by}",
+            [first, last],
+        )
+        written += _execute(
+            f'INSERT INTO {histogram_table} (grain, day, team_id, agent_id, channel, priority, "column", '
+            f"bucket, count) SELECT {grain}, day, {team}, NULL, '', '', \"column\", bucket, SUM(count) "
+            f"FROM {histogram_table} WHERE grain = {Grain.FULL} AND day >= %s AND day <= %s "
+            f'GROUP BY {group_by}, "column", bucket',
+            [first, last],
+        )
+    return written
 
 
 def _claim(days: list[date], now: datetime) -> dict[date, datetime | None]:
@@ -201,4 +282,8 @@ def rollup_backfill(
         if progress:
             progress(current, last, rows)
         current = last + timedelta(days=1)
+    if connection.vendor == "postgresql":
+        # Fresh statistics, so the planner knows how many rows a year of the rollup holds.
+        for model in (MetricsRollup, MetricsHistogram, MetricsRollupDay):
+            _execute(f"ANALYZE {model._meta.db_table}", [])
     return done

@@ -643,9 +643,10 @@ def notification_read_all(request: HttpRequest) -> HttpResponse:
 @staff_required
 def profile(request: HttpRequest) -> HttpResponse:
     """The person's desk settings: the time zone their desk pages show times in."""
-    zone = ws.desk_time_zone(request.user)
-    initial = {"time_zone": "" if zone.key == settings.TIME_ZONE else zone.key}
-    form = ProfileForm(request.POST or None, initial=initial)
+    zone = timezone.get_current_timezone_name()  # theirs: DeskTimeZoneMiddleware activated it
+    form = ProfileForm(
+        request.POST or None, initial={"time_zone": "" if zone == settings.TIME_ZONE else zone}
+    )
     if request.method == "POST" and form.is_valid():
         try:
             ws_services.desk_profile_update(user=request.user, time_zone=form.cleaned_data["time_zone"])
@@ -655,8 +656,7 @@ def profile(request: HttpRequest) -> HttpResponse:
             messages.success(request, "Profile saved: times now show in your time zone.")
             return redirect("workspace:profile")
     status = 400 if request.method == "POST" else 200
-    now = timezone.localtime(timezone.now(), ws.desk_time_zone(request.user))
-    return _page(request, "workspace/profile.html", {"form": form, "now": now}, status=status)
+    return _page(request, "workspace/profile.html", {"form": form, "now": timezone.now()}, status=status)
 
 
 # --- team lead -----------------------------------------------------------------------------------

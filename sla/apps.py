@@ -6,8 +6,11 @@ class SlaConfig(AppConfig):
     verbose_name = "SLA"
 
     def ready(self) -> None:
+        from sla.models import BusinessHoursInterval, Calendar, Holiday, Policy, PolicyTarget
         from sla.services.engine import sla_ticket_changed
-        from tickets import hooks
+        from tickets import config_cache, hooks
 
         # In the change's transaction, with the ticket row locked: the clocks follow the ticket atomically.
         hooks.connect(hooks.TICKET_CHANGED, sla_ticket_changed)
+        # The engine caches the active policies and calendars per process (tickets/config_cache.py).
+        config_cache.watch(Policy, PolicyTarget, Calendar, BusinessHoursInterval, Holiday)

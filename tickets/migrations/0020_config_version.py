@@ -7,7 +7,7 @@ def create_row(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("tickets", "0016_ticket_next_sla_due_and_queue_indexes"),
+        ("tickets", "0019_desk_profile"),
     ]
 
     operations = [

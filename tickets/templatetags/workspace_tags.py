@@ -1,10 +1,12 @@
 from datetime import datetime
 
 from django import template
-from django.utils.html import format_html
+from django.utils.html import escape, format_html, linebreaks
+from django.utils.safestring import mark_safe
 from django.utils.timesince import timesince
 
 from tickets.adapters.sla import ClockState, SlaMetric
+from tickets.mentions import MENTION
 
 register = template.Library()
 
@@ -91,3 +93,10 @@ def ago(value: datetime | None) -> str:
     if value is None:
         return ""
     return f"{timesince(value, depth=1)} ago"
+
+
+@register.filter
+def with_mentions(text: str) -> str:
+    """Plain note text as paragraphs with each @mention highlighted (escaped first: safe to render)."""
+    html = linebreaks(escape(text or ""))
+    return mark_safe(MENTION.sub(r'<mark class="mention">@\1</mark>', html))

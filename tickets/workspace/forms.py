@@ -55,3 +55,14 @@ class NewTicketForm(forms.Form):
         if not data.get("customer_email") and not data.get("customer_phone"):
             raise forms.ValidationError("Give the customer's email address or phone number.")
         return data
+
+
+class CustomerMergeForm(forms.Form):
+    """The customer to merge into the one whose profile this is, and whether the merge is confirmed."""
+
+    source = forms.CharField(
+        label="Customer to merge into this one",
+        max_length=254,
+        help_text="Their customer number, email address or phone number.",
+    )
+    confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)

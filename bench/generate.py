@@ -78,7 +78,7 @@ def ensure_database(url: str) -> None:
 def generate(tickets: int, seed: float, reuse: bool = False) -> dict[str, float]:
     from django.contrib.auth.hashers import make_password
     from django.core.management import call_command
-    from django.db import connection
+    from django.db import connection, transaction
 
     timings: dict[str, float] = {}
     call_command("migrate", verbosity=0)
@@ -178,7 +178,7 @@ def generate(tickets: int, seed: float, reuse: bool = False) -> dict[str, float]
                        CASE WHEN b.status IN ('solved', 'closed') THEN b.created_at + interval '1 day' * (.2 + b.r2 * 4) END,
                        CASE WHEN b.status = 'closed' THEN b.created_at + interval '1 day' * (4.2 + b.r2 * 4) END,
                        (b.r3 < .05)::int, b.assignee,
-                       1 + (b.id * 7919) % {customers}, b.team
+                       1 + (b.id::bigint * 7919) % {customers}, b.team
                 FROM bench_ticket b ORDER BY b.id""",
                 """INSERT INTO tickets_ticket_tags (ticket_id, tag_id)
                 SELECT id, 1 + (id % 10) FROM tickets_ticket WHERE id % 10 < 3""",
@@ -290,7 +290,7 @@ def generate(tickets: int, seed: float, reuse: bool = False) -> dict[str, float]
             ],
         ),
         (
-            "sequences and statistics",
+            "sequences",
             [
                 *(
                     f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
@@ -306,17 +306,23 @@ def generate(tickets: int, seed: float, reuse: bool = False) -> dict[str, float]
                         "sla_policy",
                     )
                 ),
-                "VACUUM ANALYZE",  # as autovacuum would have by now: no dead rows, visibility map set
             ],
         ),
     ]
-    for name, statements in steps:
-        started = time.perf_counter()
-        with connection.cursor() as cursor:
-            for statement in statements:
-                cursor.execute(statement)
-        timings[name] = time.perf_counter() - started
-        print(f"  {name}: {timings[name]:.1f} s", file=sys.stderr)
+    # One transaction: a run that fails half-way leaves an empty database to generate into again.
+    with transaction.atomic():
+        for name, statements in steps:
+            started = time.perf_counter()
+            with connection.cursor() as cursor:
+                for statement in statements:
+                    cursor.execute(statement)
+            timings[name] = time.perf_counter() - started
+            print(f"  {name}: {timings[name]:.1f} s", file=sys.stderr)
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")  # as autovacuum would have by now: no dead rows, visibility map set
+    timings["vacuum"] = time.perf_counter() - started
+    print(f"  vacuum analyze: {timings['vacuum']:.1f} s", file=sys.stderr)
     return timings
 
 

@@ -72,6 +72,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "tickets.workspace.middleware.DeskTimeZoneMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "helpdesk.security_headers.SecurityHeadersMiddleware",
     # Last, as django-axes requires: turns a locked-out login into its lockout answer.
@@ -168,6 +169,11 @@ else:
 HELPDESK_RAW_MAIL_RETENTION_DAYS = env.int("HELPDESK_RAW_MAIL_RETENTION_DAYS", default=90)
 if HELPDESK_RAW_MAIL_RETENTION_DAYS < 0:
     raise ImproperlyConfigured("HELPDESK_RAW_MAIL_RETENTION_DAYS must be 0 (keep) or a number of days.")
+# API `Idempotency-Key` records are kept this many hours (a client's retry within it gets the first
+# answer); the hourly beat task `tickets_purge_idempotency_keys` deletes older ones.
+HELPDESK_IDEMPOTENCY_KEY_RETENTION_HOURS = env.int("HELPDESK_IDEMPOTENCY_KEY_RETENTION_HOURS", default=24)
+if HELPDESK_IDEMPOTENCY_KEY_RETENTION_HOURS < 1:
+    raise ImproperlyConfigured("HELPDESK_IDEMPOTENCY_KEY_RETENTION_HOURS must be a positive number of hours.")
 LOGIN_URL = "/desk/login/"
 LOGIN_REDIRECT_URL = "/desk/"
 LOGOUT_REDIRECT_URL = "/desk/login/"
@@ -253,6 +259,11 @@ CELERY_BEAT_SCHEDULE = {
     },
     "tickets-purge-raw-mail": {
         "task": "tickets.tasks.tickets_purge_raw_mail",
+        "schedule": timedelta(hours=1),
+        "options": {"expires": 55 * 60},
+    },
+    "tickets-purge-idempotency-keys": {
+        "task": "tickets.tasks.tickets_purge_idempotency_keys",
         "schedule": timedelta(hours=1),
         "options": {"expires": 55 * 60},
     },

@@ -1,7 +1,7 @@
 """Reads of the SLA domain: business calendars, the matching policy, clock status for tickets and queues."""
 
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -56,6 +56,12 @@ def ticket_business_calendar(*, ticket_id: int, team_id: int | None) -> Business
         .first()
     )
     return _default_business_calendar() if calendar is None else business_calendar(calendar)
+
+
+def ticket_business_seconds_counter(*, ticket: Ticket) -> Callable[[datetime, datetime], int]:
+    """The ticket core's `BUSINESS_HOURS` provider: business seconds on the ticket's calendar."""
+    calendar = ticket_business_calendar(ticket_id=ticket.pk, team_id=ticket.team_id)
+    return lambda start, end: business_seconds_between(calendar, start, end) if end > start else 0
 
 
 @dataclass

@@ -23,6 +23,11 @@ Events and their keyword arguments:
 Claims: `INBOUND_MAIL` asks each claimer in turn whether an inbound email belongs to it (a reply to a
 survey email, for instance) before the core threads it onto a ticket. The first claimer that returns an
 `InboundClaim` takes the message; None means "not mine".
+
+Providers: `BUSINESS_HOURS` answers a question the core asks while it writes the per-ticket metrics, "how
+many business seconds lie between two instants for this ticket?". One app provides it (the SLA app, from
+its calendars); `business_seconds_counter(ticket)` returns a counter `(start, end) -> seconds`. Without a
+provider every hour is a business hour.
 """
 
 from collections.abc import Callable
@@ -39,8 +44,13 @@ INBOUND_MAIL = "inbound_mail"
 OUTBOUND_SENT = "outbound_sent"
 OUTBOUND_FAILED = "outbound_failed"
 
+BUSINESS_HOURS = "business_hours"
+
 EVENTS = (TICKET_CHANGED, STATUS_CHANGED, OUTBOUND_SENT, OUTBOUND_FAILED)
 CLAIMS = (INBOUND_MAIL,)
+PROVIDERS = (BUSINESS_HOURS,)
+
+BusinessSecondsCounter = Callable[[datetime, datetime], int]
 
 
 @dataclass(frozen=True)
@@ -70,6 +80,7 @@ class _Receiver:
 
 
 _receivers: dict[str, list[_Receiver]] = {name: [] for name in (*EVENTS, *CLAIMS)}
+_providers: dict[str, Callable[..., Any]] = {}
 
 
 def connect(event: str, function: Callable[..., Any], *, on_commit: bool = False) -> None:
@@ -102,3 +113,23 @@ def claim_inbound_mail(mail: InboundMail) -> InboundClaim | None:
         if claim is not None:
             return claim
     return None
+
+
+def provide(name: str, function: Callable[..., Any]) -> None:
+    """Make `function` the one provider of `name`; a second app providing the same answer is an error."""
+    if name not in PROVIDERS:
+        raise ValueError(f"unknown ticket provider {name!r}; known: {', '.join(PROVIDERS)}")
+    current = _providers.get(name)
+    if current is not None and current is not function:
+        raise ValueError(f"{name!r} already has a provider: {current.__module__}.{current.__qualname__}")
+    _providers[name] = function
+
+
+def _calendar_seconds(start: datetime, end: datetime) -> int:
+    return max(0, int((end - start).total_seconds()))
+
+
+def business_seconds_counter(ticket: Any) -> BusinessSecondsCounter:
+    """Count the business seconds between two instants on `ticket`'s calendar (see "Providers" above)."""
+    provider = _providers.get(BUSINESS_HOURS)
+    return _calendar_seconds if provider is None else provider(ticket=ticket)

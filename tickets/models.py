@@ -15,12 +15,12 @@ from tickets import transitions
 
 
 class Status(models.TextChoices):
-    NEW = transitions.NEW, "New"
-    OPEN = transitions.OPEN, "Open"
-    PENDING = transitions.PENDING, "Pending"
-    ON_HOLD = transitions.ON_HOLD, "On hold"
-    SOLVED = transitions.SOLVED, "Solved"
-    CLOSED = transitions.CLOSED, "Closed"
+    NEW = transitions.NEW, transitions.LABELS[transitions.NEW]
+    OPEN = transitions.OPEN, transitions.LABELS[transitions.OPEN]
+    PENDING = transitions.PENDING, transitions.LABELS[transitions.PENDING]
+    ON_HOLD = transitions.ON_HOLD, transitions.LABELS[transitions.ON_HOLD]
+    SOLVED = transitions.SOLVED, transitions.LABELS[transitions.SOLVED]
+    CLOSED = transitions.CLOSED, transitions.LABELS[transitions.CLOSED]
 
 
 class Priority(models.TextChoices):
@@ -795,6 +795,13 @@ class PhoneCall(models.Model):
     external_id = models.CharField(
         max_length=255, null=True, blank=True, help_text="The telephony system's call id, if it sends one."
     )
+    scope = models.CharField(
+        max_length=40,
+        blank=True,
+        default="",
+        help_text="The namespace of the integration that posted it (its team's, else its own): call ids "
+        "and caller threading are per scope, so one team's key never finds another team's calls.",
+    )
     caller = models.CharField(max_length=32, help_text="E.164")
     direction = models.CharField(max_length=10, choices=Direction.choices, default=Direction.INBOUND)
     queue_wait_seconds = models.PositiveIntegerField(default=0)
@@ -819,9 +826,9 @@ class PhoneCall(models.Model):
         ordering = ["-started_at", "-pk"]
         constraints = [
             models.UniqueConstraint(
-                fields=["external_id"],
+                fields=["scope", "external_id"],
                 condition=Q(external_id__isnull=False),
-                name="phone_call_external_unique",
+                name="phone_call_scope_external_unique",
             ),
         ]
         indexes = [models.Index(fields=["caller", "started_at"], name="phone_call_caller_started")]
@@ -986,6 +993,22 @@ class SavedView(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class DeskProfile(models.Model):
+    """One person's desk settings (agent, lead or admin); without a row the installation's defaults apply."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="desk_profile"
+    )
+    time_zone = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="IANA time zone the desk shows times in, e.g. 'Europe/Lisbon'; empty: the installation's.",
+    )
+
+    def __str__(self) -> str:
+        return f"Desk profile of {self.user_id}"
 
 
 class TicketPresence(models.Model):

@@ -556,29 +556,15 @@ def _record_public_agent_reply(*, ticket: Ticket, message: Message, now: datetim
         return
     ticket.first_response_at = now
     Ticket.objects.filter(pk=ticket.pk).update(first_response_at=now)
-    calendar = _business_calendar(ticket)
+    business_seconds = hooks.business_seconds_counter(ticket)
     TicketMetrics.objects.filter(ticket=ticket).update(
         first_response_seconds=_seconds_between(ticket.created_at, now),
-        first_response_business_seconds=_business_seconds(calendar, ticket.created_at, now),
+        first_response_business_seconds=business_seconds(ticket.created_at, now),
     )
 
 
-def _business_calendar(ticket: Ticket):
-    """The ticket's business calendar (policy, else team, else default), read through the SLA adapter."""
-    # Imported here: the adapter imports sla, whose services import this module.
-    from tickets.adapters import sla as sla_adapter
-
-    return sla_adapter.ticket_business_calendar(ticket)
-
-
-def _business_seconds(calendar, start: datetime, end: datetime) -> int:
-    from tickets.adapters import sla as sla_adapter
-
-    return sla_adapter.business_seconds_between(calendar, start, end) if end > start else 0
-
-
 # Which status-time totals the time spent in a status adds to (Zendesk's multi-event metrics).
-_STATUS_TIME_COLUMNS = {
+STATUS_TIME_COLUMNS = {
     Status.NEW: ("requester_wait", "agent_work"),
     Status.OPEN: ("requester_wait", "agent_work"),
     Status.ON_HOLD: ("requester_wait", "on_hold"),
@@ -596,16 +582,16 @@ def _status_time_updates(
     """
     updates: dict[str, object] = {"status_since": now}
     since = metrics.status_since or ticket.created_at
-    columns = _STATUS_TIME_COLUMNS.get(old, ())
-    calendar = _business_calendar(ticket) if columns or new == Status.SOLVED else None
+    columns = STATUS_TIME_COLUMNS.get(old, ())
+    business_seconds = hooks.business_seconds_counter(ticket) if columns or new == Status.SOLVED else None
     if columns and now > since:
-        seconds, business = _seconds_between(since, now), _business_seconds(calendar, since, now)
+        seconds, business = _seconds_between(since, now), business_seconds(since, now)
         for column in columns:
             updates[f"{column}_seconds"] = F(f"{column}_seconds") + seconds
             updates[f"{column}_business_seconds"] = F(f"{column}_business_seconds") + business
     if new == Status.SOLVED:
         seconds = _seconds_between(ticket.created_at, now)
-        business = _business_seconds(calendar, ticket.created_at, now)
+        business = business_seconds(ticket.created_at, now)
         updates.update(resolution_seconds=seconds, resolution_business_seconds=business)
         if metrics.first_resolution_seconds is None:
             updates.update(first_resolution_seconds=seconds, first_resolution_business_seconds=business)
@@ -1192,10 +1178,13 @@ def phone_call_record(
     talk_seconds: int = 0,
     wrap_up_seconds: int = 0,
     external_id: str | None = None,
+    scope: str = "",
     notes: str = "",
     now: datetime | None = None,
 ) -> PhoneCall:
     """Record a call on a ticket; `agent` answered it (inbound) or placed it (outbound).
+
+    `external_id` is unique within `scope`, the namespace of the integration that posted the call.
 
     Phone measures count an inbound call for the agent who answered it, whoever owns the ticket; an
     abandoned inbound call was answered by nobody, so it keeps no agent and counts as "(unassigned)".
@@ -1208,6 +1197,7 @@ def phone_call_record(
     return PhoneCall.objects.create(
         ticket=ticket,
         external_id=external_id or None,
+        scope=scope,
         caller=caller,
         direction=direction,
         queue_wait_seconds=queue_wait_seconds,

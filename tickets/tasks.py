@@ -4,6 +4,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from tickets import services
+from tickets.api.idempotency import idempotency_keys_purge
 from tickets.email.inbound import (
     MailboxPollError,
     inbound_message_process,
@@ -50,6 +51,16 @@ def tickets_purge_raw_mail() -> int:
     purged = 0
     now = timezone.now()
     while batch := inbound_raw_purge(now=now):
+        purged += batch
+    return purged
+
+
+@shared_task(acks_late=True, time_limit=600, soft_time_limit=540)
+def tickets_purge_idempotency_keys() -> int:
+    """Beat task: delete Idempotency-Key records older than the retention period, in batches."""
+    purged = 0
+    now = timezone.now()
+    while batch := idempotency_keys_purge(now=now):
         purged += batch
     return purged
 

@@ -2,10 +2,13 @@
 
 A private redis-server (free port, no persistence) is the broker and the cache; it is shut down while
 customers and agents keep writing, then started again. Every request accepted during the outage is
-answered with success once its data is committed, and is processed exactly once when Redis is back.
+answered with success once its data is committed, and is processed exactly once when Redis is back:
+the stranded inbound message through the requeue sweep, and the emails queued in the outbox (the web-form
+acknowledgement, the desk reply) through the outbox sweep, each reaching a real SMTP server once.
 """
 
 import base64
+import email
 import subprocess
 import time
 from pathlib import Path
@@ -17,8 +20,9 @@ from tests import factories
 from tests.conftest import free_port
 from tests.integration.test_celery_worker import start_celery_worker
 from tickets.email.inbound import inbound_messages_requeue_stored
-from tickets.models import InboundMessage, Message, Ticket
-from tickets.tasks import tickets_requeue_inbound_messages
+from tickets.models import InboundMessage, Message, OutboundDelivery, Ticket
+from tickets.outbox.services import deliveries_due
+from tickets.tasks import tickets_requeue_inbound_messages, tickets_sweep_outbox
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
@@ -108,7 +112,7 @@ def postmark_post(client, raw: bytes):
 
 @pytest.mark.skipif(not Path(REDIS_SERVER).exists(), reason=f"needs {REDIS_SERVER}")
 def test_requests_accepted_during_a_redis_outage_are_processed_exactly_once_after_it(
-    private_redis, settings, client, tmp_path
+    private_redis, settings, client, tmp_path, smtp_server
 ):
     settings.HELPDESK_EMAIL_WEBHOOK_PROVIDERS = ["postmark"]
     settings.ANYMAIL = {"WEBHOOK_SECRET": [POSTMARK_AUTH]}
@@ -140,7 +144,7 @@ def test_requests_accepted_during_a_redis_outage_are_processed_exactly_once_afte
         "/api/v1/tickets/", {**body, "subject": "Keyed"}, format="json", HTTP_IDEMPOTENCY_KEY="k-1"
     )
     client.force_login(agent)
-    reply = client.post(f"/desk/tickets/{existing.pk}/reply/", {"body": "On it.", "visibility": "public"})
+    reply = client.post(f"/desk/tickets/{existing.pk}/", {"body": "On it.", "visibility": "public"})
 
     assert [web_form.status_code, webhook.status_code, created.status_code] == [302, 200, 201]
     assert [keyed.status_code, retried.status_code, reply.status_code] == [201, 201, 302]
@@ -150,30 +154,53 @@ def test_requests_accepted_during_a_redis_outage_are_processed_exactly_once_afte
     assert existing.messages.filter(author_role=Message.AuthorRole.AGENT, body_text="On it.").count() == 1
     inbound = InboundMessage.objects.get()
     assert inbound.state == InboundMessage.State.STORED
+    # The emails these requests caused are in the outbox, unsent: their publish failed with the broker.
+    stranded = OutboundDelivery.objects.filter(state=OutboundDelivery.State.PENDING)
+    acknowledgement = stranded.get(kind=OutboundDelivery.Kind.ACKNOWLEDGEMENT, to=["dan@example.com"])
+    desk_reply = stranded.get(message__ticket=existing, message__body_text="On it.")
 
     private_redis.start()
     worker = start_celery_worker(
         private_redis.url,
         tmp_path,
         REDIS_URL=private_redis.url,
-        EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend",
+        EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
+        EMAIL_HOST=smtp_server.host,
+        EMAIL_PORT=str(smtp_server.port),
         HELPDESK_INBOUND_REQUEUE_AFTER_SECONDS="0",
     )
+    outbox = OutboundDelivery.objects.all()
     try:
-        # The beat sweep's task, published to the recovered broker, enqueues the stranded message.
+        # The beat sweeps' tasks, published to the recovered broker, enqueue the stranded message and
+        # the stranded emails.
         tickets_requeue_inbound_messages.delay()
+        tickets_sweep_outbox.delay()
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             inbound.refresh_from_db()
-            if inbound.state != InboundMessage.State.STORED:
+            unsent = outbox.exclude(state=OutboundDelivery.State.SENT)
+            if inbound.state != InboundMessage.State.STORED and not unsent.exists():
                 break
             assert worker.poll() is None, worker.stdout.read()
             time.sleep(0.25)
-        # A second sweep finds nothing left to do.
+        # A second run of each sweep finds nothing left to do.
         assert inbound_messages_requeue_stored() == []
+        assert deliveries_due() == []
+        assert tickets_sweep_outbox() == 0
     finally:
         worker.terminate()
         worker.wait(timeout=30)
 
     assert inbound.state == InboundMessage.State.PROCESSED
     assert Ticket.objects.filter(customer__email="alice@example.com").count() == 1
+
+    # Every email in the outbox (the stranded ones and those the worker queued) reached SMTP once.
+    assert list(outbox.exclude(state=OutboundDelivery.State.SENT)) == []
+    assert set(outbox.values_list("attempts", flat=True)) == {1}
+    received = [
+        (email.message_from_bytes(raw)["Message-ID"].strip("<>"), rcpts)
+        for raw, rcpts in zip(smtp_server.messages, smtp_server.envelope_recipients, strict=True)
+    ]
+    assert sorted(mid for mid, _ in received) == sorted(outbox.values_list("email_message_id", flat=True))
+    for delivery, recipient in [(acknowledgement, "dan@example.com"), (desk_reply, existing.customer.email)]:
+        assert [rcpts for mid, rcpts in received if mid == delivery.email_message_id] == [[recipient]]

@@ -1,10 +1,16 @@
 """`Idempotency-Key` on API creates: a client's retry never opens a second ticket."""
 
+from datetime import timedelta
+
 import pytest
+import time_machine
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from tests import factories
+from tickets.api.idempotency import idempotency_keys_purge
 from tickets.models import IdempotencyKey, Ticket
+from tickets.tasks import tickets_purge_idempotency_keys
 
 pytestmark = pytest.mark.django_db
 
@@ -95,3 +101,59 @@ def test_a_retried_intake_post_with_the_same_key_files_once():
     assert again.json() == first.json()
     assert Ticket.objects.count() == 1
     assert Ticket.objects.get().messages.count() == 1
+
+
+# --- purge ----------------------------------------------------------------------------------------
+
+
+def stored_key(key: str, *, age: timedelta) -> IdempotencyKey:
+    return IdempotencyKey.objects.create(
+        owner="user:1",
+        key=key,
+        request_fingerprint="0" * 64,
+        response_status=201,
+        response_body={"id": 1},
+        created_at=timezone.now() - age,
+    )
+
+
+def test_the_beat_task_purges_keys_past_the_retention_and_keeps_younger_ones(settings):
+    settings.HELPDESK_IDEMPOTENCY_KEY_RETENTION_HOURS = 24
+    for i in range(5):
+        stored_key(f"old-{i}", age=timedelta(hours=24, seconds=1 + i))
+    young = stored_key("young", age=timedelta(hours=23, minutes=59))
+
+    assert tickets_purge_idempotency_keys() == 5
+    assert list(IdempotencyKey.objects.all()) == [young]
+    # Idempotent: a second run finds nothing.
+    assert tickets_purge_idempotency_keys() == 0
+
+
+def test_the_purge_deletes_in_bounded_batches_oldest_first(settings):
+    settings.HELPDESK_IDEMPOTENCY_KEY_RETENTION_HOURS = 1
+    for i in range(5):
+        stored_key(f"k-{i}", age=timedelta(hours=2 + i))
+
+    assert idempotency_keys_purge(now=timezone.now(), batch_size=2) == 2
+    assert sorted(IdempotencyKey.objects.values_list("key", flat=True)) == ["k-0", "k-1", "k-2"]
+
+
+def test_a_retry_within_the_retention_still_replays_after_a_purge(agent_client, team, settings):
+    settings.HELPDESK_IDEMPOTENCY_KEY_RETENTION_HOURS = 24
+    first = agent_client.post(TICKETS, ticket_body(team), format="json", HTTP_IDEMPOTENCY_KEY="r-1")
+
+    with time_machine.travel(timezone.now() + timedelta(hours=23)):
+        assert tickets_purge_idempotency_keys() == 0
+        again = agent_client.post(TICKETS, ticket_body(team), format="json", HTTP_IDEMPOTENCY_KEY="r-1")
+    with time_machine.travel(timezone.now() + timedelta(hours=25)):
+        assert tickets_purge_idempotency_keys() == 1
+
+    assert again.json() == first.json()
+    assert Ticket.objects.count() == 1
+    assert not IdempotencyKey.objects.exists()
+
+
+def test_the_beat_schedule_runs_the_idempotency_key_purge_with_an_expiry(settings):
+    entry = settings.CELERY_BEAT_SCHEDULE["tickets-purge-idempotency-keys"]
+    assert entry["task"] == "tickets.tasks.tickets_purge_idempotency_keys"
+    assert entry["options"]["expires"] < entry["schedule"].total_seconds()

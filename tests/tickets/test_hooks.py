@@ -1,7 +1,10 @@
 """The ticket core announces; sla and surveys listen (tickets/hooks.py)."""
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
+from sla.selectors import ticket_business_seconds_counter
 from sla.services.engine import sla_ticket_changed
 from surveys.receivers import claim_survey_reply, on_status_changed
 from tests import factories
@@ -19,6 +22,25 @@ def test_the_apps_register_their_receivers_at_start_up():
     assert [r.function for r in hooks._receivers[hooks.TICKET_CHANGED]] == [sla_ticket_changed]
     assert [r.function for r in hooks._receivers[hooks.STATUS_CHANGED]] == [on_status_changed]
     assert [r.function for r in hooks._receivers[hooks.INBOUND_MAIL]] == [claim_survey_reply]
+    assert hooks._providers[hooks.BUSINESS_HOURS] is ticket_business_seconds_counter
+
+
+def test_a_second_provider_of_the_same_answer_is_refused(monkeypatch):
+    monkeypatch.setattr(hooks, "_providers", {})
+    hooks.provide(hooks.BUSINESS_HOURS, ticket_business_seconds_counter)
+    hooks.provide(hooks.BUSINESS_HOURS, ticket_business_seconds_counter)  # the same one again: no effect
+    with pytest.raises(ValueError, match="already has a provider"):
+        hooks.provide(hooks.BUSINESS_HOURS, lambda **kwargs: None)
+    with pytest.raises(ValueError, match="unknown ticket provider"):
+        hooks.provide("weather", print)
+
+
+def test_without_a_business_hours_provider_every_hour_counts(monkeypatch):
+    monkeypatch.setattr(hooks, "_providers", {})
+    start = datetime(2025, 9, 6, 22, 0, tzinfo=UTC)  # a Saturday night: closed on any office calendar
+    count = hooks.business_seconds_counter(ticket=None)
+    assert count(start, start + timedelta(hours=3)) == 3 * 3600
+    assert count(start, start - timedelta(hours=1)) == 0
 
 
 def test_connecting_an_unknown_event_or_a_claim_on_commit_is_refused(isolated_hooks):

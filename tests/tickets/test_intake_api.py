@@ -321,8 +321,11 @@ def call(**overrides):
 
 
 def test_an_answered_call_creates_a_phone_ticket_and_a_call_record():
-    maria = factories.AgentFactory(user=factories.UserFactory(username="maria", email="maria@helpdesk.test"))
-    response = api(Channel.PHONE).post(PHONE, call(), format="json")
+    team = factories.TeamFactory()
+    maria = factories.AgentFactory(
+        teams=[team], user=factories.UserFactory(username="maria", email="maria@helpdesk.test")
+    )
+    response = api(Channel.PHONE, default_team=team).post(PHONE, call(), format="json")
     assert response.status_code == 201
     ticket = Ticket.objects.get()
     assert ticket.channel == Channel.PHONE
@@ -346,7 +349,7 @@ def test_the_agent_who_answered_owns_the_new_ticket_if_routing_keeps_them_in_tea
     )
     factories.AgentFactory(teams=[team])
     factories.RoutingRuleFactory(channels=["phone"], set_team=team)
-    api(Channel.PHONE).post(PHONE, call(), format="json")
+    api(Channel.PHONE, default_team=team).post(PHONE, call(), format="json")
     ticket = Ticket.objects.get()
     assert (ticket.team, ticket.assignee) == (team, maria.user)
 
@@ -660,3 +663,59 @@ def test_a_chat_key_without_a_team_writes_agent_lines_as_itself():
     api(Channel.CHAT).post(CHAT, transcript(), format="json")
 
     assert Message.objects.get(author_role="agent").author_user is None
+
+
+def phone_api(team: Team) -> APIClient:
+    return api(Channel.PHONE, default_team=team)
+
+
+def test_another_teams_phone_key_cannot_re_find_a_call_by_its_id():
+    team_a, team_b = factories.TeamFactory(), factories.TeamFactory()
+    first = phone_api(team_a).post(PHONE, call(call_id="c-77"), format="json")
+
+    other = phone_api(team_b).post(PHONE, call(call_id="c-77", notes="Team B's caller"), format="json")
+
+    # Team B's key learns nothing of team A's ticket: its call with the same id is its own.
+    assert (first.status_code, other.status_code) == (201, 201)
+    assert other.json()["ticket_id"] != first.json()["ticket_id"]
+    assert other.json()["ticket"] != first.json()["ticket"]
+    assert PhoneCall.objects.filter(external_id="c-77").count() == 2
+    assert Ticket.objects.get(pk=first.json()["ticket_id"]).messages.count() == 1
+
+
+def test_a_callers_next_call_threads_only_onto_a_ticket_of_the_keys_team():
+    team_a, team_b = factories.TeamFactory(), factories.TeamFactory()
+    first = phone_api(team_a).post(PHONE, call(call_id="c-1"), format="json")
+    later = (T0 + timedelta(minutes=30)).isoformat()
+
+    other = phone_api(team_b).post(PHONE, call(call_id="c-2", started_at=later), format="json")
+
+    assert other.status_code == 201
+    team_a_ticket = Ticket.objects.get(pk=first.json()["ticket_id"])
+    assert (team_a_ticket.phone_calls.count(), team_a_ticket.messages.count()) == (1, 1)
+    assert Ticket.objects.get(pk=other.json()["ticket_id"]).team == team_b
+
+
+def test_phone_keys_of_one_team_share_its_callers_tickets():
+    team = factories.TeamFactory()
+    phone_api(team).post(PHONE, call(call_id="c-1"), format="json")
+    later = (T0 + timedelta(minutes=30)).isoformat()
+
+    again = phone_api(team).post(PHONE, call(call_id="c-2", started_at=later), format="json")
+    repost = phone_api(team).post(PHONE, call(call_id="c-2", started_at=later), format="json")
+
+    assert (again.json()["created"], repost.json()["created"]) == (False, False)
+    assert Ticket.objects.get().phone_calls.count() == 2
+
+
+def test_a_phone_key_cannot_credit_a_call_to_an_agent_of_another_team():
+    team, other_team = factories.TeamFactory(), factories.TeamFactory()
+    factories.AgentFactory(
+        teams=[other_team], user=factories.UserFactory(username="maria", email="maria@helpdesk.test")
+    )
+
+    phone_api(team).post(PHONE, call(), format="json")
+
+    record = PhoneCall.objects.get()
+    assert (record.agent, record.ticket.assignee) == (None, None)
+    assert "Agent: maria@helpdesk.test" in record.ticket.messages.get().body_text

@@ -1,5 +1,5 @@
 """The ticket core's one connection to the SLA app: badges, headline clocks, the SLA queue views and filters,
-and the business calendar of the ticket metrics.
+and the explainer and forecast panels.
 
 Only this module (and `tickets.adapters.surveys` for surveys) may import `sla` from inside `tickets`; the
 import-linter contract in pyproject.toml enforces it. The names re-exported below are what the API filters,
@@ -16,10 +16,8 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import Q, QuerySet
 
-from sla import business_time
 from sla import selectors as sla_selectors
 from sla.admin import sla_badge
-from sla.business_time import BusinessCalendar
 from sla.models import ClockState, SlaClock
 from sla.models import Metric as SlaMetric
 from sla.selectors import (
@@ -120,15 +118,6 @@ def live_breaches(tickets: QuerySet[Ticket], now: datetime) -> sla_selectors.Liv
 def sla_filter(tickets: QuerySet[Ticket], state: str, now: datetime) -> QuerySet[Ticket]:
     """Tickets in an SLA view."""
     return tickets.filter(sla_state_q(state, now))
-
-
-def ticket_business_calendar(ticket: Ticket) -> BusinessCalendar:
-    """The calendar the ticket's business-hours metrics count on (see `sla.selectors`)."""
-    return sla_selectors.ticket_business_calendar(ticket_id=ticket.pk, team_id=ticket.team_id)
-
-
-def business_seconds_between(calendar: BusinessCalendar, start: datetime, end: datetime) -> int:
-    return business_time.business_seconds_between(calendar, start, end)
 
 
 def ticket_sla_explanation(ticket: Ticket, now: datetime, tz: ZoneInfo) -> sla_selectors.TicketSlaExplanation:

@@ -3,12 +3,16 @@
 The key row is inserted first, in the same transaction as the create. A concurrent retry with the same key
 blocks on the unique index until the first request ends: if it committed, the retry replays its answer; if
 it rolled back (an error answer), the retry runs afresh. Only successful answers are ever stored.
+Rows older than HELPDESK_IDEMPOTENCY_KEY_RETENTION_HOURS are purged by a beat task; a retry after that
+is a new request.
 """
 
 import hashlib
 import json
 from collections.abc import Callable
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -94,3 +98,21 @@ def idempotent_response(*, request: Request, owner: str, produce: Callable[[], R
         record.response_body = response.data
         record.save(update_fields=["response_status", "response_body"])
     return response
+
+
+def idempotency_keys_purge(*, now: datetime, batch_size: int = 1000) -> int:
+    """Delete one batch (oldest first) of keys older than the retention period; returns how many.
+
+    Safe to run twice or concurrently: a row deleted by another run is simply not deleted again. A key
+    younger than the retention period is never touched, so a retry within it still replays its answer.
+    """
+    cutoff = now - timedelta(hours=settings.HELPDESK_IDEMPOTENCY_KEY_RETENTION_HOURS)
+    pks = list(
+        IdempotencyKey.objects.filter(created_at__lt=cutoff)
+        .order_by("created_at", "pk")
+        .values_list("pk", flat=True)[:batch_size]
+    )
+    if not pks:
+        return 0
+    deleted, _ = IdempotencyKey.objects.filter(pk__in=pks).delete()
+    return deleted

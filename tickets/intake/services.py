@@ -1,8 +1,9 @@
 """Intake services for the web form and the chat, phone and social channels.
 
 Each turns one arrival into a new ticket (then routes it) or a message on the conversation's open
-ticket, in one transaction. Conversation keys: a chat's conversation id; a social platform and
-handle; a phone number within HELPDESK_PHONE_THREAD_HOURS. See docs/intake-channels.md.
+ticket, in one transaction. Conversation keys, each within the integration key's scope (its team, else
+the key): a chat's conversation id; a social platform and handle; a phone number within
+HELPDESK_PHONE_THREAD_HOURS. See docs/intake-channels.md.
 """
 
 import hashlib
@@ -433,14 +434,22 @@ def intake_phone_call(
         raise DomainError(f"Unknown call outcome {outcome!r}; expected 'answered' or 'abandoned'.")
     if direction not in PhoneCall.Direction.values:
         raise DomainError(f"Unknown call direction {direction!r}; expected 'inbound' or 'outbound'.")
+    # Call ids and caller threading are per scope (like chat and social conversations): another team's
+    # key can neither re-find (and so read) nor append to this team's calls and tickets.
+    scope = _conversation_scope(integration)
     if external_id and (
-        call := PhoneCall.objects.filter(external_id=external_id).select_related("ticket").first()
+        call := PhoneCall.objects.filter(scope=scope, external_id=external_id)
+        .select_related("ticket")
+        .first()
     ):
         return IntakeResult(ticket=call.ticket, created=False)
     caller = normalize_phone(caller)
     customer = customer_get_or_create(phone=caller, name=customer_name)
     _lock_customer(customer)
-    agent_user = _agent_user(agent)
+    # As for chat lines: the answering agent is one of the key's team (a key without a team names none).
+    agent_user = (
+        _agent_user(agent, team_id=integration.default_team_id) if integration.default_team_id else None
+    )
     abandoned = outcome == PhoneCall.Outcome.ABANDONED
     summary = _call_summary(
         caller=caller,
@@ -457,6 +466,7 @@ def intake_phone_call(
             channel=Channel.PHONE,
             customer=customer,
             status__in=transitions.UNSOLVED,
+            phone_calls__scope=scope,
             phone_calls__started_at__gte=since,
         )
         .order_by("-created_at", "-pk")
@@ -503,6 +513,7 @@ def intake_phone_call(
     services.phone_call_record(
         ticket=ticket,
         external_id=external_id,
+        scope=scope,
         caller=caller,
         direction=direction,
         queue_wait_seconds=queue_wait_seconds,

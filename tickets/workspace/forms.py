@@ -1,6 +1,9 @@
 """Input parsing for the workspace's forms; the services do the checking that needs the domain."""
 
+from zoneinfo import available_timezones
+
 from django import forms
+from django.conf import settings
 
 from tickets.models import Channel, Message, Priority, Status, Team
 from tickets.services import AttachmentInput
@@ -66,3 +69,18 @@ class CustomerMergeForm(forms.Form):
         help_text="Their customer number, email address or phone number.",
     )
     confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+
+class ProfileForm(forms.Form):
+    time_zone = forms.ChoiceField(
+        label="Time zone",
+        required=False,
+        help_text="Times on the desk (the audit trail, notifications, due times) are shown in this zone.",
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["time_zone"].choices = [
+            ("", f"The installation's ({settings.TIME_ZONE})"),
+            *((name, name.replace("_", " ")) for name in sorted(available_timezones())),
+        ]

@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('auth', '0012_alter_user_first_name_max_length'),
-        ('tickets', '0016_ticket_next_sla_due_and_queue_indexes'),
+        ('tickets', '0019_desk_profile'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

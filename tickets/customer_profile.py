@@ -10,6 +10,7 @@ from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet
+from django.db.models.functions import Lower
 
 from tickets.adapters import surveys as survey_adapter
 from tickets.customers import normalize_phone
@@ -136,7 +137,8 @@ def customer_find(*, user: AbstractBaseUser, text: str) -> Customer | None:
     if text.isdigit() and len(text) < 19:
         return customers.filter(pk=int(text)).first()
     if "@" in text:
-        return customers.filter(email__iexact=text).first()
+        # LOWER(email): the unique index customer_email_unique_ci (iexact would scan on PostgreSQL).
+        return customers.alias(email_lower=Lower("email")).filter(email_lower=text.lower()).first()
     try:
         phone = normalize_phone(text)
     except CustomerIdentityError:

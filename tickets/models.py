@@ -1299,3 +1299,17 @@ class OutboundDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} #{self.source_id} by {self.transport} ({self.state})"
+
+
+class ConfigVersion(models.Model):
+    """A counter that moves whenever configuration cached per process changes (tickets/config_cache.py).
+
+    Saving or deleting a team, mailbox, routing rule, SLA policy, calendar, webhook subscription, ... bumps
+    it in the same transaction, so every process (web, Celery workers, ingest workers) sees the change as
+    soon as it is committed and reloads what it cached.
+    """
+
+    version = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"configuration version {self.version}"

@@ -51,6 +51,12 @@ def sla_metric_label(metric: str) -> str:
 
 
 @register.filter
+def status_label(status: str) -> str:
+    """ "On hold", not "on_hold"."""
+    return transitions.LABELS.get(status, status)
+
+
+@register.filter
 def sla_metric_phrase(metric: str) -> str:
     """The metric's label inside a sentence: "first response"."""
     return sla_metric_label(metric).lower()
@@ -148,7 +154,7 @@ def audit_field_label(field: str) -> str:
 def audit_value(entry: AuditEntry, value: str) -> str:
     """An audit value as people read it: status and priority labels, due times in the agent's zone."""
     if entry.field == "status":
-        return transitions.LABELS.get(value, value)
+        return status_label(value)
     if entry.field == "priority":
         return str(dict(Priority.choices).get(value, value))
     sla = _sla_field(entry.field)

@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('auth', '0012_alter_user_first_name_max_length'),
-        ('tickets', '0019_desk_profile'),
+        ('tickets', '0020_config_version'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -706,13 +706,14 @@ def test_macros_of_another_team_are_not_offered(agent_client, ticket, other_team
 
 
 def test_inserting_a_macro_without_javascript_fills_the_reply_box(agent_client, ticket):
-    macro = Macro.objects.create(name="Hello", body="Hello {{ customer.name }}", set_status="pending")
+    macro = Macro.objects.create(name="Hello", body="Hello {{ customer.name }}", set_status="on_hold")
     response = agent_client.post(
         _url("ticket", ticket.pk),
         {"macro": macro.pk, "insert_macro": "1", "body": "Draft", "visibility": "public"},
     )
     assert response.status_code == 200
     assert f"Draft\n\nHello {ticket.customer.name}".encode() in response.content
+    assert b"Suggested by the canned response: On hold<" in response.content
     assert ticket.messages.count() == 1
 
 

@@ -3,11 +3,13 @@ from datetime import datetime
 from django import template
 from django.utils import dateformat, timezone
 from django.utils.dateparse import parse_datetime
-from django.utils.html import format_html
+from django.utils.html import escape, format_html, linebreaks
+from django.utils.safestring import mark_safe
 from django.utils.timesince import timesince, timeuntil
 
 from tickets import transitions
 from tickets.adapters.sla import ClockState, SlaMetric
+from tickets.mentions import MENTION
 from tickets.models import AuditEntry, Priority
 
 register = template.Library()
@@ -46,6 +48,12 @@ def channel_icon(channel: str) -> str:
 def sla_metric_label(metric: str) -> str:
     """ "First response", not "First_response": the SLA app's own label for a metric."""
     return str(dict(SlaMetric.choices).get(metric, metric))
+
+
+@register.filter
+def status_label(status: str) -> str:
+    """ "On hold", not "on_hold"."""
+    return transitions.LABELS.get(status, status)
 
 
 @register.filter
@@ -146,7 +154,7 @@ def audit_field_label(field: str) -> str:
 def audit_value(entry: AuditEntry, value: str) -> str:
     """An audit value as people read it: status and priority labels, due times in the agent's zone."""
     if entry.field == "status":
-        return transitions.LABELS.get(value, value)
+        return status_label(value)
     if entry.field == "priority":
         return str(dict(Priority.choices).get(value, value))
     sla = _sla_field(entry.field)
@@ -156,3 +164,10 @@ def audit_value(entry: AuditEntry, value: str) -> str:
     if sla is not None:
         return sla_state_label(value)
     return value
+
+
+@register.filter
+def with_mentions(text: str) -> str:
+    """Plain note text as paragraphs with each @mention highlighted (escaped first: safe to render)."""
+    html = linebreaks(escape(text or ""))
+    return mark_safe(MENTION.sub(r'<mark class="mention">@\1</mark>', html))

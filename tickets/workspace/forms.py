@@ -60,6 +60,17 @@ class NewTicketForm(forms.Form):
         return data
 
 
+class CustomerMergeForm(forms.Form):
+    """The customer to merge into the one whose profile this is, and whether the merge is confirmed."""
+
+    source = forms.CharField(
+        label="Customer to merge into this one",
+        max_length=254,
+        help_text="Their customer number, email address or phone number.",
+    )
+    confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+
 class ProfileForm(forms.Form):
     time_zone = forms.ChoiceField(
         label="Time zone",

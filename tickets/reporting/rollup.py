@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Min, Q
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from tickets.adapters.sla import ClockState, SlaClock
@@ -49,22 +49,24 @@ def _local_day(instant: datetime) -> date:
     return timezone.localtime(instant, _tz()).date()
 
 
+def _markable() -> Q:
+    # A day never computed is read raw and will be computed from the data as it is then: no mark needed.
+    # A day being computed for the first time is claimed: marking it keeps the change from being lost.
+    return Q(computed_at__isnull=False) | Q(claimed_until__isnull=False)
+
+
 def rollup_mark_days(days: Iterable[date], *, now: datetime) -> int:
-    """Mark settled days as changed (days inside the raw window need no mark); returns how many."""
+    """Mark computed settled days as changed (days inside the raw window need no mark); returns how many."""
     settled = metrics.settled_before(now=now)
     stale = sorted({day for day in days if day < settled})
-    if stale:
-        MetricsRollupDay.objects.bulk_create(
-            [MetricsRollupDay(day=day, dirty_at=now) for day in stale],
-            update_conflicts=True,
-            unique_fields=["day"],
-            update_fields=["dirty_at"],
-        )
-    return len(stale)
+    if not stale:
+        return 0
+    return MetricsRollupDay.objects.filter(_markable(), day__in=stale).update(dirty_at=now)
 
 
 def rollup_mark_ticket(ticket: Ticket, *, now: datetime, also: Iterable[datetime | None] = ()) -> int:
-    """Mark the settled days on which `ticket`'s figures sit (and the days of `also`) as changed.
+    """Mark the computed settled days on which `ticket`'s figures sit (and the days of `also`) as changed,
+    in one statement; returns how many days.
 
     Costs no query for a ticket created inside the raw window (everything it touches is later).
     """
@@ -77,18 +79,21 @@ def rollup_mark_ticket(ticket: Ticket, *, now: datetime, also: Iterable[datetime
     days = {_local_day(instant) for instant in instants if instant is not None}
     # An old ticket (an import) can be the repeat contact of its customer's tickets solved before it.
     days.update(created - timedelta(days=n) for n in range(1, settings.HELPDESK_REPEAT_CONTACT_DAYS + 2))
-    settled_at = metrics.range_bounds(settled, settled, _tz())[0]
-    calls = PhoneCall.objects.filter(ticket_id=ticket.pk, started_at__lt=settled_at)
-    calls = calls.order_by().values_list("started_at")
-    outcomes = (
-        SlaClock.objects.filter(ticket_id=ticket.pk, state__in=[ClockState.ACHIEVED, ClockState.BREACHED])
-        .annotate(outcome_at=Coalesce("breached_at", "stopped_at"))
-        .filter(outcome_at__lt=settled_at)
-        .order_by()
-        .values_list("outcome_at")
+    tz = _tz()
+    calls = PhoneCall.objects.filter(ticket_id=ticket.pk).order_by()
+    outcomes = SlaClock.objects.filter(
+        ticket_id=ticket.pk, state__in=[ClockState.ACHIEVED, ClockState.BREACHED]
+    ).order_by()
+    touched = (
+        Q(day__in=sorted(days))
+        | Q(day__in=calls.annotate(d=TruncDate("started_at", tzinfo=tz)).values("d"))
+        | Q(
+            day__in=outcomes.annotate(d=TruncDate(Coalesce("breached_at", "stopped_at"), tzinfo=tz)).values(
+                "d"
+            )
+        )
     )
-    days.update(_local_day(instant) for (instant,) in calls.union(outcomes) if instant is not None)
-    return rollup_mark_days(days, now=now)
+    return MetricsRollupDay.objects.filter(_markable(), touched, day__lt=settled).update(dirty_at=now)
 
 
 def rollup_compute(first: date, last: date) -> int:

@@ -172,6 +172,15 @@ def test_queue_filters_use_the_api_filterset(agent_client, team):
             assert len(rows) == 2
 
 
+def test_the_filter_form_as_a_browser_sends_it_with_empty_choices_searches(agent_client, team):
+    wanted = factories.ticket(team=team, subject="Invoice sent twice")
+    factories.ticket(team=team, subject="Printer jam")
+    form = {"view": "all", "q": wanted.reference, "team": "", "channel": "", "priority": "", "tag": ""}
+    response = agent_client.get(_url("queue"), form)
+    assert [t.pk for t, _ in response.context["rows"]] == [wanted.pk]
+    assert "channel=" not in response.context["base_query"]
+
+
 def test_queue_with_a_malformed_filter_shows_the_error_and_no_tickets(agent_client, team):
     factories.ticket(team=team)
     response = agent_client.get(_url("queue"), {"view": "open", "team": "not-a-number"})

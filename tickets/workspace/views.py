@@ -774,9 +774,10 @@ def notification_read_all(request: HttpRequest) -> HttpResponse:
 @staff_required
 def profile(request: HttpRequest) -> HttpResponse:
     """The person's desk settings: the time zone their desk pages show times in."""
-    zone = ws.desk_time_zone(request.user)
-    initial = {"time_zone": "" if zone.key == settings.TIME_ZONE else zone.key}
-    form = ProfileForm(request.POST or None, initial=initial)
+    zone = timezone.get_current_timezone_name()  # theirs: DeskTimeZoneMiddleware activated it
+    form = ProfileForm(
+        request.POST or None, initial={"time_zone": "" if zone == settings.TIME_ZONE else zone}
+    )
     if request.method == "POST" and form.is_valid():
         try:
             ws_services.desk_profile_update(user=request.user, time_zone=form.cleaned_data["time_zone"])
@@ -792,7 +793,7 @@ def profile(request: HttpRequest) -> HttpResponse:
 def _profile_page(
     request: HttpRequest, form: ProfileForm, status: int = 200, emailed_error: str = ""
 ) -> HttpResponse:
-    now = timezone.localtime(timezone.now(), ws.desk_time_zone(request.user))
+    now = timezone.now()  # shown in the zone DeskTimeZoneMiddleware activated
     emailed = services.emailed_notification_kinds([request.user.pk])[request.user.pk]
     kinds = [(value, label, value in emailed) for value, label in Notification.Kind.choices]
     context = {"form": form, "now": now, "kinds": kinds, "emailed_error": emailed_error}
@@ -808,8 +809,8 @@ def profile_notifications(request: HttpRequest) -> HttpResponse:
             user=request.user, emailed_kinds=request.POST.getlist("emailed")
         )
     except DomainError as error:
-        zone = ws.desk_time_zone(request.user)
-        form = ProfileForm(initial={"time_zone": "" if zone.key == settings.TIME_ZONE else zone.key})
+        zone = timezone.get_current_timezone_name()  # theirs: DeskTimeZoneMiddleware activated it
+        form = ProfileForm(initial={"time_zone": "" if zone == settings.TIME_ZONE else zone})
         return _profile_page(request, form, status=400, emailed_error=str(error))
     messages.success(request, "Notification emails saved.")
     return redirect("workspace:profile")

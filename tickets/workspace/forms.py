@@ -55,3 +55,11 @@ class NewTicketForm(forms.Form):
         if not data.get("customer_email") and not data.get("customer_phone"):
             raise forms.ValidationError("Give the customer's email address or phone number.")
         return data
+
+
+class PublicAnswerForm(forms.Form):
+    """A solved ticket's answer rewritten for the public support form (tickets.deflection)."""
+
+    title = forms.CharField(max_length=200, label="Public title")
+    body = forms.CharField(max_length=5000, label="Public answer", widget=forms.Textarea(attrs={"rows": 6}))
+    is_published = forms.BooleanField(required=False, initial=True, label="Show it on the support form")

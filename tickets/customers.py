@@ -14,8 +14,10 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.db.models.functions import Lower
 from django.utils import timezone
 
+from tickets.config_cache import cached
 from tickets.exceptions import CustomerIdentityError
 from tickets.models import Channel, Customer, CustomerHandle, Message, Organization, Ticket
 from tickets.services import audit_field_change
@@ -85,10 +87,18 @@ def _surviving(customer: Customer | None) -> Customer | None:
     return customer
 
 
+def _with_email(email: str):
+    # LOWER(email) = lower(address): the unique index customer_email_unique_ci, where `iexact` (UPPER on
+    # PostgreSQL) would scan every customer.
+    return Customer.objects.alias(email_lower=Lower("email")).filter(
+        email__isnull=False, email_lower=email.lower()
+    )
+
+
 def _find(*, email: str | None, phone: str | None, handle: HandleInput | None) -> Customer | None:
     """Email wins over phone, phone over handle: an email address is the strongest identity we get."""
     if email:
-        found = Customer.objects.filter(email__iexact=email).first()
+        found = _with_email(email).first()
         if found:
             return _surviving(found)
     if phone:
@@ -112,12 +122,16 @@ def organization_for_email(email: str | None) -> Organization | None:
     if not email:
         return None
     domain = email.rpartition("@")[2].lower()
-    # icontains on the JSON text narrows the rows in the database (on SQLite and PostgreSQL alike);
-    # the exact comparison below rules out partial hits such as "acme.test" in "subacme.test".
-    for organization in Organization.objects.filter(email_domains__icontains=domain).order_by("pk"):
-        if domain in {d.strip().lower().lstrip("@") for d in organization.email_domains or []}:
-            return organization
-    return None
+    return cached("organizations_by_domain", _organizations_by_domain).get(domain)
+
+
+def _organizations_by_domain() -> dict[str, Organization]:
+    """Each email domain's organization (the first by id when two claim one); cached per process."""
+    domains: dict[str, Organization] = {}
+    for organization in Organization.objects.order_by("pk"):
+        for domain in organization.email_domains or []:
+            domains.setdefault(str(domain).strip().lower().lstrip("@"), organization)
+    return domains
 
 
 def _complete(
@@ -125,7 +139,7 @@ def _complete(
 ) -> Customer:
     """Add identifiers the customer lacks, unless another customer already owns them."""
     update_fields = []
-    if email and not customer.email and not Customer.objects.filter(email__iexact=email).exists():
+    if email and not customer.email and not _with_email(email).exists():
         customer.email = email
         update_fields.append("email")
     if phone and not customer.phone and not Customer.objects.filter(phone=phone).exists():

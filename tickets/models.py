@@ -15,12 +15,12 @@ from tickets import transitions
 
 
 class Status(models.TextChoices):
-    NEW = transitions.NEW, "New"
-    OPEN = transitions.OPEN, "Open"
-    PENDING = transitions.PENDING, "Pending"
-    ON_HOLD = transitions.ON_HOLD, "On hold"
-    SOLVED = transitions.SOLVED, "Solved"
-    CLOSED = transitions.CLOSED, "Closed"
+    NEW = transitions.NEW, transitions.LABELS[transitions.NEW]
+    OPEN = transitions.OPEN, transitions.LABELS[transitions.OPEN]
+    PENDING = transitions.PENDING, transitions.LABELS[transitions.PENDING]
+    ON_HOLD = transitions.ON_HOLD, transitions.LABELS[transitions.ON_HOLD]
+    SOLVED = transitions.SOLVED, transitions.LABELS[transitions.SOLVED]
+    CLOSED = transitions.CLOSED, transitions.LABELS[transitions.CLOSED]
 
 
 class Priority(models.TextChoices):
@@ -930,6 +930,22 @@ class SavedView(models.Model):
         return self.name
 
 
+class DeskProfile(models.Model):
+    """One person's desk settings (agent, lead or admin); without a row the installation's defaults apply."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="desk_profile"
+    )
+    time_zone = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="IANA time zone the desk shows times in, e.g. 'Europe/Lisbon'; empty: the installation's.",
+    )
+
+    def __str__(self) -> str:
+        return f"Desk profile of {self.user_id}"
+
+
 class TicketPresence(models.Model):
     """Who has a ticket open right now: refreshed by the page's heartbeat, stale after a TTL."""
 
@@ -1275,3 +1291,17 @@ class AnswerView(models.Model):
 
     def __str__(self) -> str:
         return f"{self.answer_id} viewed {self.viewed_at:%Y-%m-%d %H:%M}"
+
+
+class ConfigVersion(models.Model):
+    """A counter that moves whenever configuration cached per process changes (tickets/config_cache.py).
+
+    Saving or deleting a team, mailbox, routing rule, SLA policy, calendar, webhook subscription, ... bumps
+    it in the same transaction, so every process (web, Celery workers, ingest workers) sees the change as
+    soon as it is committed and reloads what it cached.
+    """
+
+    version = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"configuration version {self.version}"

@@ -482,7 +482,7 @@ def _record_public_agent_reply(*, ticket: Ticket, message: Message, now: datetim
 
 
 # Which status-time totals the time spent in a status adds to (Zendesk's multi-event metrics).
-_STATUS_TIME_COLUMNS = {
+STATUS_TIME_COLUMNS = {
     Status.NEW: ("requester_wait", "agent_work"),
     Status.OPEN: ("requester_wait", "agent_work"),
     Status.ON_HOLD: ("requester_wait", "on_hold"),
@@ -500,7 +500,7 @@ def _status_time_updates(
     """
     updates: dict[str, object] = {"status_since": now}
     since = metrics.status_since or ticket.created_at
-    columns = _STATUS_TIME_COLUMNS.get(old, ())
+    columns = STATUS_TIME_COLUMNS.get(old, ())
     business_seconds = hooks.business_seconds_counter(ticket) if columns or new == Status.SOLVED else None
     if columns and now > since:
         seconds, business = _seconds_between(since, now), business_seconds(since, now)

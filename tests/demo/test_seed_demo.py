@@ -22,6 +22,7 @@ from tickets.models import (
     Status,
     Team,
     Ticket,
+    TicketMetrics,
     WebhookDelivery,
 )
 
@@ -67,6 +68,19 @@ def test_the_demo_is_a_healthy_busy_desk_at_the_end_of_seeding(
     assert Team.objects.filter(lead__username="lead").exists()
     assert all(len(c.name.split()[0]) > 1 for c in Customer.objects.all())
     assert "Demo ready" in out.getvalue()
+    # The metric columns the services keep are filled as the services would have: a ticket solved once
+    # spent its whole life until the solve waiting on the team (new, open, on hold) or on the customer.
+    solved_once = TicketMetrics.objects.filter(ticket__status=Status.SOLVED, reopens=0)
+    assert solved_once.count() >= 10
+    for row in solved_once:
+        assert row.requester_wait_seconds + row.agent_wait_seconds == row.resolution_seconds
+        assert row.first_resolution_seconds == row.resolution_seconds
+        assert row.requester_wait_business_seconds <= row.requester_wait_seconds
+        assert row.resolution_business_seconds <= row.resolution_seconds
+        assert (row.team_stations, row.assignee_stations) == (1, 1)
+    assert TicketMetrics.objects.filter(agent_wait_seconds__gt=0).exists()
+    assert TicketMetrics.objects.filter(on_hold_seconds__gt=0).exists()
+    assert PhoneCall.objects.filter(outcome="answered", wrap_up_seconds__gt=0).exists()
 
 
 def test_seed_demo_refuses_clearly_when_data_exists():

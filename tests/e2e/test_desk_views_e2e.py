@@ -135,6 +135,7 @@ def test_no_desk_page_scrolls_sideways_on_a_phone(page: Page, live_server, desk)
         subject="A rather long subject line that keeps going to test how the page wraps it on a phone",
     )
     services.ticket_assign(ticket=ticket, assignee=desk["lead"])
+    factories.ticket(team=support, subject="Nobody has this one yet, and its subject is long as well")
     # A solved ticket, so the metrics page draws its charts rather than empty states.
     services.ticket_change_status(ticket=factories.ticket(team=support), status=Status.SOLVED)
     page.set_viewport_size(PHONE)
@@ -147,6 +148,7 @@ def test_no_desk_page_scrolls_sideways_on_a_phone(page: Page, live_server, desk)
         ("board", "/desk/team/"),
         ("metrics", "/desk/metrics/"),
         ("health", "/desk/health/"),
+        ("profile", "/desk/profile/"),
     ):
         page.goto(f"{live_server.url}{path}")
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")

@@ -1,5 +1,7 @@
 """The outbox: reply callbacks over real HTTP, routes, the lease and the sweep, broker outages, bounces."""
 
+import email
+import email.policy
 import json
 import logging
 import time
@@ -172,6 +174,29 @@ def test_a_broker_outage_keeps_the_reply_and_the_sweep_sends_it_later(
     assert swept == [delivery.pk]
     assert tickets_deliver_outbound(delivery.pk) == State.SENT
     assert len(smtp_server.messages) == 1
+
+
+def test_a_replys_attachments_are_emailed_with_it(smtp_server, ticket, agent_user, published):
+    message = services.message_add(
+        ticket=ticket,
+        author_role=Message.AuthorRole.AGENT,
+        author_user=agent_user,
+        body_text="The invoice is attached.",
+        attachments=[
+            services.AttachmentInput("invoice.pdf", b"%PDF-1.4 invoice", "application/pdf"),
+            services.AttachmentInput("virus.exe", b"", rejected_reason="blocked file type"),
+        ],
+    )
+    delivery = OutboundDelivery.objects.get(message=message)
+
+    assert tickets_deliver_outbound(delivery.pk) == State.SENT
+
+    sent = email.message_from_bytes(smtp_server.messages[0], policy=email.policy.default)
+    files = [
+        (part.get_filename(), part.get_content_type(), part.get_content()) for part in sent.iter_attachments()
+    ]
+    assert files == [("invoice.pdf", "application/pdf", b"%PDF-1.4 invoice")]
+    assert "The invoice is attached." in sent.get_body(("plain",)).get_content()
 
 
 def test_a_sent_row_is_never_sent_again(smtp_server, ticket, agent_user, published):

@@ -185,7 +185,7 @@ def test_a_reply_sent_from_a_macro_records_it(team, agent_user, desk_client):
     macro = Macro.objects.create(name="Refund issued", body="Refunded.")
     ticket = new_ticket(team)
     desk_client(agent_user).post(
-        f"/desk/tickets/{ticket.pk}/reply/", {"body": "Refunded.", "visibility": "public", "macro": macro.pk}
+        f"/desk/tickets/{ticket.pk}/", {"body": "Refunded.", "visibility": "public", "macro": macro.pk}
     )
     assert ticket.messages.get(author_role="agent").macro == macro
 

@@ -1,6 +1,9 @@
 """Input parsing for the workspace's forms; the services do the checking that needs the domain."""
 
+from zoneinfo import available_timezones
+
 from django import forms
+from django.conf import settings
 
 from tickets.models import Channel, Message, Priority, Status, Team
 from tickets.services import AttachmentInput
@@ -63,3 +66,18 @@ class PublicAnswerForm(forms.Form):
     title = forms.CharField(max_length=200, label="Public title")
     body = forms.CharField(max_length=5000, label="Public answer", widget=forms.Textarea(attrs={"rows": 6}))
     is_published = forms.BooleanField(required=False, initial=True, label="Show it on the support form")
+
+
+class ProfileForm(forms.Form):
+    time_zone = forms.ChoiceField(
+        label="Time zone",
+        required=False,
+        help_text="Times on the desk (the audit trail, notifications, due times) are shown in this zone.",
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["time_zone"].choices = [
+            ("", f"The installation's ({settings.TIME_ZONE})"),
+            *((name, name.replace("_", " ")) for name in sorted(available_timezones())),
+        ]

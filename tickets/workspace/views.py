@@ -40,7 +40,7 @@ from tickets.reporting.dashboard import DashboardForm, dashboard_context
 from tickets.similar import selectors as similar_selectors
 from tickets.workspace import selectors as ws
 from tickets.workspace import services as ws_services
-from tickets.workspace.forms import NewTicketForm, PublicAnswerForm, ReplyForm
+from tickets.workspace.forms import NewTicketForm, ProfileForm, PublicAnswerForm, ReplyForm
 
 PAGE_SIZE = 50
 # The filters a queue page keeps in its links; the reports' drill-down links use the date, organization,
@@ -301,34 +301,49 @@ def _ticket_context(request: HttpRequest, ticket: Ticket, form: ReplyForm | None
         "presence": ws.presence_others(ticket=ticket, user=request.user, now=now),
         "reply_route": reply_route(ticket),
         "public_answer": deflection_selectors.public_answer_draft(ticket=ticket),
+        "reply_statuses": ws.reply_statuses(ticket.status),
         **_properties_context(ticket),
     }
 
 
-def _properties_context(ticket: Ticket, error: str = "") -> dict:
+def _properties_context(
+    ticket: Ticket, error: str = "", saved: tuple[str, ...] = (), away: Agent | None = None
+) -> dict:
+    """The properties card: only the statuses the ticket may move to are offered (tickets/transitions.py).
+
+    `saved` names the fields the last change saved (each shows "Saved" by its control); `away` is the
+    agent marked away whom the post chose as assignee, awaiting confirmation.
+    """
     return {
         "ticket": ticket,
-        "statuses": Status.choices,
+        "statuses": ws.status_choices(ticket.status),
         "priorities": Priority.choices,
         "teams": Team.objects.all(),
         "agents": ws.assignable_agents(team_id=ticket.team_id),
         "tags_text": ", ".join(tag.name for tag in ticket.tags.all()),
         "properties_error": error,
+        "saved": saved,
+        "away": away,
+        "assignee_id": away.user_id if away else ticket.assignee_id,
     }
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 @staff_required
 def ticket_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """The ticket page; a POST is a reply (post-redirect-get: the address stays the ticket's own)."""
     ticket = _visible_ticket(request, pk)
+    if request.method == "POST":
+        return _ticket_reply(request, ticket)
     ws_services.presence_touch(ticket=ticket, user=request.user, activity="viewing")
     return _page(request, "workspace/ticket.html", _ticket_context(request, ticket))
 
 
-@require_POST
-@staff_required
-def ticket_reply(request: HttpRequest, pk: int) -> HttpResponse:
-    ticket = _visible_ticket(request, pk)
+def _ticket_reply(request: HttpRequest, ticket: Ticket) -> HttpResponse:
+    """Send a reply or note, then redirect to the ticket; a refused one re-renders the page with a 400,
+    the draft kept and the error at the reply box, which takes the focus.
+
+    The reply form is a plain form (no htmx), so browsers with and without JavaScript take this one path."""
     form = ReplyForm(request.POST, request.FILES)
     if request.POST.get("insert_macro"):
         # The no-JavaScript way to use a macro: the page comes back with the text in the box.
@@ -445,16 +460,33 @@ def _parse_properties(request: HttpRequest, ticket: Ticket) -> dict:
     return changes
 
 
+def _property_values(ticket: Ticket) -> dict:
+    return {
+        "status": ticket.status,
+        "priority": ticket.priority,
+        "team": ticket.team_id,
+        "assignee": ticket.assignee_id,
+        "tags": sorted(tag.name for tag in ticket.tags.all()),
+    }
+
+
 @require_POST
 @staff_required
 def ticket_update(request: HttpRequest, pk: int) -> HttpResponse:
+    """Change the properties; with htmx the answer is the card with "Saved" by each changed control and,
+    out of band, the page's header and SLA card. Choosing an agent marked away asks first (`confirm_away`)."""
     ticket = _visible_ticket(request, pk)
     error = ""
+    before = _property_values(ticket)
+    back = _safe_next(request, reverse("workspace:ticket", args=[ticket.pk]))
     try:
-        services.ticket_update(ticket=ticket, actor=request.user, **_parse_properties(request, ticket))
+        changes = _parse_properties(request, ticket)
+        away = ws.away_agent(changes.get("assignee"), current_id=ticket.assignee_id)
+        if away is not None and not request.POST.get("confirm_away"):
+            return _confirm_away(request, ticket, away, back)
+        services.ticket_update(ticket=ticket, actor=request.user, **changes)
     except DomainError as exc:
         error = str(exc)
-    back = _safe_next(request, reverse("workspace:ticket", args=[ticket.pk]))
     try:
         ticket = selectors.ticket_get(user=request.user, pk=pk)
     except Ticket.DoesNotExist:
@@ -464,12 +496,35 @@ def ticket_update(request: HttpRequest, pk: int) -> HttpResponse:
             return HttpResponse(headers={"HX-Redirect": reverse("workspace:queue")})
         return redirect("workspace:queue")
     if _is_htmx(request) and not request.POST.get("next"):
-        return render(request, "workspace/_properties.html", _properties_context(ticket, error))
+        after = _property_values(ticket)
+        saved = tuple(name for name, value in after.items() if value != before[name])
+        context = {
+            **_properties_context(ticket, error, saved),
+            "sla": sla_adapter.ticket_sla_summaries([ticket], timezone.now())[ticket.pk],
+            "oob": True,
+        }
+        return render(request, "workspace/_properties_saved.html", context)
     if error:
         messages.error(request, f"{ticket.reference}: {error}")
     else:
         messages.success(request, f"{ticket.reference} updated.")
     return redirect(back)
+
+
+def _confirm_away(request: HttpRequest, ticket: Ticket, away: Agent, back: str) -> HttpResponse:
+    """The confirm step before assigning to an agent marked away: nothing is saved until it is answered."""
+    if _is_htmx(request) and not request.POST.get("next"):
+        return render(request, "workspace/_properties.html", _properties_context(ticket, away=away))
+    fields = [
+        (key, value)
+        for key in ("status", "priority", "team", "assignee", "tags")
+        for value in request.POST.getlist(key)
+    ]
+    return _page(
+        request,
+        "workspace/assign_confirm.html",
+        {"ticket": ticket, "away": away, "fields": fields, "back": back},
+    )
 
 
 @require_POST
@@ -486,8 +541,8 @@ def ticket_presence(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _agent_zone(request: HttpRequest) -> ZoneInfo:
-    """The time zone the agent's browser reports (`tz`), else the site's; an unknown name is a 400."""
-    name = request.GET.get("tz") or settings.TIME_ZONE
+    """The time zone the agent's browser reports (`tz`), else their desk's; an unknown name is a 400."""
+    name = request.GET.get("tz") or timezone.get_current_timezone_name()
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
@@ -612,17 +667,56 @@ def notification_read_all(request: HttpRequest) -> HttpResponse:
     return redirect(_safe_next(request, reverse("workspace:notifications")))
 
 
+# --- profile -------------------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@staff_required
+def profile(request: HttpRequest) -> HttpResponse:
+    """The person's desk settings: the time zone their desk pages show times in."""
+    zone = ws.desk_time_zone(request.user)
+    initial = {"time_zone": "" if zone.key == settings.TIME_ZONE else zone.key}
+    form = ProfileForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            ws_services.desk_profile_update(user=request.user, time_zone=form.cleaned_data["time_zone"])
+        except DomainError as error:
+            form.add_error("time_zone", str(error))
+        else:
+            messages.success(request, "Profile saved: times now show in your time zone.")
+            return redirect("workspace:profile")
+    status = 400 if request.method == "POST" else 200
+    now = timezone.localtime(timezone.now(), ws.desk_time_zone(request.user))
+    return _page(request, "workspace/profile.html", {"form": form, "now": now}, status=status)
+
+
 # --- team lead -----------------------------------------------------------------------------------
+
+
+BOARD_PAGE_SIZE = 25
 
 
 @require_GET
 @lead_required
 def board(request: HttpRequest) -> HttpResponse:
+    """The lead's board: each team's agents (availability, load against capacity, SLA counts) and every
+    unassigned ticket of their teams, paged, most urgent SLA first."""
+    now = timezone.now()
+    boards = ws.team_board(user=request.user, now=now)
+    page = Paginator(ws.board_unassigned(user=request.user), BOARD_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    unassigned = list(page.object_list)
+    summaries = sla_adapter.ticket_sla_summaries(unassigned, now)
+    rows_by_team = {b.team.pk: b.rows for b in boards}
     return _page(
         request,
         "workspace/board.html",
         {
-            "boards": ws.team_board(user=request.user, now=timezone.now()),
+            "boards": boards,
+            "page": page,
+            "unassigned": [(t, summaries[t.pk], rows_by_team.get(t.team_id, ())) for t in unassigned],
+            "many_teams": len(boards) > 1,
         },
     )
 

@@ -261,6 +261,12 @@ class Ticket(models.Model):
     merged_into = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_tickets"
     )
+    followers = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="followed_tickets",
+        help_text="Agents told about each update of the ticket (they must be able to see it).",
+    )
     reply_token = models.CharField(max_length=32, unique=True, default=new_reply_token, editable=False)
     created_at = models.DateTimeField(db_index=True)
     updated_at = models.DateTimeField()
@@ -537,6 +543,8 @@ class Notification(models.Model):
         SLA_BREACH = "sla_breach", "SLA breach"
         POOR_SURVEY = "poor_survey", "Poor survey answer"
         DELIVERY_FAILURE = "delivery_failure", "Delivery failure"
+        MENTION = "mention", "Mention"
+        TICKET_UPDATE = "ticket_update", "Update on a followed ticket"
 
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
@@ -552,7 +560,10 @@ class Notification(models.Model):
         blank=True,
         help_text="Makes a notification idempotent per recipient (e.g. 'breach:clock:42').",
     )
-    created_at = models.DateTimeField()
+    created_at = models.DateTimeField(help_text="When the latest event it stands for happened.")
+    occurrences = models.PositiveIntegerField(
+        default=1, help_text="How many events of this kind on this ticket it stands for while unread."
+    )
     read_at = models.DateTimeField(null=True, blank=True)
     emailed_at = models.DateTimeField(null=True, blank=True)
 
@@ -563,10 +574,64 @@ class Notification(models.Model):
             models.UniqueConstraint(
                 fields=["recipient", "dedupe_key"], condition=~Q(dedupe_key=""), name="notification_dedupe"
             ),
+            # One unread entry per recipient, ticket and kind: a second event updates it.
+            models.UniqueConstraint(
+                fields=["recipient", "ticket", "kind"],
+                condition=Q(read_at__isnull=True, ticket__isnull=False),
+                name="notification_one_unread_per_ticket_kind",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.title
+
+
+# Kinds emailed to someone who has not chosen (NotificationPreference): everything that asks them to act;
+# updates on followed tickets stay in the bell.
+DEFAULT_EMAILED_NOTIFICATION_KINDS = tuple(
+    kind for kind in Notification.Kind if kind != Notification.Kind.TICKET_UPDATE
+)
+
+
+def default_emailed_notification_kinds() -> list[str]:
+    return [str(kind) for kind in DEFAULT_EMAILED_NOTIFICATION_KINDS]
+
+
+class NotificationPreference(models.Model):
+    """Which kinds of notification a user also gets by email (every kind is always shown in the bell)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    emailed_kinds = models.JSONField(
+        default=default_emailed_notification_kinds,
+        blank=True,
+        help_text='Notification kinds that are emailed, e.g. ["assignment", "mention"].',
+    )
+
+    def __str__(self) -> str:
+        return f"Notification email preferences of {self.user_id}"
+
+
+class CustomerMerge(models.Model):
+    """The record of one customer merge: who merged which customer into which, and what moved."""
+
+    source = models.OneToOneField(Customer, on_delete=models.CASCADE, related_name="merge_record")
+    target = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="merges_absorbed")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    ticket_ids = models.JSONField(default=list, blank=True, help_text="The tickets that moved.")
+    details = models.JSONField(
+        default=dict, blank=True, help_text="Identities and contact details that moved to the target."
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"Customer {self.source_id} merged into {self.target_id}"
 
 
 # --- Intake channels and routing (channels branch) ----------------------------------------------

@@ -68,6 +68,17 @@ class PublicAnswerForm(forms.Form):
     is_published = forms.BooleanField(required=False, initial=True, label="Show it on the support form")
 
 
+class CustomerMergeForm(forms.Form):
+    """The customer to merge into the one whose profile this is, and whether the merge is confirmed."""
+
+    source = forms.CharField(
+        label="Customer to merge into this one",
+        max_length=254,
+        help_text="Their customer number, email address or phone number.",
+    )
+    confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+
 class ProfileForm(forms.Form):
     time_zone = forms.ChoiceField(
         label="Time zone",

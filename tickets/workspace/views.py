@@ -37,6 +37,8 @@ from tickets.customer_profile import (
     customer_recent_contacts,
 )
 from tickets.customers import customer_get_or_create
+from tickets.deflection import selectors as deflection_selectors
+from tickets.deflection import services as deflection
 from tickets.exceptions import DomainError
 from tickets.intake.services import ticket_open_for_customer
 from tickets.models import (
@@ -58,7 +60,7 @@ from tickets.reporting.dashboard import DashboardForm, dashboard_context
 from tickets.similar import selectors as similar_selectors
 from tickets.workspace import selectors as ws
 from tickets.workspace import services as ws_services
-from tickets.workspace.forms import CustomerMergeForm, NewTicketForm, ProfileForm, ReplyForm
+from tickets.workspace.forms import CustomerMergeForm, NewTicketForm, ProfileForm, PublicAnswerForm, ReplyForm
 
 PAGE_SIZE = 50
 # The filters a queue page keeps in its links; the reports' drill-down links use the date, organization,
@@ -318,6 +320,7 @@ def _ticket_context(request: HttpRequest, ticket: Ticket, form: ReplyForm | None
         "other_tickets": ws.customer_other_tickets(user=request.user, ticket=ticket),
         "presence": ws.presence_others(ticket=ticket, user=request.user, now=now),
         "reply_route": reply_route(ticket),
+        "public_answer": deflection_selectors.public_answer_draft(ticket=ticket),
         "reply_statuses": ws.reply_statuses(ticket.status),
         "recent_contacts": customer_recent_contacts(
             user=request.user, customer_id=ticket.customer_id, limit=TICKET_PAGE_CONTACTS
@@ -621,6 +624,34 @@ def ticket_similar_link(request: HttpRequest, pk: int, similar_pk: int) -> HttpR
         messages.error(request, str(error))
     else:
         messages.success(request, f"Linked {similar.reference} in an internal note.")
+    return redirect("workspace:ticket", pk=ticket.pk)
+
+
+@require_POST
+@staff_required
+def ticket_public_answer(request: HttpRequest, pk: int) -> HttpResponse:
+    """Write (or edit, publish, withdraw) the public answer of a solved ticket for the support form."""
+    ticket = _visible_ticket(request, pk)
+    form = PublicAnswerForm(request.POST)
+    if not form.is_valid():
+        errors = "; ".join(f"{form.fields[name].label}: {' '.join(e)}" for name, e in form.errors.items())
+        messages.error(request, f"The public answer was not saved. {errors}")
+        return redirect("workspace:ticket", pk=ticket.pk)
+    data = form.cleaned_data
+    try:
+        answer = deflection.published_answer_save(
+            ticket=ticket,
+            title=data["title"],
+            body=data["body"],
+            is_published=data["is_published"],
+            actor=request.user,
+            now=timezone.now(),
+        )
+    except DomainError as error:
+        messages.error(request, str(error))
+    else:
+        shown = "is shown on the support form" if answer.is_published else "is saved, not shown"
+        messages.success(request, f"The public answer “{answer.title}” {shown}.")
     return redirect("workspace:ticket", pk=ticket.pk)
 
 

@@ -610,7 +610,7 @@ def test_a_property_change_answers_the_card_with_saved_marks_and_the_header_and_
     assert content.index("✓ Saved") < content.index('id="p-priority"') and content.index(
         "✓ Saved"
     ) > content.index('id="p-status"')
-    assert '<header class="ticket-head" id="ticket-head" aria-live="polite" hx-swap-oob="true">' in content
+    assert '<header class="ticket-head" id="ticket-head" hx-swap-oob="true">' in content
     assert 'class="pill priority priority-urgent">Urgent<' in content
     assert '<section class="card" id="sla-card" aria-labelledby="sla-title" hx-swap-oob="true">' in content
     assert "First response" in content and "First_response" not in content

@@ -72,6 +72,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "tickets.workspace.middleware.DeskTimeZoneMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "helpdesk.security_headers.SecurityHeadersMiddleware",
     # Last, as django-axes requires: turns a locked-out login into its lockout answer.
@@ -387,6 +388,9 @@ HELPDESK_INBOUND_REQUEUE_AFTER_SECONDS = env.int("HELPDESK_INBOUND_REQUEUE_AFTER
 HELPDESK_INBOUND_REQUEUE_BATCH_SIZE = env.int("HELPDESK_INBOUND_REQUEUE_BATCH_SIZE", default=500)
 HELPDESK_IMAP_BATCH_SIZE = env.int("HELPDESK_IMAP_BATCH_SIZE", default=200)
 HELPDESK_IMAP_TIMEOUT = env.int("HELPDESK_IMAP_TIMEOUT", default=60)
+# Each IMAP poll processes its batch in this many Celery tasks at most, each conversation in one of them in
+# order (run at least as many worker processes to use them in parallel).
+HELPDESK_INBOUND_PARTITIONS = env.int("HELPDESK_INBOUND_PARTITIONS", default=2)
 
 # --- Client address and login lockout (docs/security.md) -----------------------------------------
 # How many reverse proxies in front of the web server append the address they saw to

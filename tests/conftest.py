@@ -12,6 +12,7 @@ import pytest
 from django.conf import settings
 
 from tests import factories
+from tickets.config_cache import config_clear
 
 POSTGRES_REASON = "needs PostgreSQL: run with DATABASE_URL=postgres://postgres@127.0.0.1:5432/test"
 REDIS_REASON = "needs Redis: run with REDIS_URL=redis://127.0.0.1:6379/0"
@@ -63,6 +64,9 @@ def _fast_and_isolated_settings(settings, tmp_path):
     # Webhook tests deliver to a loopback receiver (tests/http_receiver.py), which SSRF protection refuses
     # unless allowed; tests of that protection clear this list.
     settings.HELPDESK_OUTBOUND_HTTP_ALLOWED_HOSTS = ["127.0.0.1"]
+    # Each test starts with an empty per-process configuration cache: rows a rolled-back test wrote
+    # without signals (bulk_create, update) must not be served to the next one.
+    config_clear()
 
 
 @pytest.fixture
@@ -254,6 +258,8 @@ listen = 127.0.0.1
 ssl = no
 disable_plaintext_auth = no
 auth_mechanisms = plain login
+# A failed login answers at once (the default waits 2 s to slow guessing; a test has nobody to slow).
+auth_failure_delay = 0
 mail_location = maildir:~/Maildir
 passdb {{
   driver = passwd-file

@@ -12,9 +12,11 @@ Receivers that only cause effects outside the database register with `on_commit=
 
 Events and their keyword arguments:
 
-- `TICKET_CHANGED` (`ticket`, `now`, `message`): anything that can move SLA clocks changed (a new
-  ticket, a message, status, priority, team, tags, a merge); `message` is the message the change added,
-  or None.
+- `TICKET_CHANGED` (`ticket`, `now`, `message`, `messages`): anything that can move SLA clocks changed
+  (a new ticket, a message, status, priority, team, tags, a merge); `message` is the message the change
+  added, or None. Inside `ticket_changes_coalesced()` (one inbound email: create, route, acknowledge)
+  the changes of a ticket are announced once, when the block ends, with `message` None and `messages`
+  the messages they added, in order; otherwise `messages` is empty.
 - `STATUS_CHANGED` (`ticket`, `old`, `new`, `now`): the ticket's status changed.
 - `OUTBOUND_SENT` (`delivery`, `now`): an outbox row (tickets/outbox/) was delivered.
 - `OUTBOUND_FAILED` (`delivery`, `now`, `bounced`): an outbox row failed for good, or bounced after it
@@ -30,7 +32,9 @@ its calendars); `business_seconds_counter(ticket)` returns a counter `(start, en
 provider every hour is a business hour.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -93,10 +97,47 @@ def connect(event: str, function: Callable[..., Any], *, on_commit: bool = False
         _receivers[event].append(_Receiver(function=function, on_commit=on_commit))
 
 
+# While `ticket_changes_coalesced` runs: ticket pk -> the latest TICKET_CHANGED kwargs and the messages.
+_coalesced: ContextVar[dict[int, dict[str, Any]] | None] = ContextVar(
+    "ticket_changes_coalesced", default=None
+)
+
+
+@contextmanager
+def ticket_changes_coalesced() -> Iterator[None]:
+    """Announce the TICKET_CHANGED events of the block once per ticket, when it ends without error.
+
+    For a unit of work that changes one ticket several times in one transaction (an inbound email opens
+    the ticket, routes it and acknowledges it): the receivers (the SLA clocks) run once, on the final
+    state, with every message the changes added, instead of once per change. Use it inside the
+    transaction; if the block raises, nothing is announced (the transaction rolls back anyway).
+    """
+    if _coalesced.get() is not None:
+        yield  # already coalescing: the outer block announces
+        return
+    pending: dict[int, dict[str, Any]] = {}
+    token = _coalesced.set(pending)
+    try:
+        yield
+    finally:
+        _coalesced.reset(token)
+    for change in pending.values():
+        announce(TICKET_CHANGED, **change)
+
+
 def announce(event: str, **kwargs: Any) -> None:
     """Tell every receiver of `event`; call from inside the service's transaction."""
     if event not in EVENTS:
         raise ValueError(f"unknown ticket event {event!r}")
+    if event == TICKET_CHANGED:
+        kwargs.setdefault("message", None)
+        kwargs.setdefault("messages", ())
+        pending = _coalesced.get()
+        if pending is not None:
+            change = pending.setdefault(kwargs["ticket"].pk, {"messages": ()})
+            added = (*kwargs["messages"], *([kwargs["message"]] if kwargs["message"] is not None else []))
+            change.update(kwargs, message=None, messages=(*change["messages"], *added))
+            return
     for receiver in _receivers[event]:
         if receiver.on_commit:
             # robust: the change is committed; a failing after-commit effect (a broker outage) is logged,

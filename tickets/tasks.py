@@ -6,6 +6,7 @@ from django.utils import timezone
 from tickets import services
 from tickets.api.idempotency import idempotency_keys_purge
 from tickets.email.inbound import (
+    OUTCOMES,
     MailboxPollError,
     inbound_message_process,
     inbound_messages_requeue_stored,
@@ -43,6 +44,16 @@ def tickets_deliver_webhook(delivery_id: int) -> str:
 def tickets_process_inbound_message(inbound_id: int) -> str:
     """Parse, classify and thread one stored inbound message; a second run does nothing."""
     return inbound_outcome(inbound_message_process(inbound=inbound_id))
+
+
+@shared_task(acks_late=True, time_limit=1800, soft_time_limit=1700)
+def tickets_process_inbound_messages(inbound_ids: list[int]) -> dict[str, int]:
+    """Process stored inbound messages one after the other, in the given order (one conversation's
+    messages are never split across tasks: see `inbound_messages_enqueue`); returns the outcome counts."""
+    counts = dict.fromkeys(OUTCOMES, 0)
+    for inbound_id in inbound_ids:
+        counts[inbound_outcome(inbound_message_process(inbound=inbound_id))] += 1
+    return counts
 
 
 @shared_task(acks_late=True, time_limit=600, soft_time_limit=540)

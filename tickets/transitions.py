@@ -15,6 +15,16 @@ CLOSED = "closed"
 
 ALL_STATUSES = (NEW, OPEN, PENDING, ON_HOLD, SOLVED, CLOSED)
 
+# What people read; `tickets.models.Status` uses the same labels.
+LABELS = {
+    NEW: "New",
+    OPEN: "Open",
+    PENDING: "Pending",
+    ON_HOLD: "On hold",
+    SOLVED: "Solved",
+    CLOSED: "Closed",
+}
+
 # Closed is terminal: a closed ticket is immutable and later messages open a linked follow-up.
 # Only solved tickets close (by the auto-close sweep or by hand); merging is the one other way in,
 # see MERGE_CLOSABLE.
@@ -38,13 +48,39 @@ REOPENED_BY_CUSTOMER_REPLY = frozenset({PENDING, SOLVED})
 
 
 class TransitionError(DomainError):
-    """A status change that the lifecycle does not allow."""
+    """A status change that the lifecycle does not allow, explained in the words of the desk."""
 
     def __init__(self, old: str, new: str) -> None:
         self.old = old
         self.new = new
-        allowed = ", ".join(sorted(ALLOWED_TRANSITIONS.get(old, ()))) or "none (closed tickets are immutable)"
-        super().__init__(f"A ticket cannot go from {old!r} to {new!r}; allowed from {old!r}: {allowed}.")
+        super().__init__(refusal(old, new))
+
+
+def allowed_targets(old: str) -> list[str]:
+    """The statuses a ticket in `old` may move to, in lifecycle order."""
+    return [status for status in ALL_STATUSES if status in ALLOWED_TRANSITIONS.get(old, ())]
+
+
+def _join(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
+
+
+def refusal(old: str, new: str) -> str:
+    """'A pending ticket can't go back to New. You can set it to Open, On hold or Solved.'"""
+    if old == CLOSED:
+        return "A closed ticket can't change any more; a new customer message opens a follow-up ticket."
+    going = "go back to" if new == NEW else "be set to"
+    targets = _join([LABELS[status] for status in allowed_targets(old)])
+    return f"{_A_TICKET[old]} can't {going} {LABELS[new]}. You can set it to {targets}."
+
+
+_A_TICKET = {
+    NEW: "A new ticket",
+    OPEN: "An open ticket",
+    PENDING: "A pending ticket",
+    ON_HOLD: "A ticket on hold",
+    SOLVED: "A solved ticket",
+}
 
 
 def check_transition(old: str, new: str) -> None:

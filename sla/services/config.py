@@ -16,6 +16,7 @@ from sla.models import (
     Policy,
     PolicyTarget,
 )
+from tickets.config_cache import config_changed
 from tickets.exceptions import DomainError
 from tickets.models import (
     Organization,
@@ -153,6 +154,8 @@ def calendar_import_holidays(
         if day not in existing
     ]
     Holiday.objects.bulk_create(new)
+    if new:
+        config_changed()  # bulk_create sends no post_save: tell the per-process caches
     return len(new)
 
 

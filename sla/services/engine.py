@@ -32,6 +32,7 @@ from sla.selectors import TicketFacts
 from sla.services.notify import Transition, _iso, announce
 from tickets import services as ticket_services
 from tickets import transitions
+from tickets.config_cache import cached
 from tickets.exceptions import DomainError
 from tickets.models import (
     AuditEntry,
@@ -288,7 +289,7 @@ class _Engine:
     def target(self, metric: str) -> PolicyTarget | None:
         return self.targets.get((self.facts.priority, metric))
 
-    def run(self, message: Message | None) -> None:
+    def run(self, messages: Iterable[Message]) -> None:
         facts = self.facts
         if facts.merged_into_id is not None:
             for clock in self.open_clocks():
@@ -297,7 +298,7 @@ class _Engine:
         self.apply_policy()
         if self.policy is None:
             return
-        if message is not None:
+        for message in messages:
             self.apply_message(message)
         self.apply_status()
         self.start_missing()
@@ -434,7 +435,7 @@ def sla_tickets_store_next_due(ticket_ids: Iterable[int]) -> None:
 def _run_engine(
     facts: TicketFacts,
     now: datetime,
-    message: Message | None,
+    messages: list[Message],
     rules: list[selectors.PolicyRule],
     calendars: dict[int, BusinessCalendar],
     live: bool = True,
@@ -455,21 +456,29 @@ def _run_engine(
         _calendars=calendars,
         live=live,
     )
-    engine.run(message)
+    engine.run(messages)
     if store_next_due:
         sla_tickets_store_next_due([facts.pk])
 
 
-def sla_ticket_changed(*, ticket: Ticket, now: datetime, message: Message | None = None) -> None:
+def sla_ticket_changed(
+    *, ticket: Ticket, now: datetime, message: Message | None = None, messages: Iterable[Message] = ()
+) -> None:
     """Bring the ticket's SLA clocks in line after a change; call inside the change's transaction.
 
-    `message` is the message the change added, if any (replies fulfil and customer messages start
-    response clocks). Policy, targets, pauses and stops follow from the ticket's state at `now`.
+    `message` is the message the change added, if any, or `messages` those several coalesced changes
+    added (replies fulfil and customer messages start response clocks). Policy, targets, pauses and
+    stops follow from the ticket's state at `now`.
     """
-    rules, calendars = _sweep_rules.get() or (selectors.active_policy_rules(), {})
+    # Outside a sweep, the rules and the calendars built so far are cached per process until the SLA
+    # configuration changes (tickets/config_cache.py).
+    rules, calendars = _sweep_rules.get() or cached(
+        "sla_rules", lambda: (selectors.active_policy_rules(), {})
+    )
     if not rules and not SlaClock.objects.filter(ticket_id=ticket.pk, stopped_at__isnull=True).exists():
         return  # nothing to measure: keeps ticket writes cheap on installs without SLA policies
-    _run_engine(selectors.ticket_facts(ticket.pk), now, message, rules, calendars)
+    added = [*messages, *([message] if message is not None else [])]
+    _run_engine(selectors.ticket_facts(ticket.pk), now, added, rules, calendars)
 
 
 @transaction.atomic
@@ -529,9 +538,9 @@ def sla_ticket_replay(
                 and facts.first_customer_message_at <= at
             ):
                 facts.first_response_at = at
-            _run_engine(facts, at, message, rules, calendars, live=False, store_next_due=False)
+            _run_engine(facts, at, [message], rules, calendars, live=False, store_next_due=False)
         if not messages:
-            _run_engine(facts, at, None, rules, calendars, live=False, store_next_due=False)
+            _run_engine(facts, at, [], rules, calendars, live=False, store_next_due=False)
     sla_tickets_store_next_due([ticket.pk])
     return ticket.sla_clocks.count()
 

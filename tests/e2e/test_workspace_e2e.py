@@ -12,7 +12,7 @@ import pytest
 
 from tests import factories
 from tickets import services
-from tickets.models import Message, OutboundDelivery, Priority, Status, Ticket
+from tickets.models import Agent, Message, OutboundDelivery, Priority, Status, Ticket
 from tickets.tasks import tickets_deliver_outbound
 
 pytest.importorskip("playwright", reason="needs Playwright: pip install -r requirements-dev.txt")
@@ -135,6 +135,64 @@ def test_agent_works_a_ticket_from_the_queue_to_solved(page: Page, live_server, 
     assert "We are sending a technician." in first.get_body(("plain",)).get_content()
 
 
+def test_the_header_and_sla_card_follow_a_status_change_without_a_reload(page: Page, live_server, setup):
+    ticket = setup["ticket"]
+    log_in(page, live_server, setup["agent"])
+    page.goto(f"{live_server.url}/desk/tickets/{ticket.pk}/")
+    expect(page.get_by_role("button", name="Save properties")).to_be_hidden()  # saves on change
+    page.evaluate("window.__sameDocument = true")
+    header = page.locator("#ticket-head")
+    expect(header.locator(".status")).to_have_text("New")
+    # Only the statuses a new ticket may move to are offered.
+    assert page.locator("#p-status option").all_text_contents() == [
+        "New",
+        "Open",
+        "Pending",
+        "On hold",
+        "Solved",
+    ]
+    with page.expect_response(re.compile(rf"/desk/tickets/{ticket.pk}/update/$")):
+        page.get_by_label("Status").select_option("pending")
+    expect(header.locator(".status")).to_have_text("Pending")
+    expect(page.locator("label[for=p-status] .saved")).to_have_text("✓ Saved")
+    expect(page.locator("#p-status option")).to_have_text(["Open", "Pending", "On hold", "Solved"])
+    with page.expect_response(re.compile(rf"/desk/tickets/{ticket.pk}/update/$")):
+        page.get_by_label("Priority").select_option("urgent")
+    expect(header.locator(".priority")).to_have_text("Urgent")
+    expect(page.locator("label[for=p-priority] .saved")).to_be_visible()
+    expect(page.locator("label[for=p-status] .saved")).to_have_count(0)
+    # An agent who is away: the card asks first, and the answer saves.
+    away = factories.AgentFactory(teams=[setup["team"]], user__first_name="Bruno", is_available=False).user
+    page.reload()
+    page.evaluate("window.__sameDocument = true")
+    with page.expect_response(re.compile(rf"/desk/tickets/{ticket.pk}/update/$")):
+        page.get_by_label("Assignee").select_option(str(away.pk))
+    expect(page.locator(".confirm-away")).to_contain_text("Bruno is away")
+    expect(header).to_contain_text("Ana Lima")
+    with page.expect_response(re.compile(rf"/desk/tickets/{ticket.pk}/update/$")):
+        page.get_by_role("button", name="Assign to Bruno").click()
+    expect(header).to_contain_text("Bruno")
+    expect(page.locator("label[for=p-assignee] .saved")).to_be_visible()
+    assert page.evaluate("window.__sameDocument") is True  # no page load happened
+    ticket.refresh_from_db()
+    assert (ticket.status, ticket.priority, ticket.assignee) == (Status.PENDING, "urgent", away)
+    shot(page, "live-header")
+
+
+def test_an_empty_reply_is_refused_at_the_reply_box_without_leaving_the_ticket_address(
+    page: Page, live_server, setup
+):
+    ticket = setup["ticket"]
+    log_in(page, live_server, setup["agent"])
+    page.goto(f"{live_server.url}/desk/tickets/{ticket.pk}/")
+    page.get_by_role("textbox", name="Message").fill("   ")
+    page.get_by_role("button", name="Send", exact=True).click()
+    expect(page.locator("#body-error")).to_have_text("Write a message before sending.")
+    expect(page.get_by_role("textbox", name="Message")).to_be_focused()
+    expect(page.get_by_role("textbox", name="Message")).to_have_attribute("aria-invalid", "true")
+    expect(page).to_have_url(re.compile(rf"/desk/tickets/{ticket.pk}/$"))
+
+
 def test_queue_refresh_brings_new_tickets_and_keeps_selection_and_focus(page: Page, live_server, setup):
     page.clock.install()
     log_in(page, live_server, setup["agent"])
@@ -220,9 +278,17 @@ def test_lead_sees_the_board_and_reassigns(page: Page, live_server, setup):
     page.get_by_role("link", name="Team board").click()
     expect(page.get_by_role("heading", name="Technical Support")).to_be_visible()
     unassigned = Ticket.objects.get(subject="Nobody has this yet")
+    # Ana is away: the board asks before assigning to her.
+    Agent.objects.filter(user=setup["agent"]).update(is_available=False)
+    page.reload()
     page.get_by_label(f"Assign {unassigned.reference} to").select_option(str(setup["agent"].pk))
     page.locator(".reassign-form").get_by_role("button", name="Assign").click()
+    expect(page.get_by_role("heading", name="Ana Lima is away")).to_be_visible()
+    unassigned.refresh_from_db()
+    assert unassigned.assignee is None
+    page.get_by_role("button", name="Assign to Ana Lima").click()
     expect(page.locator(".flash-success")).to_contain_text("updated")
+    expect(page).to_have_url(re.compile(r"/desk/team/$"))
     shot(page, "board")
     unassigned.refresh_from_db()
     assert unassigned.assignee == setup["agent"]

@@ -53,7 +53,7 @@ def test_poll_stores_new_messages_marks_them_seen_and_they_become_tickets(
 
     with django_capture_on_commit_callbacks() as callbacks:
         assert mailbox_poll(mailbox=mailbox) == 2
-    assert len(callbacks) == 2  # one processing task per message
+    assert len(callbacks) == 2  # two conversations: two processing tasks (HELPDESK_INBOUND_PARTITIONS)
 
     client = imap(dovecot)
     client.select_folder("INBOX")

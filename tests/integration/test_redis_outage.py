@@ -144,7 +144,7 @@ def test_requests_accepted_during_a_redis_outage_are_processed_exactly_once_afte
         "/api/v1/tickets/", {**body, "subject": "Keyed"}, format="json", HTTP_IDEMPOTENCY_KEY="k-1"
     )
     client.force_login(agent)
-    reply = client.post(f"/desk/tickets/{existing.pk}/reply/", {"body": "On it.", "visibility": "public"})
+    reply = client.post(f"/desk/tickets/{existing.pk}/", {"body": "On it.", "visibility": "public"})
 
     assert [web_form.status_code, webhook.status_code, created.status_code] == [302, 200, 201]
     assert [keyed.status_code, retried.status_code, reply.status_code] == [201, 201, 302]

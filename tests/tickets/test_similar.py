@@ -9,7 +9,7 @@ from surveys.models import SurveyInvitation, SurveyResponse
 from tests import factories
 from tickets import services
 from tickets.models import Macro, Message, Status
-from tickets.similar import corpus
+from tickets.similar import corpus, scoring
 from tickets.similar import selectors as similar
 
 pytestmark = pytest.mark.django_db
@@ -185,7 +185,7 @@ def test_a_reply_sent_from_a_macro_records_it(team, agent_user, desk_client):
     macro = Macro.objects.create(name="Refund issued", body="Refunded.")
     ticket = new_ticket(team)
     desk_client(agent_user).post(
-        f"/desk/tickets/{ticket.pk}/reply/", {"body": "Refunded.", "visibility": "public", "macro": macro.pk}
+        f"/desk/tickets/{ticket.pk}/", {"body": "Refunded.", "visibility": "public", "macro": macro.pk}
     )
     assert ticket.messages.get(author_role="agent").macro == macro
 
@@ -220,4 +220,35 @@ def test_precision_at_5_on_a_held_apart_set_of_the_duplicate_groups(team, agent_
         expected.append(item.group)
     precision = corpus.precision_at_k(ranked, expected)
     print(f"precision@5 on {connection.vendor}: {precision:.3f} over {len(held_apart)} queries")
-    assert precision >= 0.7  # measured: 0.762 (docs/similar-tickets.md)
+    # Measured (docs/similar-tickets.md): 0.800 ranked in PostgreSQL, 0.762 by the SQLite fallback.
+    assert precision >= (0.8 if connection.vendor == "postgresql" else 0.75)
+
+
+# --- PostgreSQL: bounded candidates through the indexes ---------------------------------------------
+
+
+@pytest.mark.postgres
+def test_the_rarest_terms_pick_the_candidates_when_the_budget_is_small(team, agent_user, monkeypatch):
+    for n in range(30):
+        solved(team, f"Printer jam {n}", "The printer jams on every page.", "Cleaned.", agent=agent_user)
+    target = solved(
+        team,
+        "Printer firmware bricked",
+        "The printer firmware update bricked it.",
+        "Reflashed.",
+        agent=agent_user,
+    )
+    # Without statistics every term counts as rare; stop words of the configuration are left out. (No
+    # ANALYZE here: its row estimate outlives the test's transaction and would change other tests' plans.)
+    shares, _ = similar.term_frequencies(["printer", "firmware", "the"])
+    assert shares == {"printer": 0.0, "firmware": 0.0}
+    # As ANALYZE would see it: printer in 30 of 31 tickets, firmware in one.
+    monkeypatch.setattr(
+        similar, "term_frequencies", lambda terms: ({"printer": 0.97, "firmware": 0.03}, 31.0)
+    )
+    monkeypatch.setattr(scoring, "MATCH_BUDGET", 5)
+    monkeypatch.setattr(similar, "MATCH_CAP", 1)  # only one match may be ranked
+    monkeypatch.setattr(similar, "SUBJECT_CANDIDATES", 0)
+    query = new_ticket(team, "Firmware update broke my printer", "After the firmware update nothing prints.")
+    found = similar.similar_tickets(user=agent_user, ticket=query, now=NOW)
+    assert [s.ticket for s in found] == [target]

@@ -60,3 +60,18 @@ def test_the_corpus_is_deterministic_and_balanced_across_groups():
     assert first == list(corpus.generate(64, seed=3))
     assert {ticket.group for ticket in first} == set(corpus.GROUPS)
     assert corpus.precision_at_k([["a", "a", "b", "a", "c"]], ["a"]) == pytest.approx(0.6)
+
+
+def test_the_candidate_query_takes_the_rarest_terms_that_fit_the_budget():
+    shares = {"invoice": 0.2, "charged": 0.004, "twice": 0.01, "refund": 0.05}
+    # 1M tickets: charged (4,000) + twice (10,000) fit 20,000; refund would add 50,000.
+    assert scoring.candidate_query(shares, 1_000_000, budget=20_000) == "charged | twice"
+    # A small table: every term fits.
+    assert scoring.candidate_query(shares, 1_000, budget=20_000) == "charged | twice | refund | invoice"
+
+
+def test_when_no_term_is_rare_enough_the_rarest_are_required_together():
+    shares = {"printer": 0.06, "working": 0.08, "hello": 1.0, "please": 0.5}
+    # printer alone: 60,000 > 20,000; printer & working: 4,800.
+    assert scoring.candidate_query(shares, 1_000_000, budget=20_000) == "printer & working"
+    assert scoring.candidate_query({}, 1_000_000) == ""

@@ -43,12 +43,30 @@ def test_allowed_transition_passes(old, new):
 def test_refused_transition_raises_a_clear_error(old, new):
     with pytest.raises(TransitionError) as error:
         check_transition(old, new)
-    assert f"from {old!r} to {new!r}" in str(error.value)
-    assert "allowed from" in str(error.value)
+    message = str(error.value)
+    assert old not in message.replace(transitions.LABELS[old].lower(), "")  # labels, never slugs
+    assert "_" not in message
+    if old != "closed":
+        assert f"can't {'go back to' if new == 'new' else 'be set to'} {transitions.LABELS[new]}." in message
+        assert "You can set it to " in message
+
+
+def test_a_refusal_names_the_statuses_in_human_words():
+    with pytest.raises(TransitionError) as error:
+        check_transition("pending", "new")
+    assert (
+        str(error.value)
+        == "A pending ticket can't go back to New. You can set it to Open, On hold or Solved."
+    )
+
+
+def test_allowed_targets_follow_the_lifecycle_order():
+    assert transitions.allowed_targets("on_hold") == ["open", "pending", "solved"]
+    assert transitions.allowed_targets("closed") == []
 
 
 def test_closed_is_terminal_and_says_so():
-    with pytest.raises(TransitionError, match="closed tickets are immutable"):
+    with pytest.raises(TransitionError, match="A closed ticket can't change any more"):
         check_transition("closed", "open")
 
 

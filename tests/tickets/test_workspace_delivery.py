@@ -44,7 +44,7 @@ def test_a_reply_without_a_route_records_no_delivery_and_does_not_claim_it_was_s
     agent_client, unreachable_ticket
 ):
     response = agent_client.post(
-        reverse("workspace:reply", args=[unreachable_ticket.pk]),
+        reverse("workspace:ticket", args=[unreachable_ticket.pk]),
         {"body": "We are here.", "visibility": "public"},
         follow=True,
     )
@@ -63,7 +63,7 @@ def test_a_routed_reply_says_where_it_goes_and_shows_queued(agent_client, ticket
     assert f"Public replies go by email to {ticket.customer.email}." in page
 
     response = agent_client.post(
-        reverse("workspace:reply", args=[ticket.pk]), {"body": "On it.", "visibility": "public"}, follow=True
+        reverse("workspace:ticket", args=[ticket.pk]), {"body": "On it.", "visibility": "public"}, follow=True
     )
 
     page = response.content.decode()

@@ -1,6 +1,6 @@
 """View tests of the agent workspace (/desk/): every page, every permission rule, the writes."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.urls import reverse
@@ -10,9 +10,11 @@ from sla import services as sla_services
 from sla.models import Metric
 from tests import factories
 from tickets import services
+from tickets.exceptions import DomainError
 from tickets.models import (
     Agent,
     AuditEntry,
+    DeskProfile,
     Macro,
     Message,
     Notification,
@@ -170,6 +172,15 @@ def test_queue_filters_use_the_api_filterset(agent_client, team):
             assert len(rows) == 2
 
 
+def test_the_filter_form_as_a_browser_sends_it_with_empty_choices_searches(agent_client, team):
+    wanted = factories.ticket(team=team, subject="Invoice sent twice")
+    factories.ticket(team=team, subject="Printer jam")
+    form = {"view": "all", "q": wanted.reference, "team": "", "channel": "", "priority": "", "tag": ""}
+    response = agent_client.get(_url("queue"), form)
+    assert [t.pk for t, _ in response.context["rows"]] == [wanted.pk]
+    assert "channel=" not in response.context["base_query"]
+
+
 def test_queue_with_a_malformed_filter_shows_the_error_and_no_tickets(agent_client, team):
     factories.ticket(team=team)
     response = agent_client.get(_url("queue"), {"view": "open", "team": "not-a-number"})
@@ -285,8 +296,9 @@ def test_queue_query_count_does_not_grow_with_the_number_of_tickets(
             services.ticket_assign(ticket=ticket, assignee=agent_user)
 
     make(2)
-    # 20, plus one each for the user's led teams (Unrouted), saved views and teams (to share a view with).
-    with django_assert_max_num_queries(24) as small:  # view counts: unsolved views, then the others
+    # 20, plus one each for the user's led teams (Unrouted), saved views, teams (to share a view with) and
+    # time zone (DeskTimeZoneMiddleware).
+    with django_assert_max_num_queries(25) as small:  # view counts: unsolved views, then the others
         agent_client.get(_url("queue"), {"view": "open"})
     make(25)
     with django_assert_max_num_queries(len(small.captured_queries)):
@@ -426,7 +438,7 @@ def test_ticket_page_renders_sanitised_html_and_escapes_plain_text(agent_client,
 def test_another_teams_ticket_answers_404_everywhere(agent_client, foreign_ticket):
     pk = foreign_ticket.pk
     assert agent_client.get(_url("ticket", pk)).status_code == 404
-    assert agent_client.post(_url("reply", pk), {"body": "x", "visibility": "public"}).status_code == 404
+    assert agent_client.post(_url("ticket", pk), {"body": "x", "visibility": "public"}).status_code == 404
     assert agent_client.post(_url("update", pk), {"priority": "urgent"}).status_code == 404
     assert agent_client.post(_url("presence", pk), {"activity": "viewing"}).status_code == 404
     macro = Macro.objects.create(name="Hi", body="Hello")
@@ -448,7 +460,7 @@ def test_customer_panel_shows_other_tickets_only_if_visible(agent_client, team, 
 
 
 def test_public_reply_is_sent_and_opens_a_new_ticket(agent_client, ticket):
-    response = agent_client.post(_url("reply", ticket.pk), {"body": "We are on it.", "visibility": "public"})
+    response = agent_client.post(_url("ticket", ticket.pk), {"body": "We are on it.", "visibility": "public"})
     assert response.status_code == 302
     message = ticket.messages.latest("pk")
     assert response["Location"] == f"/desk/tickets/{ticket.pk}/#message-{message.pk}"
@@ -458,7 +470,7 @@ def test_public_reply_is_sent_and_opens_a_new_ticket(agent_client, ticket):
 
 
 def test_internal_note_does_not_count_as_a_response(agent_client, ticket):
-    agent_client.post(_url("reply", ticket.pk), {"body": "Check logs", "visibility": "internal"})
+    agent_client.post(_url("ticket", ticket.pk), {"body": "Check logs", "visibility": "internal"})
     message = ticket.messages.latest("pk")
     assert message.visibility == Message.Visibility.INTERNAL
     ticket.refresh_from_db()
@@ -467,7 +479,7 @@ def test_internal_note_does_not_count_as_a_response(agent_client, ticket):
 
 def test_reply_submitted_as_solved_solves_the_ticket(agent_client, ticket):
     agent_client.post(
-        _url("reply", ticket.pk), {"body": "Fixed", "visibility": "public", "submit_as": "solved"}
+        _url("ticket", ticket.pk), {"body": "Fixed", "visibility": "public", "submit_as": "solved"}
     )
     ticket.refresh_from_db()
     assert ticket.status == Status.SOLVED
@@ -478,7 +490,7 @@ def test_reply_with_attachment_can_be_downloaded(agent_client, ticket):
 
     upload = SimpleUploadedFile("notes.txt", b"hello", content_type="text/plain")
     agent_client.post(
-        _url("reply", ticket.pk), {"body": "See file", "visibility": "public", "attachments": upload}
+        _url("ticket", ticket.pk), {"body": "See file", "visibility": "public", "attachments": upload}
     )
     attachment = ticket.messages.latest("pk").attachments.get()
     response = agent_client.get(_url("attachment", attachment.pk))
@@ -489,22 +501,52 @@ def test_reply_with_attachment_can_be_downloaded(agent_client, ticket):
 
 
 def test_empty_reply_is_refused_with_an_inline_error(agent_client, ticket):
-    response = agent_client.post(_url("reply", ticket.pk), {"body": "  ", "visibility": "public"})
+    response = agent_client.post(_url("ticket", ticket.pk), {"body": "  ", "visibility": "internal"})
     assert response.status_code == 400
-    assert b"Write a message before sending." in response.content
+    content = response.content.decode()
+    assert (
+        'id="id_body" name="body" rows="7" autofocus aria-invalid="true" aria-describedby="body-error"'
+        in content
+    )
+    assert '<p class="field-error" id="body-error">Write a message before sending.</p>' in content
+    assert 'value="internal" id="id_visibility_1" required checked>' in content  # the draft's choices kept
     assert ticket.messages.count() == 1
+
+
+def test_replies_post_to_the_ticket_page_and_redirect_back_to_it(agent_client, ticket):
+    page = agent_client.get(_url("ticket", ticket.pk)).content.decode()
+    assert f'action="{_url("ticket", ticket.pk)}" enctype="multipart/form-data"' in page
+    assert "/reply/" not in page
+    response = agent_client.post(_url("ticket", ticket.pk), {"body": "On it.", "visibility": "public"})
+    message = ticket.messages.get(body_text="On it.")
+    assert response.status_code == 302
+    assert response["Location"] == f"{_url('ticket', ticket.pk)}#message-{message.pk}"
+
+
+def test_a_refused_reply_keeps_the_draft_and_says_why_at_the_reply_box(agent_client, ticket):
+    services.ticket_change_status(ticket=ticket, status=Status.SOLVED)
+    response = agent_client.post(
+        _url("ticket", ticket.pk),
+        {"body": "Draft I do not want to lose", "visibility": "public", "submit_as": "pending"},
+    )
+    assert response.status_code == 400
+    content = response.content.decode()
+    assert "Draft I do not want to lose</textarea>" in content
+    assert "A solved ticket can&#x27;t be set to Pending." in content
+    assert content.index('class="form-error" role="alert"') > content.index('id="reply"')
+    assert " autofocus " in content
 
 
 def test_reply_to_a_closed_ticket_shows_the_service_error(agent_client, ticket):
     services.ticket_change_status(ticket=ticket, status=Status.SOLVED)
     services.ticket_change_status(ticket=ticket, status=Status.CLOSED)
-    response = agent_client.post(_url("reply", ticket.pk), {"body": "Late", "visibility": "public"})
+    response = agent_client.post(_url("ticket", ticket.pk), {"body": "Late", "visibility": "public"})
     assert response.status_code == 400
     assert b"is closed" in response.content
 
 
 def test_reply_with_invalid_visibility_is_refused(agent_client, ticket):
-    response = agent_client.post(_url("reply", ticket.pk), {"body": "x", "visibility": "shout"})
+    response = agent_client.post(_url("ticket", ticket.pk), {"body": "x", "visibility": "shout"})
     assert response.status_code == 400
     assert ticket.messages.count() == 1
 
@@ -553,6 +595,50 @@ def test_properties_update_in_place_with_htmx(agent_client, agent_user, ticket):
     assert (ticket.status, ticket.priority, ticket.assignee) == ("pending", "high", agent_user)
     assert sorted(ticket.tags.values_list("name", flat=True)) == ["a", "b"]
     assert ticket.audit_entries.filter(action=AuditEntry.Action.FIELD_CHANGED, field="priority").exists()
+
+
+def test_a_property_change_answers_the_card_with_saved_marks_and_the_header_and_sla_card_out_of_band(
+    agent_client, agent_user, team, ticket
+):
+    _always_open_policy(team)
+    ticket = services.ticket_change_priority(ticket=ticket, priority=Priority.NORMAL)
+    data = {"status": "new", "priority": "urgent", "team": team.pk, "assignee": "", "tags": ""}
+    response = agent_client.post(_url("update", ticket.pk), data, headers={"HX-Request": "true"})
+    content = response.content.decode()
+    assert content.lstrip().startswith('<form id="properties"')
+    assert content.count("✓ Saved") == 1  # by the priority control only
+    assert content.index("✓ Saved") < content.index('id="p-priority"') and content.index(
+        "✓ Saved"
+    ) > content.index('id="p-status"')
+    assert '<header class="ticket-head" id="ticket-head" hx-swap-oob="true">' in content
+    assert 'class="pill priority priority-urgent">Urgent<' in content
+    assert '<section class="card" id="sla-card" aria-labelledby="sla-title" hx-swap-oob="true">' in content
+    assert "First response" in content and "First_response" not in content
+
+
+def test_the_ticket_page_offers_only_the_allowed_status_changes(agent_client, ticket):
+    services.ticket_change_status(ticket=ticket, status=Status.PENDING)
+    content = agent_client.get(_url("ticket", ticket.pk)).content.decode()
+    status_select = content[
+        content.index('id="p-status"') : content.index("</select>", content.index('id="p-status"'))
+    ]
+    assert [
+        label
+        for label in ("New", "Open", "Pending", "On hold", "Solved", "Closed")
+        if f">{label}<" in status_select
+    ] == ["Open", "Pending", "On hold", "Solved"]
+    services.ticket_change_status(ticket=ticket, status=Status.SOLVED)
+    content = agent_client.get(_url("ticket", ticket.pk)).content.decode()
+    assert "Send as solved" in content and "Send as pending" not in content  # solved -> pending is refused
+
+
+def test_a_refused_status_change_is_explained_in_human_words(agent_client, ticket):
+    services.ticket_change_status(ticket=ticket, status=Status.PENDING)
+    response = agent_client.post(_url("update", ticket.pk), {"status": "new"}, headers={"HX-Request": "true"})
+    assert (
+        "A pending ticket can&#x27;t go back to New. You can set it to Open, On hold or Solved."
+        in response.content.decode()
+    )
 
 
 def test_properties_error_from_the_service_is_shown_inline(agent_client, ticket):
@@ -629,20 +715,21 @@ def test_macros_of_another_team_are_not_offered(agent_client, ticket, other_team
 
 
 def test_inserting_a_macro_without_javascript_fills_the_reply_box(agent_client, ticket):
-    macro = Macro.objects.create(name="Hello", body="Hello {{ customer.name }}", set_status="pending")
+    macro = Macro.objects.create(name="Hello", body="Hello {{ customer.name }}", set_status="on_hold")
     response = agent_client.post(
-        _url("reply", ticket.pk),
+        _url("ticket", ticket.pk),
         {"macro": macro.pk, "insert_macro": "1", "body": "Draft", "visibility": "public"},
     )
     assert response.status_code == 200
     assert f"Draft\n\nHello {ticket.customer.name}".encode() in response.content
+    assert b"Suggested by the canned response: On hold<" in response.content
     assert ticket.messages.count() == 1
 
 
 def test_reply_with_a_macro_applies_its_tags(agent_client, ticket):
     macro = Macro.objects.create(name="Billing", body="b")
     macro.add_tags.add(Tag.objects.create(name="billing"))
-    agent_client.post(_url("reply", ticket.pk), {"body": "Text", "visibility": "public", "macro": macro.pk})
+    agent_client.post(_url("ticket", ticket.pk), {"body": "Text", "visibility": "public", "macro": macro.pk})
     assert list(ticket.tags.values_list("name", flat=True)) == ["billing"]
 
 
@@ -690,6 +777,69 @@ def test_bell_shows_unread_count_and_latest(agent_client, agent_user, ticket):
     response = agent_client.get(_url("bell"))
     assert b'class="bell-count">1<' in response.content
     assert b"Assigned to you" in response.content
+
+
+def test_bell_and_notifications_show_relative_times_titled_with_the_full_local_time(
+    agent_client, agent_user, ticket
+):
+    note = services.notification_create(recipient=agent_user, kind="assignment", title="Yours", ticket=ticket)
+    Notification.objects.filter(pk=note.pk).update(created_at=datetime(2026, 7, 1, 12, 0, tzinfo=UTC))
+    ws_services.desk_profile_update(user=agent_user, time_zone="Europe/Lisbon")
+    for page in ("bell", "notifications"):
+        content = agent_client.get(_url(page)).content.decode()
+        assert 'datetime="2026-07-01T12:00:00+00:00" title="Wed 1 Jul 2026, 13:00 WEST">' in content, page
+        assert " ago</time>" in content
+
+
+# --- profile and time zone -------------------------------------------------------------------------
+
+
+def test_an_agent_sets_their_time_zone_and_the_desk_shows_times_in_it(agent_client, agent_user, ticket):
+    page = agent_client.get(_url("profile"))
+    assert page.status_code == 200
+    assert b'<option value="" selected>The installation&#x27;s (UTC)</option>' in page.content
+    response = agent_client.post(_url("profile"), {"time_zone": "America/Sao_Paulo"})
+    assert response["Location"] == _url("profile")
+    assert DeskProfile.objects.get(user=agent_user).time_zone == "America/Sao_Paulo"
+    AuditEntry.objects.filter(ticket=ticket).update(created_at=datetime(2026, 12, 1, 15, 0, tzinfo=UTC))
+    content = agent_client.get(_url("ticket", ticket.pk)).content.decode()
+    assert 'title="Tue 1 Dec 2026, 12:00 -03">' in content  # the audit trail, in São Paulo time
+
+
+def test_an_unknown_time_zone_is_refused_and_changes_nothing(agent_client, agent_user):
+    response = agent_client.post(_url("profile"), {"time_zone": "Mars/Olympus_Mons"})
+    assert response.status_code == 400
+    assert b'aria-invalid="true"' in response.content
+    assert not DeskProfile.objects.filter(user=agent_user).exists()
+    with pytest.raises(DomainError, match="is not a time zone"):
+        ws_services.desk_profile_update(user=agent_user, time_zone="Mars/Olympus_Mons")
+
+
+def test_without_a_profile_the_desk_uses_the_installations_time_zone(settings, agent_client, ticket):
+    settings.TIME_ZONE = "Asia/Tokyo"
+    AuditEntry.objects.filter(ticket=ticket).update(created_at=datetime(2026, 12, 1, 15, 0, tzinfo=UTC))
+    assert (
+        'title="Wed 2 Dec 2026, 00:00 JST">' in agent_client.get(_url("ticket", ticket.pk)).content.decode()
+    )
+
+
+def test_the_audit_trail_names_fields_and_values_in_human_words(agent_client, ticket):
+    services.ticket_change_status(ticket=ticket, status=Status.ON_HOLD)
+    services.audit_record(
+        ticket=ticket,
+        action=AuditEntry.Action.SLA,
+        now=timezone.now(),
+        field="sla_first_response_due",
+        old_value="2026-12-01T15:00:00+00:00",
+        new_value="2026-12-01T16:30:00+00:00",
+    )
+    content = agent_client.get(_url("ticket", ticket.pk)).content.decode()
+    assert "Status <del>New</del> → <ins>On hold</ins>" in content
+    assert (
+        "SLA first response due <del>Tue 1 Dec 2026, 15:00 UTC</del> → <ins>Tue 1 Dec 2026, 16:30 UTC</ins>"
+        in content
+    )
+    assert "on_hold" not in content.split('class="audit-list"')[1]
 
 
 def test_opening_a_notification_marks_it_read_and_opens_the_ticket(agent_client, agent_user, ticket):
@@ -743,7 +893,7 @@ def test_board_counts_per_agent_and_unassigned(desk_client, lead, agent_user, te
     counts = {row.agent.user_id: row.open for row in board.rows}
     assert counts == {agent_user.pk: 2, lead.pk: 0}
     assert board.unassigned == 1
-    assert [t.subject for t in board.unassigned_tickets] == ["Waiting for someone"]
+    assert [t.subject for t, _, _ in response.context["unassigned"]] == ["Waiting for someone"]
     assert b"Not my team" not in response.content
 
 
@@ -752,13 +902,116 @@ def test_board_query_count_is_constant(desk_client, lead, team, django_assert_ma
     for _ in range(3):
         factories.AgentFactory(teams=[team])
         factories.ticket(team=team)
-    with django_assert_max_num_queries(16) as small:
+    with django_assert_max_num_queries(20) as small:
         client.get(_url("board"))
     for _ in range(10):
         factories.AgentFactory(teams=[team])
         factories.ticket(team=team)
     with django_assert_max_num_queries(len(small.captured_queries)):
         client.get(_url("board"))
+
+
+def _always_open_policy(team, first_response=3600):
+    return factories.sla_policy(
+        calendar=sla_services.calendar_create_always_open(),
+        targets={
+            (Priority.NORMAL, Metric.FIRST_RESPONSE): first_response,
+            (Priority.URGENT, Metric.FIRST_RESPONSE): 600,
+        },
+        teams=[team],
+    )
+
+
+def test_board_pages_through_every_unassigned_ticket_most_urgent_first_at_a_constant_cost(
+    desk_client, lead, team, django_assert_max_num_queries
+):
+    _always_open_policy(team)
+    now = timezone.now()
+    for n in range(27):
+        factories.ticket(team=team, subject=f"Normal {n:02}", now=now - timedelta(minutes=30 - n))
+    urgent = factories.ticket(team=team, subject="Urgent one", priority=Priority.URGENT, now=now)
+    unmeasured = factories.ticket(team=team, subject="No SLA", now=now - timedelta(days=2))
+    Ticket.objects.filter(pk=unmeasured.pk).update(next_sla_due_at=None)
+    client = desk_client(lead)
+    with django_assert_max_num_queries(25) as first:
+        response = client.get(_url("board"))
+    rows = [t for t, _, _ in response.context["unassigned"]]
+    assert response.context["page"].paginator.count == 29
+    assert len(rows) == 25
+    assert rows[0] == urgent  # due in 10 minutes, before the normal tickets due within the hour
+    assert [t.subject for t in rows[1:4]] == ["Normal 00", "Normal 01", "Normal 02"]
+    content = response.content.decode()
+    assert "?page=2#unassigned" in content
+    assert 'class="sla sla-' in content and " ago</time>" in content  # SLA badge and age on each row
+    with django_assert_max_num_queries(len(first.captured_queries)):
+        response = client.get(_url("board"), {"page": 2})
+    assert [t.subject for t, _, _ in response.context["unassigned"]][-1] == "No SLA"  # no clock: last
+    assert len(response.context["unassigned"]) == 4
+
+
+def test_board_shows_each_agents_availability_and_load_against_capacity(
+    desk_client, lead, agent_user, team, other_team
+):
+    agent = Agent.objects.get(user=agent_user)
+    Agent.objects.filter(pk=agent.pk).update(capacity=3, is_available=False)
+    other_team.agents.add(agent)
+    for owner in (team, team, other_team):
+        services.ticket_assign(ticket=factories.ticket(team=owner), assignee=agent_user)
+    factories.ticket(team=team, subject="Waiting")
+    response = desk_client(lead).get(_url("board"))
+    (board,) = response.context["boards"]
+    row = next(r for r in board.rows if r.agent.user_id == agent_user.pk)
+    assert (row.open, row.load, row.over_capacity) == (2, 3, True)  # load counts every team
+    content = response.content.decode()
+    assert "3 / 3" in content and ">full<" in content
+    assert f"{agent} (away, 3/3)" in content
+
+
+def test_assigning_to_an_agent_who_is_away_asks_first_without_javascript(desk_client, lead, agent_user, team):
+    Agent.objects.filter(user=agent_user).update(is_available=False)
+    ticket = factories.ticket(team=team)
+    client = desk_client(lead)
+    data = {"assignee": agent_user.pk, "next": _url("board")}
+    response = client.post(_url("update", ticket.pk), data)
+    assert response.status_code == 200
+    assert b"is away" in response.content and b'name="confirm_away"' in response.content
+    ticket.refresh_from_db()
+    assert ticket.assignee is None
+    response = client.post(_url("update", ticket.pk), {**data, "confirm_away": "1"})
+    assert response["Location"] == _url("board")
+    ticket.refresh_from_db()
+    assert ticket.assignee == agent_user
+
+
+def test_assigning_to_an_agent_who_is_away_asks_first_in_the_properties_card(
+    agent_client, agent_user, team, ticket
+):
+    colleague = factories.AgentFactory(teams=[team], is_available=False)
+    data = {
+        "status": ticket.status,
+        "priority": ticket.priority,
+        "team": team.pk,
+        "assignee": colleague.user_id,
+    }
+    response = agent_client.post(_url("update", ticket.pk), data, headers={"HX-Request": "true"})
+    content = response.content.decode()
+    assert 'class="confirm-away"' in content and "is away" in content
+    assert f'<option value="{colleague.user_id}" selected>' in content  # the choice stays in the select
+    ticket.refresh_from_db()
+    assert ticket.assignee is None
+    agent_client.post(
+        _url("update", ticket.pk), {**data, "confirm_away": "1"}, headers={"HX-Request": "true"}
+    )
+    ticket.refresh_from_db()
+    assert ticket.assignee == colleague.user
+    # Assigning to yourself while marked away, or keeping an away assignee, asks nothing.
+    Agent.objects.filter(user=agent_user).update(is_available=False)
+    response = agent_client.post(
+        _url("update", ticket.pk),
+        {**data, "assignee": colleague.user_id, "priority": "high"},
+        headers={"HX-Request": "true"},
+    )
+    assert b"confirm-away" not in response.content
 
 
 def test_lead_reassigns_from_the_board(desk_client, lead, agent_user, team):

@@ -14,6 +14,7 @@ from tickets.models import (
     AuditEntry,
     Channel,
     Customer,
+    CustomerHandle,
     Message,
     Notification,
     Organization,
@@ -26,6 +27,7 @@ from tickets.models import (
 from tickets.permissions import visible_customers_q
 from tickets.reporting import health, metrics
 from tickets.selectors import user_is_admin, user_team_ids
+from tickets.services import MAX_CC, MAX_FOLLOWERS
 
 User = get_user_model()
 
@@ -53,6 +55,74 @@ class CustomerSerializer(serializers.ModelSerializer):
     class Meta:
         model = Customer
         fields = ["id", "name", "email", "phone", "organization", "is_vip", "notes", "created_at"]
+
+
+class CsatSerializer(serializers.Serializer):
+    score = serializers.IntegerField()
+    scale_min = serializers.IntegerField()
+    scale_max = serializers.IntegerField()
+
+
+class CustomerHandleSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CustomerHandle
+        fields = ["channel", "platform", "handle"]
+
+
+class CustomerTicketSerializer(serializers.ModelSerializer):
+    csat = serializers.SerializerMethodField(help_text="The latest CSAT answer, or null.")
+
+    class Meta:
+        model = Ticket
+        fields = [
+            "id",
+            "reference",
+            "subject",
+            "status",
+            "channel",
+            "team",
+            "created_at",
+            "solved_at",
+            "csat",
+        ]
+
+    @extend_schema_field(CsatSerializer(allow_null=True))
+    def get_csat(self, ticket: Ticket) -> dict | None:
+        if ticket.csat is None:
+            return None
+        score, scale_min, scale_max = ticket.csat
+        return {"score": score, "scale_min": scale_min, "scale_max": scale_max}
+
+
+class ContactSerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    kind = serializers.ChoiceField(choices=[("message", "message"), ("call", "call")])
+    channel = serializers.ChoiceField(choices=Channel.choices)
+    ticket = serializers.IntegerField(source="ticket.pk")
+    ticket_reference = serializers.CharField(source="ticket.reference")
+    summary = serializers.CharField(
+        help_text="The start of the message, or the call's direction and outcome."
+    )
+
+
+class CustomerProfileSerializer(serializers.Serializer):
+    """`tickets.customer_profile.customer_profile`: the customer as you may see them."""
+
+    customer = CustomerSerializer()
+    organization = OrganizationSerializer(source="customer.organization", allow_null=True)
+    emails = serializers.ListField(
+        child=serializers.CharField(), help_text="Their address first, then those of merged records."
+    )
+    phones = serializers.ListField(child=serializers.CharField())
+    handles = CustomerHandleSerializer(many=True)
+    merged_from = serializers.SerializerMethodField(help_text="Ids of the customers merged into this one.")
+    ticket_count = serializers.IntegerField(help_text="Their tickets you can see, on every channel.")
+    tickets = CustomerTicketSerializer(many=True, help_text="The newest 100 of them.")
+    recent_contacts = ContactSerializer(many=True, source="contacts")
+
+    @extend_schema_field(serializers.ListField(child=serializers.IntegerField()))
+    def get_merged_from(self, profile) -> list[int]:
+        return [customer.pk for customer in profile.merged_from]
 
 
 class CustomerBriefSerializer(serializers.ModelSerializer):
@@ -132,6 +202,23 @@ class TicketSerializer(serializers.ModelSerializer):
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_search_highlight(self, ticket: Ticket) -> str | None:
         return self.context.get("search_highlights", {}).get(ticket.pk)
+
+
+class TicketDetailSerializer(TicketSerializer):
+    """One ticket, with the people on it besides the customer and the assignee."""
+
+    cc = serializers.SerializerMethodField(help_text="Addresses copied on the ticket's public replies.")
+    followers = serializers.SerializerMethodField(help_text="Agents told about each update of the ticket.")
+
+    class Meta(TicketSerializer.Meta):
+        fields = [*TicketSerializer.Meta.fields, "cc", "followers"]
+
+    def get_cc(self, ticket: Ticket) -> list[str]:
+        return list(ticket.participants.filter(is_cc=True).values_list("email", flat=True))
+
+    @extend_schema_field(UserBriefSerializer(many=True))
+    def get_followers(self, ticket: Ticket) -> list[dict]:
+        return UserBriefSerializer(ticket.followers.order_by("username"), many=True).data
 
 
 class AttachmentSerializer(serializers.ModelSerializer):
@@ -268,6 +355,24 @@ class TicketUpdateSerializer(serializers.Serializer):
     tags = serializers.ListField(
         child=serializers.CharField(max_length=60), required=False, help_text="The complete new set of tags."
     )
+    cc = serializers.ListField(
+        child=serializers.CharField(max_length=254),
+        required=False,
+        max_length=MAX_CC,
+        help_text="The complete new list of addresses copied on public replies.",
+    )
+    followers = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
+        required=False,
+        max_length=MAX_FOLLOWERS,
+        help_text="The complete new list of followers (user ids); each must be able to see the ticket.",
+    )
+
+    def validate_followers(self, ids: list[int]) -> list:
+        users = list(User.objects.filter(pk__in=set(ids), is_active=True))
+        if len(users) != len(set(ids)):
+            raise serializers.ValidationError("Unknown user id; followers are active users (agents).")
+        return users
 
     def validate_team(self, team: Team | None) -> Team | None:
         request = self.context.get("request")
@@ -474,6 +579,20 @@ class MetricsGroupSerializer(MetricsMeasuresSerializer):
     label = serializers.CharField()
 
 
+class DeflectionSerializer(serializers.Serializer):
+    """Deflection at the door (docs/deflection.md), for the whole support form: not split by team."""
+
+    answers_viewed = serializers.IntegerField(help_text="Published answers opened from the support form.")
+    forms_with_views = serializers.IntegerField(help_text="Support forms on which at least one was opened.")
+    forms_submitted_after_viewing = serializers.IntegerField()
+    forms_abandoned_after_viewing = serializers.IntegerField(
+        help_text="Not sent within an hour of the last answer opened: counted as deflected."
+    )
+    deflection_rate = serializers.FloatField(
+        allow_null=True, help_text="Abandoned ÷ (abandoned + submitted), 0-1; null: no such form yet."
+    )
+
+
 class MetricsSerializer(serializers.Serializer):
     start = serializers.DateField()
     end = serializers.DateField()
@@ -481,6 +600,7 @@ class MetricsSerializer(serializers.Serializer):
     time_zone = serializers.CharField()
     groups = MetricsGroupSerializer(many=True)
     totals = MetricsMeasuresSerializer()
+    deflection = DeflectionSerializer(help_text="Answer views of the period (by the instant of the view).")
 
 
 # --- similar solved tickets (tickets.similar.selectors) -------------------------------------------

@@ -16,23 +16,29 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from tickets import hooks, services
+from tickets.config_cache import config_snapshot
 from tickets.customers import customer_get_or_create
 from tickets.email.addresses import own_addresses
 from tickets.email.bounces import bounce_record
 from tickets.email.outbound import ticket_send_auto_ack
 from tickets.email.raw_mail import RawMailUnavailable, raw_mail_read, raw_mail_save
 from tickets.enqueue import enqueue as enqueue_task
-from tickets.intake.routing import ticket_route
+from tickets.intake.routing import team_for_address, ticket_route
 from tickets.mail.classify import Classification, classify, is_from_own_address, normalize_address
 from tickets.mail.forwards import is_forward_subject, split_forward
 from tickets.mail.parsing import EmailParseError, ParsedEmail, parse_email
 from tickets.mail.quotes import extract_reply, extract_reply_html
-from tickets.mail.threading import reference_from_message_id, reference_from_subject, reply_token_from_address
+from tickets.mail.threading import (
+    partition_conversations,
+    reference_from_message_id,
+    reference_from_subject,
+    reply_token_from_address,
+)
 from tickets.models import (
     Channel,
     InboundMessage,
@@ -49,6 +55,7 @@ State = InboundMessage.State
 
 # The outcome classes `ingest_mail --json` counts; every stored message ends in exactly one.
 PROCESS_TASK = "tickets.tasks.tickets_process_inbound_message"
+PROCESS_MANY_TASK = "tickets.tasks.tickets_process_inbound_messages"
 OUTCOMES = ("created", "threaded", "duplicates", "ignored", "quarantined")
 
 
@@ -108,6 +115,41 @@ def inbound_message_store(
     return inbound
 
 
+@transaction.atomic
+def inbound_messages_store(
+    *,
+    messages: list[tuple[str, bytes]],
+    source: str,
+    mailbox: Mailbox | None = None,
+    now: datetime | None = None,
+) -> list[InboundMessage]:
+    """Save many received messages, given as (origin, raw bytes), in one transaction and one INSERT.
+
+    The batch form of `inbound_message_store` (without enqueueing): `ingest_mail` and the IMAP poller
+    commit a batch durably once, then process its messages.
+    """
+    if source not in InboundMessage.Source.values:
+        raise ValueError(
+            f"Unknown source {source!r}; expected one of {', '.join(InboundMessage.Source.values)}."
+        )
+    received_at = now or timezone.now()
+    rows = []
+    for origin, raw in messages:
+        raw = bytes(raw)
+        rows.append(
+            InboundMessage(
+                raw_key=raw_mail_save(raw),
+                size=len(raw),
+                source=source,
+                mailbox=mailbox,
+                origin=origin[:500],
+                received_at=received_at,
+                content_hash=content_hash(raw),
+            )
+        )
+    return InboundMessage.objects.bulk_create(rows)
+
+
 def inbound_messages_requeue_stored(
     *, now: datetime | None = None, batch_size: int | None = None
 ) -> list[int]:
@@ -143,35 +185,56 @@ class _Result:
 
 
 def inbound_message_process(*, inbound: InboundMessage | int, now: datetime | None = None) -> InboundMessage:
-    """Process one stored message exactly once; running it again (or concurrently) changes nothing."""
+    """Process one stored message exactly once; running it again (or concurrently) changes nothing.
+
+    One transaction: the row is read (and locked) once, the configuration is read from the per-process
+    cache at one version (`config_snapshot`), and the outcome is written with the message's headers in
+    one UPDATE. On PostgreSQL the commit does not wait for the disk: the stored row, committed durably
+    by `inbound_message_store`, is what must survive; if a crash loses a processed outcome, the row is
+    still "stored" and `inbound_messages_requeue_stored` processes it again.
+    """
     pk = inbound if isinstance(inbound, int) else inbound.pk
     now = now or timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(), config_snapshot():
+        _commit_without_waiting_for_disk()
         row = InboundMessage.objects.select_for_update().get(pk=pk)
         if row.state != State.STORED:
             return row
+        headers: dict[str, str] = {}
         try:
-            with transaction.atomic():
-                result = _process(row=row, raw=raw_mail_read(row), now=now)
+            # The SLA clocks follow the ticket once, on its final state, not after each of its changes.
+            with transaction.atomic(), hooks.ticket_changes_coalesced():
+                result = _process(row=row, raw=raw_mail_read(row), now=now, headers=headers)
         except IntegrityError as error:
             # Another copy of the same message was processed concurrently and won the unique Message-ID.
+            headers = {}
             result = _concurrent_duplicate(row) or _Result(
                 state=State.QUARANTINED, reason=f"{type(error).__name__}: {error}"[:2000]
             )
         except Exception as error:  # anything unexpected quarantines the message: never lost
             logger.exception("Inbound message %s could not be processed; quarantined", pk)
+            headers = {}
             result = _Result(state=State.QUARANTINED, reason=f"{type(error).__name__}: {error}"[:2000])
-        InboundMessage.objects.filter(pk=pk).update(
-            state=result.state,
-            reason=result.reason,
-            ticket=result.ticket,
-            ticket_message=result.message,
-            created_ticket=result.created_ticket,
-            attempts=F("attempts") + 1,
-            processed_at=now,
-        )
-    row.refresh_from_db()
+        outcome = {
+            **headers,
+            "state": result.state,
+            "reason": result.reason,
+            "ticket": result.ticket,
+            "ticket_message": result.message,
+            "created_ticket": result.created_ticket,
+            "processed_at": now,
+        }
+        InboundMessage.objects.filter(pk=pk).update(**outcome, attempts=F("attempts") + 1)
+        for name, value in outcome.items():
+            setattr(row, name, value)
+        row.attempts += 1  # the row is locked: this is the stored count
     return row
+
+
+def _commit_without_waiting_for_disk() -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
 @transaction.atomic
@@ -191,7 +254,8 @@ def inbound_message_retry(*, inbound: InboundMessage, now: datetime | None = Non
     return inbound
 
 
-def _process(*, row: InboundMessage, raw: bytes, now: datetime) -> _Result:
+def _process(*, row: InboundMessage, raw: bytes, now: datetime, headers: dict[str, str]) -> _Result:
+    """Turn the parsed message into its outcome; `headers` receives the columns the row records of it."""
     try:
         parsed = parse_email(raw)
     except EmailParseError as error:
@@ -200,7 +264,7 @@ def _process(*, row: InboundMessage, raw: bytes, now: datetime) -> _Result:
             return _Result(state=State.DUPLICATE, reason=f"same content as inbound message {earlier.pk}")
         return _Result(state=State.QUARANTINED, reason=str(error))
 
-    InboundMessage.objects.filter(pk=row.pk).update(
+    headers.update(
         message_id=(parsed.message_id or "")[:998],
         from_address=parsed.from_address[:254],
         subject=parsed.subject[:250],
@@ -223,12 +287,12 @@ def _process(*, row: InboundMessage, raw: bytes, now: datetime) -> _Result:
         return _Result(state=State.QUARANTINED, reason="the message has no usable From address")
 
     recipients = _recipients(parsed, row)
-    claimed = _claimed(parsed=parsed, recipients=recipients, now=now)
+    body_text, full_text = _bodies(parsed)
+    claimed = _claimed(parsed=parsed, recipients=recipients, body_text=body_text, now=now)
     if claimed is not None:
         return claimed
 
     customer = customer_get_or_create(email=parsed.from_address, name=parsed.from_name)
-    body_text, full_text = _bodies(parsed)
     attachments = _attachments(parsed)
 
     ticket = _thread(parsed=parsed, recipients=recipients, sender=parsed.from_address, own=own)
@@ -246,7 +310,7 @@ def _process(*, row: InboundMessage, raw: bytes, now: datetime) -> _Result:
             now=now,
         )
         created = message.ticket.pk != ticket.pk  # a reply to a closed ticket opens a follow-up
-        _participants_add(ticket=message.ticket, parsed=parsed, own=own, now=now)
+        _participants_add(ticket=message.ticket, parsed=parsed, own=own, now=now, new_ticket=created)
         if created:
             _route_and_acknowledge(ticket=message.ticket, row=row, recipients=recipients, now=now)
         return _Result(state=State.PROCESSED, ticket=message.ticket, message=message, created_ticket=created)
@@ -256,6 +320,8 @@ def _process(*, row: InboundMessage, raw: bytes, now: datetime) -> _Result:
     ticket = services.ticket_create(
         subject=parsed.subject,
         customer=customer,
+        # Opened in the team that received it, so routing need not move it there in a second write.
+        team=_arrival_team(row=row, received_at_address=_received_at(recipients)),
         channel=Channel.EMAIL,
         body_text=body_text,
         body_html=parsed.html,
@@ -265,14 +331,13 @@ def _process(*, row: InboundMessage, raw: bytes, now: datetime) -> _Result:
         now=now,
     )
     first_message = ticket.messages.get()
-    _participants_add(ticket=ticket, parsed=parsed, own=own, now=now)
+    _participants_add(ticket=ticket, parsed=parsed, own=own, now=now, new_ticket=True)
     ticket = _route_and_acknowledge(ticket=ticket, row=row, recipients=recipients, now=now)
     return _Result(state=State.PROCESSED, ticket=ticket, message=first_message, created_ticket=True)
 
 
-def _claimed(*, parsed: ParsedEmail, recipients: list[str], now: datetime) -> _Result | None:
+def _claimed(*, parsed: ParsedEmail, recipients: list[str], body_text: str, now: datetime) -> _Result | None:
     """Offer the message to the apps built on the core (a reply to a survey email, say) before threading."""
-    body_text, _full_text = _bodies(parsed)
     claim = hooks.claim_inbound_mail(
         hooks.InboundMail(
             from_address=parsed.from_address,
@@ -330,7 +395,7 @@ def _handle_bounce(*, row: InboundMessage, classification: Classification, now: 
 # --- threading -----------------------------------------------------------------------------------
 
 
-def _thread(*, parsed: ParsedEmail, recipients: list[str], sender: str, own: set[str]) -> Ticket | None:
+def _thread(*, parsed: ParsedEmail, recipients: list[str], sender: str, own: frozenset[str]) -> Ticket | None:
     """Find the ticket a message belongs to, in the documented order (docs/email.md)."""
     prefix = settings.HELPDESK_REFERENCE_PREFIX
     ids = [i for i in (*parsed.in_reply_to, *reversed(parsed.references)) if i]
@@ -439,25 +504,45 @@ def _attachments(parsed: ParsedEmail) -> list[services.AttachmentInput]:
     ]
 
 
-def _participants_add(*, ticket: Ticket, parsed: ParsedEmail, own: set[str], now: datetime) -> None:
+def _participants_add(
+    *, ticket: Ticket, parsed: ParsedEmail, own: frozenset[str], now: datetime, new_ticket: bool = False
+) -> None:
+    """Record the sender and the To/Cc addresses (not ours) as the ticket's participants, in one INSERT."""
     entries = [(parsed.from_address, False)] + [(address, True) for address in (*parsed.to, *parsed.cc)]
-    existing = {
-        e.lower() for e in TicketParticipant.objects.filter(ticket=ticket).values_list("email", flat=True)
-    }
+    existing: set[str] = set()
+    if not new_ticket:  # a ticket opened by this message has no participants yet
+        existing = {
+            e.lower() for e in TicketParticipant.objects.filter(ticket=ticket).values_list("email", flat=True)
+        }
+    rows = []
     for address, is_cc in entries:
         address = (address or "").strip()[:254]
         lowered = address.lower()
         if "@" not in lowered or lowered in existing or is_from_own_address(lowered, own):
             continue
-        TicketParticipant.objects.create(ticket=ticket, email=address, is_cc=is_cc, created_at=now)
+        rows.append(TicketParticipant(ticket=ticket, email=address, is_cc=is_cc, created_at=now))
         existing.add(lowered)
+    TicketParticipant.objects.bulk_create(rows)
+
+
+def _received_at(recipients: list[str]) -> str:
+    """The first recipient that is one of our addresses ('' if none is)."""
+    own = own_addresses()  # cached: costs no query
+    return next((r for r in recipients if normalize_address(r) in own), "")
+
+
+def _arrival_team(*, row: InboundMessage, received_at_address: str) -> Team | None:
+    """The team whose address received the message, else its mailbox's team."""
+    team = team_for_address(normalize_address(received_at_address)) if received_at_address else None
+    if team is None and row.mailbox_id is not None:
+        team = row.mailbox.team
+    return team
 
 
 def _route_and_acknowledge(
     *, ticket: Ticket, row: InboundMessage, recipients: list[str], now: datetime
 ) -> Ticket:
-    own = own_addresses()
-    received_at = next((r for r in recipients if normalize_address(r) in own), "")
+    received_at = _received_at(recipients)
     ticket = route_new_email_ticket(
         ticket=ticket,
         received_at_address=received_at,
@@ -476,9 +561,7 @@ def route_new_email_ticket(
     The receiving team is where the ticket stands before the rules run, so a rule without a team action
     keeps it there; `ticket_route` then applies the first matching rule and the team's assignment strategy.
     """
-    team = None
-    if received_at_address:
-        team = Team.objects.filter(email_address__iexact=normalize_address(received_at_address)).first()
+    team = team_for_address(normalize_address(received_at_address)) if received_at_address else None
     team = team or default_team
     if team is not None and ticket.team_id != team.pk:
         ticket = services.ticket_assign(ticket=ticket, team=team, actor_label="email routing", now=now)
@@ -502,7 +585,7 @@ def mailbox_poll(*, mailbox: Mailbox, now: datetime | None = None) -> int:
     from imapclient.exceptions import IMAPClientError
 
     now = now or timezone.now()
-    stored = 0
+    stored: list[tuple[int, bytes]] = []
     try:
         context = ssl.create_default_context()
         client = IMAPClient(
@@ -526,14 +609,15 @@ def mailbox_poll(*, mailbox: Mailbox, now: datetime | None = None) -> int:
                 raw = fetched.get(b"BODY[]")
                 if raw is None:
                     continue
-                inbound_message_store(
+                inbound = inbound_message_store(
                     raw=raw,
                     source=InboundMessage.Source.IMAP,
                     mailbox=mailbox,
                     origin=f"{mailbox.folder} UID {uid}",
+                    enqueue=False,
                     now=now,
                 )
-                stored += 1
+                stored.append((inbound.pk, raw))
                 if move:
                     client.move([uid], mailbox.processed_folder)
                 else:
@@ -542,11 +626,28 @@ def mailbox_poll(*, mailbox: Mailbox, now: datetime | None = None) -> int:
             with contextlib.suppress(IMAPClientError, OSError):
                 client.logout()
     except (IMAPClientError, OSError, ssl.SSLError) as error:
+        inbound_messages_enqueue(stored)  # what was stored before the error is processed all the same
         message = f"{type(error).__name__}: {error}"
         Mailbox.objects.filter(pk=mailbox.pk).update(last_polled_at=now, last_error=message[:2000])
         raise MailboxPollError(f"Polling mailbox {mailbox.name} failed: {message}") from error
+    inbound_messages_enqueue(stored)
     Mailbox.objects.filter(pk=mailbox.pk).update(last_polled_at=now, last_error="")
-    return stored
+    return len(stored)
+
+
+def inbound_messages_enqueue(stored: list[tuple[int, bytes]], parts: int | None = None) -> None:
+    """Enqueue the processing of stored messages (pk, raw bytes), in arrival order, as at most `parts`
+    tasks (HELPDESK_INBOUND_PARTITIONS): every conversation goes to one task, which keeps its order, so
+    a reply never overtakes the message it answers while unrelated conversations run in parallel.
+    """
+    if not stored:
+        return
+    lists = partition_conversations(
+        [raw for _pk, raw in stored], parts or settings.HELPDESK_INBOUND_PARTITIONS
+    )
+    for indexes in lists:
+        pks = [stored[i][0] for i in indexes]
+        transaction.on_commit(lambda pks=pks: enqueue_task(PROCESS_MANY_TASK, pks))
 
 
 def mailboxes_due() -> Iterable[int]:

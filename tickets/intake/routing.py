@@ -13,6 +13,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from tickets import services, transitions
+from tickets.config_cache import cached, config_snapshot
 from tickets.intake.matching import Candidate, keyword_found, pick_least_loaded, pick_round_robin
 from tickets.models import Agent, AuditEntry, Message, RoutingRule, Status, Team, Ticket
 
@@ -63,14 +64,20 @@ def rule_matches(
     return RuleMatch(rule=rule, reasons=reasons or ["no conditions (catch-all)"])
 
 
-def _first_matching_rule(*, ticket: Ticket, received_at_address: str) -> RuleMatch | None:
-    text = _routing_text(ticket)
-    rules = (
+def _active_rules() -> list[RoutingRule]:
+    return list(
         RoutingRule.objects.filter(is_active=True)
         .select_related("set_team")
         .prefetch_related("organizations", "add_required_skills")
         .order_by("position", "pk")
     )
+
+
+def _first_matching_rule(*, ticket: Ticket, received_at_address: str) -> RuleMatch | None:
+    rules = cached("routing_rules", _active_rules)
+    if not rules:
+        return None
+    text = _routing_text(ticket)
     for rule in rules:
         match = rule_matches(rule=rule, ticket=ticket, received_at_address=received_at_address, text=text)
         if match is not None:
@@ -80,10 +87,24 @@ def _first_matching_rule(*, ticket: Ticket, received_at_address: str) -> RuleMat
 
 def default_team() -> Team | None:
     """The team marked default in the admin, else the team HELPDESK_DEFAULT_TEAM names, else None."""
+    name = settings.HELPDESK_DEFAULT_TEAM
+    return cached(f"default_team:{name}", lambda: _default_team(name))
+
+
+def _default_team(name: str) -> Team | None:
     team = Team.objects.filter(is_default=True).first()
-    if team is None and settings.HELPDESK_DEFAULT_TEAM:
-        team = Team.objects.filter(name=settings.HELPDESK_DEFAULT_TEAM).first()
+    if team is None and name:
+        team = Team.objects.filter(name=name).first()
     return team
+
+
+def team_for_address(address: str) -> Team | None:
+    """The team whose email address this is (case-insensitive), if any."""
+    teams = cached(
+        "teams_by_address",
+        lambda: {team.email_address.lower(): team for team in Team.objects.exclude(email_address="")},
+    )
+    return teams.get(address.strip().lower())
 
 
 def _candidates(team: Team, agents) -> list[Candidate]:
@@ -162,7 +183,16 @@ def ticket_route(
     keeps it. Assignments within a team serialise on the team row (SELECT … FOR UPDATE), so two
     concurrent routings see each other's round-robin pointer and load.
     """
-    now = now or timezone.now()
+    with config_snapshot():  # rules, teams and SLA policies from the per-process cache, at one version
+        return _route(
+            ticket=ticket,
+            received_at_address=received_at_address,
+            arrival_team_reason=arrival_team_reason,
+            now=now or timezone.now(),
+        )
+
+
+def _route(*, ticket: Ticket, received_at_address: str, arrival_team_reason: str, now: datetime) -> Ticket:
     ticket = Ticket.objects.select_for_update().select_related("customer").get(pk=ticket.pk)
     if ticket.status == Status.CLOSED:
         return ticket

@@ -18,8 +18,10 @@ import re
 from collections.abc import Iterable
 
 __all__ = [
+    "conversation_keys",
     "make_message_id",
     "normalize_subject",
+    "partition_conversations",
     "reference_from_message_id",
     "reference_from_subject",
     "reply_address",
@@ -208,3 +210,70 @@ def reply_address(support_address: str, token: str) -> str:
     if not token or not _TOKEN_RE.fullmatch(token):
         raise ValueError(f"invalid reply token: {token!r}")
     return with_sub_address(support_address.lower(), token)
+
+
+_MESSAGE_ID_RE = re.compile(r"<([^<>\s]+)>")
+
+
+def _header_block(raw: bytes) -> str:
+    end = raw.find(b"\n\n")
+    end2 = raw.find(b"\r\n\r\n")
+    cut = min((e for e in (end, end2) if e >= 0), default=len(raw))
+    text = raw[:cut].decode("latin-1")
+    return re.sub(r"\r?\n[ \t]+", " ", text)  # unfold
+
+
+def conversation_keys(raw: bytes) -> set[str]:
+    """Keys that tie one raw message to its conversation: its Message-ID, the ids it replies to, its
+    normalised subject (a reply without headers threads by the reference in it) and its ticket reference.
+
+    Two messages sharing a key belong to one conversation; only the headers are read (no full parse).
+    """
+    keys: set[str] = set()
+    subject = ""
+    for line in _header_block(raw).splitlines():
+        name, _, value = line.partition(":")
+        name = name.strip().lower()
+        if name in ("message-id", "in-reply-to", "references"):
+            keys.update("id:" + found.lower() for found in _MESSAGE_ID_RE.findall(value))
+        elif name == "subject" and not subject:
+            subject = value.strip()
+    if subject:
+        keys.add("subject:" + normalize_subject(subject).lower())
+        match = _REFERENCE_RE.search(subject)
+        if match:
+            keys.add(f"reference:{match.group(1).upper()}-{int(match.group(2))}")
+    return keys
+
+
+def partition_conversations(messages: list[bytes], parts: int) -> list[list[int]]:
+    """Split messages (in arrival order) into at most `parts` lists of indexes, each in arrival order,
+    such that every conversation (messages connected through `conversation_keys`) is in one list.
+
+    Processing the lists in parallel keeps each conversation's order: a reply never overtakes the
+    message it answers. Conversations go to the least loaded list, largest first.
+    """
+    parent = list(range(len(messages)))
+
+    def root(index: int) -> int:
+        while parent[index] != index:
+            parent[index] = parent[parent[index]]
+            index = parent[index]
+        return index
+
+    owner: dict[str, int] = {}
+    for index, raw in enumerate(messages):
+        for key in conversation_keys(raw):
+            if key in owner:
+                a, b = root(owner[key]), root(index)
+                if a != b:
+                    parent[max(a, b)] = min(a, b)
+            else:
+                owner[key] = index
+    groups: dict[int, list[int]] = {}
+    for index in range(len(messages)):
+        groups.setdefault(root(index), []).append(index)
+    lists: list[list[int]] = [[] for _ in range(max(1, min(parts, len(groups))))]
+    for group in sorted(groups.values(), key=len, reverse=True):
+        min(lists, key=len).extend(group)
+    return [sorted(indexes) for indexes in lists if indexes]

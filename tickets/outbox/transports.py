@@ -14,7 +14,7 @@ from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.serializers.json import DjangoJSONEncoder
 
 from helpdesk.outbound_http import OutboundConnectionError, OutboundURLRefused, outbound_post
-from tickets.models import OutboundDelivery
+from tickets.models import Attachment, OutboundDelivery
 from tickets.webhooks import protocol as webhook_protocol
 
 USER_AGENT = "Helpdesk-Webhooks/1"
@@ -50,6 +50,13 @@ def email_message(delivery: OutboundDelivery, *, connection=None) -> EmailMultiA
     )
     if delivery.body_html:
         email.attach_alternative(delivery.body_html, "text/html")
+    if delivery.message_id is not None:
+        # The files of the reply travel with it (read at each attempt, so a retry sends them too).
+        for attachment in Attachment.objects.filter(
+            message_id=delivery.message_id, rejected_reason=""
+        ).exclude(file=""):
+            with attachment.file.open("rb") as handle:
+                email.attach(attachment.filename, handle.read(), attachment.content_type)
     return email
 
 

@@ -24,6 +24,10 @@ RECENCY_FLOOR = 0.7
 QUERY_TERMS = 12  # distinct words of the ticket used to query (longest first)
 TEXT_LIMIT = 2000  # characters of a customer message that describe a ticket
 TRIGRAM_THRESHOLD = 0.3  # pg_trgm's default `%` threshold, mirrored by the SQLite fallback
+# PostgreSQL: the candidate query may match about this many tickets (estimated from the planner's
+# statistics before visibility and status filters); rarer terms are preferred, common ones are paired.
+MATCH_BUDGET = 2_000
+MAX_AND_TERMS = 3  # at most this many common terms are required together when no term is rare enough
 
 WORD = re.compile(r"[^\W\d_]{3,}", re.UNICODE)
 STOPWORDS = frozenset(
@@ -77,6 +81,35 @@ def trigram_similarity(a: str, b: str) -> float:
     if not left or not right:
         return 0.0
     return len(left & right) / len(left | right)
+
+
+def candidate_query(frequencies: dict[str, float], rows: float, budget: int = MATCH_BUDGET) -> str:
+    """A tsquery (to_tsquery syntax) over the ticket's most distinctive terms, matching about `budget` rows.
+
+    `frequencies` maps each query term (letters only, so it needs no quoting) to the share of tickets
+    whose search document contains it; `rows` is the number of tickets. Terms are taken rarest first
+    into one OR while the estimated matches fit the budget; if not even the rarest fits alone, the
+    rarest few are required together (AND, assuming independence). Empty when there are no terms.
+    """
+    ordered = sorted(frequencies, key=lambda term: (frequencies[term], term))
+    chosen: list[str] = []
+    estimated = 0.0
+    for term in ordered:
+        matches = frequencies[term] * rows
+        if estimated + matches > budget:
+            break
+        chosen.append(term)
+        estimated += matches
+    if chosen:
+        return " | ".join(chosen)
+    together: list[str] = []
+    matches = rows
+    for term in ordered[:MAX_AND_TERMS]:
+        together.append(term)
+        matches *= frequencies[term]
+        if matches <= budget:
+            break
+    return " & ".join(together)
 
 
 def csat_factor(csat: int | None, scale_min: int = 1, scale_max: int = 5) -> float:

@@ -1,10 +1,17 @@
-"""Reads for similar solved tickets and their suggested answers (ranking in `tickets.similar.scoring`).
+"""Reads for similar solved tickets and their suggested answers (weights in `tickets.similar.scoring`).
 
-Candidates are the latest `RECENT_SCAN` solved or closed tickets the user may see, scored in Python by the
-share of the ticket's words they contain (subject and the customer's words) and the character-trigram
-similarity of the subjects (pg_trgm's measure), then boosted by CSAT and recency. The same on SQLite and
-PostgreSQL: the PostgreSQL full-text path over the stored search document (GIN index) waits for that
-document to be on main (docs/similar-tickets.md).
+Candidates are the solved or closed, not merged tickets the user may see (`ticket_visibility_q`).
+
+- PostgreSQL: ranked in the database, over every such ticket, with a bounded amount of work. The ticket's
+  query terms are looked up in the planner's statistics of `Ticket.search_vector` (how many tickets hold
+  each), and the rarest ones form the candidate tsquery (`scoring.candidate_query`). At most `MATCH_CAP`
+  matches (GIN index) are ranked by `ts_rank` against all the terms and the best `CANDIDATES` kept, with
+  the best `SUBJECT_CANDIDATES` of at most `MATCH_CAP` subjects similar by trigrams (`subject % …`, trigram
+  GIN index of migration 0018), the latter only when the words found fewer than `CANDIDATES`. Each
+  candidate comes measured from the same query: the share of the query terms its document matches
+  (one `@@` per term) and `similarity()` of the subjects; the CSAT and recency boosts then order them.
+- SQLite (the embedded default): the latest `RECENT_SCAN` candidates, measured in Python the same way
+  (the share of the terms in the subject and first customer message, pg_trgm's similarity recomputed).
 """
 
 from collections import Counter
@@ -12,17 +19,21 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import QuerySet
+from django.db import connection
+from django.db.models import Case, F, FloatField, QuerySet, Value, When
 
 from tickets import transitions
 from tickets.adapters import surveys as survey_adapter
 from tickets.models import Macro, Message, Ticket
+from tickets.search import SEARCH_CONFIG
 from tickets.selectors import ticket_visibility_q
 from tickets.similar import scoring
 from tickets.workspace.macro_text import render_macro
 
 CANDIDATES = 50
-RECENT_SCAN = 2000
+SUBJECT_CANDIDATES = 20
+MATCH_CAP = 1000  # PostgreSQL: matches of the candidate query (and of the subject) that are ranked at most
+RECENT_SCAN = 2000  # SQLite: the latest solved tickets scored in Python
 SOLVED_STATES = (transitions.SOLVED, transitions.CLOSED)
 
 
@@ -117,6 +128,77 @@ def _recent_candidates(
     return scored[:CANDIDATES]
 
 
+def term_frequencies(terms: list[str]) -> tuple[dict[str, float], float]:
+    """({term: share of tickets whose search document holds it}, number of tickets), from the statistics
+    ANALYZE keeps for `Ticket.search_vector` (one query, no table scan). A term the statistics do not
+    list is rarer than every listed one: it gets half the smallest listed share (0 before any ANALYZE).
+    Terms that the text search configuration drops (its stop words) are left out."""
+    sql = """
+        WITH stats AS (
+            SELECT unnest(most_common_elems::text::text[]) AS lexeme, unnest(most_common_elem_freqs) AS share
+            FROM pg_stats
+            WHERE schemaname = current_schema() AND tablename = 'tickets_ticket' AND attname = 'search_vector'
+        ), floor AS (
+            SELECT coalesce(min(share) FILTER (WHERE lexeme IS NOT NULL) / 2, 0) AS share FROM stats
+        )
+        SELECT t.term, max(coalesce(s.share, floor.share)),
+               (SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = 'tickets_ticket'::regclass)
+        FROM unnest(%s::text[]) AS t(term)
+        CROSS JOIN LATERAL unnest(tsvector_to_array(to_tsvector(%s::regconfig, t.term))) AS l(lexeme)
+        CROSS JOIN floor
+        LEFT JOIN stats s ON s.lexeme = l.lexeme
+        GROUP BY t.term
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [terms, SEARCH_CONFIG])
+        rows = cursor.fetchall()
+    return {term: float(share) for term, share, _ in rows}, float(rows[0][2]) if rows else 0.0
+
+
+def _postgres_candidates(
+    tickets: QuerySet[Ticket], subject: str, terms: list[str]
+) -> list[tuple[Ticket, float, float]]:
+    from django.contrib.postgres.lookups import TrigramSimilar
+    from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramSimilarity
+
+    def tsquery(text: str) -> SearchQuery:
+        # Terms are letters only (scoring.WORD), so they are valid to_tsquery operands as they are.
+        return SearchQuery(text, config=SEARCH_CONFIG, search_type="raw")
+
+    frequencies, rows = term_frequencies(terms) if terms else ({}, 0.0)
+    # The text measure: the share of the terms (those the configuration keeps) each document holds.
+    hits = [
+        Case(When(search_vector=tsquery(term), then=Value(1.0)), default=Value(0.0)) for term in frequencies
+    ]
+    text_rank = sum(hits[1:], hits[0]) / len(hits) if hits else Value(0.0, output_field=FloatField())
+
+    def best(matches: QuerySet[Ticket], order, limit: int) -> list[Ticket]:
+        """The best `limit` of at most MATCH_CAP matches by `order`, measured, in one query."""
+        return list(
+            Ticket.objects.filter(pk__in=matches.values("pk")[:MATCH_CAP])
+            .select_related("customer")
+            .annotate(
+                order=order, text_rank=text_rank, subject_similarity=TrigramSimilarity("subject", subject)
+            )
+            .order_by("-order", "-pk")[:limit]
+        )
+
+    found: list[Ticket] = []
+    if frequencies:
+        query = tsquery(scoring.candidate_query(frequencies, rows, scoring.MATCH_BUDGET))
+        rank = SearchRank(F("search_vector"), tsquery(" | ".join(frequencies)))
+        found += best(tickets.filter(search_vector=query), rank, CANDIDATES)
+    if len(found) < CANDIDATES and subject.strip():
+        # Subjects alike by trigrams find what the words miss (typos, no shared word), but a common
+        # subject matches a large share of a big table through the trigram index: only when the words
+        # found too few candidates.
+        alike = tickets.filter(TrigramSimilar(F("subject"), Value(subject))).exclude(
+            pk__in=[t.pk for t in found]
+        )
+        found += best(alike, TrigramSimilarity("subject", subject), SUBJECT_CANDIDATES)
+    return [(t, float(t.text_rank), float(t.subject_similarity)) for t in found]
+
+
 def similar_tickets(
     *, user: AbstractBaseUser, ticket: Ticket, now: datetime, limit: int = 5
 ) -> list[SimilarTicket]:
@@ -124,7 +206,10 @@ def similar_tickets(
     words = ticket_words(ticket)
     terms = scoring.query_terms(words)
     tickets = _solved_visible(user, ticket)
-    candidates = _recent_candidates(tickets, ticket.subject, terms)
+    if connection.vendor == "postgresql":
+        candidates = _postgres_candidates(tickets, ticket.subject, terms)
+    else:
+        candidates = _recent_candidates(tickets, ticket.subject, terms)
     if not candidates:
         return []
     ids = [candidate.pk for candidate, _, _ in candidates]

@@ -1,10 +1,16 @@
 from datetime import datetime
 
 from django import template
-from django.utils.html import format_html
-from django.utils.timesince import timesince
+from django.utils import dateformat, timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.html import escape, format_html, linebreaks
+from django.utils.safestring import mark_safe
+from django.utils.timesince import timesince, timeuntil
 
+from tickets import transitions
 from tickets.adapters.sla import ClockState, SlaMetric
+from tickets.mentions import MENTION
+from tickets.models import AuditEntry, Priority
 
 register = template.Library()
 
@@ -42,6 +48,18 @@ def channel_icon(channel: str) -> str:
 def sla_metric_label(metric: str) -> str:
     """ "First response", not "First_response": the SLA app's own label for a metric."""
     return str(dict(SlaMetric.choices).get(metric, metric))
+
+
+@register.filter
+def status_label(status: str) -> str:
+    """ "On hold", not "on_hold"."""
+    return transitions.LABELS.get(status, status)
+
+
+@register.filter
+def sla_metric_phrase(metric: str) -> str:
+    """The metric's label inside a sentence: "first response"."""
+    return sla_metric_label(metric).lower()
 
 
 @register.filter
@@ -85,9 +103,71 @@ def get_item(mapping: dict, key: str):
     return mapping.get(key)
 
 
-@register.filter
-def ago(value: datetime | None) -> str:
-    """'3 hours ago': the largest unit only, short enough for a table column."""
+# The full local time, shown as a tooltip of relative times: "Thu 3 Dec 2026, 14:05 CET".
+FULL_TIME = "D j M Y, H:i T"
+
+
+def local_full(value: datetime) -> str:
+    return dateformat.format(timezone.localtime(value), FULL_TIME)
+
+
+@register.simple_tag
+def when(value: datetime | None) -> str:
+    """A relative time ("3 minutes ago", "in 2 hours") whose title is the full time in the agent's zone."""
     if value is None:
         return ""
-    return f"{timesince(value, depth=1)} ago"
+    now = timezone.now()
+    if abs((now - value).total_seconds()) < 60:
+        relative = "just now"
+    elif value <= now:
+        relative = f"{timesince(value, now, depth=1)} ago"
+    else:
+        relative = f"in {timeuntil(value, now, depth=1)}"
+    return format_html(
+        '<time datetime="{}" title="{}">{}</time>', value.isoformat(), local_full(value), relative
+    )
+
+
+def _sla_field(field: str) -> tuple[str, bool] | None:
+    """("first_response", True) for "sla_first_response_due"; None for fields that are not a metric's."""
+    if not field.startswith("sla_"):
+        return None
+    name = field.removeprefix("sla_")
+    due = name.endswith("_due")
+    name = name.removesuffix("_due")
+    return (name, due) if name in SlaMetric.values else None
+
+
+@register.filter
+def audit_field_label(field: str) -> str:
+    """ "SLA first response due", "Status": what the audit trail's field names mean, without slugs."""
+    sla = _sla_field(field)
+    if sla is not None:
+        name, due = sla
+        return f"SLA {sla_metric_phrase(name)}{' due' if due else ''}"
+    if field == "sla_escalation":
+        return "SLA escalation"
+    return field.replace("_", " ").capitalize()
+
+
+@register.filter
+def audit_value(entry: AuditEntry, value: str) -> str:
+    """An audit value as people read it: status and priority labels, due times in the agent's zone."""
+    if entry.field == "status":
+        return status_label(value)
+    if entry.field == "priority":
+        return str(dict(Priority.choices).get(value, value))
+    sla = _sla_field(entry.field)
+    if sla is not None and sla[1]:
+        moment = parse_datetime(value) if value else None
+        return local_full(moment) if moment is not None and timezone.is_aware(moment) else value
+    if sla is not None:
+        return sla_state_label(value)
+    return value
+
+
+@register.filter
+def with_mentions(text: str) -> str:
+    """Plain note text as paragraphs with each @mention highlighted (escaped first: safe to render)."""
+    html = linebreaks(escape(text or ""))
+    return mark_safe(MENTION.sub(r'<mark class="mention">@\1</mark>', html))

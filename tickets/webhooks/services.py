@@ -23,6 +23,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from tickets.config_cache import cached
 from tickets.models import Team, Ticket, WebhookDelivery, WebhookEvent, WebhookSubscription
 from tickets.outbox import backoff, transports
 from tickets.outbox.services import publish
@@ -72,7 +73,9 @@ def webhooks_emit_many(
     if not events:
         return []
     now = now or timezone.now()
-    subscriptions = list(WebhookSubscription.objects.filter(is_active=True))
+    subscriptions = cached(
+        "webhook_subscriptions", lambda: list(WebhookSubscription.objects.filter(is_active=True))
+    )
     rows = [
         # Round-trip through JSON so what is stored is exactly what will be sent.
         WebhookDelivery(

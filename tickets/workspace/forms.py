@@ -1,6 +1,9 @@
 """Input parsing for the workspace's forms; the services do the checking that needs the domain."""
 
+from zoneinfo import available_timezones
+
 from django import forms
+from django.conf import settings
 
 from tickets.models import Channel, Message, Priority, Status, Team
 from tickets.services import AttachmentInput
@@ -55,3 +58,37 @@ class NewTicketForm(forms.Form):
         if not data.get("customer_email") and not data.get("customer_phone"):
             raise forms.ValidationError("Give the customer's email address or phone number.")
         return data
+
+
+class PublicAnswerForm(forms.Form):
+    """A solved ticket's answer rewritten for the public support form (tickets.deflection)."""
+
+    title = forms.CharField(max_length=200, label="Public title")
+    body = forms.CharField(max_length=5000, label="Public answer", widget=forms.Textarea(attrs={"rows": 6}))
+    is_published = forms.BooleanField(required=False, initial=True, label="Show it on the support form")
+
+
+class CustomerMergeForm(forms.Form):
+    """The customer to merge into the one whose profile this is, and whether the merge is confirmed."""
+
+    source = forms.CharField(
+        label="Customer to merge into this one",
+        max_length=254,
+        help_text="Their customer number, email address or phone number.",
+    )
+    confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+
+class ProfileForm(forms.Form):
+    time_zone = forms.ChoiceField(
+        label="Time zone",
+        required=False,
+        help_text="Times on the desk (the audit trail, notifications, due times) are shown in this zone.",
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["time_zone"].choices = [
+            ("", f"The installation's ({settings.TIME_ZONE})"),
+            *((name, name.replace("_", " ")) for name in sorted(available_timezones())),
+        ]

@@ -2,17 +2,22 @@
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, DateTimeField, Q, QuerySet, Value
+from django.db.models.functions import Coalesce
 
 from tickets import transitions
 from tickets.adapters import sla as sla_adapter
 from tickets.mail.forwards import ForwardedMessage, attached_message, split_forward
 from tickets.models import (
+    NO_SLA_DUE,
     Agent,
     Attachment,
     Channel,
+    DeskProfile,
     Macro,
     Message,
     SavedView,
@@ -26,7 +31,6 @@ from tickets.selectors import ticket_list, ticket_visibility_q, user_is_admin
 from tickets.workspace.macro_text import render_macro
 
 PRESENCE_TTL = timedelta(seconds=30)
-UNASSIGNED_ON_BOARD = 15
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,15 @@ QUEUE_VIEWS = (
 )
 QUEUE_VIEW_BY_SLUG = {view.slug: view for view in QUEUE_VIEWS}
 DEFAULT_QUEUE_VIEW = "mine"
+
+
+def desk_time_zone(user: AbstractBaseUser) -> ZoneInfo:
+    """The zone the user's desk pages show times in: their profile's, else the installation's."""
+    name = DeskProfile.objects.filter(user=user).values_list("time_zone", flat=True).first()
+    try:
+        return ZoneInfo(name or settings.TIME_ZONE)
+    except (ZoneInfoNotFoundError, ValueError):  # a zone the tz database no longer has
+        return ZoneInfo(settings.TIME_ZONE)
 
 
 def queue_views(user: AbstractBaseUser) -> list[QueueView]:
@@ -219,6 +232,25 @@ def assignable_agents(*, team_id: int | None) -> QuerySet[Agent]:
     return Agent.objects.filter(teams=team_id).select_related("user").order_by("user__username")
 
 
+def away_agent(assignee: AbstractBaseUser | None, *, current_id: int | None) -> Agent | None:
+    """The agent a change would newly assign if they are marked away (the desk asks before doing it)."""
+    if assignee is None or assignee.pk == current_id:
+        return None
+    return Agent.objects.filter(user=assignee, is_available=False).select_related("user").first()
+
+
+def status_choices(status: str) -> list[tuple[str, str]]:
+    """The current status and those it may move to (tickets/transitions.py), as (value, label)."""
+    allowed = {status, *transitions.ALLOWED_TRANSITIONS.get(status, ())}
+    return [(value, transitions.LABELS[value]) for value in transitions.ALL_STATUSES if value in allowed]
+
+
+def reply_statuses(status: str) -> list[str]:
+    """The statuses a reply may be sent as ("Send as pending", "Send as solved") from `status`."""
+    allowed = {status, *transitions.ALLOWED_TRANSITIONS.get(status, ())}
+    return [value for value in (transitions.PENDING, transitions.SOLVED) if value in allowed]
+
+
 @dataclass
 class BoardRow:
     agent: Agent
@@ -226,6 +258,11 @@ class BoardRow:
     pending: int = 0
     breaching: int = 0
     breached: int = 0
+    load: int = 0  # unsolved tickets assigned to the agent in every team, against `agent.capacity`
+
+    @property
+    def over_capacity(self) -> bool:
+        return self.load >= self.agent.capacity
 
 
 @dataclass
@@ -233,7 +270,6 @@ class TeamBoard:
     team: Team
     unassigned: int = 0
     rows: list[BoardRow] = field(default_factory=list)
-    unassigned_tickets: list[Ticket] = field(default_factory=list)
 
 
 def board_team_ids(user: AbstractBaseUser) -> list[int]:
@@ -243,28 +279,36 @@ def board_team_ids(user: AbstractBaseUser) -> list[int]:
 
 
 def team_board(*, user: AbstractBaseUser, now: datetime) -> list[TeamBoard]:
-    """Per led team: per agent open/pending/breaching/breached counts, and the unassigned tickets.
+    """Per led team: per agent open/pending/breaching/breached counts, their load against capacity, and
+    the number of unassigned tickets (listed by `board_unassigned`).
 
     A fixed number of queries whatever the number of teams, agents and tickets.
     """
     team_ids = board_team_ids(user)
     teams = {team.pk: TeamBoard(team=team) for team in Team.objects.filter(pk__in=team_ids)}
-    unsolved = Ticket.objects.filter(team_id__in=team_ids, status__in=transitions.UNSOLVED)
+    memberships = list(
+        Agent.teams.through.objects.filter(team_id__in=team_ids)
+        .select_related("agent__user")
+        .order_by("agent__user__username")
+    )
+    # One pass over the unsolved tickets of the board's teams and of its agents in any team: capacity is
+    # the agent's, not one team's, so their load counts tickets of teams that are not on this board too.
+    agent_user_ids = sorted({membership.agent.user_id for membership in memberships})
+    unsolved = Ticket.objects.filter(
+        Q(team_id__in=team_ids) | Q(assignee_id__in=agent_user_ids), status__in=sorted(transitions.UNSOLVED)
+    )
     measures = {
         "open": Count("pk"),
         "pending": Count("pk", filter=Q(status=Status.PENDING)),
         "breaching": Count("pk", filter=sla_adapter.sla_state_q(sla_adapter.BREACHING_SOON, now)),
         "breached": Count("pk", filter=sla_adapter.sla_state_q(sla_adapter.BREACHED_VIEW, now)),
     }
-    per_agent = {
-        (row["team_id"], row["assignee_id"]): row
-        for row in unsolved.order_by().values("team_id", "assignee_id").annotate(**measures)
-    }
-    memberships = (
-        Agent.teams.through.objects.filter(team_id__in=team_ids)
-        .select_related("agent__user")
-        .order_by("agent__user__username")
-    )
+    per_agent: dict[tuple[int | None, int | None], dict] = {}
+    loads: dict[int, int] = {}
+    for row in unsolved.order_by().values("team_id", "assignee_id").annotate(**measures):
+        per_agent[row["team_id"], row["assignee_id"]] = row
+        if row["assignee_id"] is not None:
+            loads[row["assignee_id"]] = loads.get(row["assignee_id"], 0) + row["open"]
     for membership in memberships:
         counts = per_agent.get((membership.team_id, membership.agent.user_id), {})
         teams[membership.team_id].rows.append(
@@ -274,16 +318,24 @@ def team_board(*, user: AbstractBaseUser, now: datetime) -> list[TeamBoard]:
                 pending=counts.get("pending", 0),
                 breaching=counts.get("breaching", 0),
                 breached=counts.get("breached", 0),
+                load=loads.get(membership.agent.user_id, 0),
             )
         )
     for (team_id, assignee_id), counts in per_agent.items():
-        if assignee_id is None:
+        if assignee_id is None and team_id in teams:
             teams[team_id].unassigned = counts["open"]
-    unassigned = (
-        unsolved.filter(assignee__isnull=True).select_related("customer").order_by("created_at", "pk")
-    )
-    for ticket in unassigned[:200]:
-        board = teams[ticket.team_id]
-        if len(board.unassigned_tickets) < UNASSIGNED_ON_BOARD:
-            board.unassigned_tickets.append(ticket)
     return list(teams.values())
+
+
+def board_unassigned(*, user: AbstractBaseUser) -> QuerySet[Ticket]:
+    """Every unassigned unsolved ticket of the teams on the user's board, most urgent SLA first (tickets
+    without a running clock last, older first among equals), as the index `ticket_next_sla_due` orders."""
+    last = Value(NO_SLA_DUE, output_field=DateTimeField())
+    return (
+        Ticket.objects.filter(
+            team_id__in=board_team_ids(user), status__in=transitions.UNSOLVED, assignee__isnull=True
+        )
+        .select_related("team", "customer")
+        .annotate(next_sla_due_or_last=Coalesce("next_sla_due_at", last))
+        .order_by("next_sla_due_or_last", "pk")
+    )

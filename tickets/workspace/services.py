@@ -3,6 +3,7 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import available_timezones
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
@@ -11,7 +12,17 @@ from django.utils import timezone
 
 from tickets import services
 from tickets.exceptions import DomainError
-from tickets.models import Macro, Message, Priority, SavedView, Status, Team, Ticket, TicketPresence
+from tickets.models import (
+    DeskProfile,
+    Macro,
+    Message,
+    Priority,
+    SavedView,
+    Status,
+    Team,
+    Ticket,
+    TicketPresence,
+)
 from tickets.permissions import can_manage_team
 from tickets.selectors import ticket_list, user_team_ids
 
@@ -147,3 +158,12 @@ def ticket_link_similar(*, ticket: Ticket, similar: Ticket, actor: AbstractBaseU
         visibility=Message.Visibility.INTERNAL,
         body_text=f"Similar solved ticket: {similar.reference} {similar.subject}",
     )
+
+
+@transaction.atomic
+def desk_profile_update(*, user: AbstractBaseUser, time_zone: str) -> DeskProfile:
+    """Set the time zone the user's desk pages show times in ("" for the installation's)."""
+    if time_zone and time_zone not in available_timezones():
+        raise DomainError(f"{time_zone!r} is not a time zone; pick one from the list, e.g. 'Europe/Lisbon'.")
+    profile, _ = DeskProfile.objects.update_or_create(user=user, defaults={"time_zone": time_zone})
+    return profile

@@ -4,6 +4,7 @@ Permissions are the API's (`tickets.permissions` / `tickets.selectors`): a ticke
 customer the user may not see answers 404, exactly like /api/v1/.
 """
 
+import re
 from collections.abc import Callable
 from datetime import timedelta
 from functools import wraps
@@ -23,22 +24,43 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from tickets import customers, search, selectors, services
 from tickets import permissions as perms
-from tickets import search, selectors, services
 from tickets.adapters import sla as sla_adapter
 from tickets.adapters import surveys as survey_adapter
 from tickets.api.filtersets import TicketFilterSet
+from tickets.customer_profile import (
+    TICKET_PAGE_CONTACTS,
+    customer_find,
+    customer_get,
+    customer_profile,
+    customer_recent_contacts,
+)
 from tickets.customers import customer_get_or_create
+from tickets.deflection import selectors as deflection_selectors
+from tickets.deflection import services as deflection
 from tickets.exceptions import DomainError
 from tickets.intake.services import ticket_open_for_customer
-from tickets.models import Agent, Attachment, Channel, Macro, Message, Priority, Status, Team, Ticket
+from tickets.models import (
+    Agent,
+    Attachment,
+    Channel,
+    Customer,
+    Macro,
+    Message,
+    Notification,
+    Priority,
+    Status,
+    Team,
+    Ticket,
+)
 from tickets.outbox.replies import reply_route
 from tickets.reporting import health
 from tickets.reporting.dashboard import DashboardForm, dashboard_context
 from tickets.similar import selectors as similar_selectors
 from tickets.workspace import selectors as ws
 from tickets.workspace import services as ws_services
-from tickets.workspace.forms import NewTicketForm, ReplyForm
+from tickets.workspace.forms import CustomerMergeForm, NewTicketForm, ProfileForm, PublicAnswerForm, ReplyForm
 
 PAGE_SIZE = 50
 # The filters a queue page keeps in its links; the reports' drill-down links use the date, organization,
@@ -127,7 +149,11 @@ def _queue_context(request: HttpRequest) -> dict:
         raise Http404(f"There is no view {view!r}; pick one of the views on the left.")
     queue_view = ws.QUEUE_VIEW_BY_SLUG[view]
     tickets = ws.queue_tickets(user=request.user, view=view, now=now)
-    filterset = TicketFilterSet(request.GET, queryset=tickets, request=request)
+    # The filter form sends its empty choices ("Any channel" is `channel=`): they mean no filter.
+    params = request.GET.copy()
+    for key in params:
+        params.setlist(key, [value for value in params.getlist(key) if value])
+    filterset = TicketFilterSet(params, queryset=tickets, request=request)
     valid = filterset.is_valid()
     tickets = filterset.qs if valid else tickets.none()
     search_text = filterset.form.cleaned_data.get("q") if valid else ""
@@ -142,7 +168,7 @@ def _queue_context(request: HttpRequest) -> dict:
         for ticket in rows:
             ticket.search_highlight = highlights.get(ticket.pk, "")  # shown under the subject
     summaries = sla_adapter.ticket_sla_summaries(rows, now)
-    filters = {key: request.GET.getlist(key) for key in QUEUE_FILTER_KEYS if request.GET.getlist(key)}
+    filters = {key: params.getlist(key) for key in QUEUE_FILTER_KEYS if params.getlist(key)}
     base_query = urlencode({"view": view, **filters}, doseq=True)
     saved = request.GET.get("saved", "")
     return {
@@ -298,34 +324,72 @@ def _ticket_context(request: HttpRequest, ticket: Ticket, form: ReplyForm | None
         "other_tickets": ws.customer_other_tickets(user=request.user, ticket=ticket),
         "presence": ws.presence_others(ticket=ticket, user=request.user, now=now),
         "reply_route": reply_route(ticket),
+        "public_answer": deflection_selectors.public_answer_draft(ticket=ticket),
+        "reply_statuses": ws.reply_statuses(ticket.status),
+        "recent_contacts": customer_recent_contacts(
+            user=request.user, customer_id=ticket.customer_id, limit=TICKET_PAGE_CONTACTS
+        ),
+        **_people_context(request, ticket),
         **_properties_context(ticket),
     }
 
 
-def _properties_context(ticket: Ticket, error: str = "") -> dict:
+def _people_context(request: HttpRequest, ticket: Ticket, error: str = "") -> dict:
+    followers = list(ticket.followers.order_by("username"))
+    following = {user.pk for user in followers}
+    # The team's agents and anyone already following (a lead or admin outside the team stays checked).
+    candidates = {agent.user.pk: agent.user for agent in ws.assignable_agents(team_id=ticket.team_id)}
+    candidates.update({user.pk: user for user in followers})
+    return {
+        "cc_addresses": list(ticket.participants.filter(is_cc=True).values_list("email", flat=True)),
+        "followers": followers,
+        "is_following": request.user.pk in following,
+        "follow_choices": [
+            (user, user.pk in following)
+            for user in sorted(candidates.values(), key=lambda user: user.get_username())
+        ],
+        "people_error": error,
+    }
+
+
+def _properties_context(
+    ticket: Ticket, error: str = "", saved: tuple[str, ...] = (), away: Agent | None = None
+) -> dict:
+    """The properties card: only the statuses the ticket may move to are offered (tickets/transitions.py).
+
+    `saved` names the fields the last change saved (each shows "Saved" by its control); `away` is the
+    agent marked away whom the post chose as assignee, awaiting confirmation.
+    """
     return {
         "ticket": ticket,
-        "statuses": Status.choices,
+        "statuses": ws.status_choices(ticket.status),
         "priorities": Priority.choices,
         "teams": Team.objects.all(),
         "agents": ws.assignable_agents(team_id=ticket.team_id),
         "tags_text": ", ".join(tag.name for tag in ticket.tags.all()),
         "properties_error": error,
+        "saved": saved,
+        "away": away,
+        "assignee_id": away.user_id if away else ticket.assignee_id,
     }
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 @staff_required
 def ticket_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """The ticket page; a POST is a reply (post-redirect-get: the address stays the ticket's own)."""
     ticket = _visible_ticket(request, pk)
+    if request.method == "POST":
+        return _ticket_reply(request, ticket)
     ws_services.presence_touch(ticket=ticket, user=request.user, activity="viewing")
     return _page(request, "workspace/ticket.html", _ticket_context(request, ticket))
 
 
-@require_POST
-@staff_required
-def ticket_reply(request: HttpRequest, pk: int) -> HttpResponse:
-    ticket = _visible_ticket(request, pk)
+def _ticket_reply(request: HttpRequest, ticket: Ticket) -> HttpResponse:
+    """Send a reply or note, then redirect to the ticket; a refused one re-renders the page with a 400,
+    the draft kept and the error at the reply box, which takes the focus.
+
+    The reply form is a plain form (no htmx), so browsers with and without JavaScript take this one path."""
     form = ReplyForm(request.POST, request.FILES)
     if request.POST.get("insert_macro"):
         # The no-JavaScript way to use a macro: the page comes back with the text in the box.
@@ -442,16 +506,33 @@ def _parse_properties(request: HttpRequest, ticket: Ticket) -> dict:
     return changes
 
 
+def _property_values(ticket: Ticket) -> dict:
+    return {
+        "status": ticket.status,
+        "priority": ticket.priority,
+        "team": ticket.team_id,
+        "assignee": ticket.assignee_id,
+        "tags": sorted(tag.name for tag in ticket.tags.all()),
+    }
+
+
 @require_POST
 @staff_required
 def ticket_update(request: HttpRequest, pk: int) -> HttpResponse:
+    """Change the properties; with htmx the answer is the card with "Saved" by each changed control and,
+    out of band, the page's header and SLA card. Choosing an agent marked away asks first (`confirm_away`)."""
     ticket = _visible_ticket(request, pk)
     error = ""
+    before = _property_values(ticket)
+    back = _safe_next(request, reverse("workspace:ticket", args=[ticket.pk]))
     try:
-        services.ticket_update(ticket=ticket, actor=request.user, **_parse_properties(request, ticket))
+        changes = _parse_properties(request, ticket)
+        away = ws.away_agent(changes.get("assignee"), current_id=ticket.assignee_id)
+        if away is not None and not request.POST.get("confirm_away"):
+            return _confirm_away(request, ticket, away, back)
+        services.ticket_update(ticket=ticket, actor=request.user, **changes)
     except DomainError as exc:
         error = str(exc)
-    back = _safe_next(request, reverse("workspace:ticket", args=[ticket.pk]))
     try:
         ticket = selectors.ticket_get(user=request.user, pk=pk)
     except Ticket.DoesNotExist:
@@ -461,12 +542,35 @@ def ticket_update(request: HttpRequest, pk: int) -> HttpResponse:
             return HttpResponse(headers={"HX-Redirect": reverse("workspace:queue")})
         return redirect("workspace:queue")
     if _is_htmx(request) and not request.POST.get("next"):
-        return render(request, "workspace/_properties.html", _properties_context(ticket, error))
+        after = _property_values(ticket)
+        saved = tuple(name for name, value in after.items() if value != before[name])
+        context = {
+            **_properties_context(ticket, error, saved),
+            "sla": sla_adapter.ticket_sla_summaries([ticket], timezone.now())[ticket.pk],
+            "oob": True,
+        }
+        return render(request, "workspace/_properties_saved.html", context)
     if error:
         messages.error(request, f"{ticket.reference}: {error}")
     else:
         messages.success(request, f"{ticket.reference} updated.")
     return redirect(back)
+
+
+def _confirm_away(request: HttpRequest, ticket: Ticket, away: Agent, back: str) -> HttpResponse:
+    """The confirm step before assigning to an agent marked away: nothing is saved until it is answered."""
+    if _is_htmx(request) and not request.POST.get("next"):
+        return render(request, "workspace/_properties.html", _properties_context(ticket, away=away))
+    fields = [
+        (key, value)
+        for key in ("status", "priority", "team", "assignee", "tags")
+        for value in request.POST.getlist(key)
+    ]
+    return _page(
+        request,
+        "workspace/assign_confirm.html",
+        {"ticket": ticket, "away": away, "fields": fields, "back": back},
+    )
 
 
 @require_POST
@@ -483,8 +587,8 @@ def ticket_presence(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _agent_zone(request: HttpRequest) -> ZoneInfo:
-    """The time zone the agent's browser reports (`tz`), else the site's; an unknown name is a 400."""
-    name = request.GET.get("tz") or settings.TIME_ZONE
+    """The time zone the agent's browser reports (`tz`), else their desk's; an unknown name is a 400."""
+    name = request.GET.get("tz") or timezone.get_current_timezone_name()
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
@@ -525,6 +629,119 @@ def ticket_similar_link(request: HttpRequest, pk: int, similar_pk: int) -> HttpR
     else:
         messages.success(request, f"Linked {similar.reference} in an internal note.")
     return redirect("workspace:ticket", pk=ticket.pk)
+
+
+@require_POST
+@staff_required
+def ticket_public_answer(request: HttpRequest, pk: int) -> HttpResponse:
+    """Write (or edit, publish, withdraw) the public answer of a solved ticket for the support form."""
+    ticket = _visible_ticket(request, pk)
+    form = PublicAnswerForm(request.POST)
+    if not form.is_valid():
+        errors = "; ".join(f"{form.fields[name].label}: {' '.join(e)}" for name, e in form.errors.items())
+        messages.error(request, f"The public answer was not saved. {errors}")
+        return redirect("workspace:ticket", pk=ticket.pk)
+    data = form.cleaned_data
+    try:
+        answer = deflection.published_answer_save(
+            ticket=ticket,
+            title=data["title"],
+            body=data["body"],
+            is_published=data["is_published"],
+            actor=request.user,
+            now=timezone.now(),
+        )
+    except DomainError as error:
+        messages.error(request, str(error))
+    else:
+        shown = "is shown on the support form" if answer.is_published else "is saved, not shown"
+        messages.success(request, f"The public answer “{answer.title}” {shown}.")
+    return redirect("workspace:ticket", pk=ticket.pk)
+
+
+@require_POST
+@staff_required
+def ticket_people(request: HttpRequest, pk: int) -> HttpResponse:
+    """CC addresses and followers: the whole form (`cc`, `followers`), or `follow=1|0` for oneself."""
+    ticket = _visible_ticket(request, pk)
+    post = request.POST
+    try:
+        if "follow" in post:
+            users = [user for user in ticket.followers.all() if user.pk != request.user.pk]
+            if post["follow"] == "1":
+                users.append(request.user)
+            services.ticket_set_followers(ticket=ticket, users=users, actor=request.user)
+            note = "You follow this ticket now." if post["follow"] == "1" else "You no longer follow it."
+        else:
+            ids = post.getlist("followers")
+            if not all(raw.isdigit() and len(raw) < 19 for raw in ids):
+                raise DomainError("Pick followers from the list.")
+            users = list(get_user_model().objects.filter(pk__in={int(raw) for raw in ids}))
+            if len(users) != len(set(ids)):
+                raise DomainError("That agent does not exist; pick followers from the list.")
+            cc = [address for address in re.split(r"[,;\s]+", post.get("cc", "")) if address]
+            services.ticket_update(ticket=ticket, actor=request.user, cc=cc, followers=users)
+            note = "CC and followers saved."
+    except DomainError as error:
+        context = {**_ticket_context(request, ticket), **_people_context(request, ticket, str(error))}
+        return _page(request, "workspace/ticket.html", context, status=400)
+    messages.success(request, note)
+    return redirect(f"{reverse('workspace:ticket', args=[ticket.pk])}#people-title")
+
+
+# --- customers -----------------------------------------------------------------------------------
+
+
+def _visible_customer(request: HttpRequest, pk: int) -> Customer:
+    try:
+        return customer_get(user=request.user, pk=pk)
+    except Customer.DoesNotExist:
+        raise Http404("No such customer that you can see.") from None
+
+
+@require_GET
+@staff_required
+def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = _visible_customer(request, pk)
+    if customer.merged_into_id is not None:
+        messages.info(request, f"{customer} was merged into this customer.")
+        return redirect("workspace:customer", pk=customer.merged_into_id)
+    return _page(
+        request,
+        "workspace/customer.html",
+        {
+            "profile": customer_profile(user=request.user, customer=customer),
+            "can_merge": bool(ws.board_team_ids(request.user)),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@lead_required
+def customer_merge(request: HttpRequest, pk: int) -> HttpResponse:
+    """Merge another customer into this one: name them, confirm what moves, merge."""
+    target = _visible_customer(request, pk)
+    if target.merged_into_id is not None:
+        return redirect("workspace:customer_merge", pk=target.merged_into_id)
+    form = CustomerMergeForm(request.POST or None)
+    source = None
+    if request.method == "POST" and form.is_valid():
+        source = customer_find(user=request.user, text=form.cleaned_data["source"])
+        if source is None or source.pk == target.pk:
+            form.add_error("source", "No other customer with that number, email or phone that you can see.")
+            source = None
+        elif form.cleaned_data["confirm"]:
+            try:
+                customers.customer_merge(source=source, target=target, actor=request.user)
+            except DomainError as error:
+                form.add_error(None, str(error))
+            else:
+                messages.success(request, f"Merged {source} into {target}.")
+                return redirect("workspace:customer", pk=target.pk)
+    context = {"target": target, "source": source, "form": form}
+    if source is not None:
+        context["source_profile"] = customer_profile(user=request.user, customer=source)
+    return _page(request, "workspace/customer_merge.html", context, status=400 if form.errors else 200)
 
 
 @require_GET
@@ -581,17 +798,82 @@ def notification_read_all(request: HttpRequest) -> HttpResponse:
     return redirect(_safe_next(request, reverse("workspace:notifications")))
 
 
+# --- profile -------------------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@staff_required
+def profile(request: HttpRequest) -> HttpResponse:
+    """The person's desk settings: the time zone their desk pages show times in."""
+    zone = timezone.get_current_timezone_name()  # theirs: DeskTimeZoneMiddleware activated it
+    form = ProfileForm(
+        request.POST or None, initial={"time_zone": "" if zone == settings.TIME_ZONE else zone}
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            ws_services.desk_profile_update(user=request.user, time_zone=form.cleaned_data["time_zone"])
+        except DomainError as error:
+            form.add_error("time_zone", str(error))
+        else:
+            messages.success(request, "Profile saved: times now show in your time zone.")
+            return redirect("workspace:profile")
+    status = 400 if request.method == "POST" else 200
+    return _profile_page(request, form, status=status)
+
+
+def _profile_page(
+    request: HttpRequest, form: ProfileForm, status: int = 200, emailed_error: str = ""
+) -> HttpResponse:
+    now = timezone.now()  # shown in the zone DeskTimeZoneMiddleware activated
+    emailed = services.emailed_notification_kinds([request.user.pk])[request.user.pk]
+    kinds = [(value, label, value in emailed) for value, label in Notification.Kind.choices]
+    context = {"form": form, "now": now, "kinds": kinds, "emailed_error": emailed_error}
+    return _page(request, "workspace/profile.html", context, status=status)
+
+
+@require_POST
+@staff_required
+def profile_notifications(request: HttpRequest) -> HttpResponse:
+    """Which notification kinds the person also gets by email."""
+    try:
+        services.notification_preferences_set(
+            user=request.user, emailed_kinds=request.POST.getlist("emailed")
+        )
+    except DomainError as error:
+        zone = timezone.get_current_timezone_name()  # theirs: DeskTimeZoneMiddleware activated it
+        form = ProfileForm(initial={"time_zone": "" if zone == settings.TIME_ZONE else zone})
+        return _profile_page(request, form, status=400, emailed_error=str(error))
+    messages.success(request, "Notification emails saved.")
+    return redirect("workspace:profile")
+
+
 # --- team lead -----------------------------------------------------------------------------------
+
+
+BOARD_PAGE_SIZE = 25
 
 
 @require_GET
 @lead_required
 def board(request: HttpRequest) -> HttpResponse:
+    """The lead's board: each team's agents (availability, load against capacity, SLA counts) and every
+    unassigned ticket of their teams, paged, most urgent SLA first."""
+    now = timezone.now()
+    boards = ws.team_board(user=request.user, now=now)
+    page = Paginator(ws.board_unassigned(user=request.user), BOARD_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    unassigned = list(page.object_list)
+    summaries = sla_adapter.ticket_sla_summaries(unassigned, now)
+    rows_by_team = {b.team.pk: b.rows for b in boards}
     return _page(
         request,
         "workspace/board.html",
         {
-            "boards": ws.team_board(user=request.user, now=timezone.now()),
+            "boards": boards,
+            "page": page,
+            "unassigned": [(t, summaries[t.pk], rows_by_team.get(t.team_id, ())) for t in unassigned],
+            "many_teams": len(boards) > 1,
         },
     )
 

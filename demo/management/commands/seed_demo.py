@@ -9,6 +9,7 @@ because history needs none of the services' side effects: nothing is mailed, not
 import random
 import sys
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -23,7 +24,7 @@ from demo import story as plot
 from demo.sla_setup import STANDARD_TARGETS, VIP_TARGETS, demo_policies_create, targets_by_metric
 from sla import selectors as sla_selectors
 from sla import services as sla_services
-from sla.business_time import add_business_seconds
+from sla.business_time import add_business_seconds, business_seconds_between
 from sla.models import ClockState, SlaClock
 from surveys import scoring
 from surveys.models import SurveyInvitation, SurveyResponse, SurveyResponseChange, SurveySettings
@@ -47,6 +48,7 @@ from tickets.models import (
     TicketMetrics,
     WebFormTopic,
 )
+from tickets.services import STATUS_TIME_COLUMNS
 
 DEMO_AGENT_PASSWORD = "demo-agent-pass"
 # The logins README.md names: a team lead and an agent of Technical Support (plus `admin`, ensure_admin).
@@ -241,6 +243,11 @@ class Command(BaseCommand):
                 f"{len(self.customers)} customers, SLA policies, macros, routing rules and web form topics"
             )
             office_calendar = sla_selectors.business_calendar(office)
+            # The calendar each ticket's business-hours metrics count on: its SLA policy's (VIP: 24/7).
+            self.business_seconds = {
+                "business": lambda start, end: business_seconds_between(office_calendar, start, end),
+                "always": lambda start, end: max(0, int((end - start).total_seconds())),
+            }
             cast = plot.Cast(
                 teams={name: len(members) for name, members in self.agents.items()},
                 vip_team=VIP_TEAM,
@@ -395,7 +402,13 @@ class Command(BaseCommand):
         """Tickets, messages, audit trail, metric columns and phone calls as of `now`, in bulk."""
         rows, lives = [], []
         for story in stories:
-            life = _Life(story, now, self.customers[story.customer], self.agents[story.team][story.agent])
+            life = _Life(
+                story,
+                now,
+                self.customers[story.customer],
+                self.agents[story.team][story.agent],
+                self.business_seconds["always" if story.team == VIP_TEAM else "business"],
+            )
             lives.append(life)
             rows.append(life.ticket(self.teams[story.team]))
         tickets = Ticket.objects.bulk_create(rows, batch_size=BATCH)
@@ -528,8 +541,8 @@ class Command(BaseCommand):
                 sla_services.sla_ticket_replay(ticket=Ticket(pk=pk), rules=rules, calendars=calendars)
                 if index % step == 0 or index == len(ids):
                     self._say(f"SLA clocks: {index}/{len(ids)} tickets ({index * 100 // len(ids)}%)")
-            # What this sweep finds came due while nobody was watching the demo: recorded, notified
-            # in-app (never emailed, no webhooks), see `sla_sweep`.
+            # What this sweep finds came due while nobody was watching the demo: recorded, never
+            # notified (no bell entries, no email, no webhooks), see `sla_sweep`.
             sla_services.sla_sweep(now=now, live=False)
 
     def _summary(self, now: datetime) -> str:
@@ -550,16 +563,40 @@ class Command(BaseCommand):
         )
 
 
+# The per-ticket columns of time spent in statuses, calendar and business (see `tickets.services`).
+STATUS_TIME_TOTALS = sorted(
+    f"{column}{unit}"
+    for column in {column for columns in STATUS_TIME_COLUMNS.values() for column in columns}
+    for unit in ("_seconds", "_business_seconds")
+)
+
+
 class _Life:
     """One story as rows, as of `now`: what the ticket services would have written, minus side effects."""
 
-    def __init__(self, story: plot.Story, now: datetime, customer: Customer, agent) -> None:
+    def __init__(
+        self,
+        story: plot.Story,
+        now: datetime,
+        customer: Customer,
+        agent,
+        business_seconds: Callable[[datetime, datetime], int],
+    ) -> None:
         self.story = story
+        self.business_seconds = business_seconds
         self.messages: list[Message] = []
         self.audit: list[AuditEntry] = []
         self.calls: list[PhoneCall] = []
-        self.metrics: dict[str, object] = {"customer_messages": 1, "agent_public_replies": 0, "reopens": 0}
+        self.metrics: dict[str, object] = {
+            "customer_messages": 1,
+            "agent_public_replies": 0,
+            "reopens": 0,
+            "team_stations": 1,  # every demo ticket is routed to a team when it arrives
+            "assignee_stations": 0,
+            **dict.fromkeys(STATUS_TIME_TOTALS, 0),
+        }
         self.status = Status.NEW
+        self.status_since = story.created_at
         self.assignee = None
         self.first_response_at = self.solved_at = self.closed_at = None
         self.reopen_count = 0
@@ -597,6 +634,7 @@ class _Life:
             self.updated_at = event.at
             if event.kind == plot.ASSIGN:
                 self.assignee = agent
+                self.metrics["assignee_stations"] = 1
                 self._audit(
                     event.at,
                     AuditEntry.Action.FIELD_CHANGED,
@@ -625,12 +663,14 @@ class _Life:
                 if self.first_response_at is None:
                     self.first_response_at = event.at
                     self.metrics["first_response_seconds"] = int((event.at - created).total_seconds())
+                    self.metrics["first_response_business_seconds"] = self.business_seconds(created, event.at)
                 if self.status == Status.NEW and event.status is None:
                     self._status(event.at, Status.OPEN, agent.get_username())
                 if event.status is not None and event.status != self.status:
                     self._status(event.at, event.status, agent.get_username())
             elif event.kind == plot.CLOSE and self.status == Status.SOLVED:
                 self._status(event.at, Status.CLOSED, "auto-close")
+        self.metrics["status_since"] = self.status_since
 
     def ticket(self, team: Team) -> Ticket:
         story = self.story
@@ -654,17 +694,31 @@ class _Life:
         old = self.status
         transitions.check_transition(old, status)
         self.status = status
+        # The time spent in the old status adds to its totals, as `tickets.services` counts it.
+        seconds = int((at - self.status_since).total_seconds())
+        business = self.business_seconds(self.status_since, at)
+        for column in STATUS_TIME_COLUMNS.get(old, ()):
+            self.metrics[f"{column}_seconds"] += seconds
+            self.metrics[f"{column}_business_seconds"] += business
+        self.status_since = at
         if status == Status.SOLVED:
             self.solved_at = at
-            self.metrics.update(
-                resolution_seconds=int((at - self.story.created_at).total_seconds()), solved_by=self.assignee
-            )
+            resolution = {
+                "resolution_seconds": int((at - self.story.created_at).total_seconds()),
+                "resolution_business_seconds": self.business_seconds(self.story.created_at, at),
+            }
+            self.metrics.update(resolution, solved_by=self.assignee)
+            if "first_resolution_seconds" not in self.metrics:
+                self.metrics["first_resolution_seconds"] = resolution["resolution_seconds"]
+                self.metrics["first_resolution_business_seconds"] = resolution["resolution_business_seconds"]
         elif status == Status.CLOSED:
             self.closed_at = at
         if transitions.is_reopen(old, status):
             self.reopen_count += 1
             self.solved_at = None
-            self.metrics.update(reopens=self.metrics["reopens"] + 1, resolution_seconds=None)
+            self.metrics.update(
+                reopens=self.metrics["reopens"] + 1, resolution_seconds=None, resolution_business_seconds=None
+            )
         self._audit(
             at, AuditEntry.Action.FIELD_CHANGED, label, field="status", old_value=old, new_value=status
         )

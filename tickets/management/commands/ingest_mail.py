@@ -4,7 +4,9 @@ Each PATH is a Maildir (a directory with cur/, new/ and tmp/), an mbox file (sta
 message file, or a directory: every `.eml`/`.msg` file below it (recursively, sorted by path), plus mbox
 files named `*.mbox`. Other files in a directory (LICENSE, notes, text fixtures) are skipped and reported,
 never counted. A file named explicitly is always read as a message. Messages go through the same
-store-then-process service as IMAP and webhooks, synchronously.
+store-then-process services as IMAP and webhooks, synchronously: each batch of up to BATCH messages is
+stored in one transaction, then processed message by message, with `--workers N` on N processes (each
+conversation on one of them, in order; see tickets/email/parallel.py).
 """
 
 import json
@@ -16,12 +18,14 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from tickets.email.inbound import OUTCOMES, inbound_message_process, inbound_message_store, inbound_outcome
+from tickets.email.inbound import OUTCOMES, inbound_messages_store, inbound_outcome
+from tickets.email.parallel import InboundWorkers
 from tickets.models import InboundMessage
 
 MESSAGE_SUFFIXES = {".eml", ".msg"}
 MBOX_SUFFIXES = {".mbox"}
 PROGRESS_EVERY = 100
+BATCH = 200
 
 
 class UnreadablePath(Exception):
@@ -88,29 +92,51 @@ class Command(BaseCommand):
         parser.add_argument(
             "--json", dest="as_json", action="store_true", help="print the counts as JSON on the last line"
         )
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=1,
+            metavar="N",
+            help="process on N processes (default 1); each conversation stays in order on one of them",
+        )
 
-    def handle(self, *args, paths: list[str], as_json: bool = False, **options) -> None:
+    def handle(self, *args, paths: list[str], as_json: bool = False, workers: int = 1, **options) -> None:
+        if workers < 1:
+            raise CommandError("--workers must be at least 1.")
         counts: Counter[str] = Counter({outcome: 0 for outcome in OUTCOMES})
         errors: list[str] = []
         skipped: list[Path] = []
+        verbose = options.get("verbosity", 1) >= 2
         total = 0
-        for name in paths:
-            path = Path(name)
-            try:
-                for origin, raw in messages_at(path, skipped):
-                    inbound = inbound_message_store(
-                        raw=raw, source=InboundMessage.Source.FILE, origin=origin, enqueue=False
-                    )
-                    inbound = inbound_message_process(inbound=inbound)
-                    counts[inbound_outcome(inbound)] += 1
-                    total += 1
-                    if options.get("verbosity", 1) >= 2:
-                        self.stdout.write(f"{origin}: {inbound_outcome(inbound)} {inbound.reason}".rstrip())
-                    if total % PROGRESS_EVERY == 0:
-                        sys.stderr.write(f"... {total} messages\n")
-            except UnreadablePath as error:
-                errors.append(str(error))
-                self.stderr.write(f"Cannot read {error}")
+
+        def flush(batch: list[tuple[str, bytes]]) -> None:
+            nonlocal total
+            rows = inbound_messages_store(messages=batch, source=InboundMessage.Source.FILE)
+            for (origin, _raw), inbound in zip(
+                batch, pool.process(rows, [raw for _, raw in batch]), strict=True
+            ):
+                counts[inbound_outcome(inbound)] += 1
+                total += 1
+                if verbose:
+                    self.stdout.write(f"{origin}: {inbound_outcome(inbound)} {inbound.reason}".rstrip())
+                if total % PROGRESS_EVERY == 0:
+                    sys.stderr.write(f"... {total} messages\n")
+            batch.clear()
+
+        with InboundWorkers(workers) as pool:
+            for name in paths:
+                path = Path(name)
+                batch: list[tuple[str, bytes]] = []
+                try:
+                    for origin, raw in messages_at(path, skipped):
+                        batch.append((origin, raw))
+                        if len(batch) >= BATCH:
+                            flush(batch)
+                except UnreadablePath as error:
+                    errors.append(str(error))
+                    self.stderr.write(f"Cannot read {error}")
+                if batch:
+                    flush(batch)
         summary = (
             f"{total} message(s): {counts['created']} created, {counts['threaded']} threaded, "
             f"{counts['duplicates']} duplicate(s), {counts['ignored']} ignored, "

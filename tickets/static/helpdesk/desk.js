@@ -72,13 +72,14 @@
       window.__deskScroll = window.scrollY;
     }
   });
+  /* A property change swaps in a new SLA card (out of band): count its clocks down at once. */
+  document.addEventListener("htmx:afterSettle", function () { startCountdowns(); tick(); });
   document.addEventListener("htmx:afterSwap", function () {
     if (!document.getElementById("queue-rows")) return;
     restoreRows();
     var row = focusedId && document.querySelector('#queue-rows tr[data-id="' + focusedId + '"]');
     if (row && document.activeElement === document.body) row.focus({ preventScroll: true });
     if (typeof window.__deskScroll === "number") window.scrollTo(0, window.__deskScroll);
-    startCountdowns();
   });
 
   var pendingG = false;

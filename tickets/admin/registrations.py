@@ -21,6 +21,7 @@ from tickets.models import (
     AuditEntry,
     Customer,
     CustomerHandle,
+    CustomerMerge,
     ExternalMessage,
     InboundMessage,
     IntegrationKey,
@@ -382,6 +383,22 @@ class CustomerAdmin(admin.ModelAdmin):
             self.message_user(request, str(error), messages.ERROR)
             return
         self.message_user(request, f"Merged {source} into {target}.", messages.SUCCESS)
+
+
+@admin.register(CustomerMerge)
+class CustomerMergeAdmin(admin.ModelAdmin):
+    """The record of each customer merge (desk or admin action); written by `customer_merge` only."""
+
+    list_display = ("source", "target", "actor", "created_at")
+    list_select_related = ("source", "target", "actor")
+    search_fields = ("source__name", "source__email", "target__name", "target__email")
+    readonly_fields = ("source", "target", "actor", "ticket_ids", "details", "created_at")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(Organization)

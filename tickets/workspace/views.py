@@ -149,7 +149,11 @@ def _queue_context(request: HttpRequest) -> dict:
         raise Http404(f"There is no view {view!r}; pick one of the views on the left.")
     queue_view = ws.QUEUE_VIEW_BY_SLUG[view]
     tickets = ws.queue_tickets(user=request.user, view=view, now=now)
-    filterset = TicketFilterSet(request.GET, queryset=tickets, request=request)
+    # The filter form sends its empty choices ("Any channel" is `channel=`): they mean no filter.
+    params = request.GET.copy()
+    for key in params:
+        params.setlist(key, [value for value in params.getlist(key) if value])
+    filterset = TicketFilterSet(params, queryset=tickets, request=request)
     valid = filterset.is_valid()
     tickets = filterset.qs if valid else tickets.none()
     search_text = filterset.form.cleaned_data.get("q") if valid else ""
@@ -164,7 +168,7 @@ def _queue_context(request: HttpRequest) -> dict:
         for ticket in rows:
             ticket.search_highlight = highlights.get(ticket.pk, "")  # shown under the subject
     summaries = sla_adapter.ticket_sla_summaries(rows, now)
-    filters = {key: request.GET.getlist(key) for key in QUEUE_FILTER_KEYS if request.GET.getlist(key)}
+    filters = {key: params.getlist(key) for key in QUEUE_FILTER_KEYS if params.getlist(key)}
     base_query = urlencode({"view": view, **filters}, doseq=True)
     saved = request.GET.get("saved", "")
     return {

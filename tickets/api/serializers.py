@@ -568,6 +568,20 @@ class MetricsGroupSerializer(MetricsMeasuresSerializer):
     label = serializers.CharField()
 
 
+class DeflectionSerializer(serializers.Serializer):
+    """Deflection at the door (docs/deflection.md), for the whole support form: not split by team."""
+
+    answers_viewed = serializers.IntegerField(help_text="Published answers opened from the support form.")
+    forms_with_views = serializers.IntegerField(help_text="Support forms on which at least one was opened.")
+    forms_submitted_after_viewing = serializers.IntegerField()
+    forms_abandoned_after_viewing = serializers.IntegerField(
+        help_text="Not sent within an hour of the last answer opened: counted as deflected."
+    )
+    deflection_rate = serializers.FloatField(
+        allow_null=True, help_text="Abandoned ÷ (abandoned + submitted), 0-1; null: no such form yet."
+    )
+
+
 class MetricsSerializer(serializers.Serializer):
     start = serializers.DateField()
     end = serializers.DateField()
@@ -575,6 +589,7 @@ class MetricsSerializer(serializers.Serializer):
     time_zone = serializers.CharField()
     groups = MetricsGroupSerializer(many=True)
     totals = MetricsMeasuresSerializer()
+    deflection = DeflectionSerializer(help_text="Answer views of the period (by the instant of the view).")
 
 
 # --- similar solved tickets (tickets.similar.selectors) -------------------------------------------

@@ -1,5 +1,8 @@
 """API views of the ticket domain: parse input, call a service or selector, render."""
 
+from dataclasses import asdict
+from zoneinfo import ZoneInfo
+
 from django.contrib.auth import authenticate
 from django.db.models import Prefetch, QuerySet
 from django.http import FileResponse
@@ -36,6 +39,7 @@ from tickets.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent_respon
 from tickets.api.renderers import MetricsCSVRenderer
 from tickets.customer_profile import customer_profile
 from tickets.customers import customer_get_or_create
+from tickets.deflection.selectors import deflection_measures
 from tickets.models import (
     Agent,
     Attachment,
@@ -430,6 +434,10 @@ class MetricsView(APIView):
                 channel=args.get("channel"),
                 priority=args.get("priority"),
             ),
+        )
+        start_at, end_at = metrics.range_bounds(args["start"], args["end"], ZoneInfo(result["time_zone"]))
+        result["deflection"] = asdict(
+            deflection_measures(start_at=start_at, end_at=end_at, now=timezone.now())
         )
         return Response(result)
 

@@ -1307,6 +1307,63 @@ class OutboundDelivery(models.Model):
         return f"{self.get_kind_display()} #{self.source_id} by {self.transport} ({self.state})"
 
 
+class PublishedAnswer(models.Model):
+    """A public answer an agent wrote from a solved ticket, offered to customers on the support form.
+
+    The title and text are the agent's own, edited for the public: never the customer's words (the form
+    starts from the ticket's solving reply, which the agent rewrites). Only published answers are shown.
+    """
+
+    ticket = models.OneToOneField(
+        Ticket,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="published_answer",
+        help_text="The solved ticket it was written from.",
+    )
+    title = models.CharField(max_length=200, help_text="As customers see it, e.g. 'Charged twice? Refunds'.")
+    body = models.TextField(max_length=5000, help_text="The public answer, plain text.")
+    is_published = models.BooleanField(default=True, help_text="Shown on the support form.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-updated_at", "-pk"]
+        indexes = [
+            models.Index(fields=["-updated_at"], condition=Q(is_published=True), name="published_answer_live")
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class AnswerView(models.Model):
+    """A customer opened a suggested answer from a support form (deflection measure, docs/deflection.md).
+
+    `form_token` is the form's anonymous token (one per form shown); `form_submitted_at` is set on every
+    view of that form when the form is sent. A form whose answers were viewed and that was not sent
+    within the deflection window is counted as deflected.
+    """
+
+    answer = models.ForeignKey(PublishedAnswer, on_delete=models.CASCADE, related_name="views")
+    form_token = models.CharField(max_length=64)
+    viewed_at = models.DateTimeField()
+    form_submitted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["viewed_at"], name="answer_view_viewed"),
+            models.Index(fields=["form_token"], name="answer_view_form"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.answer_id} viewed {self.viewed_at:%Y-%m-%d %H:%M}"
+
+
 class ConfigVersion(models.Model):
     """A counter that moves whenever configuration cached per process changes (tickets/config_cache.py).
 

@@ -12,7 +12,7 @@ from tickets.customers import (
     normalize_phone,
 )
 from tickets.exceptions import CustomerIdentityError
-from tickets.models import AuditEntry, Channel, Customer, CustomerHandle, Message
+from tickets.models import AuditEntry, Channel, Customer, CustomerHandle, CustomerMerge, Message
 
 pytestmark = pytest.mark.django_db
 
@@ -211,6 +211,10 @@ def test_admin_merges_two_selected_customers_into_the_older(client, django_user_
     newer.refresh_from_db()
     assert ticket.customer == older
     assert newer.merged_into == older
+    record = CustomerMerge.objects.get(source=newer)
+    assert record.actor == admin_user
+    listing = client.get("/admin/tickets/customermerge/")
+    assert listing.status_code == 200 and newer.name in listing.content.decode()
 
 
 def test_admin_merge_needs_exactly_two_customers(client, django_user_model):

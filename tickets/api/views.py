@@ -1,5 +1,8 @@
 """API views of the ticket domain: parse input, call a service or selector, render."""
 
+from dataclasses import asdict
+from zoneinfo import ZoneInfo
+
 from django.contrib.auth import authenticate
 from django.db.models import Prefetch, QuerySet
 from django.http import FileResponse
@@ -36,6 +39,7 @@ from tickets.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent_respon
 from tickets.api.renderers import MetricsCSVRenderer
 from tickets.customer_profile import customer_profile
 from tickets.customers import customer_get_or_create
+from tickets.deflection.selectors import deflection_measures
 from tickets.models import (
     Agent,
     Attachment,
@@ -412,6 +416,9 @@ class MetricsView(APIView):
         responses={200: s.MetricsSerializer, (200, "text/csv"): OpenApiTypes.STR},
     )
     def get(self, request: Request) -> Response:
+        if request.query_params.get("format") == "":
+            # DRF negotiates as if `format` were left out; the schema's enum has no empty value.
+            raise ValidationError({"format": ["Give csv or json, or leave the parameter out."]})
         query = s.MetricsQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         args = query.validated_data
@@ -432,6 +439,10 @@ class MetricsView(APIView):
                 priority=args.get("priority"),
             ),
         )
+        start_at, end_at = metrics.range_bounds(args["start"], args["end"], ZoneInfo(result["time_zone"]))
+        result["deflection"] = asdict(
+            deflection_measures(start_at=start_at, end_at=end_at, now=timezone.now())
+        )
         return Response(result)
 
 
@@ -446,6 +457,7 @@ class TicketSimilarViewSet(TicketChildMixin, viewsets.GenericViewSet):
     @extend_schema(
         summary="Similar solved tickets, their solving replies drafted for this ticket, and macros to try",
         parameters=[OpenApiParameter("ticket_pk", int, OpenApiParameter.PATH, description="Ticket id.")],
+        responses={200: s.SimilarTicketsSerializer},
     )
     def list(self, request: Request, ticket_pk: str) -> Response:
         ticket = selectors.ticket_get(user=request.user, pk=self.get_ticket().pk)

@@ -24,6 +24,7 @@ urlpatterns = [
     path("tickets/<int:pk>/sla/explain/", views.ticket_sla_explain, name="sla_explain"),
     path("tickets/<int:pk>/similar/", views.ticket_similar, name="similar"),
     path("tickets/<int:pk>/similar/<int:similar_pk>/link/", views.ticket_similar_link, name="similar_link"),
+    path("tickets/<int:pk>/public-answer/", views.ticket_public_answer, name="public_answer"),
     path("tickets/<int:pk>/macros/<int:macro_pk>/", views.macro_preview, name="macro"),
     path("tickets/<int:pk>/people/", views.ticket_people, name="people"),
     path("customers/<int:pk>/", views.customer_detail, name="customer"),

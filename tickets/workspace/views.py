@@ -37,6 +37,8 @@ from tickets.customer_profile import (
     customer_recent_contacts,
 )
 from tickets.customers import customer_get_or_create
+from tickets.deflection import selectors as deflection_selectors
+from tickets.deflection import services as deflection
 from tickets.exceptions import DomainError
 from tickets.intake.services import ticket_open_for_customer
 from tickets.models import (
@@ -58,7 +60,7 @@ from tickets.reporting.dashboard import DashboardForm, dashboard_context
 from tickets.similar import selectors as similar_selectors
 from tickets.workspace import selectors as ws
 from tickets.workspace import services as ws_services
-from tickets.workspace.forms import CustomerMergeForm, NewTicketForm, ProfileForm, ReplyForm
+from tickets.workspace.forms import CustomerMergeForm, NewTicketForm, ProfileForm, PublicAnswerForm, ReplyForm
 
 PAGE_SIZE = 50
 # The filters a queue page keeps in its links; the reports' drill-down links use the date, organization,
@@ -147,7 +149,11 @@ def _queue_context(request: HttpRequest) -> dict:
         raise Http404(f"There is no view {view!r}; pick one of the views on the left.")
     queue_view = ws.QUEUE_VIEW_BY_SLUG[view]
     tickets = ws.queue_tickets(user=request.user, view=view, now=now)
-    filterset = TicketFilterSet(request.GET, queryset=tickets, request=request)
+    # The filter form sends its empty choices ("Any channel" is `channel=`): they mean no filter.
+    params = request.GET.copy()
+    for key in params:
+        params.setlist(key, [value for value in params.getlist(key) if value])
+    filterset = TicketFilterSet(params, queryset=tickets, request=request)
     valid = filterset.is_valid()
     tickets = filterset.qs if valid else tickets.none()
     search_text = filterset.form.cleaned_data.get("q") if valid else ""
@@ -162,7 +168,7 @@ def _queue_context(request: HttpRequest) -> dict:
         for ticket in rows:
             ticket.search_highlight = highlights.get(ticket.pk, "")  # shown under the subject
     summaries = sla_adapter.ticket_sla_summaries(rows, now)
-    filters = {key: request.GET.getlist(key) for key in QUEUE_FILTER_KEYS if request.GET.getlist(key)}
+    filters = {key: params.getlist(key) for key in QUEUE_FILTER_KEYS if params.getlist(key)}
     base_query = urlencode({"view": view, **filters}, doseq=True)
     saved = request.GET.get("saved", "")
     return {
@@ -318,6 +324,7 @@ def _ticket_context(request: HttpRequest, ticket: Ticket, form: ReplyForm | None
         "other_tickets": ws.customer_other_tickets(user=request.user, ticket=ticket),
         "presence": ws.presence_others(ticket=ticket, user=request.user, now=now),
         "reply_route": reply_route(ticket),
+        "public_answer": deflection_selectors.public_answer_draft(ticket=ticket),
         "reply_statuses": ws.reply_statuses(ticket.status),
         "recent_contacts": customer_recent_contacts(
             user=request.user, customer_id=ticket.customer_id, limit=TICKET_PAGE_CONTACTS
@@ -621,6 +628,34 @@ def ticket_similar_link(request: HttpRequest, pk: int, similar_pk: int) -> HttpR
         messages.error(request, str(error))
     else:
         messages.success(request, f"Linked {similar.reference} in an internal note.")
+    return redirect("workspace:ticket", pk=ticket.pk)
+
+
+@require_POST
+@staff_required
+def ticket_public_answer(request: HttpRequest, pk: int) -> HttpResponse:
+    """Write (or edit, publish, withdraw) the public answer of a solved ticket for the support form."""
+    ticket = _visible_ticket(request, pk)
+    form = PublicAnswerForm(request.POST)
+    if not form.is_valid():
+        errors = "; ".join(f"{form.fields[name].label}: {' '.join(e)}" for name, e in form.errors.items())
+        messages.error(request, f"The public answer was not saved. {errors}")
+        return redirect("workspace:ticket", pk=ticket.pk)
+    data = form.cleaned_data
+    try:
+        answer = deflection.published_answer_save(
+            ticket=ticket,
+            title=data["title"],
+            body=data["body"],
+            is_published=data["is_published"],
+            actor=request.user,
+            now=timezone.now(),
+        )
+    except DomainError as error:
+        messages.error(request, str(error))
+    else:
+        shown = "is shown on the support form" if answer.is_published else "is saved, not shown"
+        messages.success(request, f"The public answer “{answer.title}” {shown}.")
     return redirect("workspace:ticket", pk=ticket.pk)
 
 

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('sla', '0003_clock_queue_indexes_and_ticket_next_due'),
-        ('tickets', '0022_metrics_rollup'),
+        ('tickets', '0023_metrics_rollup'),
     ]
 
     operations = [

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tickets', '0021_followers_notification_collapse_customer_merge'),
+        ('tickets', '0022_published_answers_and_views'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

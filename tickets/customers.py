@@ -18,8 +18,19 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from tickets.config_cache import cached
-from tickets.exceptions import CustomerIdentityError
-from tickets.models import Channel, Customer, CustomerHandle, Message, Organization, Ticket
+from tickets.exceptions import CustomerIdentityError, CustomerMergeRefused
+from tickets.models import (
+    Channel,
+    Customer,
+    CustomerHandle,
+    CustomerMerge,
+    Message,
+    Organization,
+    PhoneCall,
+    Team,
+    Ticket,
+)
+from tickets.selectors import ticket_visibility_q, user_is_admin
 from tickets.services import audit_field_change
 
 # A customer row can be re-read a few times when concurrent creators collide; more means a real fault.
@@ -216,14 +227,33 @@ def customer_get_or_create(
     raise CustomerIdentityError("Could not create the customer because of concurrent changes; try again.")
 
 
+def customer_merge_check(*, actor: AbstractBaseUser | None, source: Customer, target: Customer) -> None:
+    """Refuse a merge the actor may not make: only admins and team leads merge customers, and a lead only
+    customers all of whose tickets they can see (a merge moves tickets and reveals contact details, so it
+    must not reach into another team's customers). `actor=None` is the system itself."""
+    if actor is None or user_is_admin(actor):
+        return
+    if not Team.objects.filter(lead=actor).exists():
+        raise CustomerMergeRefused("Only team leads and admins can merge customers.")
+    hidden = Ticket.objects.filter(customer__in=[source.pk, target.pk]).exclude(ticket_visibility_q(actor))
+    if hidden.exists():
+        raise CustomerMergeRefused(
+            "One of these customers has tickets in a team outside yours; ask an administrator to merge them."
+        )
+
+
 @transaction.atomic
 def customer_merge(
     *, source: Customer, target: Customer, actor: AbstractBaseUser | None, now: datetime | None = None
 ) -> Customer:
-    """Merge `source` into `target`: tickets, handles and message authorship move; `source` is marked merged.
+    """Merge `source` into `target`: tickets (with their calls and survey invitations), handles, message
+    authorship and earlier merges move; `source` is marked merged and a `CustomerMerge` row records it.
 
-    The target keeps its own email and phone and takes the source's where it has none. Each moved
-    ticket gets an audit entry.
+    The target keeps its own email and phone and takes the source's where it has none; the source keeps
+    the rest, and lookups by them find the target (`customer_get_or_create` follows merges). Each moved
+    ticket gets an audit entry. Merging a customer again into the customer it was merged into changes
+    nothing (idempotent). Raises CustomerMergeRefused when the actor may not merge these two
+    (`customer_merge_check`) and CustomerIdentityError when the merge is impossible.
     """
     now = now or timezone.now()
     if source.pk == target.pk:
@@ -233,6 +263,9 @@ def customer_merge(
         for c in Customer.objects.select_for_update().filter(pk__in=[source.pk, target.pk]).order_by("pk")
     }
     source, target = locked[source.pk], locked[target.pk]
+    customer_merge_check(actor=actor, source=source, target=target)
+    if source.merged_into_id == target.pk:
+        return target
     if source.merged_into_id is not None:
         raise CustomerIdentityError(f"{source} was already merged into another customer.")
     if target.merged_into_id is not None:
@@ -252,8 +285,10 @@ def customer_merge(
             actor=actor,
             details={"reason": "customer merge", "source_customer": source.pk, "target_customer": target.pk},
         )
-    CustomerHandle.objects.filter(customer=source).update(customer=target)
+    handles = CustomerHandle.objects.filter(customer=source).update(customer=target)
     Message.objects.filter(author_customer=source).update(author_customer=target)
+    # Customers merged into the source earlier now point at the target: lookups stay one step long.
+    Customer.objects.filter(merged_into=source).update(merged_into=target)
 
     moved_email, moved_phone = source.email, source.phone
     source.merged_into = target
@@ -285,4 +320,16 @@ def customer_merge(
         target_fields.append("is_vip")
     if target_fields:
         target.save(update_fields=target_fields)
+    CustomerMerge.objects.create(
+        source=source,
+        target=target,
+        actor=actor,
+        ticket_ids=ticket_ids,
+        details={
+            "handles": handles,
+            "phone_calls": PhoneCall.objects.filter(ticket_id__in=ticket_ids).count(),
+            "took": target_fields,
+        },
+        created_at=now,
+    )
     return target

@@ -19,3 +19,7 @@ class MergeError(DomainError):
 
 class CustomerIdentityError(DomainError):
     """An email address, phone number or handle that cannot identify a customer."""
+
+
+class CustomerMergeRefused(DomainError):
+    """A customer merge the actor may not make (not a lead or admin, or customers outside their teams)."""

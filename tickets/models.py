@@ -261,6 +261,12 @@ class Ticket(models.Model):
     merged_into = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_tickets"
     )
+    followers = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="followed_tickets",
+        help_text="Agents told about each update of the ticket (they must be able to see it).",
+    )
     reply_token = models.CharField(max_length=32, unique=True, default=new_reply_token, editable=False)
     created_at = models.DateTimeField(db_index=True)
     updated_at = models.DateTimeField()
@@ -294,6 +300,12 @@ class Ticket(models.Model):
             models.Index(fields=["status", "team"], name="ticket_status_team"),
             models.Index(fields=["assignee", "status"], name="ticket_assignee_status"),
             models.Index(fields=["updated_at"], name="ticket_updated"),
+            # The metrics place tickets by these instants; the rollup's raw days read them by range.
+            models.Index(fields=["first_response_at"], name="ticket_first_response"),
+            models.Index(fields=["solved_at"], name="ticket_solved"),
+            models.Index(
+                fields=["closed_at"], condition=Q(solved_at__isnull=True), name="ticket_closed_unsolved"
+            ),
             models.Index(
                 fields=["solved_at"], condition=Q(status=transitions.SOLVED), name="ticket_solved_to_close"
             ),
@@ -537,6 +549,8 @@ class Notification(models.Model):
         SLA_BREACH = "sla_breach", "SLA breach"
         POOR_SURVEY = "poor_survey", "Poor survey answer"
         DELIVERY_FAILURE = "delivery_failure", "Delivery failure"
+        MENTION = "mention", "Mention"
+        TICKET_UPDATE = "ticket_update", "Update on a followed ticket"
 
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
@@ -552,7 +566,10 @@ class Notification(models.Model):
         blank=True,
         help_text="Makes a notification idempotent per recipient (e.g. 'breach:clock:42').",
     )
-    created_at = models.DateTimeField()
+    created_at = models.DateTimeField(help_text="When the latest event it stands for happened.")
+    occurrences = models.PositiveIntegerField(
+        default=1, help_text="How many events of this kind on this ticket it stands for while unread."
+    )
     read_at = models.DateTimeField(null=True, blank=True)
     emailed_at = models.DateTimeField(null=True, blank=True)
 
@@ -563,10 +580,64 @@ class Notification(models.Model):
             models.UniqueConstraint(
                 fields=["recipient", "dedupe_key"], condition=~Q(dedupe_key=""), name="notification_dedupe"
             ),
+            # One unread entry per recipient, ticket and kind: a second event updates it.
+            models.UniqueConstraint(
+                fields=["recipient", "ticket", "kind"],
+                condition=Q(read_at__isnull=True, ticket__isnull=False),
+                name="notification_one_unread_per_ticket_kind",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.title
+
+
+# Kinds emailed to someone who has not chosen (NotificationPreference): everything that asks them to act;
+# updates on followed tickets stay in the bell.
+DEFAULT_EMAILED_NOTIFICATION_KINDS = tuple(
+    kind for kind in Notification.Kind if kind != Notification.Kind.TICKET_UPDATE
+)
+
+
+def default_emailed_notification_kinds() -> list[str]:
+    return [str(kind) for kind in DEFAULT_EMAILED_NOTIFICATION_KINDS]
+
+
+class NotificationPreference(models.Model):
+    """Which kinds of notification a user also gets by email (every kind is always shown in the bell)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    emailed_kinds = models.JSONField(
+        default=default_emailed_notification_kinds,
+        blank=True,
+        help_text='Notification kinds that are emailed, e.g. ["assignment", "mention"].',
+    )
+
+    def __str__(self) -> str:
+        return f"Notification email preferences of {self.user_id}"
+
+
+class CustomerMerge(models.Model):
+    """The record of one customer merge: who merged which customer into which, and what moved."""
+
+    source = models.OneToOneField(Customer, on_delete=models.CASCADE, related_name="merge_record")
+    target = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="merges_absorbed")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    ticket_ids = models.JSONField(default=list, blank=True, help_text="The tickets that moved.")
+    details = models.JSONField(
+        default=dict, blank=True, help_text="Identities and contact details that moved to the target."
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"Customer {self.source_id} merged into {self.target_id}"
 
 
 # --- Intake channels and routing (channels branch) ----------------------------------------------
@@ -1236,6 +1307,63 @@ class OutboundDelivery(models.Model):
         return f"{self.get_kind_display()} #{self.source_id} by {self.transport} ({self.state})"
 
 
+class PublishedAnswer(models.Model):
+    """A public answer an agent wrote from a solved ticket, offered to customers on the support form.
+
+    The title and text are the agent's own, edited for the public: never the customer's words (the form
+    starts from the ticket's solving reply, which the agent rewrites). Only published answers are shown.
+    """
+
+    ticket = models.OneToOneField(
+        Ticket,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="published_answer",
+        help_text="The solved ticket it was written from.",
+    )
+    title = models.CharField(max_length=200, help_text="As customers see it, e.g. 'Charged twice? Refunds'.")
+    body = models.TextField(max_length=5000, help_text="The public answer, plain text.")
+    is_published = models.BooleanField(default=True, help_text="Shown on the support form.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-updated_at", "-pk"]
+        indexes = [
+            models.Index(fields=["-updated_at"], condition=Q(is_published=True), name="published_answer_live")
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class AnswerView(models.Model):
+    """A customer opened a suggested answer from a support form (deflection measure, docs/deflection.md).
+
+    `form_token` is the form's anonymous token (one per form shown); `form_submitted_at` is set on every
+    view of that form when the form is sent. A form whose answers were viewed and that was not sent
+    within the deflection window is counted as deflected.
+    """
+
+    answer = models.ForeignKey(PublishedAnswer, on_delete=models.CASCADE, related_name="views")
+    form_token = models.CharField(max_length=64)
+    viewed_at = models.DateTimeField()
+    form_submitted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["viewed_at"], name="answer_view_viewed"),
+            models.Index(fields=["form_token"], name="answer_view_form"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.answer_id} viewed {self.viewed_at:%Y-%m-%d %H:%M}"
+
+
 class ConfigVersion(models.Model):
     """A counter that moves whenever configuration cached per process changes (tickets/config_cache.py).
 
@@ -1248,3 +1376,7 @@ class ConfigVersion(models.Model):
 
     def __str__(self) -> str:
         return f"configuration version {self.version}"
+
+
+# The daily metrics rollup lives with the reports that read it; importing it here registers its models.
+from tickets.reporting.models import MetricsHistogram, MetricsRollup, MetricsRollupDay  # noqa: E402, F401

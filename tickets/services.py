@@ -9,16 +9,23 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.text import slugify
 
 from tickets import hooks, transitions
+from tickets.email.addresses import own_addresses
 from tickets.exceptions import DomainError, InvalidAssignmentError, MergeError, TicketClosedError
+from tickets.mail.classify import is_from_own_address
 from tickets.mail.sanitize import sanitize_html
+from tickets.mentions import mentioned_usernames
 from tickets.models import (
     Agent,
     Attachment,
@@ -27,6 +34,7 @@ from tickets.models import (
     Customer,
     Message,
     Notification,
+    NotificationPreference,
     OutboundDelivery,
     PhoneCall,
     Priority,
@@ -35,10 +43,14 @@ from tickets.models import (
     Team,
     Ticket,
     TicketMetrics,
+    TicketParticipant,
     WebhookEvent,
+    default_emailed_notification_kinds,
 )
 from tickets.outbox.replies import message_deliver
 from tickets.outbox.services import EmailContent, QueuedEmail, outbox_emails_enqueue
+from tickets.reporting import rollup
+from tickets.selectors import ticket_visibility_q
 from tickets.webhooks.services import ticket_payload, webhooks_emit
 
 SYSTEM = "system"
@@ -183,6 +195,7 @@ def _change(field: str, old: object, new: object) -> dict:
 def _ticket_changed(ticket: Ticket, now: datetime, message: Message | None = None) -> None:
     """Announce a change that can move SLA clocks; receivers run in this transaction (`tickets.hooks`)."""
     hooks.announce(hooks.TICKET_CHANGED, ticket=ticket, now=now, message=message)
+    rollup.rollup_mark_ticket(ticket, now=now)
 
 
 # --- tickets -------------------------------------------------------------------------------------
@@ -455,8 +468,79 @@ def message_add(
         )
     Ticket.objects.filter(pk=ticket.pk).update(updated_at=now)
     _ticket_changed(ticket, now, message)
+    if deliver and not is_automatic:  # history (deliver=False) and automatic mail are no news
+        _notify_about_message(ticket=ticket, message=message, now=now)
     message.ticket = ticket
     return message
+
+
+def _notify_about_message(*, ticket: Ticket, message: Message, now: datetime) -> None:
+    author = message.author_user
+    who = (author.get_full_name() or author.get_username()) if author else "the customer"
+    if message.visibility == Message.Visibility.INTERNAL:
+        what = f"internal note by {who}"
+        if author is not None:
+            _notify_mentions(ticket=ticket, message=message, author=author, now=now)
+    elif message.author_role == Message.AuthorRole.CUSTOMER:
+        what = f"new message from {message.author_customer or ticket.customer}"
+    else:
+        what = f"reply by {who}"
+    _notify_followers(ticket=ticket, actor=author, what=what, now=now)
+
+
+def _user_sees_ticket(user: AbstractBaseUser, ticket_id: int) -> bool:
+    return user.is_active and Ticket.objects.filter(ticket_visibility_q(user), pk=ticket_id).exists()
+
+
+def _notify_followers(*, ticket: Ticket, actor: AbstractBaseUser | None, what: str, now: datetime) -> None:
+    """Tell the ticket's followers, except whoever made the change, as long as they can still see it."""
+    followers = [
+        user
+        for user in ticket.followers.exclude(pk=getattr(actor, "pk", None))
+        if _user_sees_ticket(user, ticket.pk)
+    ]
+    notifications_create(
+        [
+            NotificationInput(
+                recipient=user,
+                kind=Notification.Kind.TICKET_UPDATE,
+                title=f"{ticket.reference}: {what}"[:250],
+                body=ticket.subject,
+                ticket=Ticket(pk=ticket.pk),
+            )
+            for user in followers
+        ],
+        now=now,
+    )
+
+
+def _notify_mentions(*, ticket: Ticket, message: Message, author: AbstractBaseUser, now: datetime) -> None:
+    """Notify the agents an internal note @mentions, if they can see the ticket (the others learn nothing)."""
+    names = mentioned_usernames(message.body_text)
+    if not names:
+        return
+    user_model = get_user_model()
+    mentioned = (
+        user_model.objects.annotate(lower_name=Lower(user_model.USERNAME_FIELD))
+        .filter(lower_name__in=[name.lower() for name in names])
+        .exclude(pk=author.pk)
+    )
+    who = author.get_full_name() or author.get_username()
+    notifications_create(
+        [
+            NotificationInput(
+                recipient=user,
+                kind=Notification.Kind.MENTION,
+                title=f"{who} mentioned you on {ticket.reference}",
+                body=message.body_text[:1000],
+                ticket=Ticket(pk=ticket.pk),
+                dedupe_key=f"mention:{message.pk}",
+            )
+            for user in mentioned
+            if _user_sees_ticket(user, ticket.pk)
+        ],
+        now=now,
+    )
 
 
 def _deliver(*, message: Message, ticket: Ticket, now: datetime) -> None:
@@ -540,6 +624,8 @@ def _change_status(
         ticket.closed_at = now
         update_fields.append("closed_at")
     if transitions.is_reopen(old, status):
+        # The metrics rollup must drop the ticket from the day of the solve it is about to forget.
+        rollup.rollup_mark_ticket(ticket, now=now)
         ticket.reopen_count += 1
         ticket.solved_at = None
         update_fields += ["reopen_count", "solved_at"]
@@ -572,6 +658,8 @@ def ticket_change_status(
     _ensure_mutable(ticket)
     ticket = _change_status(ticket=ticket, status=status, actor=actor, now=now)
     _ticket_changed(ticket, now)
+    what = f"status is now {ticket.get_status_display()}"
+    _notify_followers(ticket=ticket, actor=actor, what=what, now=now)
     return ticket
 
 
@@ -615,13 +703,13 @@ def ticket_assign(
     actor: AbstractBaseUser | None = None,
     actor_label: str = "",
     now: datetime | None = None,
-    email_notification: bool = True,
+    notify: bool = True,
 ) -> Ticket:
     """Set the ticket's team and/or assignee.
 
     The assignee must be an agent of the ticket's team. Moving a ticket to another team drops an
-    assignee who is not a member of the new team. `email_notification=False` tells the new assignee
-    in-app only (catching up on history, see `sla_sweep(live=False)`).
+    assignee who is not a member of the new team. `notify=False` tells nobody (catching up on history,
+    see `sla_sweep(live=False)`).
     """
     now = _now(now)
     ticket, changes = _assign(
@@ -631,7 +719,7 @@ def ticket_assign(
         actor=actor,
         actor_label=actor_label,
         now=now,
-        email_notification=email_notification,
+        notify=notify,
     )
     # SLA policies match on the team, never on the assignee, so only a team change can move the clocks.
     if any(field == "team" for field, _, _ in changes):
@@ -645,6 +733,9 @@ def ticket_assign(
                 for field, old, new in changes
             ],
         )
+    if changes and notify:
+        what = "; ".join(f"{field} is now {new or 'nobody'}" for field, _, new in changes)
+        _notify_followers(ticket=ticket, actor=actor, what=what, now=now)
     return ticket
 
 
@@ -656,7 +747,7 @@ def _assign(
     team: Team | object | None = _UNCHANGED,
     actor: AbstractBaseUser | None = None,
     actor_label: str = "",
-    email_notification: bool = True,
+    notify: bool = True,
 ) -> tuple[Ticket, list]:
     ticket = _lock(ticket)
     _ensure_mutable(ticket)
@@ -687,6 +778,7 @@ def _assign(
         return ticket, changes
     ticket.updated_at = now
     ticket.save(update_fields=["team", "assignee", "updated_at"])
+    rollup.rollup_mark_ticket(ticket, now=now)
     stations = {
         f"{field}_stations": F(f"{field}_stations") + 1 for field, _, new in changes if new is not None
     }
@@ -697,7 +789,8 @@ def _assign(
             ticket=ticket, field=field, old=old, new=new, now=now, actor=actor, actor_label=actor_label
         )
     if (
-        new_assignee is not None
+        notify
+        and new_assignee is not None
         and any(field == "assignee" for field, _, _ in changes)
         and new_assignee != actor
     ):
@@ -708,7 +801,6 @@ def _assign(
             title=f"{ticket.reference} was assigned to you",
             body=ticket.subject,
             now=now,
-            emailed_at=None if email_notification else now,
         )
     return ticket, changes
 
@@ -911,6 +1003,8 @@ def ticket_update(
     team: Team | object | None = _UNCHANGED,
     assignee: AbstractBaseUser | object | None = _UNCHANGED,
     tags: Iterable[str] | None = None,
+    cc: Iterable[str] | None = None,
+    followers: Iterable[AbstractBaseUser] | None = None,
     now: datetime | None = None,
 ) -> Ticket:
     """Apply several changes at once (all or none); the status goes last so a solve sees the new assignee."""
@@ -930,8 +1024,106 @@ def ticket_update(
             ticket = ticket_add_tags(ticket=ticket, names=sorted(wanted - current), actor=actor, now=now)
         if current - wanted:
             ticket = ticket_remove_tags(ticket=ticket, names=sorted(current - wanted), actor=actor, now=now)
+    if cc is not None:
+        ticket = ticket_set_cc(ticket=ticket, addresses=cc, actor=actor, now=now)
+    if followers is not None:
+        ticket = ticket_set_followers(ticket=ticket, users=followers, actor=actor, now=now)
     if status is not None:
         ticket = ticket_change_status(ticket=ticket, status=status, actor=actor, now=now)
+    return ticket
+
+
+# A ticket copies at most this many addresses and has at most this many followers (hostile input).
+MAX_CC = 20
+MAX_FOLLOWERS = 50
+
+
+def _cc_address(raw: str) -> str:
+    address = (raw or "").strip()
+    try:
+        validate_email(address)
+    except ValidationError:
+        raise DomainError(
+            f"{address[:100]!r} is not an email address; write it like name@example.com."
+        ) from None
+    local, _, domain = address.rpartition("@")
+    return f"{local}@{domain.lower()}"
+
+
+@transaction.atomic
+def ticket_set_cc(
+    *, ticket: Ticket, addresses: Iterable[str], actor: AbstractBaseUser | None, now: datetime | None = None
+) -> Ticket:
+    """Set the addresses copied on the ticket's public replies (its CC participants, `TicketParticipant`).
+
+    The customer's own address is dropped (they are the recipient) and our own support addresses are
+    refused (mail to them would come back as a new ticket). A removed CC is no longer a participant, so
+    their next email opens a new ticket instead of joining this one. Audited as the field `cc`.
+    """
+    now = _now(now)
+    wanted: dict[str, str] = {}
+    for raw in addresses:
+        address = _cc_address(raw)
+        wanted.setdefault(address.lower(), address)
+    if len(wanted) > MAX_CC:
+        raise DomainError(f"A ticket can copy at most {MAX_CC} addresses.")
+    ticket = _lock(ticket)
+    _ensure_mutable(ticket)
+    wanted.pop((ticket.customer.email or "").lower(), None)
+    own = own_addresses()
+    for address in wanted.values():
+        if is_from_own_address(address, own):
+            raise DomainError(
+                f"{address} is one of our own support addresses; copying it would loop mail back in."
+            )
+    participants = {p.email.lower(): p for p in ticket.participants.all()}
+    old = sorted(p.email for p in participants.values() if p.is_cc)
+    for lowered, address in wanted.items():
+        participant = participants.get(lowered)
+        if participant is None:
+            TicketParticipant.objects.create(ticket=ticket, email=address, is_cc=True, created_at=now)
+        elif not participant.is_cc:
+            TicketParticipant.objects.filter(pk=participant.pk).update(is_cc=True)
+    TicketParticipant.objects.filter(
+        pk__in=[p.pk for lowered, p in participants.items() if p.is_cc and lowered not in wanted]
+    ).delete()
+    new = sorted(participants[key].email if key in participants else a for key, a in wanted.items())
+    if [a.lower() for a in old] != [a.lower() for a in new]:
+        audit_field_change(
+            ticket=ticket, field="cc", old=", ".join(old), new=", ".join(new), now=now, actor=actor
+        )
+    return ticket
+
+
+@transaction.atomic
+def ticket_set_followers(
+    *,
+    ticket: Ticket,
+    users: Iterable[AbstractBaseUser],
+    actor: AbstractBaseUser | None,
+    now: datetime | None = None,
+) -> Ticket:
+    """Set the agents who follow the ticket (told of each update); each must be able to see it.
+
+    Audited as the field `followers` (usernames).
+    """
+    now = _now(now)
+    users = list({user.pk: user for user in users}.values())
+    if len(users) > MAX_FOLLOWERS:
+        raise DomainError(f"A ticket can have at most {MAX_FOLLOWERS} followers.")
+    ticket = _lock(ticket)
+    for user in users:
+        if not _user_sees_ticket(user, ticket.pk):
+            raise DomainError(
+                f"{user.get_username()} cannot see {ticket.reference}; only agents of its team can follow it."
+            )
+    old = sorted(ticket.followers.values_list("username", flat=True))
+    ticket.followers.set(users)
+    new = sorted(user.get_username() for user in users)
+    if old != new:
+        audit_field_change(
+            ticket=ticket, field="followers", old=", ".join(old), new=", ".join(new), now=now, actor=actor
+        )
     return ticket
 
 
@@ -1007,6 +1199,8 @@ def phone_call_record(
         raise DomainError("An abandoned call has no talk or wrap-up time.")
     if abandoned and direction == PhoneCall.Direction.INBOUND:
         agent = None
+    # Phone first-call resolution of the ticket's earlier calls depends on this one.
+    rollup.rollup_mark_ticket(ticket, now=_now(now), also=[started_at])
     return PhoneCall.objects.create(
         ticket=ticket,
         external_id=external_id or None,
@@ -1046,28 +1240,53 @@ def notification_create(
     ticket: Ticket | None = None,
     dedupe_key: str = "",
     now: datetime | None = None,
-    emailed_at: datetime | None = None,
 ) -> Notification | None:
-    """Create an in-app notification; with a dedupe key, a second call for the same recipient does nothing.
-
-    `emailed_at` creates it as already emailed, so no email is queued (used for history, e.g. SLA
-    breaches replayed from before the SLA setup existed).
-    """
-    created = notifications_create(
-        [NotificationInput(recipient, kind, title, body, ticket, dedupe_key)], now=now, emailed_at=emailed_at
+    """Tell one person something in-app (and by email if they want that kind); see `notifications_create`."""
+    written = notifications_create(
+        [NotificationInput(recipient, kind, title, body, ticket, dedupe_key)], now=now
     )
-    return created[0] if created else None
+    return written[0] if written else None
+
+
+def emailed_notification_kinds(user_ids: Iterable[int]) -> dict[int, set[str]]:
+    """{user id: the notification kinds they get by email}; users who never chose get the defaults."""
+    user_ids = set(user_ids)
+    chosen = dict(
+        NotificationPreference.objects.filter(user_id__in=user_ids).values_list("user_id", "emailed_kinds")
+    )
+    default = set(default_emailed_notification_kinds())
+    return {user_id: set(chosen[user_id]) if user_id in chosen else default for user_id in user_ids}
 
 
 def notifications_create(
-    items: list[NotificationInput], *, now: datetime | None = None, emailed_at: datetime | None = None
+    items: list[NotificationInput], *, now: datetime | None = None
 ) -> list[Notification]:
-    """Create many in-app notifications in a fixed number of queries; returns those created.
+    """Create or update in-app notifications in a fixed number of queries; returns those written.
 
-    An item whose (recipient, dedupe key) already has a notification is skipped, as in
-    `notification_create`. Each created notification with an emailed recipient is emailed on commit.
+    - An item whose (recipient, dedupe key) already has a notification is skipped: the same event
+      notifies once however often it is announced.
+    - An item about a ticket whose recipient already has an unread notification of its kind on that
+      ticket updates that entry (title, body, time, `occurrences` + 1) instead of adding another; it is
+      not emailed again (one unread entry per recipient, ticket and kind is a database constraint).
+    - A new entry is emailed through the outbox on commit when its recipient gets that kind by email
+      (`NotificationPreference`, else `DEFAULT_EMAILED_NOTIFICATION_KINDS`).
     """
     now = _now(now)
+    if not items:
+        return []
+    for attempt in range(2):
+        try:
+            # A savepoint: a concurrent writer may add the unread entry between our read and our insert;
+            # the constraint refuses ours and the second attempt updates theirs.
+            with transaction.atomic():
+                return _notifications_write(items, now)
+        except IntegrityError:
+            if attempt:
+                raise
+    return []  # pragma: no cover (the loop returns or raises)
+
+
+def _notifications_write(items: list[NotificationInput], now: datetime) -> list[Notification]:
     keyed = [item for item in items if item.dedupe_key]
     existing = set()
     if keyed:
@@ -1076,26 +1295,56 @@ def notifications_create(
                 "recipient_id", "dedupe_key"
             )
         )
-    rows, seen = [], set()
+    fresh, seen = [], set()
     for item in items:
         key = (item.recipient.pk, item.dedupe_key)
         if item.dedupe_key and (key in existing or key in seen):
             continue
         seen.add(key)
-        rows.append(
-            Notification(
-                recipient=item.recipient,
-                kind=item.kind,
-                title=item.title[:250],
-                body=item.body,
-                ticket=item.ticket,
-                dedupe_key=item.dedupe_key,
-                created_at=now,
-                emailed_at=emailed_at,
+        fresh.append(item)
+    about_tickets = [item for item in fresh if item.ticket is not None]
+    unread: dict[tuple[int, int, str], Notification] = {}
+    if about_tickets:
+        unread = {
+            (n.recipient_id, n.ticket_id, n.kind): n
+            for n in Notification.objects.select_for_update().filter(
+                read_at__isnull=True,
+                recipient_id__in={item.recipient.pk for item in about_tickets},
+                ticket_id__in={item.ticket.pk for item in about_tickets},
+                kind__in={item.kind for item in about_tickets},
             )
+        }
+    new_rows: list[Notification] = []
+    updated: dict[int, Notification] = {}
+    for item in fresh:
+        slot = (item.recipient.pk, item.ticket.pk, item.kind) if item.ticket is not None else None
+        entry = unread.get(slot) if slot else None
+        if entry is not None:
+            entry.title, entry.body, entry.created_at = item.title[:250], item.body, now
+            entry.occurrences += 1
+            entry.dedupe_key = item.dedupe_key or entry.dedupe_key
+            if entry.pk is not None:
+                updated[entry.pk] = entry
+            continue
+        entry = Notification(
+            recipient=item.recipient,
+            kind=item.kind,
+            title=item.title[:250],
+            body=item.body,
+            ticket=item.ticket,
+            dedupe_key=item.dedupe_key,
+            created_at=now,
         )
-    created = Notification.objects.bulk_create(rows)
-    if emailed_at is None and settings.HELPDESK_NOTIFICATION_EMAILS:
+        new_rows.append(entry)
+        if slot:
+            unread[slot] = entry
+    created = Notification.objects.bulk_create(new_rows)
+    if updated:
+        Notification.objects.bulk_update(
+            list(updated.values()), ["title", "body", "created_at", "occurrences", "dedupe_key"]
+        )
+    if created and settings.HELPDESK_NOTIFICATION_EMAILS:
+        wanted = emailed_notification_kinds(n.recipient_id for n in created)
         outbox_emails_enqueue(
             kind=OutboundDelivery.Kind.NOTIFICATION,
             emails=[
@@ -1111,10 +1360,23 @@ def notifications_create(
                 )
                 for notification in created
                 if getattr(notification.recipient, "email", "")
+                and notification.kind in wanted[notification.recipient_id]
             ],
             now=now,
         )
-    return created
+    return [*created, *updated.values()]
+
+
+@transaction.atomic
+def notification_preferences_set(*, user: AbstractBaseUser, emailed_kinds: Iterable[str]) -> list[str]:
+    """Choose which notification kinds the user also gets by email (the bell shows every kind)."""
+    kinds = sorted(set(emailed_kinds))
+    unknown = [kind for kind in kinds if kind not in Notification.Kind.values]
+    if unknown:
+        expected = ", ".join(Notification.Kind.values)
+        raise DomainError(f"Unknown notification kind {unknown[0][:50]!r}; expected some of {expected}.")
+    NotificationPreference.objects.update_or_create(user=user, defaults={"emailed_kinds": kinds})
+    return kinds
 
 
 def notification_mark_all_read(*, recipient: AbstractBaseUser, now: datetime | None = None) -> int:

@@ -67,11 +67,10 @@ def announce(transitions: list[Transition], now: datetime, *, live: bool, replay
     """Audit, webhooks and notifications for a batch of transitions, in the caller's transaction.
 
     A fixed number of queries whatever the batch size: one insert of audit rows, one of webhook
-    deliveries, and two for notifications (existing dedupe keys, then the new rows). A warning goes to
-    the assignee (else the team lead), a breach to the team lead (else the assignee). `live=False`
-    (history): no webhooks, and notifications are stamped emailed so no email goes out. `replay` (old
-    history rebuilt by `sla_ticket_replay`): audited only, nobody needs to hear today about a target
-    missed weeks ago.
+    deliveries, and a few for notifications (`notifications_create`). A warning goes to the assignee
+    (else the team lead), a breach to the team lead (else the assignee). `live=False` (history) and
+    `replay` (old history rebuilt by `sla_ticket_replay`): audited only, no webhooks and no
+    notifications; nobody needs to hear today about a target missed while nobody was watching.
     """
     audits, events, notifications = [], [], []
     for transition in transitions:
@@ -110,7 +109,7 @@ def announce(transitions: list[Transition], now: datetime, *, live: bool, replay
         if live:  # history tells no integrator: its payload is not even built
             payload = _webhook_payload(clock, ticket, **webhook_extra)
             events.append(WebhookEventInput(webhook_event, payload, ticket.team_id))
-        if recipient is not None and not replay:
+        if recipient is not None and live and not replay:
             notifications.append(
                 ticket_services.NotificationInput(
                     recipient=recipient,
@@ -123,13 +122,13 @@ def announce(transitions: list[Transition], now: datetime, *, live: bool, replay
             )
     ticket_services.audit_records_add(audits)
     webhooks_emit_many(events, now=now)
-    ticket_services.notifications_create(notifications, now=now, emailed_at=None if live else now)
+    ticket_services.notifications_create(notifications, now=now)
 
 
 def escalate(clock: SlaClock, policy: Policy, now: datetime, *, live: bool = True) -> None:
     """Run the policy's breach actions through the ticket services; each is audited, failures too.
 
-    `live=False` (catching up on history): a reassignment tells the new assignee in-app only."""
+    `live=False` (catching up on history): a reassignment tells nobody."""
     if not (policy.escalate_raise_priority or policy.escalate_reassign or policy.escalate_add_tag):
         return  # most policies only notify: no query for them
     label = f"SLA escalation ({policy.name})"
@@ -152,7 +151,7 @@ def escalate(clock: SlaClock, policy: Policy, now: datetime, *, live: bool = Tru
             (
                 "reassign to team lead",
                 lambda t: ticket_services.ticket_assign(
-                    ticket=t, assignee=lead, actor_label=label, now=now, email_notification=live
+                    ticket=t, assignee=lead, actor_label=label, now=now, notify=live
                 ),
             )
         )
@@ -162,7 +161,7 @@ def escalate(clock: SlaClock, policy: Policy, now: datetime, *, live: bool = Tru
             (
                 "move to escalation team",
                 lambda t: ticket_services.ticket_assign(
-                    ticket=t, team=team, actor_label=label, now=now, email_notification=live
+                    ticket=t, team=team, actor_label=label, now=now, notify=live
                 ),
             )
         )

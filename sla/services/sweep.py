@@ -91,8 +91,8 @@ def sla_sweep(
     compare-and-swap, so it happens exactly once, and a clock overdue for an hour is still found.
     Warnings go first so a clock that passed both instants while no sweep ran is warned and breached.
     `live=False` is for catching up on history that predates the SLA setup (the demo seed after
-    replaying old tickets): transitions, events, audit and escalations as usual, in-app notifications
-    marked emailed so no email goes out, and no webhooks.
+    replaying old tickets): transitions, events, audit and escalations as usual, but no notifications
+    (in-app or email) and no webhooks.
     """
     now = _now(now)
     batch_size = batch_size or settings.SLA_SWEEP_BATCH_SIZE

@@ -149,6 +149,7 @@ def test_no_desk_page_scrolls_sideways_on_a_phone(page: Page, live_server, desk)
         ("metrics", "/desk/metrics/"),
         ("health", "/desk/health/"),
         ("profile", "/desk/profile/"),
+        ("customer", f"/desk/customers/{ticket.customer_id}/"),
     ):
         page.goto(f"{live_server.url}{path}")
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
@@ -181,3 +182,41 @@ def test_an_agent_opens_a_phone_ticket_and_the_customer_receives_the_first_messa
     sent = email.message_from_bytes(raw, policy=policy.default)
     assert sent["To"].addresses[0].addr_spec == "noah@example.com"
     assert "here are the steps" in sent.get_body(("plain",)).get_content()
+
+
+def test_search_finds_a_ticket_by_number_surname_and_email_and_the_profile_lists_both_channels(
+    page: Page, live_server, desk
+):
+    support = desk["support"]
+    noah = factories.CustomerFactory(name="Noah Wagner", email="noah@example.com", phone="+4532123456")
+    invoice = factories.ticket(team=support, customer=noah, subject="Invoice sent twice")
+    call = factories.ticket(team=support, customer=noah, subject="Called about the delivery", channel="phone")
+    factories.ticket(team=support, subject="Printer jam on floor 3")
+    page.set_viewport_size(DESKTOP)
+    log_in(page, live_server, desk["agent"])
+    page.goto(f"{live_server.url}/desk/?view=all")
+    rows = page.locator("#queue-rows tr.queue-row")
+    expect(rows).to_have_count(3)
+    for query, subjects in (
+        (invoice.reference, [invoice.subject]),
+        (invoice.reference.removeprefix("HD-"), [invoice.subject]),
+        ("Wagner", [call.subject, invoice.subject]),
+        ("noah@example.com", [call.subject, invoice.subject]),
+    ):
+        search = page.get_by_role("searchbox", name="Search")
+        search.fill(query)
+        search.press("Enter")
+        expect(rows).to_have_count(len(subjects))
+        for subject in subjects:
+            expect(rows.filter(has_text=subject)).to_have_count(1)
+    shot(page, "search-by-email")
+
+    page.get_by_role("link", name=invoice.subject).click()
+    page.get_by_role("link", name="Noah Wagner").click()
+    expect(page.get_by_role("heading", name="Noah Wagner")).to_be_visible()
+    tickets = page.get_by_role("table").locator("tbody tr")
+    expect(tickets).to_have_count(2)
+    expect(tickets.filter(has_text=invoice.reference)).to_contain_text("Email")
+    expect(tickets.filter(has_text=call.reference)).to_contain_text("Phone")
+    expect(page.get_by_role("region", name="Contact details")).to_contain_text("+4532123456")
+    shot(page, "customer-profile")

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from tests import factories
 from tests.e2e.test_workspace_e2e import PASSWORD, shot
+from tickets.workspace.services import desk_profile_update
 
 pytest.importorskip("playwright", reason="needs Playwright: pip install -r requirements-dev.txt")
 
@@ -48,7 +49,9 @@ def test_agent_opens_the_sla_explainer_in_their_own_time_zone(browser: Browser, 
     )
     created = timezone.now().replace(microsecond=0) - timedelta(hours=1)
     ticket = factories.ticket(team=desk["team"], subject="Explain my clock", now=created)
-    context = browser.new_context(timezone_id="America/New_York")
+    # The profile's zone, not the browser's, is the agent's own.
+    desk_profile_update(user=desk["agent"], time_zone="America/New_York")
+    context = browser.new_context(timezone_id="Asia/Tokyo")
     page = context.new_page()
     page.set_viewport_size({"width": 1280, "height": 900})
     log_in(page, live_server, desk["agent"])

@@ -16,6 +16,7 @@ from django.utils import timezone
 from surveys.models import SurveyInvitation, SurveyResponse
 from tests import factories
 from tickets import enqueue, services
+from tickets.deflection.services import published_answer_save
 from tickets.models import Channel, OutboundDelivery, Status, Ticket
 from tickets.tasks import tickets_deliver_outbound
 
@@ -75,6 +76,18 @@ def fill_support_form(page: Page, *, attachment: bool = True) -> None:
 def test_a_customer_sends_a_request_with_an_attachment_and_an_agent_sees_it(
     page: Page, live_server, front_line, acknowledgements, mailoutbox, django_user_model
 ):
+    # An answer an agent published from a solved ticket of another team, suggested while typing.
+    solved = factories.ticket(team=factories.TeamFactory(), subject="Wrong amount on my bill")
+    services.ticket_change_status(ticket=solved, status=Status.SOLVED)
+    solved.refresh_from_db()
+    published_answer_save(
+        ticket=solved,
+        title="Invoice amount wrong? Check the billing period",
+        body="Invoices cover the whole billing period; a pro-rated refund follows a downgrade.",
+        is_published=True,
+        actor=front_line["agent"],
+        now=timezone.now(),
+    )
     page.set_viewport_size(PHONE)
     page.goto(f"{live_server.url}/support/new/")
     expect(page.get_by_role("heading", name="Contact support")).to_be_visible()
@@ -89,12 +102,17 @@ def test_a_customer_sends_a_request_with_an_attachment_and_an_agent_sees_it(
     expect(page.get_by_label("Your email address")).to_have_attribute("aria-invalid", "true")
     expect(page.get_by_label("Your email address")).to_have_attribute("aria-describedby", "id_email_errors")
     shot(page, "form-errors")
-    assert not Ticket.objects.exists()
+    assert not Ticket.objects.filter(channel=Channel.WEB).exists()
 
     fill_support_form(page)
+    suggested = page.locator("#suggested-answers")
+    expect(
+        suggested.get_by_role("link", name="Invoice amount wrong? Check the billing period")
+    ).to_be_visible()
+    shot(page, "form-suggested-answer")
     page.get_by_role("button", name="Send request").click()
     expect(page.get_by_role("heading", name="Thank you, we received your request")).to_be_visible()
-    ticket = Ticket.objects.get()
+    ticket = Ticket.objects.get(channel=Channel.WEB)
     expect(page.locator(".reference")).to_have_text(ticket.reference)
     shot(page, "submitted")
 

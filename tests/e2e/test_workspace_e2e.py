@@ -161,9 +161,21 @@ def test_the_header_and_sla_card_follow_a_status_change_without_a_reload(page: P
     expect(header.locator(".priority")).to_have_text("Urgent")
     expect(page.locator("label[for=p-priority] .saved")).to_be_visible()
     expect(page.locator("label[for=p-status] .saved")).to_have_count(0)
+    # An agent who is away: the card asks first, and the answer saves.
+    away = factories.AgentFactory(teams=[setup["team"]], user__first_name="Bruno", is_available=False).user
+    page.reload()
+    page.evaluate("window.__sameDocument = true")
+    with page.expect_response(re.compile(rf"/desk/tickets/{ticket.pk}/update/$")):
+        page.get_by_label("Assignee").select_option(str(away.pk))
+    expect(page.locator(".confirm-away")).to_contain_text("Bruno is away")
+    expect(header).to_contain_text("Ana Lima")
+    with page.expect_response(re.compile(rf"/desk/tickets/{ticket.pk}/update/$")):
+        page.get_by_role("button", name="Assign to Bruno").click()
+    expect(header).to_contain_text("Bruno")
+    expect(page.locator("label[for=p-assignee] .saved")).to_be_visible()
     assert page.evaluate("window.__sameDocument") is True  # no page load happened
     ticket.refresh_from_db()
-    assert (ticket.status, ticket.priority) == (Status.PENDING, "urgent")
+    assert (ticket.status, ticket.priority, ticket.assignee) == (Status.PENDING, "urgent", away)
     shot(page, "live-header")
 
 

@@ -341,9 +341,10 @@ def test_audit_trail_lists_the_changes_oldest_first(as_user, agent_user, ticket)
 
 def test_notifications_list_mark_read_and_mark_all_read(as_user, agent_user, ticket):
     other = factories.UserFactory()
+    # Three kinds: a second notification of one kind on one ticket would update the first.
     mine = [
-        services.notification_create(recipient=agent_user, kind="assignment", title=f"n{i}", ticket=ticket)
-        for i in range(3)
+        services.notification_create(recipient=agent_user, kind=kind, title=f"n{i}", ticket=ticket)
+        for i, kind in enumerate(["assignment", "mention", "sla_breach"])
     ]
     services.notification_create(recipient=other, kind="assignment", title="not mine")
     client = as_user(agent_user)

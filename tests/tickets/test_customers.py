@@ -12,9 +12,17 @@ from tickets.customers import (
     normalize_phone,
 )
 from tickets.exceptions import CustomerIdentityError
-from tickets.models import AuditEntry, Channel, Customer, CustomerHandle, Message
+from tickets.models import AuditEntry, Channel, Customer, CustomerHandle, CustomerMerge, Message
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def team_lead(team, agent_user):
+    """Customer merges are for team leads and admins: the agent leads the team."""
+    team.lead = agent_user
+    team.save(update_fields=["lead"])
+    return agent_user
 
 
 def test_email_match_ignores_case_and_surrounding_space():
@@ -131,19 +139,19 @@ def test_an_existing_customer_without_organization_gets_it_by_domain():
     assert customer.organization == organization
 
 
-def test_a_merged_customer_resolves_to_the_customer_it_was_merged_into(agent_user):
+def test_a_merged_customer_resolves_to_the_customer_it_was_merged_into(team_lead):
     source = factories.CustomerFactory(email="old@example.com")
     target = factories.CustomerFactory(email="new@example.com")
-    customer_merge(source=source, target=target, actor=agent_user)
+    customer_merge(source=source, target=target, actor=team_lead)
     assert customer_get_or_create(email="old@example.com").pk == target.pk
 
 
-def test_merge_moves_tickets_handles_and_authorship_and_fills_missing_contact(agent_user, team):
+def test_merge_moves_tickets_handles_and_authorship_and_fills_missing_contact(team_lead, team):
     source = factories.CustomerFactory(email="ada@home.test", phone="+4532123456", name="Ada", is_vip=True)
     target = factories.CustomerFactory(email="ada@work.test", phone=None, name="Ada L")
     CustomerHandle.objects.create(customer=source, channel=Channel.CHAT, handle="v-1")
     ticket = factories.ticket(customer=source, team=team)
-    merged = customer_merge(source=source, target=target, actor=agent_user)
+    merged = customer_merge(source=source, target=target, actor=team_lead)
 
     source.refresh_from_db()
     ticket.refresh_from_db()
@@ -158,33 +166,33 @@ def test_merge_moves_tickets_handles_and_authorship_and_fills_missing_contact(ag
     assert target.is_vip
     assert source.phone is None and source.email == "ada@home.test"
     entry = ticket.audit_entries.get(field="customer")
-    assert entry.actor == agent_user
+    assert entry.actor == team_lead
     assert entry.action == AuditEntry.Action.FIELD_CHANGED
     assert entry.details["source_customer"] == source.pk
 
 
-def test_merge_moves_the_email_when_the_target_has_none(agent_user):
+def test_merge_moves_the_email_when_the_target_has_none(team_lead):
     source = factories.CustomerFactory(email="Only@Example.com")
     target = factories.CustomerFactory(email=None, phone="+4532123456")
-    customer_merge(source=source, target=target, actor=agent_user)
+    customer_merge(source=source, target=target, actor=team_lead)
     target.refresh_from_db()
     assert target.email == "Only@Example.com"
     assert customer_get_or_create(email="only@example.com").pk == target.pk
 
 
 @pytest.mark.parametrize("case", ["self", "source already merged", "target merged"])
-def test_merge_refuses_impossible_merges(agent_user, case):
+def test_merge_refuses_impossible_merges(team_lead, case):
     a, b, c = factories.CustomerFactory.create_batch(3)
     if case == "self":
         source, target = a, a
     elif case == "source already merged":
-        customer_merge(source=a, target=c, actor=agent_user)
+        customer_merge(source=a, target=c, actor=team_lead)
         source, target = a, b
     else:
-        customer_merge(source=b, target=c, actor=agent_user)
+        customer_merge(source=b, target=c, actor=team_lead)
         source, target = a, b
     with pytest.raises(CustomerIdentityError):
-        customer_merge(source=source, target=target, actor=agent_user)
+        customer_merge(source=source, target=target, actor=team_lead)
 
 
 def test_admin_merges_two_selected_customers_into_the_older(client, django_user_model, team):
@@ -203,6 +211,10 @@ def test_admin_merges_two_selected_customers_into_the_older(client, django_user_
     newer.refresh_from_db()
     assert ticket.customer == older
     assert newer.merged_into == older
+    record = CustomerMerge.objects.get(source=newer)
+    assert record.actor == admin_user
+    listing = client.get("/admin/tickets/customermerge/")
+    assert listing.status_code == 200 and newer.name in listing.content.decode()
 
 
 def test_admin_merge_needs_exactly_two_customers(client, django_user_model):

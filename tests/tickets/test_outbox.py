@@ -2,12 +2,14 @@
 
 import email
 import email.policy
+import io
 import json
 import logging
 import time
 from datetime import timedelta
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
@@ -197,6 +199,38 @@ def test_a_replys_attachments_are_emailed_with_it(smtp_server, ticket, agent_use
     ]
     assert files == [("invoice.pdf", "application/pdf", b"%PDF-1.4 invoice")]
     assert "The invoice is attached." in sent.get_body(("plain",)).get_content()
+
+
+def test_replies_an_older_version_left_queued_are_adopted_once_and_sent(
+    smtp_server, ticket, agent_user, published
+):
+    # As a version from before the outbox left them: queued (or sending when its worker died), no row.
+    left = [
+        Message.objects.create(
+            ticket=ticket,
+            author_role=Message.AuthorRole.AGENT,
+            author_user=agent_user,
+            body_text=f"Reply {n}",
+            delivery_status=status,
+            created_at=timezone.now(),
+        )
+        for n, status in enumerate([Message.DeliveryStatus.QUEUED, Message.DeliveryStatus.SENDING])
+    ]
+    out = io.StringIO()
+    call_command("outbox_adopt_replies", stdout=out)
+    call_command("outbox_adopt_replies", stdout=out)
+
+    assert "2 replies are waiting outside the outbox" in out.getvalue()
+    assert "nothing to do" in out.getvalue()
+    deliveries = OutboundDelivery.objects.filter(message__in=left)
+    assert deliveries.count() == 2
+    for delivery in deliveries:
+        assert tickets_deliver_outbound(delivery.pk) == State.SENT
+    assert (
+        sorted(m.delivery_status for m in Message.objects.filter(pk__in=[m.pk for m in left]))
+        == [Message.DeliveryStatus.SENT] * 2
+    )
+    assert len(smtp_server.messages) == 2
 
 
 def test_a_sent_row_is_never_sent_again(smtp_server, ticket, agent_user, published):

@@ -8,6 +8,7 @@ import pytest
 from sla.models import Metric
 from tests import factories
 from tickets.models import Priority
+from tickets.workspace.services import desk_profile_update
 
 pytestmark = pytest.mark.django_db
 
@@ -36,6 +37,13 @@ def test_explainer_shows_the_arithmetic_in_the_agents_zone(desk_client, agent_us
     # 2 h Thursday + 2 h Friday morning in Copenhagen: due Friday 11:00 CET = 19:00 in Tokyo.
     assert "due Fri 09 Jan 2026 19:00:00 JST" in body
     assert "Standard" in body
+
+
+def test_explainer_without_a_zone_speaks_the_agents_profile_zone(desk_client, agent_user, ticket_with_clock):
+    desk_profile_update(user=agent_user, time_zone="Asia/Tokyo")
+    body = desk_client(agent_user).get(f"/desk/tickets/{ticket_with_clock.pk}/sla/explain/").content.decode()
+    assert "Times in Asia/Tokyo" in body
+    assert "due Fri 09 Jan 2026 19:00:00 JST" in body
 
 
 def test_explainer_refuses_an_unknown_zone_and_hides_other_teams_tickets(

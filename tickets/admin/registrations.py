@@ -10,6 +10,7 @@ from tickets import services, transitions
 from tickets.adapters.sla import annotate_sla_badge, sla_badge
 from tickets.adapters.surveys import survey_invitation_summary_for_ticket
 from tickets.customers import customer_merge
+from tickets.deflection.services import published_answer_save
 from tickets.email.inbound import inbound_message_retry
 from tickets.email.raw_mail import RawMailUnavailable, raw_mail_read
 from tickets.exceptions import DomainError
@@ -20,6 +21,7 @@ from tickets.models import (
     AuditEntry,
     Customer,
     CustomerHandle,
+    CustomerMerge,
     ExternalMessage,
     InboundMessage,
     IntegrationKey,
@@ -30,6 +32,7 @@ from tickets.models import (
     Organization,
     OutboundDelivery,
     PhoneCall,
+    PublishedAnswer,
     RoutingRule,
     Skill,
     Status,
@@ -382,6 +385,22 @@ class CustomerAdmin(admin.ModelAdmin):
         self.message_user(request, f"Merged {source} into {target}.", messages.SUCCESS)
 
 
+@admin.register(CustomerMerge)
+class CustomerMergeAdmin(admin.ModelAdmin):
+    """The record of each customer merge (desk or admin action); written by `customer_merge` only."""
+
+    list_display = ("source", "target", "actor", "created_at")
+    list_select_related = ("source", "target", "actor")
+    search_fields = ("source__name", "source__email", "target__name", "target__email")
+    readonly_fields = ("source", "target", "actor", "ticket_ids", "details", "created_at")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
 @admin.register(Organization)
 class OrganizationAdmin(admin.ModelAdmin):
     list_display = ("name", "created_at")
@@ -715,6 +734,50 @@ class MacroAdmin(admin.ModelAdmin):
     search_fields = ("name", "body")
     list_select_related = ("team",)
     autocomplete_fields = ("team", "add_tags")
+
+
+class PublishedAnswerAdminForm(forms.ModelForm):
+    class Meta:
+        model = PublishedAnswer
+        fields = ("ticket", "title", "body", "is_published")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if "ticket" in self.fields:
+            self.fields["ticket"].required = True
+
+
+@admin.register(PublishedAnswer)
+class PublishedAnswerAdmin(admin.ModelAdmin):
+    """Public answers for the support form; saved through the service (solved tickets only, audited)."""
+
+    form = PublishedAnswerAdminForm
+    list_display = ("title", "ticket", "is_published", "updated_at", "created_by")
+    list_filter = ("is_published",)
+    search_fields = ("title", "body", "ticket__reference")
+    list_select_related = ("ticket", "created_by")
+    raw_id_fields = ("ticket",)
+    readonly_fields = ("created_by", "created_at", "updated_at")
+
+    def get_readonly_fields(self, request, obj=None):
+        # An answer stays with the ticket it was written from.
+        return (*self.readonly_fields, "ticket") if obj is not None else self.readonly_fields
+
+    def save_model(self, request, obj, form, change) -> None:
+        try:
+            saved = published_answer_save(
+                ticket=obj.ticket,
+                title=obj.title,
+                body=obj.body,
+                is_published=obj.is_published,
+                actor=request.user,
+                now=timezone.now(),
+            )
+        except DomainError as error:
+            self.message_user(request, str(error), level=messages.ERROR)
+            return
+        obj.pk = saved.pk
+        obj.refresh_from_db()
 
 
 @admin.register(TicketPresence)

@@ -3,8 +3,9 @@
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.urls import reverse
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
+from rest_framework.utils import html
 
 from tickets.api.filtersets import MAX_ID
 from tickets.models import (
@@ -13,6 +14,7 @@ from tickets.models import (
     AuditEntry,
     Channel,
     Customer,
+    CustomerHandle,
     Message,
     Notification,
     Organization,
@@ -25,6 +27,7 @@ from tickets.models import (
 from tickets.permissions import visible_customers_q
 from tickets.reporting import health, metrics
 from tickets.selectors import user_is_admin, user_team_ids
+from tickets.services import MAX_CC, MAX_FOLLOWERS
 
 User = get_user_model()
 
@@ -52,6 +55,74 @@ class CustomerSerializer(serializers.ModelSerializer):
     class Meta:
         model = Customer
         fields = ["id", "name", "email", "phone", "organization", "is_vip", "notes", "created_at"]
+
+
+class CsatSerializer(serializers.Serializer):
+    score = serializers.IntegerField()
+    scale_min = serializers.IntegerField()
+    scale_max = serializers.IntegerField()
+
+
+class CustomerHandleSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CustomerHandle
+        fields = ["channel", "platform", "handle"]
+
+
+class CustomerTicketSerializer(serializers.ModelSerializer):
+    csat = serializers.SerializerMethodField(help_text="The latest CSAT answer, or null.")
+
+    class Meta:
+        model = Ticket
+        fields = [
+            "id",
+            "reference",
+            "subject",
+            "status",
+            "channel",
+            "team",
+            "created_at",
+            "solved_at",
+            "csat",
+        ]
+
+    @extend_schema_field(CsatSerializer(allow_null=True))
+    def get_csat(self, ticket: Ticket) -> dict | None:
+        if ticket.csat is None:
+            return None
+        score, scale_min, scale_max = ticket.csat
+        return {"score": score, "scale_min": scale_min, "scale_max": scale_max}
+
+
+class ContactSerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    kind = serializers.ChoiceField(choices=[("message", "message"), ("call", "call")])
+    channel = serializers.ChoiceField(choices=Channel.choices)
+    ticket = serializers.IntegerField(source="ticket.pk")
+    ticket_reference = serializers.CharField(source="ticket.reference")
+    summary = serializers.CharField(
+        help_text="The start of the message, or the call's direction and outcome."
+    )
+
+
+class CustomerProfileSerializer(serializers.Serializer):
+    """`tickets.customer_profile.customer_profile`: the customer as you may see them."""
+
+    customer = CustomerSerializer()
+    organization = OrganizationSerializer(source="customer.organization", allow_null=True)
+    emails = serializers.ListField(
+        child=serializers.CharField(), help_text="Their address first, then those of merged records."
+    )
+    phones = serializers.ListField(child=serializers.CharField())
+    handles = CustomerHandleSerializer(many=True)
+    merged_from = serializers.SerializerMethodField(help_text="Ids of the customers merged into this one.")
+    ticket_count = serializers.IntegerField(help_text="Their tickets you can see, on every channel.")
+    tickets = CustomerTicketSerializer(many=True, help_text="The newest 100 of them.")
+    recent_contacts = ContactSerializer(many=True, source="contacts")
+
+    @extend_schema_field(serializers.ListField(child=serializers.IntegerField()))
+    def get_merged_from(self, profile) -> list[int]:
+        return [customer.pk for customer in profile.merged_from]
 
 
 class CustomerBriefSerializer(serializers.ModelSerializer):
@@ -131,6 +202,23 @@ class TicketSerializer(serializers.ModelSerializer):
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_search_highlight(self, ticket: Ticket) -> str | None:
         return self.context.get("search_highlights", {}).get(ticket.pk)
+
+
+class TicketDetailSerializer(TicketSerializer):
+    """One ticket, with the people on it besides the customer and the assignee."""
+
+    cc = serializers.SerializerMethodField(help_text="Addresses copied on the ticket's public replies.")
+    followers = serializers.SerializerMethodField(help_text="Agents told about each update of the ticket.")
+
+    class Meta(TicketSerializer.Meta):
+        fields = [*TicketSerializer.Meta.fields, "cc", "followers"]
+
+    def get_cc(self, ticket: Ticket) -> list[str]:
+        return list(ticket.participants.filter(is_cc=True).values_list("email", flat=True))
+
+    @extend_schema_field(UserBriefSerializer(many=True))
+    def get_followers(self, ticket: Ticket) -> list[dict]:
+        return UserBriefSerializer(ticket.followers.order_by("username"), many=True).data
 
 
 class AttachmentSerializer(serializers.ModelSerializer):
@@ -267,6 +355,24 @@ class TicketUpdateSerializer(serializers.Serializer):
     tags = serializers.ListField(
         child=serializers.CharField(max_length=60), required=False, help_text="The complete new set of tags."
     )
+    cc = serializers.ListField(
+        child=serializers.CharField(max_length=254),
+        required=False,
+        max_length=MAX_CC,
+        help_text="The complete new list of addresses copied on public replies.",
+    )
+    followers = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
+        required=False,
+        max_length=MAX_FOLLOWERS,
+        help_text="The complete new list of followers (user ids); each must be able to see the ticket.",
+    )
+
+    def validate_followers(self, ids: list[int]) -> list:
+        users = list(User.objects.filter(pk__in=set(ids), is_active=True))
+        if len(users) != len(set(ids)):
+            raise serializers.ValidationError("Unknown user id; followers are active users (agents).")
+        return users
 
     def validate_team(self, team: Team | None) -> Team | None:
         request = self.context.get("request")
@@ -332,16 +438,26 @@ class TokenSerializer(serializers.Serializer):
 # --- metrics -----------------------------------------------------------------------------------------
 
 
+class QueryChoiceField(serializers.ChoiceField):
+    """A choice in a query string. DRF reads an empty value of an optional field as "not given" (HTML
+    forms send every field); here `?name=` is refused like any value the schema's enum does not list."""
+
+    def get_value(self, dictionary):
+        if html.is_html_input(dictionary) and dictionary.get(self.field_name) == "" and not self.allow_blank:
+            return ""
+        return super().get_value(dictionary)
+
+
 class MetricsQuerySerializer(serializers.Serializer):
     start = serializers.DateField(help_text="First day (YYYY-MM-DD), in the helpdesk's time zone.")
     end = serializers.DateField(help_text="Last day, inclusive.")
-    group_by = serializers.ChoiceField(choices=[(c, c) for c in metrics.GROUP_BY_CHOICES], default="day")
+    group_by = QueryChoiceField(choices=[(c, c) for c in metrics.GROUP_BY_CHOICES], default="day")
     team = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID, help_text="Team id.")
     agent = serializers.CharField(
         required=False, max_length=20, help_text="User id of an agent, or 'unassigned' (tickets without one)."
     )
-    channel = serializers.ChoiceField(choices=Channel.choices, required=False)
-    priority = serializers.ChoiceField(choices=Priority.choices, required=False)
+    channel = QueryChoiceField(choices=Channel.choices, required=False)
+    priority = QueryChoiceField(choices=Priority.choices, required=False)
 
     def validate_agent(self, value: str) -> int | str:
         if value == metrics.UNASSIGNED_FILTER:
@@ -463,6 +579,20 @@ class MetricsGroupSerializer(MetricsMeasuresSerializer):
     label = serializers.CharField()
 
 
+class DeflectionSerializer(serializers.Serializer):
+    """Deflection at the door (docs/deflection.md), for the whole support form: not split by team."""
+
+    answers_viewed = serializers.IntegerField(help_text="Published answers opened from the support form.")
+    forms_with_views = serializers.IntegerField(help_text="Support forms on which at least one was opened.")
+    forms_submitted_after_viewing = serializers.IntegerField()
+    forms_abandoned_after_viewing = serializers.IntegerField(
+        help_text="Not sent within an hour of the last answer opened: counted as deflected."
+    )
+    deflection_rate = serializers.FloatField(
+        allow_null=True, help_text="Abandoned ÷ (abandoned + submitted), 0-1; null: no such form yet."
+    )
+
+
 class MetricsSerializer(serializers.Serializer):
     start = serializers.DateField()
     end = serializers.DateField()
@@ -470,6 +600,7 @@ class MetricsSerializer(serializers.Serializer):
     time_zone = serializers.CharField()
     groups = MetricsGroupSerializer(many=True)
     totals = MetricsMeasuresSerializer()
+    deflection = DeflectionSerializer(help_text="Answer views of the period (by the instant of the view).")
 
 
 # --- similar solved tickets (tickets.similar.selectors) -------------------------------------------
@@ -503,6 +634,7 @@ class SuggestedMacroSerializer(serializers.Serializer):
     used_on_similar = serializers.IntegerField(help_text="Replies on the similar tickets written from it.")
 
 
+@extend_schema_serializer(many=False)  # one object per ticket, although the route is a `list`
 class SimilarTicketsSerializer(serializers.Serializer):
     ticket = serializers.IntegerField()
     results = SimilarTicketSerializer(many=True)
@@ -510,10 +642,8 @@ class SimilarTicketsSerializer(serializers.Serializer):
 
 
 class CustomerHealthQuerySerializer(serializers.Serializer):
-    level = serializers.ChoiceField(
-        choices=[(level, level) for level in health.LEVELS], default="organization"
-    )
-    sort = serializers.ChoiceField(
+    level = QueryChoiceField(choices=[(level, level) for level in health.LEVELS], default="organization")
+    sort = QueryChoiceField(
         choices=[(f"{prefix}{name}", f"{prefix}{name}") for name in health.SORTS for prefix in ("", "-")],
         default="-risk_score",
         help_text="A column, prefixed with '-' for descending.",

@@ -1,5 +1,8 @@
 """API views of the ticket domain: parse input, call a service or selector, render."""
 
+from dataclasses import asdict
+from zoneinfo import ZoneInfo
+
 from django.contrib.auth import authenticate
 from django.db.models import Prefetch, QuerySet
 from django.http import FileResponse
@@ -34,7 +37,9 @@ from tickets.api.filtersets import (
 )
 from tickets.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent_response
 from tickets.api.renderers import MetricsCSVRenderer
+from tickets.customer_profile import customer_profile
 from tickets.customers import customer_get_or_create
+from tickets.deflection.selectors import deflection_measures
 from tickets.models import (
     Agent,
     Attachment,
@@ -87,6 +92,9 @@ class TicketViewSet(viewsets.GenericViewSet):
     def get_serializer_context(self) -> dict:
         return {**super().get_serializer_context(), "search_highlights": getattr(self, "_highlights", {})}
 
+    def _detail(self, ticket: Ticket) -> dict:
+        return s.TicketDetailSerializer(ticket, context=self.get_serializer_context()).data
+
     def list(self, request: Request) -> Response:
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         search_text = request.query_params.get("q")
@@ -94,8 +102,11 @@ class TicketViewSet(viewsets.GenericViewSet):
             self._highlights = search.ticket_search_highlights(page, search_text)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
+    @extend_schema(responses={200: s.TicketDetailSerializer})
     def retrieve(self, request: Request, pk: str) -> Response:
-        return Response(self.get_serializer(self.get_object()).data)
+        return Response(
+            s.TicketDetailSerializer(self.get_object(), context=self.get_serializer_context()).data
+        )
 
     @extend_schema(
         request=s.TicketCreateSerializer,
@@ -116,13 +127,15 @@ class TicketViewSet(viewsets.GenericViewSet):
         ticket = services.ticket_create(customer=customer, opened_by=request.user, **args)
         return Response(self.get_serializer(self._fresh(ticket)).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=s.TicketUpdateSerializer, responses={200: s.TicketSerializer})
+    @extend_schema(request=s.TicketUpdateSerializer, responses={200: s.TicketDetailSerializer})
     def partial_update(self, request: Request, pk: str) -> Response:
         ticket = self.get_object()
         data = s.TicketUpdateSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         ticket = services.ticket_update(ticket=ticket, actor=request.user, **data.validated_data)
-        return Response(self.get_serializer(self._fresh(ticket)).data)
+        return Response(
+            s.TicketDetailSerializer(self._fresh(ticket), context=self.get_serializer_context()).data
+        )
 
     @extend_schema(request=s.TicketMergeSerializer, responses={200: s.TicketSerializer})
     @action(detail=True, methods=["post"])
@@ -263,6 +276,18 @@ class CustomerViewSet(viewsets.ReadOnlyModelViewSet):
     def get_queryset(self) -> QuerySet[Customer]:
         return Customer.objects.filter(perms.visible_customers_q(self.request.user))
 
+    @extend_schema(
+        summary="A customer's profile: contact details on every channel, their tickets you can see "
+        "(status, channel, CSAT) and recent contacts",
+        responses={200: s.CustomerProfileSerializer},
+        filters=False,
+    )
+    @action(detail=True, methods=["get"], filter_backends=[])
+    def profile(self, request: Request, pk: str) -> Response:
+        customer = self.get_object()
+        profile = customer_profile(user=request.user, customer=customer)
+        return Response(s.CustomerProfileSerializer(profile).data)
+
 
 class OrganizationViewSet(viewsets.ReadOnlyModelViewSet):
     """Organizations of the customers you can see (admins: all)."""
@@ -391,6 +416,9 @@ class MetricsView(APIView):
         responses={200: s.MetricsSerializer, (200, "text/csv"): OpenApiTypes.STR},
     )
     def get(self, request: Request) -> Response:
+        if request.query_params.get("format") == "":
+            # DRF negotiates as if `format` were left out; the schema's enum has no empty value.
+            raise ValidationError({"format": ["Give csv or json, or leave the parameter out."]})
         query = s.MetricsQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         args = query.validated_data
@@ -403,12 +431,17 @@ class MetricsView(APIView):
             start=args["start"],
             end=args["end"],
             group_by=args["group_by"],
+            scope_teams=team_ids,
             filters=metrics.MetricsFilters(
                 team=args.get("team"),
                 agent=args.get("agent"),
                 channel=args.get("channel"),
                 priority=args.get("priority"),
             ),
+        )
+        start_at, end_at = metrics.range_bounds(args["start"], args["end"], ZoneInfo(result["time_zone"]))
+        result["deflection"] = asdict(
+            deflection_measures(start_at=start_at, end_at=end_at, now=timezone.now())
         )
         return Response(result)
 
@@ -424,6 +457,7 @@ class TicketSimilarViewSet(TicketChildMixin, viewsets.GenericViewSet):
     @extend_schema(
         summary="Similar solved tickets, their solving replies drafted for this ticket, and macros to try",
         parameters=[OpenApiParameter("ticket_pk", int, OpenApiParameter.PATH, description="Ticket id.")],
+        responses={200: s.SimilarTicketsSerializer},
     )
     def list(self, request: Request, ticket_pk: str) -> Response:
         ticket = selectors.ticket_get(user=request.user, pk=self.get_ticket().pk)

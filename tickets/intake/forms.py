@@ -1,6 +1,9 @@
+import secrets
+
 from django import forms
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
+from django.urls import reverse_lazy
 
 from tickets.models import WebFormTopic
 from tickets.uploads import MultipleFileField, MultipleFileInput
@@ -20,17 +23,34 @@ class SupportRequestForm(forms.Form):
         empty_label="Something else",
         widget=forms.Select(attrs={"aria-describedby": "id_topic_help"}),
     )
-    subject = forms.CharField(max_length=250)
+    # With JavaScript, htmx asks for published answers like the subject while it is typed (debounced);
+    # without it nothing is shown and the form works as before.
+    subject = forms.CharField(
+        max_length=250,
+        widget=forms.TextInput(
+            attrs={
+                "hx-get": reverse_lazy("support:answers"),
+                "hx-trigger": "input changed delay:400ms",
+                "hx-target": "#suggested-answers",
+                "hx-include": "#id_form_token",
+                "hx-sync": "this:replace",
+                "autocomplete": "off",
+            }
+        ),
+    )
     message = forms.CharField(max_length=50_000, widget=forms.Textarea(attrs={"rows": 8}))
     attachments = MultipleFileField(
         required=False,
         label="Attachments (optional)",
         widget=MultipleFileInput(attrs={"aria-describedby": "id_attachments_help"}),
     )
+    # One anonymous token per form shown: answer views are counted per form (deflection, not a person).
+    form_token = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
     # The honeypot: hidden from people by CSS and from screen readers by aria-hidden; bots fill it.
     website = forms.CharField(required=False, label="Leave this field empty")
 
     def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("initial", {}).setdefault("form_token", secrets.token_urlsafe(16))
         super().__init__(*args, **kwargs)
         self.fields["topic"].queryset = WebFormTopic.objects.filter(is_active=True)
 

@@ -7,4 +7,6 @@ app_name = "support"
 urlpatterns = [
     path("new/", views.support_request_new, name="new"),
     path("new/submitted/", views.support_request_submitted, name="submitted"),
+    path("new/answers/", views.support_answer_suggestions, name="answers"),
+    path("answers/<int:pk>/", views.support_answer, name="answer"),
 ]

@@ -1,14 +1,17 @@
-"""Public pages: the support request form and its confirmation."""
+"""Public pages: the support request form, its confirmation, and the published answers it suggests."""
 
 import logging
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import filesizeformat
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from helpdesk.client_ip import client_ip
+from tickets.deflection import selectors as deflection_selectors
+from tickets.deflection import services as deflection
 from tickets.exceptions import DomainError
 from tickets.intake.forms import SupportRequestForm
 from tickets.intake.ratelimit import rate_limit_exceeded
@@ -18,6 +21,11 @@ from tickets.uploads import attachment_inputs
 logger = logging.getLogger(__name__)
 
 SESSION_REFERENCE = "support_request_reference"
+# Per client IP and HELPDESK_WEB_FORM_RATE_WINDOW_SECONDS: suggestions follow typing (debounced), so
+# they allow many more requests than the form itself; opening answers somewhat fewer.
+ANSWER_LOOKUPS_PER_IP = 200
+ANSWER_VIEWS_PER_IP = 60
+MAX_SUBJECT_LENGTH = 250  # the form's own limit
 RATE_LIMITED = (
     "We have received many requests from you in a short time. Please wait a while and send again; "
     "what you wrote is kept below (attachments need to be chosen again)."
@@ -76,6 +84,7 @@ def support_request_new(request: HttpRequest) -> HttpResponse:
     except DomainError as error:
         form.add_error(None, str(error))
         return _render_form(request, form, status=400)
+    deflection.deflection_form_submitted(form_token=data["form_token"], now=timezone.now())
     request.session[SESSION_REFERENCE] = ticket.reference
     return redirect("support:submitted")
 
@@ -87,3 +96,41 @@ def support_request_submitted(request: HttpRequest) -> HttpResponse:
     return render(
         request, "tickets/support/submitted.html", {"reference": request.session[SESSION_REFERENCE]}
     )
+
+
+def _answers_rate_limited(request: HttpRequest, scope: str, limit: int) -> bool:
+    return rate_limit_exceeded(
+        scope=scope,
+        identity=client_ip(request),
+        limit=limit,
+        window_seconds=settings.HELPDESK_WEB_FORM_RATE_WINDOW_SECONDS,
+    )
+
+
+@require_http_methods(["GET"])
+def support_answer_suggestions(request: HttpRequest) -> HttpResponse:
+    """The published answers like the subject being typed (an htmx fragment; empty when none match)."""
+    subject = request.GET.get("subject", "")
+    token = request.GET.get("form_token", "")
+    if len(subject) > MAX_SUBJECT_LENGTH or not deflection.form_token_is_valid(token):
+        return HttpResponse(
+            "Bad request: a subject of at most 250 characters and the form's token.", status=400
+        )
+    if _answers_rate_limited(request, "answers-ip", ANSWER_LOOKUPS_PER_IP):
+        return HttpResponse("Too many requests.", status=429)
+    answers = deflection_selectors.published_answer_suggestions(subject=subject)
+    return render(request, "tickets/support/_answers.html", {"answers": answers, "form_token": token})
+
+
+@require_http_methods(["GET"])
+def support_answer(request: HttpRequest, pk: int) -> HttpResponse:
+    """One published answer; opened from a form's suggestions (`?form=<token>`) it counts as viewed."""
+    token = request.GET.get("form", "")
+    if token and not deflection.form_token_is_valid(token):
+        return HttpResponse("Bad request: unknown form token.", status=400)
+    if _answers_rate_limited(request, "answer-views-ip", ANSWER_VIEWS_PER_IP):
+        return HttpResponse("Too many requests.", status=429)
+    answer = get_object_or_404(deflection_selectors.published_answers(), pk=pk)
+    if token:
+        deflection.answer_view_record(answer=answer, form_token=token, now=timezone.now())
+    return render(request, "tickets/support/answer.html", {"answer": answer})

@@ -15,6 +15,8 @@ from datetime import datetime
 from email.utils import formataddr, parseaddr
 
 from django.conf import settings
+from django.db import transaction
+from django.db.models import QuerySet
 
 from tickets.mail.threading import make_message_id, reply_address, subject_with_reference
 from tickets.models import Channel, ExternalMessage, IntegrationKey, Message, OutboundDelivery, Ticket
@@ -181,3 +183,29 @@ def message_deliver(*, message: Message, ticket: Ticket, now: datetime) -> Outbo
         )
     message.delivery_status = Message.DeliveryStatus.QUEUED
     return delivery
+
+
+def messages_without_delivery() -> QuerySet[Message]:
+    """Public replies left `queued` or `sending` with no outbox row: written by a version from before the
+    outbox (every reply since gets its row, or `no_route`, in the transaction that creates it)."""
+    return Message.objects.filter(
+        delivery_status__in=[Message.DeliveryStatus.QUEUED, Message.DeliveryStatus.SENDING],
+        deliveries__isnull=True,
+    ).order_by("pk")
+
+
+def messages_without_delivery_adopt(*, now: datetime) -> list[OutboundDelivery]:
+    """Give each such reply its outbox row, so the outbox sends it like any other (once: the rows are
+    unique per message, and a message that has one is no longer selected)."""
+    adopted = []
+    for message_id in messages_without_delivery().values_list("pk", flat=True).iterator():
+        with transaction.atomic():
+            message = (
+                Message.objects.select_for_update().select_related("ticket__customer").get(pk=message_id)
+            )
+            if message.deliveries.exists():
+                continue  # adopted meanwhile by a second run
+            delivery = message_deliver(message=message, ticket=message.ticket, now=now)
+            if delivery is not None:
+                adopted.append(delivery)
+    return adopted

@@ -6,6 +6,7 @@ Numbers come from `tickets.reporting.metrics` (the same as GET /api/v1/metrics/)
 """
 
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from django import forms
 from django.conf import settings
@@ -16,6 +17,7 @@ from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 
 from tickets.adapters import sla as sla_adapter
+from tickets.deflection.selectors import Deflection, deflection_measures
 from tickets.models import Channel, Team, Ticket
 from tickets.reporting import charts, metrics
 
@@ -55,11 +57,18 @@ def dashboard_context(
 
     Keys: `period` ("day" or "week"), `start`, `end`, `totals`, `trend` (the `ticket_metrics` result),
     `leaderboard` (agents, most solved first), the charts (`chart_*`, safe SVG markup), `has_times`,
-    `has_sla`, `has_surveys`, `sla_live` (tickets breaching now), `phone_rows` and percentages.
+    `has_sla`, `has_surveys`, `sla_live` (tickets breaching now), `phone_rows` and percentages, and
+    `deflection` (published answers viewed from the support form, and forms left unsent after; all teams).
     """
     tickets = Ticket.objects.all() if team_ids is None else Ticket.objects.filter(team_id__in=team_ids)
     period = "day" if (end - start).days <= DAILY_UP_TO_DAYS else "week"
-    common = {"tickets": tickets, "start": start, "end": end, "filters": metrics.MetricsFilters(team=team)}
+    common = {
+        "tickets": tickets,
+        "start": start,
+        "end": end,
+        "filters": metrics.MetricsFilters(team=team),
+        "scope_teams": team_ids,
+    }
     trend = metrics.ticket_metrics(group_by=period, **common)
     by_agent = metrics.ticket_metrics(group_by="agent", **common)
     team_tickets = tickets if team is None else tickets.filter(team_id=team)
@@ -146,8 +155,14 @@ def dashboard_context(
         "has_waits": totals["tickets_solved"] > 0,
         "has_sla": totals["sla_compliance_rate"] is not None,
         "sla_live": sla_adapter.live_breaches(team_tickets, now or timezone.now()),
+        "deflection": _deflection(start, end, now or timezone.now()),
         **_survey_and_phone_context(groups, totals, labels),
     }
+
+
+def _deflection(start: date, end: date, now: datetime) -> Deflection:
+    start_at, end_at = metrics.range_bounds(start, end, ZoneInfo(settings.TIME_ZONE))
+    return deflection_measures(start_at=start_at, end_at=end_at, now=now)
 
 
 def period_presets(team: int | None) -> list[tuple[str, str]]:

@@ -26,7 +26,7 @@ TEXT_LIMIT = 2000  # characters of a customer message that describe a ticket
 TRIGRAM_THRESHOLD = 0.3  # pg_trgm's default `%` threshold, mirrored by the SQLite fallback
 # PostgreSQL: the candidate query may match about this many tickets (estimated from the planner's
 # statistics before visibility and status filters); rarer terms are preferred, common ones are paired.
-MATCH_BUDGET = 20_000
+MATCH_BUDGET = 2_000
 MAX_AND_TERMS = 3  # at most this many common terms are required together when no term is rare enough
 
 WORD = re.compile(r"[^\W\d_]{3,}", re.UNICODE)

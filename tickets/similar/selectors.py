@@ -7,9 +7,9 @@ Candidates are the solved or closed, not merged tickets the user may see (`ticke
   each), and the rarest ones form the candidate tsquery (`scoring.candidate_query`). At most `MATCH_CAP`
   matches (GIN index) are ranked by `ts_rank` against all the terms and the best `CANDIDATES` kept, with
   the best `SUBJECT_CANDIDATES` of at most `MATCH_CAP` subjects similar by trigrams (`subject % …`, trigram
-  GIN index of migration 0018). Those are measured in one more query: the share of the query terms each
-  document matches (one `@@` per term) and `similarity()` of the subjects; the CSAT and recency boosts
-  then order them.
+  GIN index of migration 0018), the latter only when the words found fewer than `CANDIDATES`. Each
+  candidate comes measured from the same query: the share of the query terms its document matches
+  (one `@@` per term) and `similarity()` of the subjects; the CSAT and recency boosts then order them.
 - SQLite (the embedded default): the latest `RECENT_SCAN` candidates, measured in Python the same way
   (the share of the terms in the subject and first customer message, pg_trgm's similarity recomputed).
 """
@@ -166,38 +166,37 @@ def _postgres_candidates(
         return SearchQuery(text, config=SEARCH_CONFIG, search_type="raw")
 
     frequencies, rows = term_frequencies(terms) if terms else ({}, 0.0)
-    ids: list[int] = []
-    if frequencies:
-        matches = tickets.filter(
-            search_vector=tsquery(scoring.candidate_query(frequencies, rows, scoring.MATCH_BUDGET))
-        )
-        ids += (
-            Ticket.objects.filter(pk__in=matches.values("pk")[:MATCH_CAP])
-            .annotate(rank=SearchRank(F("search_vector"), tsquery(" | ".join(frequencies))))
-            .order_by("-rank", "-pk")
-            .values_list("pk", flat=True)[:CANDIDATES]
-        )
-    if subject.strip():
-        alike = tickets.filter(TrigramSimilar(F("subject"), Value(subject)))
-        ids += (
-            Ticket.objects.filter(pk__in=alike.values("pk")[:MATCH_CAP])
-            .annotate(similarity=TrigramSimilarity("subject", subject))
-            .order_by("-similarity", "-pk")
-            .values_list("pk", flat=True)[:SUBJECT_CANDIDATES]
-        )
-    if not ids:
-        return []
     # The text measure: the share of the terms (those the configuration keeps) each document holds.
     hits = [
         Case(When(search_vector=tsquery(term), then=Value(1.0)), default=Value(0.0)) for term in frequencies
     ]
     text_rank = sum(hits[1:], hits[0]) / len(hits) if hits else Value(0.0, output_field=FloatField())
-    measured = (
-        Ticket.objects.filter(pk__in=set(ids))
-        .select_related("customer")
-        .annotate(text_rank=text_rank, subject_similarity=TrigramSimilarity("subject", subject))
-    )
-    return [(t, float(t.text_rank), float(t.subject_similarity)) for t in measured]
+
+    def best(matches: QuerySet[Ticket], order, limit: int) -> list[Ticket]:
+        """The best `limit` of at most MATCH_CAP matches by `order`, measured, in one query."""
+        return list(
+            Ticket.objects.filter(pk__in=matches.values("pk")[:MATCH_CAP])
+            .select_related("customer")
+            .annotate(
+                order=order, text_rank=text_rank, subject_similarity=TrigramSimilarity("subject", subject)
+            )
+            .order_by("-order", "-pk")[:limit]
+        )
+
+    found: list[Ticket] = []
+    if frequencies:
+        query = tsquery(scoring.candidate_query(frequencies, rows, scoring.MATCH_BUDGET))
+        rank = SearchRank(F("search_vector"), tsquery(" | ".join(frequencies)))
+        found += best(tickets.filter(search_vector=query), rank, CANDIDATES)
+    if len(found) < CANDIDATES and subject.strip():
+        # Subjects alike by trigrams find what the words miss (typos, no shared word), but a common
+        # subject matches a large share of a big table through the trigram index: only when the words
+        # found too few candidates.
+        alike = tickets.filter(TrigramSimilar(F("subject"), Value(subject))).exclude(
+            pk__in=[t.pk for t in found]
+        )
+        found += best(alike, TrigramSimilarity("subject", subject), SUBJECT_CANDIDATES)
+    return [(t, float(t.text_rank), float(t.subject_similarity)) for t in found]
 
 
 def similar_tickets(

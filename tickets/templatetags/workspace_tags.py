@@ -3,11 +3,13 @@ from datetime import datetime
 from django import template
 from django.utils import dateformat, timezone
 from django.utils.dateparse import parse_datetime
-from django.utils.html import format_html
+from django.utils.html import escape, format_html, linebreaks
+from django.utils.safestring import mark_safe
 from django.utils.timesince import timesince, timeuntil
 
 from tickets import transitions
 from tickets.adapters.sla import ClockState, SlaMetric
+from tickets.mentions import MENTION
 from tickets.models import AuditEntry, Priority
 
 register = template.Library()
@@ -162,3 +164,10 @@ def audit_value(entry: AuditEntry, value: str) -> str:
     if sla is not None:
         return sla_state_label(value)
     return value
+
+
+@register.filter
+def with_mentions(text: str) -> str:
+    """Plain note text as paragraphs with each @mention highlighted (escaped first: safe to render)."""
+    html = linebreaks(escape(text or ""))
+    return mark_safe(MENTION.sub(r'<mark class="mention">@\1</mark>', html))

@@ -60,6 +60,25 @@ class NewTicketForm(forms.Form):
         return data
 
 
+class PublicAnswerForm(forms.Form):
+    """A solved ticket's answer rewritten for the public support form (tickets.deflection)."""
+
+    title = forms.CharField(max_length=200, label="Public title")
+    body = forms.CharField(max_length=5000, label="Public answer", widget=forms.Textarea(attrs={"rows": 6}))
+    is_published = forms.BooleanField(required=False, initial=True, label="Show it on the support form")
+
+
+class CustomerMergeForm(forms.Form):
+    """The customer to merge into the one whose profile this is, and whether the merge is confirmed."""
+
+    source = forms.CharField(
+        label="Customer to merge into this one",
+        max_length=254,
+        help_text="Their customer number, email address or phone number.",
+    )
+    confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+
 class ProfileForm(forms.Form):
     time_zone = forms.ChoiceField(
         label="Time zone",

@@ -279,32 +279,29 @@ def team_board(*, user: AbstractBaseUser, now: datetime) -> list[TeamBoard]:
     """
     team_ids = board_team_ids(user)
     teams = {team.pk: TeamBoard(team=team) for team in Team.objects.filter(pk__in=team_ids)}
-    unsolved = Ticket.objects.filter(team_id__in=team_ids, status__in=transitions.UNSOLVED)
+    memberships = list(
+        Agent.teams.through.objects.filter(team_id__in=team_ids)
+        .select_related("agent__user")
+        .order_by("agent__user__username")
+    )
+    # One pass over the unsolved tickets of the board's teams and of its agents in any team: capacity is
+    # the agent's, not one team's, so their load counts tickets of teams that are not on this board too.
+    agent_user_ids = sorted({membership.agent.user_id for membership in memberships})
+    unsolved = Ticket.objects.filter(
+        Q(team_id__in=team_ids) | Q(assignee_id__in=agent_user_ids), status__in=sorted(transitions.UNSOLVED)
+    )
     measures = {
         "open": Count("pk"),
         "pending": Count("pk", filter=Q(status=Status.PENDING)),
         "breaching": Count("pk", filter=sla_adapter.sla_state_q(sla_adapter.BREACHING_SOON, now)),
         "breached": Count("pk", filter=sla_adapter.sla_state_q(sla_adapter.BREACHED_VIEW, now)),
     }
-    per_agent = {
-        (row["team_id"], row["assignee_id"]): row
-        for row in unsolved.order_by().values("team_id", "assignee_id").annotate(**measures)
-    }
-    memberships = list(
-        Agent.teams.through.objects.filter(team_id__in=team_ids)
-        .select_related("agent__user")
-        .order_by("agent__user__username")
-    )
-    # Load counts every team's tickets: capacity is the agent's, not one team's.
-    loads = dict(
-        Ticket.objects.filter(
-            status__in=transitions.UNSOLVED, assignee_id__in={m.agent.user_id for m in memberships}
-        )
-        .order_by()
-        .values("assignee_id")
-        .annotate(load=Count("pk"))
-        .values_list("assignee_id", "load")
-    )
+    per_agent: dict[tuple[int | None, int | None], dict] = {}
+    loads: dict[int, int] = {}
+    for row in unsolved.order_by().values("team_id", "assignee_id").annotate(**measures):
+        per_agent[row["team_id"], row["assignee_id"]] = row
+        if row["assignee_id"] is not None:
+            loads[row["assignee_id"]] = loads.get(row["assignee_id"], 0) + row["open"]
     for membership in memberships:
         counts = per_agent.get((membership.team_id, membership.agent.user_id), {})
         teams[membership.team_id].rows.append(
@@ -318,7 +315,7 @@ def team_board(*, user: AbstractBaseUser, now: datetime) -> list[TeamBoard]:
             )
         )
     for (team_id, assignee_id), counts in per_agent.items():
-        if assignee_id is None:
+        if assignee_id is None and team_id in teams:
             teams[team_id].unassigned = counts["open"]
     return list(teams.values())
 

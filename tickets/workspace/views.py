@@ -4,6 +4,7 @@ Permissions are the API's (`tickets.permissions` / `tickets.selectors`): a ticke
 customer the user may not see answers 404, exactly like /api/v1/.
 """
 
+import re
 from collections.abc import Callable
 from datetime import timedelta
 from functools import wraps
@@ -24,22 +25,43 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from helpdesk.pagination import CappedCountPaginator
+from tickets import customers, search, selectors, services
 from tickets import permissions as perms
-from tickets import search, selectors, services
 from tickets.adapters import sla as sla_adapter
 from tickets.adapters import surveys as survey_adapter
 from tickets.api.filtersets import TicketFilterSet
+from tickets.customer_profile import (
+    TICKET_PAGE_CONTACTS,
+    customer_find,
+    customer_get,
+    customer_profile,
+    customer_recent_contacts,
+)
 from tickets.customers import customer_get_or_create
+from tickets.deflection import selectors as deflection_selectors
+from tickets.deflection import services as deflection
 from tickets.exceptions import DomainError
 from tickets.intake.services import ticket_open_for_customer
-from tickets.models import Agent, Attachment, Channel, Macro, Message, Priority, Status, Team, Ticket
+from tickets.models import (
+    Agent,
+    Attachment,
+    Channel,
+    Customer,
+    Macro,
+    Message,
+    Notification,
+    Priority,
+    Status,
+    Team,
+    Ticket,
+)
 from tickets.outbox.replies import reply_route
 from tickets.reporting import health
 from tickets.reporting.dashboard import DashboardForm, dashboard_context
 from tickets.similar import selectors as similar_selectors
 from tickets.workspace import selectors as ws
 from tickets.workspace import services as ws_services
-from tickets.workspace.forms import NewTicketForm, ProfileForm, ReplyForm
+from tickets.workspace.forms import CustomerMergeForm, NewTicketForm, ProfileForm, PublicAnswerForm, ReplyForm
 
 PAGE_SIZE = 50
 # The filters a queue page keeps in its links; the reports' drill-down links use the date, organization,
@@ -130,7 +152,11 @@ def _queue_context(request: HttpRequest) -> dict:
         raise Http404(f"There is no view {view!r}; pick one of the views on the left.")
     queue_view = ws.QUEUE_VIEW_BY_SLUG[view]
     tickets = ws.queue_tickets(user=request.user, view=view, now=now)
-    filterset = TicketFilterSet(request.GET, queryset=tickets, request=request)
+    # The filter form sends its empty choices ("Any channel" is `channel=`): they mean no filter.
+    params = request.GET.copy()
+    for key in params:
+        params.setlist(key, [value for value in params.getlist(key) if value])
+    filterset = TicketFilterSet(params, queryset=tickets, request=request)
     valid = filterset.is_valid()
     tickets = filterset.qs if valid else tickets.none()
     search_text = filterset.form.cleaned_data.get("q") if valid else ""
@@ -139,9 +165,10 @@ def _queue_context(request: HttpRequest) -> dict:
     )
     tickets = tickets.order_by(*selectors.TICKET_ORDERINGS[ordering])
     counts = ws.queue_counts(user=request.user, now=now)
-    filters = {key: request.GET.getlist(key) for key in QUEUE_FILTER_KEYS if request.GET.getlist(key)}
+    filters = {key: params.getlist(key) for key in QUEUE_FILTER_KEYS if params.getlist(key)}
     # Unfiltered, the view's count is already known; filtered, it is counted up to a cap.
-    known = counts[view] if valid and not set(request.GET) - UNFILTERED_KEYS else None
+    filtered = {key for key in params if params.getlist(key)} - UNFILTERED_KEYS
+    known = counts[view] if valid and not filtered else None
     page = CappedCountPaginator(tickets, PAGE_SIZE, count=known).get_page(request.GET.get("page"))
     rows = list(page.object_list)
     if search_text:
@@ -304,8 +331,31 @@ def _ticket_context(request: HttpRequest, ticket: Ticket, form: ReplyForm | None
         "other_tickets": ws.customer_other_tickets(user=request.user, ticket=ticket),
         "presence": ws.presence_others(ticket=ticket, user=request.user, now=now),
         "reply_route": reply_route(ticket),
+        "public_answer": deflection_selectors.public_answer_draft(ticket=ticket),
         "reply_statuses": ws.reply_statuses(ticket.status),
+        "recent_contacts": customer_recent_contacts(
+            user=request.user, customer_id=ticket.customer_id, limit=TICKET_PAGE_CONTACTS
+        ),
+        **_people_context(request, ticket),
         **_properties_context(ticket),
+    }
+
+
+def _people_context(request: HttpRequest, ticket: Ticket, error: str = "") -> dict:
+    followers = list(ticket.followers.order_by("username"))
+    following = {user.pk for user in followers}
+    # The team's agents and anyone already following (a lead or admin outside the team stays checked).
+    candidates = {agent.user.pk: agent.user for agent in ws.assignable_agents(team_id=ticket.team_id)}
+    candidates.update({user.pk: user for user in followers})
+    return {
+        "cc_addresses": list(ticket.participants.filter(is_cc=True).values_list("email", flat=True)),
+        "followers": followers,
+        "is_following": request.user.pk in following,
+        "follow_choices": [
+            (user, user.pk in following)
+            for user in sorted(candidates.values(), key=lambda user: user.get_username())
+        ],
+        "people_error": error,
     }
 
 
@@ -588,6 +638,119 @@ def ticket_similar_link(request: HttpRequest, pk: int, similar_pk: int) -> HttpR
     return redirect("workspace:ticket", pk=ticket.pk)
 
 
+@require_POST
+@staff_required
+def ticket_public_answer(request: HttpRequest, pk: int) -> HttpResponse:
+    """Write (or edit, publish, withdraw) the public answer of a solved ticket for the support form."""
+    ticket = _visible_ticket(request, pk)
+    form = PublicAnswerForm(request.POST)
+    if not form.is_valid():
+        errors = "; ".join(f"{form.fields[name].label}: {' '.join(e)}" for name, e in form.errors.items())
+        messages.error(request, f"The public answer was not saved. {errors}")
+        return redirect("workspace:ticket", pk=ticket.pk)
+    data = form.cleaned_data
+    try:
+        answer = deflection.published_answer_save(
+            ticket=ticket,
+            title=data["title"],
+            body=data["body"],
+            is_published=data["is_published"],
+            actor=request.user,
+            now=timezone.now(),
+        )
+    except DomainError as error:
+        messages.error(request, str(error))
+    else:
+        shown = "is shown on the support form" if answer.is_published else "is saved, not shown"
+        messages.success(request, f"The public answer “{answer.title}” {shown}.")
+    return redirect("workspace:ticket", pk=ticket.pk)
+
+
+@require_POST
+@staff_required
+def ticket_people(request: HttpRequest, pk: int) -> HttpResponse:
+    """CC addresses and followers: the whole form (`cc`, `followers`), or `follow=1|0` for oneself."""
+    ticket = _visible_ticket(request, pk)
+    post = request.POST
+    try:
+        if "follow" in post:
+            users = [user for user in ticket.followers.all() if user.pk != request.user.pk]
+            if post["follow"] == "1":
+                users.append(request.user)
+            services.ticket_set_followers(ticket=ticket, users=users, actor=request.user)
+            note = "You follow this ticket now." if post["follow"] == "1" else "You no longer follow it."
+        else:
+            ids = post.getlist("followers")
+            if not all(raw.isdigit() and len(raw) < 19 for raw in ids):
+                raise DomainError("Pick followers from the list.")
+            users = list(get_user_model().objects.filter(pk__in={int(raw) for raw in ids}))
+            if len(users) != len(set(ids)):
+                raise DomainError("That agent does not exist; pick followers from the list.")
+            cc = [address for address in re.split(r"[,;\s]+", post.get("cc", "")) if address]
+            services.ticket_update(ticket=ticket, actor=request.user, cc=cc, followers=users)
+            note = "CC and followers saved."
+    except DomainError as error:
+        context = {**_ticket_context(request, ticket), **_people_context(request, ticket, str(error))}
+        return _page(request, "workspace/ticket.html", context, status=400)
+    messages.success(request, note)
+    return redirect(f"{reverse('workspace:ticket', args=[ticket.pk])}#people-title")
+
+
+# --- customers -----------------------------------------------------------------------------------
+
+
+def _visible_customer(request: HttpRequest, pk: int) -> Customer:
+    try:
+        return customer_get(user=request.user, pk=pk)
+    except Customer.DoesNotExist:
+        raise Http404("No such customer that you can see.") from None
+
+
+@require_GET
+@staff_required
+def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = _visible_customer(request, pk)
+    if customer.merged_into_id is not None:
+        messages.info(request, f"{customer} was merged into this customer.")
+        return redirect("workspace:customer", pk=customer.merged_into_id)
+    return _page(
+        request,
+        "workspace/customer.html",
+        {
+            "profile": customer_profile(user=request.user, customer=customer),
+            "can_merge": bool(ws.board_team_ids(request.user)),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@lead_required
+def customer_merge(request: HttpRequest, pk: int) -> HttpResponse:
+    """Merge another customer into this one: name them, confirm what moves, merge."""
+    target = _visible_customer(request, pk)
+    if target.merged_into_id is not None:
+        return redirect("workspace:customer_merge", pk=target.merged_into_id)
+    form = CustomerMergeForm(request.POST or None)
+    source = None
+    if request.method == "POST" and form.is_valid():
+        source = customer_find(user=request.user, text=form.cleaned_data["source"])
+        if source is None or source.pk == target.pk:
+            form.add_error("source", "No other customer with that number, email or phone that you can see.")
+            source = None
+        elif form.cleaned_data["confirm"]:
+            try:
+                customers.customer_merge(source=source, target=target, actor=request.user)
+            except DomainError as error:
+                form.add_error(None, str(error))
+            else:
+                messages.success(request, f"Merged {source} into {target}.")
+                return redirect("workspace:customer", pk=target.pk)
+    context = {"target": target, "source": source, "form": form}
+    if source is not None:
+        context["source_profile"] = customer_profile(user=request.user, customer=source)
+    return _page(request, "workspace/customer_merge.html", context, status=400 if form.errors else 200)
+
+
 @require_GET
 @staff_required
 def attachment_download(request: HttpRequest, pk: int) -> FileResponse:
@@ -649,9 +812,10 @@ def notification_read_all(request: HttpRequest) -> HttpResponse:
 @staff_required
 def profile(request: HttpRequest) -> HttpResponse:
     """The person's desk settings: the time zone their desk pages show times in."""
-    zone = ws.desk_time_zone(request.user)
-    initial = {"time_zone": "" if zone.key == settings.TIME_ZONE else zone.key}
-    form = ProfileForm(request.POST or None, initial=initial)
+    zone = timezone.get_current_timezone_name()  # theirs: DeskTimeZoneMiddleware activated it
+    form = ProfileForm(
+        request.POST or None, initial={"time_zone": "" if zone == settings.TIME_ZONE else zone}
+    )
     if request.method == "POST" and form.is_valid():
         try:
             ws_services.desk_profile_update(user=request.user, time_zone=form.cleaned_data["time_zone"])
@@ -661,8 +825,33 @@ def profile(request: HttpRequest) -> HttpResponse:
             messages.success(request, "Profile saved: times now show in your time zone.")
             return redirect("workspace:profile")
     status = 400 if request.method == "POST" else 200
-    now = timezone.localtime(timezone.now(), ws.desk_time_zone(request.user))
-    return _page(request, "workspace/profile.html", {"form": form, "now": now}, status=status)
+    return _profile_page(request, form, status=status)
+
+
+def _profile_page(
+    request: HttpRequest, form: ProfileForm, status: int = 200, emailed_error: str = ""
+) -> HttpResponse:
+    now = timezone.now()  # shown in the zone DeskTimeZoneMiddleware activated
+    emailed = services.emailed_notification_kinds([request.user.pk])[request.user.pk]
+    kinds = [(value, label, value in emailed) for value, label in Notification.Kind.choices]
+    context = {"form": form, "now": now, "kinds": kinds, "emailed_error": emailed_error}
+    return _page(request, "workspace/profile.html", context, status=status)
+
+
+@require_POST
+@staff_required
+def profile_notifications(request: HttpRequest) -> HttpResponse:
+    """Which notification kinds the person also gets by email."""
+    try:
+        services.notification_preferences_set(
+            user=request.user, emailed_kinds=request.POST.getlist("emailed")
+        )
+    except DomainError as error:
+        zone = timezone.get_current_timezone_name()  # theirs: DeskTimeZoneMiddleware activated it
+        form = ProfileForm(initial={"time_zone": "" if zone == settings.TIME_ZONE else zone})
+        return _profile_page(request, form, status=400, emailed_error=str(error))
+    messages.success(request, "Notification emails saved.")
+    return redirect("workspace:profile")
 
 
 # --- team lead -----------------------------------------------------------------------------------

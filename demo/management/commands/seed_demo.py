@@ -541,8 +541,8 @@ class Command(BaseCommand):
                 sla_services.sla_ticket_replay(ticket=Ticket(pk=pk), rules=rules, calendars=calendars)
                 if index % step == 0 or index == len(ids):
                     self._say(f"SLA clocks: {index}/{len(ids)} tickets ({index * 100 // len(ids)}%)")
-            # What this sweep finds came due while nobody was watching the demo: recorded, notified
-            # in-app (never emailed, no webhooks), see `sla_sweep`.
+            # What this sweep finds came due while nobody was watching the demo: recorded, never
+            # notified (no bell entries, no email, no webhooks), see `sla_sweep`.
             sla_services.sla_sweep(now=now, live=False)
 
     def _summary(self, now: datetime) -> str:

@@ -5,14 +5,9 @@
   if (window.helpdeskInsights) return;  // each panel's include loads this file
   window.helpdeskInsights = true;
 
-  function zone() {
-    try { return Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { return ""; }
-  }
-
+  /* Times come in the agent's own time zone (their profile's; DeskTimeZoneMiddleware). */
   function loadInto(url, target) {
-    var sep = url.indexOf("?") === -1 ? "?" : "&";
-    var tz = zone();
-    fetch(url + (tz ? sep + "tz=" + encodeURIComponent(tz) : ""), { headers: { "HX-Request": "true" } })
+    fetch(url, { headers: { "HX-Request": "true" } })
       .then(function (response) { return response.text().then(function (text) { return [response.ok, text]; }); })
       .then(function (result) {
         target.innerHTML = result[0] ? result[1] : '<p class="form-error">Could not load this panel.</p>';

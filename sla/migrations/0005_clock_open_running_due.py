@@ -11,8 +11,8 @@ def analyze(apps, schema_editor) -> None:
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("sla", "0003_clock_queue_indexes_and_ticket_next_due"),
-        ("tickets", "0020_config_version"),
+        ("sla", "0004_clock_outcome_index"),
+        ("tickets", "0023_metrics_rollup"),
     ]
 
     operations = [

@@ -87,8 +87,9 @@ class HelpdeskAutoSchema(AutoSchema):
         if direction != "response":
             return responses
         codes = ["400", "401", "403"]
-        if self.method != "GET" or self._is_list_view() or "{" in self.path:
-            # Detail routes answer 404 for unknown or invisible ids; lists for a malformed cursor.
+        if self.method != "GET" or self._is_list_view() or "{" in self.path or self._get_format_parameters():
+            # Detail routes answer 404 for unknown or invisible ids; lists for a malformed cursor; DRF
+            # answers 404 for a `format` it has no renderer for.
             codes.append("404")
         if self.method in ("POST", "PUT", "PATCH", "DELETE"):
             codes.append("409")

@@ -8,7 +8,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
 from surveys.models import Kind, SurveyInvitation, SurveyResponse
-from tickets.api.filtersets import IdFilter, IsoDateTimeRangeFilter, StrictBooleanFilter
+from tickets.api.filtersets import IdFilter, IsoDateTimeRangeFilter, StrictBooleanFilter, StrictChoiceFilter
 
 
 @extend_schema_field(OpenApiTypes.INT)
@@ -28,9 +28,7 @@ class SurveyInvitationFilterSet(filters.FilterSet):
     state = filters.MultipleChoiceFilter(
         choices=SurveyInvitation.State.choices, help_text="Repeat for several."
     )
-    kind = filters.ChoiceFilter(
-        choices=Kind.choices, method="filter_kind", help_text="Asks this survey kind."
-    )
+    kind = StrictChoiceFilter(choices=Kind.choices, method="filter_kind", help_text="Asks this survey kind.")
     sent = StrictBooleanFilter(field_name="sent_at", lookup_expr="isnull", exclude=True)
     responded = StrictBooleanFilter(field_name="responded_at", lookup_expr="isnull", exclude=True)
 
@@ -55,7 +53,7 @@ class ScoreRangeForm(forms.Form):
 
 
 class SurveyResponseFilterSet(filters.FilterSet):
-    kind = filters.ChoiceFilter(choices=Kind.choices)
+    kind = StrictChoiceFilter(choices=Kind.choices)
     score_min = ScoreFilter(field_name="score", lookup_expr="gte", help_text="Score at least this.")
     score_max = ScoreFilter(field_name="score", lookup_expr="lte", help_text="Score at most this.")
     needs_review = StrictBooleanFilter(help_text="Emailed replies whose score could not be read.")

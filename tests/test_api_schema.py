@@ -1,5 +1,7 @@
 """The OpenAPI schema is valid and describes what the API really answers (fuzzed with schemathesis)."""
 
+from datetime import timedelta
+
 import pytest
 import schemathesis
 from django.core.cache import cache
@@ -7,6 +9,7 @@ from django.core.management import call_command
 from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
+from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
@@ -16,9 +19,22 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from sla import services as sla_services
+from sla.models import Calendar, Metric, Policy, SlaClock
+from surveys.models import SurveyInvitation, SurveyResponse
 from tests import factories
 from tickets import services
-from tickets.models import Message
+from tickets.models import (
+    Agent,
+    Attachment,
+    Customer,
+    Message,
+    Notification,
+    Organization,
+    PhoneCall,
+    Team,
+    Ticket,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -73,6 +89,18 @@ def fuzz_data(team, admin_user):
             attachments=[services.AttachmentInput(filename="a.txt", content=b"x")],
         )
         services.notification_create(recipient=admin_user, kind="assignment", title="t", ticket=ticket)
+    factories.phone_call(ticket=ticket, started_at=timezone.now())
+    factories.sent_survey(team=team)
+    # An all-day calendar (hours 00:00:00-00:00:00) and a ticket whose SLA clock has warned and breached.
+    always = sla_services.calendar_create_always_open()
+    factories.sla_policy(
+        calendar=always,
+        targets={("normal", Metric.FIRST_RESPONSE): (60, False)},
+        warn_percent=50,
+        teams=[team],
+    )
+    factories.ticket(team=team, subject="Late", now=timezone.now() - timedelta(hours=2))
+    sla_services.sla_sweep(now=timezone.now())
     return {"admin": Token.objects.create(user=admin_user).key, "agent": Token.objects.create(user=agent).key}
 
 
@@ -121,3 +149,84 @@ def test_fuzzed_get_requests_never_fail_and_match_the_schema(api_schema, fuzz_da
 def test_fuzzed_writes_never_fail_and_match_the_schema(api_schema, fuzz_data):
     # As a plain agent: the object-level rules (404s, 403s) are exercised along with the writes.
     assert _fuzz(api_schema, fuzz_data["agent"], {"POST", "PATCH"}, max_examples=10) >= 8
+
+
+# The row each `{id}` of a GET path reads: the first one, which an admin may see.
+MODELS_BY_COLLECTION = {
+    "agents": Agent,
+    "attachments": Attachment,
+    "customers": Customer,
+    "notifications": Notification,
+    "organizations": Organization,
+    "phone-calls": PhoneCall,
+    "sla-calendars": Calendar,
+    "sla-clocks": SlaClock,
+    "sla-policies": Policy,
+    "survey-invitations": SurveyInvitation,
+    "survey-responses": SurveyResponse,
+    "teams": Team,
+    "tickets": Ticket,
+}
+
+
+# Query parameters an operation requires, with valid values.
+REQUIRED_QUERY = {"/api/v1/metrics/": {"start": "2026-01-01", "end": "2026-01-31"}}
+
+
+def _real_case(operation, **query):
+    """A request to `operation` for real rows: its ids name existing rows, its required parameters are set."""
+    path = operation.path
+    parameters = {}
+    if "{ticket_pk}" in path:
+        parameters["ticket_pk"] = SlaClock.objects.order_by("pk").first().ticket_id  # it has SLA events
+    if "{team_pk}" in path:
+        parameters["team_pk"] = Team.objects.order_by("pk").first().pk
+    if "{id}" in path:
+        model = MODELS_BY_COLLECTION[path.split("/")[3]]
+        parameters["id"] = model.objects.order_by("pk").values_list("pk", flat=True).first() or 1
+    return operation.Case(path_parameters=parameters, query={**REQUIRED_QUERY.get(path, {}), **query})
+
+
+def _get_operations(api_schema):
+    operations = (result.ok() for result in api_schema.get_all_operations())
+    return [operation for operation in operations if operation.method.upper() == "GET"]
+
+
+def test_every_read_of_real_rows_matches_the_schema(api_schema, fuzz_data):
+    """Random ids rarely exist, so the fuzzing above seldom sees a success body: read every GET once
+    with the ids of real rows (a calendar open 00:00:00-00:00:00, a ticket with SLA events)."""
+    statuses = {}
+    for operation in _get_operations(api_schema):
+        case = _real_case(operation)
+        response = case.call(headers={"Authorization": f"Token {fuzz_data['admin']}"})
+        case.validate_response(response, checks=CHECKS)
+        statuses[operation.path] = response.status_code
+    assert len(statuses) >= 30
+    # Every read found its row (no survey was answered, so there is no response to read).
+    assert {path for path, status in statuses.items() if status != 200} == {"/api/v1/survey-responses/{id}/"}
+
+
+def _enum_query_parameters(operation) -> list[str]:
+    names = []
+    for parameter in operation.definition.raw.get("parameters", []):
+        schema = parameter.get("schema", {})
+        enum = schema.get("enum") or schema.get("items", {}).get("enum")
+        if parameter["in"] == "query" and enum and "" not in enum:
+            names.append(parameter["name"])
+    return names
+
+
+def test_no_enum_query_parameter_accepts_an_empty_value(api_schema, fuzz_data):
+    """`?name=` is not a value of an enum that does not list "": the API refuses it, rather than reading
+    it as "left out" (as DRF and django-filter do for HTML forms)."""
+    headers = {"Authorization": f"Token {fuzz_data['admin']}"}
+    answers = {}
+    for operation in _get_operations(api_schema):
+        if names := _enum_query_parameters(operation):
+            assert _real_case(operation).call(headers=headers).status_code == 200, operation.path
+        for name in names:
+            answers[f"{operation.path}?{name}="] = (
+                _real_case(operation, **{name: ""}).call(headers=headers).status_code
+            )
+    assert len(answers) >= 15
+    assert {request: status for request, status in answers.items() if status != 400} == {}

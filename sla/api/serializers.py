@@ -1,6 +1,8 @@
 """Serializers of the SLA API: output per model, inputs mirroring `sla.services` arguments."""
 
-from drf_spectacular.utils import extend_schema_field
+import re
+
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.validators import UniqueValidator
 
@@ -20,9 +22,36 @@ from sla.models import (
 from tickets.models import Channel, Organization, Priority, Tag, Team
 
 MAX_TARGET_SECONDS = 2**31 - 1  # the column is a PositiveIntegerField
+WALL_CLOCK_TIME_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?$"
+END_HELP = "As for start; an end not after the start runs past midnight, and 00:00-00:00 is the whole day."
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": WALL_CLOCK_TIME_PATTERN,
+        "example": "09:00:00",
+        "description": "Local wall-clock time of the calendar's time zone: HH:MM or HH:MM:SS[.ffffff], "
+        "00:00:00 to 23:59:59.999999, without a UTC offset.",
+    }
+)
+class WallClockTimeField(serializers.TimeField):
+    """A time of day on the calendar's wall clock. Not OpenAPI's `format: time` (RFC 3339 `full-time`),
+    which requires an offset: business hours are local, so "00:00:00" is valid and an offset is refused
+    rather than silently dropped."""
+
+    def to_internal_value(self, value):
+        if not isinstance(value, str) or not re.fullmatch(WALL_CLOCK_TIME_PATTERN, value):
+            raise serializers.ValidationError(
+                "Give a local time as HH:MM or HH:MM:SS (00:00:00 to 23:59:59), without an offset."
+            )
+        return super().to_internal_value(value)
 
 
 class BusinessHoursIntervalSerializer(serializers.ModelSerializer):
+    start = WallClockTimeField()
+    end = WallClockTimeField(help_text=END_HELP)
+
     class Meta:
         model = BusinessHoursInterval
         fields = ["weekday", "start", "end"]
@@ -84,8 +113,8 @@ class PolicySerializer(serializers.ModelSerializer):
 
 class HoursInputSerializer(serializers.Serializer):
     weekday = serializers.ChoiceField(choices=Weekday.choices)
-    start = serializers.TimeField()
-    end = serializers.TimeField(help_text="Not after the start runs past midnight; 00:00-00:00 is all day.")
+    start = WallClockTimeField()
+    end = WallClockTimeField(help_text=END_HELP)
 
 
 class HolidayInputSerializer(serializers.Serializer):
@@ -217,6 +246,8 @@ class SlaEventSerializer(serializers.ModelSerializer):
         ]
 
 
+# many=False: the ticket's SLA is one object, although the route is a viewset's `list`.
+@extend_schema_serializer(many=False)
 class TicketSlaSerializer(serializers.Serializer):
     ticket = serializers.IntegerField()
     metrics = SlaStatusSerializer(many=True)
@@ -380,6 +411,7 @@ class ForecastSuggestionSerializer(serializers.Serializer):
     due_at = serializers.DateTimeField()
 
 
+@extend_schema_serializer(many=False)  # one forecast per team, although the route is a `list`
 class TeamForecastSerializer(serializers.Serializer):
     team = serializers.IntegerField(source="team.pk")
     generated_at = serializers.DateTimeField(source="now")

@@ -89,6 +89,7 @@ class TicketSlaViewSet(TicketChildMixin, viewsets.GenericViewSet):
     @extend_schema(
         summary="A ticket's SLA clocks (latest per metric) and their event timeline",
         parameters=[OpenApiParameter("ticket_pk", int, OpenApiParameter.PATH, description="Ticket id.")],
+        responses={200: s.TicketSlaSerializer},
     )
     def list(self, request: Request, ticket_pk: str) -> Response:
         ticket = self.get_ticket()
@@ -163,6 +164,7 @@ class TeamBreachForecastViewSet(viewsets.GenericViewSet):
     @extend_schema(
         summary="Tickets of the team that will breach in the next 2/4/8 business hours if nothing changes",
         parameters=[OpenApiParameter("team_pk", int, OpenApiParameter.PATH, description="Team id.")],
+        responses={200: s.TeamForecastSerializer},
     )
     def list(self, request: Request, team_pk: str) -> Response:
         team = get_object_or_404(Team, pk=team_pk)

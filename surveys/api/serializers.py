@@ -15,6 +15,13 @@ class SurveyAnswerBriefSerializer(serializers.ModelSerializer):
 
 class SurveyInvitationSerializer(serializers.ModelSerializer):
     responses = SurveyAnswerBriefSerializer(many=True, read_only=True)
+    # Empty until a poor answer: the schema lists "" (a read-only model field would not).
+    poor_follow_up_action = serializers.ChoiceField(
+        choices=PoorAnswerAction.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text="Taken once, on the first poor answer; empty before.",
+    )
 
     class Meta:
         model = SurveyInvitation

@@ -5,20 +5,18 @@ first messages' DATA so the kill lands while the worker is inside the SMTP conve
 """
 
 import asyncio
-import os
 import signal
 import subprocess
-import sys
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from django.conf import settings
+import redis
 
 from tests import factories
 from tests.conftest import free_port
+from tests.integration.workers import start_celery_worker, stop_worker, wait_for
 from tickets import services
 from tickets.models import Message, Notification, OutboundDelivery
 from tickets.outbox import services as outbox
@@ -67,51 +65,29 @@ def start_worker(redis_url, tmp_path, stalling_smtp):
 
     app.conf.broker_url = redis_url
     _, port = stalling_smtp
-    database = settings.DATABASES["default"]
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}",
-        "CELERY_BROKER_URL": redis_url,
-        "HELPDESK_VAR_DIR": str(tmp_path),
-        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-        "EMAIL_HOST": "127.0.0.1",
-        "EMAIL_PORT": str(port),
-        "HELPDESK_OUTBOX_LEASE_SECONDS": str(LEASE_SECONDS),
-    }
     workers = []
 
     def start(name: str) -> subprocess.Popen:
         log = open(tmp_path / f"{name}.log", "w")  # noqa: SIM115 (closed with the process below)
-        worker = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "celery", "-A", "helpdesk", "worker"),
-                *("--pool", "threads", "--concurrency", "2", "--loglevel", "INFO"),
-                *("--hostname", f"pytest-{name}-{os.getpid()}@%h"),
-            ],
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
+        worker = start_celery_worker(
+            redis_url,
+            tmp_path,
+            name=name,
+            pool=("--pool", "threads", "--concurrency", "2"),
+            output=log,
+            EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
+            EMAIL_HOST="127.0.0.1",
+            EMAIL_PORT=str(port),
+            HELPDESK_OUTBOX_LEASE_SECONDS=str(LEASE_SECONDS),
         )
-        workers.append((worker, log, tmp_path / f"{name}.log"))
+        workers.append((worker, log))
         return worker
 
     yield start
-    for worker, log, _ in workers:
-        if worker.poll() is None:
-            worker.terminate()
-            try:
-                worker.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                worker.kill()
+    for worker, log in workers:
+        stop_worker(worker)
         log.close()
-
-
-def wait_for(condition, what: str, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)
+    redis.Redis.from_url(redis_url).flushdb()
 
 
 def test_a_reply_and_a_notification_email_interrupted_by_sigkill_are_delivered_once_after_the_lease(
@@ -136,7 +112,7 @@ def test_a_reply_and_a_notification_email_interrupted_by_sigkill_are_delivered_o
     )
 
     # Both sends are inside the SMTP conversation when the worker is killed.
-    wait_for(sink.all_stalled.is_set, "the worker to start sending both emails")
+    wait_for(sink.all_stalled.is_set, what="the worker to start sending both emails")
     assert set(deliveries.values_list("state", flat=True)) == {OutboundDelivery.State.SENDING}
     first_worker.send_signal(signal.SIGKILL)
     first_worker.wait(timeout=10)
@@ -145,12 +121,14 @@ def test_a_reply_and_a_notification_email_interrupted_by_sigkill_are_delivered_o
     assert notification.emailed_at is None  # nothing claims it was emailed
 
     # Until the lease expires nobody takes the rows over; then the beat sweep hands them to a new worker.
-    wait_for(lambda: len(outbox.deliveries_due()) == 2, "the lease to expire", seconds=LEASE_SECONDS + 30)
+    wait_for(
+        lambda: len(outbox.deliveries_due()) == 2, what="the lease to expire", seconds=LEASE_SECONDS + 30
+    )
     start_worker("second")
     assert tickets_sweep_outbox() == 2
     wait_for(
         lambda: set(deliveries.values_list("state", flat=True)) == {OutboundDelivery.State.SENT},
-        "the second worker to deliver both",
+        what="the second worker to deliver both",
     )
 
     assert len(sink.messages) == 2

@@ -18,7 +18,7 @@ from rest_framework.test import APIClient
 
 from tests import factories
 from tests.conftest import free_port
-from tests.integration.test_celery_worker import start_celery_worker
+from tests.integration.workers import start_celery_worker, stop_worker
 from tickets.email.inbound import inbound_messages_requeue_stored
 from tickets.models import InboundMessage, Message, OutboundDelivery, Ticket
 from tickets.outbox.services import deliveries_due
@@ -188,8 +188,7 @@ def test_requests_accepted_during_a_redis_outage_are_processed_exactly_once_afte
         assert deliveries_due() == []
         assert tickets_sweep_outbox() == 0
     finally:
-        worker.terminate()
-        worker.wait(timeout=30)
+        stop_worker(worker)
 
     assert inbound.state == InboundMessage.State.PROCESSED
     assert Ticket.objects.filter(customer__email="alice@example.com").count() == 1

@@ -86,12 +86,32 @@ def test_admin_creates_a_calendar_through_the_service(as_user, admin_user):
     assert response.json()["holidays"] == [{"date": "2026-07-03", "name": "Independence Day (observed)"}]
 
 
+def test_a_whole_day_calendar_is_written_and_read_with_midnight_as_00_00_00(as_user, admin_user):
+    hours = [
+        {"weekday": 0, "start": "00:00:00", "end": "00:00:00"},
+        {"weekday": 1, "start": "00:00", "end": "12:30"},
+    ]
+    client = as_user(admin_user)
+
+    response = client.post(CALENDARS, {"name": "All day", "time_zone": "UTC", "hours": hours}, format="json")
+
+    assert response.status_code == 201, response.json()
+    read = client.get(f"{CALENDARS}{response.json()['id']}/").json()
+    assert read["hours"] == [
+        {"weekday": 0, "start": "00:00:00", "end": "00:00:00"},
+        {"weekday": 1, "start": "00:00:00", "end": "12:30:00"},
+    ]
+
+
 @pytest.mark.parametrize(
     "payload, field",
     [
         ({"time_zone": "Mars/Olympus"}, "time_zone"),
         ({"hours": [{"weekday": 9, "start": "08:00", "end": "18:00"}]}, "hours"),
         ({"hours": [{"weekday": 0, "start": "late", "end": "18:00"}]}, "hours"),
+        # Business hours are local wall-clock times: an offset would be silently dropped, so it is refused.
+        ({"hours": [{"weekday": 0, "start": "08:00:00+01:00", "end": "18:00"}]}, "hours"),
+        ({"hours": [{"weekday": 0, "start": "08:00", "end": "24:00"}]}, "hours"),
         ({"hours": "all day"}, "hours"),
         ({"holidays": [{"date": "2026-02-30"}]}, "holidays"),
         ({"holidays": [{"date": "2026-07-03"}, {"date": "2026-07-03"}]}, "holidays"),

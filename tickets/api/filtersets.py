@@ -12,7 +12,7 @@ from django.db.models import DateTimeField, Exists, FloatField, OuterRef, Q, Que
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django_filters import rest_framework as filters
-from django_filters.fields import IsoDateTimeField, IsoDateTimeRangeField, RangeField
+from django_filters.fields import ChoiceField, IsoDateTimeField, IsoDateTimeRangeField, RangeField
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
@@ -98,6 +98,21 @@ class StrictBooleanFilter(filters.BooleanFilter):
         super().__init__(*args, **kwargs)
 
 
+class StrictChoiceField(ChoiceField):
+    def clean(self, value):
+        # None: the parameter was left out. "": it was sent empty, which the schema's enum does not allow.
+        if value == "":
+            listed = ", ".join(str(choice) for choice, _ in self.choices if choice != "")
+            raise forms.ValidationError(f"Give one of {listed}, or leave the parameter out.")
+        return super().clean(value)
+
+
+class StrictChoiceFilter(filters.ChoiceFilter):
+    """One of the choices; `?name=` (empty) is a 400 rather than silently no filter."""
+
+    field_class = StrictChoiceField
+
+
 @extend_schema_field(OpenApiTypes.INT)
 class MinutesFilter(filters.NumberFilter):
     """A whole number of minutes (a decimal or text is a 400)."""
@@ -172,12 +187,12 @@ class TicketFilterSet(filters.FilterSet):
     )
     survey_score_min = SurveyScoreFilter(help_text="Has a survey answer scoring at least this.")
     survey_score_max = SurveyScoreFilter(help_text="Has a survey answer scoring at most this.")
-    survey_kind = filters.ChoiceFilter(
+    survey_kind = StrictChoiceFilter(
         choices=[(kind, kind) for kind in survey_adapter.SURVEY_KINDS],
         method="filter_survey",
         help_text="Only answers of this kind count for survey_score_min/max (alone: has such an answer).",
     )
-    sla_state = filters.ChoiceFilter(
+    sla_state = StrictChoiceFilter(
         choices=[
             ("breached", "breached: a clock breached and not yet fulfilled, or past due"),
             ("breaching_soon", "breaching soon: a running clock past its warning instant, not yet due"),
@@ -191,7 +206,7 @@ class TicketFilterSet(filters.FilterSet):
         method="filter_breaching_within",
         help_text="Minutes: tickets with a running SLA clock due within this many minutes (or overdue).",
     )
-    ordering = filters.ChoiceFilter(
+    ordering = StrictChoiceFilter(
         choices=[(name, name) for name in TICKET_ORDERINGS],
         method="filter_ordering",
         empty_label=None,
@@ -262,8 +277,8 @@ class TicketFilterSet(filters.FilterSet):
 
 
 class MessageFilterSet(filters.FilterSet):
-    visibility = filters.ChoiceFilter(choices=Message.Visibility.choices)
-    author_role = filters.ChoiceFilter(choices=Message.AuthorRole.choices)
+    visibility = StrictChoiceFilter(choices=Message.Visibility.choices)
+    author_role = StrictChoiceFilter(choices=Message.AuthorRole.choices)
 
     class Meta:
         model = Message
@@ -303,8 +318,8 @@ class AgentFilterSet(filters.FilterSet):
 
 class PhoneCallFilterSet(filters.FilterSet):
     ticket = IdFilter(field_name="ticket_id", help_text="Ticket id.")
-    outcome = filters.ChoiceFilter(choices=PhoneCall.Outcome.choices)
-    direction = filters.ChoiceFilter(choices=PhoneCall.Direction.choices)
+    outcome = StrictChoiceFilter(choices=PhoneCall.Outcome.choices)
+    direction = StrictChoiceFilter(choices=PhoneCall.Direction.choices)
     started = IsoDateTimeRangeFilter(field_name="started_at")
 
     class Meta:
@@ -314,7 +329,7 @@ class PhoneCallFilterSet(filters.FilterSet):
 
 class NotificationFilterSet(filters.FilterSet):
     unread = filters.BooleanFilter(field_name="read_at", lookup_expr="isnull", help_text="Only unread.")
-    kind = filters.ChoiceFilter(choices=Notification.Kind.choices)
+    kind = StrictChoiceFilter(choices=Notification.Kind.choices)
 
     class Meta:
         model = Notification

@@ -3,8 +3,9 @@
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.urls import reverse
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
+from rest_framework.utils import html
 
 from tickets.api.filtersets import MAX_ID
 from tickets.models import (
@@ -437,16 +438,26 @@ class TokenSerializer(serializers.Serializer):
 # --- metrics -----------------------------------------------------------------------------------------
 
 
+class QueryChoiceField(serializers.ChoiceField):
+    """A choice in a query string. DRF reads an empty value of an optional field as "not given" (HTML
+    forms send every field); here `?name=` is refused like any value the schema's enum does not list."""
+
+    def get_value(self, dictionary):
+        if html.is_html_input(dictionary) and dictionary.get(self.field_name) == "" and not self.allow_blank:
+            return ""
+        return super().get_value(dictionary)
+
+
 class MetricsQuerySerializer(serializers.Serializer):
     start = serializers.DateField(help_text="First day (YYYY-MM-DD), in the helpdesk's time zone.")
     end = serializers.DateField(help_text="Last day, inclusive.")
-    group_by = serializers.ChoiceField(choices=[(c, c) for c in metrics.GROUP_BY_CHOICES], default="day")
+    group_by = QueryChoiceField(choices=[(c, c) for c in metrics.GROUP_BY_CHOICES], default="day")
     team = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID, help_text="Team id.")
     agent = serializers.CharField(
         required=False, max_length=20, help_text="User id of an agent, or 'unassigned' (tickets without one)."
     )
-    channel = serializers.ChoiceField(choices=Channel.choices, required=False)
-    priority = serializers.ChoiceField(choices=Priority.choices, required=False)
+    channel = QueryChoiceField(choices=Channel.choices, required=False)
+    priority = QueryChoiceField(choices=Priority.choices, required=False)
 
     def validate_agent(self, value: str) -> int | str:
         if value == metrics.UNASSIGNED_FILTER:
@@ -623,6 +634,7 @@ class SuggestedMacroSerializer(serializers.Serializer):
     used_on_similar = serializers.IntegerField(help_text="Replies on the similar tickets written from it.")
 
 
+@extend_schema_serializer(many=False)  # one object per ticket, although the route is a `list`
 class SimilarTicketsSerializer(serializers.Serializer):
     ticket = serializers.IntegerField()
     results = SimilarTicketSerializer(many=True)
@@ -630,10 +642,8 @@ class SimilarTicketsSerializer(serializers.Serializer):
 
 
 class CustomerHealthQuerySerializer(serializers.Serializer):
-    level = serializers.ChoiceField(
-        choices=[(level, level) for level in health.LEVELS], default="organization"
-    )
-    sort = serializers.ChoiceField(
+    level = QueryChoiceField(choices=[(level, level) for level in health.LEVELS], default="organization")
+    sort = QueryChoiceField(
         choices=[(f"{prefix}{name}", f"{prefix}{name}") for name in health.SORTS for prefix in ("", "-")],
         default="-risk_score",
         help_text="A column, prefixed with '-' for descending.",

@@ -416,6 +416,9 @@ class MetricsView(APIView):
         responses={200: s.MetricsSerializer, (200, "text/csv"): OpenApiTypes.STR},
     )
     def get(self, request: Request) -> Response:
+        if request.query_params.get("format") == "":
+            # DRF negotiates as if `format` were left out; the schema's enum has no empty value.
+            raise ValidationError({"format": ["Give csv or json, or leave the parameter out."]})
         query = s.MetricsQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         args = query.validated_data
@@ -428,6 +431,7 @@ class MetricsView(APIView):
             start=args["start"],
             end=args["end"],
             group_by=args["group_by"],
+            scope_teams=team_ids,
             filters=metrics.MetricsFilters(
                 team=args.get("team"),
                 agent=args.get("agent"),
@@ -453,6 +457,7 @@ class TicketSimilarViewSet(TicketChildMixin, viewsets.GenericViewSet):
     @extend_schema(
         summary="Similar solved tickets, their solving replies drafted for this ticket, and macros to try",
         parameters=[OpenApiParameter("ticket_pk", int, OpenApiParameter.PATH, description="Ticket id.")],
+        responses={200: s.SimilarTicketsSerializer},
     )
     def list(self, request: Request, ticket_pk: str) -> Response:
         ticket = selectors.ticket_get(user=request.user, pk=self.get_ticket().pk)

@@ -1,18 +1,24 @@
-"""How long `ticket_metrics` takes, and how many queries it runs, over many tickets.
+"""How long `ticket_metrics` takes for a year, read from the raw tables and from the daily rollup, in one run.
 
-Run from the project root against a database of its own (it writes tickets and refuses a database that
-already has some):
+On a database that already holds a year of tickets (bench/generate.py's bench_100k / bench_1m), after
+`manage.py migrate` and `manage.py metrics_rollup_backfill`:
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_1m .venv/bin/python bench/metrics_bench.py
+
+Or on an empty database of its own, which it fills first (tickets with metric columns and one inbound call
+each, spread over the year before today, written in bulk, not through the services) and then backfills:
 
     export DATABASE_URL=postgres://postgres@127.0.0.1:5432/metrics_bench
-    .venv/bin/python manage.py migrate && .venv/bin/python bench/metrics_bench.py 1000000
+    .venv/bin/python manage.py migrate && .venv/bin/python bench/metrics_bench.py --populate 100000
 
-The tickets (with their metric columns and one inbound call each) are spread over the year before
-2026-01-01, written in bulk, not through the services: the benchmark measures the reads. The table
-(range, grouping, seconds best of three, queries) goes to stdout, progress to stderr.
+It measures the year up to today grouped by day, month and agent, for an admin (every ticket): seconds
+(best of `--repeat`) and queries, raw and rollup side by side, with the machine, date and load average.
+The table goes to stdout, progress to stderr.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import platform
 import random
@@ -31,15 +37,18 @@ django.setup()
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
+from django.utils import timezone  # noqa: E402
 
 from tickets.models import Agent, Customer, PhoneCall, Team, Ticket, TicketMetrics  # noqa: E402
-from tickets.reporting.metrics import ticket_metrics  # noqa: E402
+from tickets.reporting import rollup  # noqa: E402
+from tickets.reporting.metrics import RAW, ticket_metrics  # noqa: E402
+from tickets.reporting.models import MetricsRollupDay  # noqa: E402
 
 BATCH = 10_000
-YEAR_START = datetime(2025, 1, 1, tzinfo=UTC)
 
 
 def populate(count: int, rng: random.Random) -> None:
+    year_start = datetime.now(UTC) - timedelta(days=365)
     teams = [Team.objects.create(name=f"Bench team {i}") for i in range(5)]
     users = []
     for i in range(25):
@@ -51,7 +60,7 @@ def populate(count: int, rng: random.Random) -> None:
         size = min(BATCH, count - offset)
         specs = []
         for i in range(offset, offset + size):
-            created = YEAR_START + timedelta(seconds=rng.randrange(365 * 86400))
+            created = year_start + timedelta(seconds=rng.randrange(365 * 86400))
             solved = rng.random() < 0.8
             specs.append((i, created, solved, rng.choice([*users, None])))
         tickets = Ticket.objects.bulk_create(
@@ -104,35 +113,62 @@ def populate(count: int, rng: random.Random) -> None:
         print(f"{offset + size} tickets written", file=sys.stderr)
 
 
-def measure(start: date, end: date, group_by: str) -> tuple[float, int]:
+def measure(start: date, end: date, group_by: str, scope, repeat: int) -> tuple[float, int]:
     best, queries = float("inf"), 0
-    for _ in range(3):
+    for _ in range(repeat):
         with CaptureQueriesContext(connection) as captured:
             began = time.perf_counter()
-            ticket_metrics(tickets=Ticket.objects.all(), start=start, end=end, group_by=group_by)
+            ticket_metrics(
+                tickets=Ticket.objects.all(), start=start, end=end, group_by=group_by, scope_teams=scope
+            )
             best = min(best, time.perf_counter() - began)
         queries = len(captured.captured_queries)
     return best, queries
 
 
 def main() -> None:
-    count = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
-    if Ticket.objects.exists():
-        sys.exit("This database already has tickets; give the benchmark a database of its own.")
-    populate(count, random.Random(42))
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--populate", type=int, help="Fill an empty database with this many tickets first.")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    if args.populate:
+        if Ticket.objects.exists():
+            sys.exit("This database already has tickets; give --populate a database of its own.")
+        populate(args.populate, random.Random(42))
+    count = Ticket.objects.count()
+    if not MetricsRollupDay.objects.filter(computed_at__isnull=False).exists():
+        began = time.perf_counter()
+        days = rollup.rollup_backfill(
+            progress=lambda first, last, rows: print(f"{first}..{last}: {rows} rows", file=sys.stderr)
+        )
+        print(f"backfill: {days} days in {time.perf_counter() - began:.1f} s (load {_load()})")
+    end = timezone.localdate()
+    start = end - timedelta(days=364)
+    rolled = MetricsRollupDay.objects.filter(
+        day__gte=start, computed_at__isnull=False, dirty_at__isnull=True
+    ).count()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT version()")
+        version = (
+            cursor.fetchone()[0].split(",")[0] if connection.vendor == "postgresql" else connection.vendor
+        )
     print(
-        f"ticket_metrics over {count} tickets, {connection.vendor}, {platform.machine()}, "
-        f"{os.cpu_count()} CPUs, {datetime.now(UTC):%Y-%m-%d}"
+        f"ticket_metrics, a year ({start}..{end}, {rolled} days in the rollup), {count} tickets, {version}, "
+        f"{platform.machine()}, {os.cpu_count()} CPUs, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, load {_load()}"
     )
-    print("| range | group_by | seconds (best of 3) | queries |")
-    print("|---|---|---|---|")
-    for label, start, end in (
-        ("30 days", date(2025, 6, 1), date(2025, 6, 30)),
-        ("365 days", date(2025, 1, 1), date(2025, 12, 31)),
-    ):
-        for group_by in ("day", "agent", "team"):
-            seconds, queries = measure(start, end, group_by)
-            print(f"| {label} | {group_by} | {seconds:.2f} | {queries} |")
+    best = f"best of {args.repeat}"
+    print(f"| group_by | raw s ({best}) | raw queries | rollup s ({best}) | rollup queries | raw / rollup |")
+    print("|---|---|---|---|---|---|")
+    for group_by in ("day", "month", "agent"):
+        raw, raw_queries = measure(start, end, group_by, RAW, args.repeat)
+        rolled_s, rolled_queries = measure(start, end, group_by, None, args.repeat)
+        ratio = raw / rolled_s
+        print(f"| {group_by} | {raw:.2f} | {raw_queries} | {rolled_s:.2f} | {rolled_queries} | {ratio:.0f} |")
+    print(f"load average after: {_load()}")
+
+
+def _load() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 if __name__ == "__main__":

@@ -262,6 +262,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(hours=1),
         "options": {"expires": 55 * 60},
     },
+    "tickets-rollup-metrics": {
+        "task": "tickets.tasks.tickets_rollup_metrics",
+        "schedule": timedelta(minutes=5),
+        "options": {"expires": 4 * 60},
+    },
     "tickets-purge-idempotency-keys": {
         "task": "tickets.tasks.tickets_purge_idempotency_keys",
         "schedule": timedelta(hours=1),

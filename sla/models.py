@@ -3,6 +3,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Coalesce
 
 from tickets.models import Channel, Organization, Priority, Tag, Team, Ticket
 
@@ -258,6 +259,12 @@ class SlaClock(models.Model):
                 name="sla_clock_running_warn",
             ),
             models.Index(fields=["ticket", "metric", "sequence"], name="sla_clock_ticket_metric"),
+            # The metrics place an ended clock by its outcome instant (tickets.reporting.metrics).
+            models.Index(
+                Coalesce("breached_at", "stopped_at"),
+                condition=Q(state__in=["achieved", "breached"]),
+                name="sla_clock_outcome",
+            ),
             # The queue views: breached clocks still open, and running clocks past their warning instant.
             models.Index(
                 fields=["ticket"],

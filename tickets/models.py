@@ -300,6 +300,12 @@ class Ticket(models.Model):
             models.Index(fields=["status", "team"], name="ticket_status_team"),
             models.Index(fields=["assignee", "status"], name="ticket_assignee_status"),
             models.Index(fields=["updated_at"], name="ticket_updated"),
+            # The metrics place tickets by these instants; the rollup's raw days read them by range.
+            models.Index(fields=["first_response_at"], name="ticket_first_response"),
+            models.Index(fields=["solved_at"], name="ticket_solved"),
+            models.Index(
+                fields=["closed_at"], condition=Q(solved_at__isnull=True), name="ticket_closed_unsolved"
+            ),
             models.Index(
                 fields=["solved_at"], condition=Q(status=transitions.SOLVED), name="ticket_solved_to_close"
             ),
@@ -1370,3 +1376,7 @@ class ConfigVersion(models.Model):
 
     def __str__(self) -> str:
         return f"configuration version {self.version}"
+
+
+# The daily metrics rollup lives with the reports that read it; importing it here registers its models.
+from tickets.reporting.models import MetricsHistogram, MetricsRollup, MetricsRollupDay  # noqa: E402, F401

@@ -49,6 +49,7 @@ from tickets.models import (
 )
 from tickets.outbox.replies import message_deliver
 from tickets.outbox.services import EmailContent, QueuedEmail, outbox_emails_enqueue
+from tickets.reporting import rollup
 from tickets.selectors import ticket_visibility_q
 from tickets.webhooks.services import ticket_payload, webhooks_emit
 
@@ -194,6 +195,7 @@ def _change(field: str, old: object, new: object) -> dict:
 def _ticket_changed(ticket: Ticket, now: datetime, message: Message | None = None) -> None:
     """Announce a change that can move SLA clocks; receivers run in this transaction (`tickets.hooks`)."""
     hooks.announce(hooks.TICKET_CHANGED, ticket=ticket, now=now, message=message)
+    rollup.rollup_mark_ticket(ticket, now=now)
 
 
 # --- tickets -------------------------------------------------------------------------------------
@@ -622,6 +624,8 @@ def _change_status(
         ticket.closed_at = now
         update_fields.append("closed_at")
     if transitions.is_reopen(old, status):
+        # The metrics rollup must drop the ticket from the day of the solve it is about to forget.
+        rollup.rollup_mark_ticket(ticket, now=now)
         ticket.reopen_count += 1
         ticket.solved_at = None
         update_fields += ["reopen_count", "solved_at"]
@@ -774,6 +778,7 @@ def _assign(
         return ticket, changes
     ticket.updated_at = now
     ticket.save(update_fields=["team", "assignee", "updated_at"])
+    rollup.rollup_mark_ticket(ticket, now=now)
     stations = {
         f"{field}_stations": F(f"{field}_stations") + 1 for field, _, new in changes if new is not None
     }
@@ -1194,6 +1199,8 @@ def phone_call_record(
         raise DomainError("An abandoned call has no talk or wrap-up time.")
     if abandoned and direction == PhoneCall.Direction.INBOUND:
         agent = None
+    # Phone first-call resolution of the ticket's earlier calls depends on this one.
+    rollup.rollup_mark_ticket(ticket, now=_now(now), also=[started_at])
     return PhoneCall.objects.create(
         ticket=ticket,
         external_id=external_id or None,

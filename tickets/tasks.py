@@ -17,6 +17,7 @@ from tickets.email.inbound import (
 from tickets.email.raw_mail import inbound_raw_purge
 from tickets.models import Mailbox, OutboundDelivery
 from tickets.outbox import services as outbox
+from tickets.reporting import rollup
 from tickets.webhooks import services as webhooks
 
 logger = logging.getLogger(__name__)
@@ -26,6 +27,12 @@ logger = logging.getLogger(__name__)
 def tickets_close_solved_tickets() -> int:
     """Beat task: close tickets solved longer ago than HELPDESK_AUTO_CLOSE_DAYS; safe to run twice."""
     return services.tickets_close_solved()
+
+
+@shared_task(acks_late=True, time_limit=900, soft_time_limit=840)
+def tickets_rollup_metrics() -> int:
+    """Beat task: recompute the marked and newly settled days of the metrics rollup; safe to run twice."""
+    return rollup.rollup_sweep()
 
 
 @shared_task(acks_late=True, time_limit=60, soft_time_limit=45)

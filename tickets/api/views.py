@@ -431,6 +431,7 @@ class MetricsView(APIView):
             start=args["start"],
             end=args["end"],
             group_by=args["group_by"],
+            scope_teams=team_ids,
             filters=metrics.MetricsFilters(
                 team=args.get("team"),
                 agent=args.get("agent"),

@@ -62,7 +62,13 @@ def dashboard_context(
     """
     tickets = Ticket.objects.all() if team_ids is None else Ticket.objects.filter(team_id__in=team_ids)
     period = "day" if (end - start).days <= DAILY_UP_TO_DAYS else "week"
-    common = {"tickets": tickets, "start": start, "end": end, "filters": metrics.MetricsFilters(team=team)}
+    common = {
+        "tickets": tickets,
+        "start": start,
+        "end": end,
+        "filters": metrics.MetricsFilters(team=team),
+        "scope_teams": team_ids,
+    }
     trend = metrics.ticket_metrics(group_by=period, **common)
     by_agent = metrics.ticket_metrics(group_by="agent", **common)
     team_tickets = tickets if team is None else tickets.filter(team_id=team)

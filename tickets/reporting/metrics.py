@@ -42,10 +42,9 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import (
     Aggregate,
-    Avg,
     Count,
     DateField,
     Exists,
@@ -57,6 +56,7 @@ from django.db.models import (
     Sum,
 )
 from django.db.models.functions import Coalesce, Trunc
+from django.utils import timezone
 
 from tickets.adapters.sla import ClockState, SlaClock, SlaMetric
 from tickets.adapters.surveys import (
@@ -67,7 +67,9 @@ from tickets.adapters.surveys import (
     survey_score_counts,
 )
 from tickets.models import PRIORITY_RANK, Channel, PhoneCall, Priority, Status, Team, Ticket
-from tickets.reporting import stats
+from tickets.reporting import histogram, stats, sums
+from tickets.reporting.models import Grain, MetricsHistogram, MetricsRollup, MetricsRollupDay
+from tickets.reporting.sums import DURATIONS
 
 TIME_GROUPS = ("day", "week", "month")
 DIMENSION_GROUPS = ("team", "agent", "channel", "priority")
@@ -113,24 +115,6 @@ FLAT_MEASURES = (
     "phone_average_handle_time_seconds",
     "phone_first_call_resolution_rate",
 )
-#: Duration summaries: name -> (family, per-ticket column). The response family places a ticket by its
-#: first reply, the solved family by its (last) solve.
-DURATIONS = {
-    "first_response_hours": ("response", "first_response_seconds"),
-    "first_response_business_hours": ("response", "first_response_business_seconds"),
-    "first_resolution_hours": ("solved", "first_resolution_seconds"),
-    "first_resolution_business_hours": ("solved", "first_resolution_business_seconds"),
-    "resolution_hours": ("solved", "resolution_seconds"),
-    "resolution_business_hours": ("solved", "resolution_business_seconds"),
-    "requester_wait_hours": ("solved", "requester_wait_seconds"),
-    "requester_wait_business_hours": ("solved", "requester_wait_business_seconds"),
-    "agent_work_hours": ("solved", "agent_work_seconds"),
-    "agent_work_business_hours": ("solved", "agent_work_business_seconds"),
-    "agent_wait_hours": ("solved", "agent_wait_seconds"),
-    "agent_wait_business_hours": ("solved", "agent_wait_business_seconds"),
-    "on_hold_hours": ("solved", "on_hold_seconds"),
-    "on_hold_business_hours": ("solved", "on_hold_business_seconds"),
-}
 PHONE_COUNTS = (
     "phone_calls",
     "phone_calls_answered",
@@ -238,8 +222,8 @@ def _summary(count: int, mean, median, p90) -> dict:
     return {"count": count, "mean": _hours(mean), "median": _hours(median), "p90": _hours(p90)}
 
 
-def _durations(tickets: QuerySet[Ticket], key, names: Iterable[str]) -> dict:
-    """{group key: {name: summary}} (and TOTAL) of several duration columns, in two queries at most.
+def _percentiles(tickets: QuerySet[Ticket], key, names: Iterable[str]) -> dict:
+    """{group key: {name: (median, p90)}} (and TOTAL) of duration columns, exact, in two queries at most.
 
     Aggregates skip NULL, so a column counts only the tickets that have a value in it.
     """
@@ -249,20 +233,13 @@ def _durations(tickets: QuerySet[Ticket], key, names: Iterable[str]) -> dict:
         measures = {}
         for i, column in enumerate(columns.values()):
             measures.update(
-                {
-                    f"n{i}": Count(column),
-                    f"mean{i}": Avg(column),
-                    f"median{i}": PercentileCont(column, 0.5),
-                    f"p90{i}": PercentileCont(column, 0.9),
-                }
+                {f"median{i}": PercentileCont(column, 0.5), f"p90{i}": PercentileCont(column, 0.9)}
             )
         rows = list(tickets.annotate(key=key).values("key").annotate(**measures))
         rows.append({"key": TOTAL, **tickets.aggregate(**measures)})
         for row in rows:
             for i, name in enumerate(columns):
-                result[row["key"]][name] = _summary(
-                    row[f"n{i}"], row[f"mean{i}"], row[f"median{i}"], row[f"p90{i}"]
-                )
+                result[row["key"]][name] = (row[f"median{i}"], row[f"p90{i}"])
         return result
     # SQLite has no percentile aggregate: fetch the columns once, interpolate in Python (reporting.stats).
     grouped: dict = defaultdict(lambda: {name: [] for name in columns})
@@ -275,13 +252,325 @@ def _durations(tickets: QuerySet[Ticket], key, names: Iterable[str]) -> dict:
     for group, lists in grouped.items():
         for name, values in lists.items():
             values.sort()
-            result[group][name] = _summary(
-                len(values),
-                stats.mean(values),
-                stats.percentile_cont(values, 0.5),
-                stats.percentile_cont(values, 0.9),
-            )
+            result[group][name] = (stats.percentile_cont(values, 0.5), stats.percentile_cont(values, 0.9))
     return result
+
+
+#: The grouping of the daily rollup: local day, team, agent, channel, priority (annotation names).
+ROLLUP = "rollup"
+ROLLUP_KEYS = ("k_day", "k_team", "k_agent", "k_channel", "k_priority")
+#: Instants as (from, to) pairs: from inclusive (None: since ever), to exclusive.
+Ranges = list[tuple[datetime | None, datetime]]
+
+
+def _in_ranges(field: str, ranges: Ranges) -> Q:
+    q = Q()
+    for low, high in ranges:
+        part = Q(**{f"{field}__lt": high})
+        if low is not None:
+            part &= Q(**{f"{field}__gte": low})
+        q |= part
+    return q
+
+
+def _ticket_q(filters: MetricsFilters, scope: list[int] | None, family: str, prefix: str = "") -> Q:
+    """The filters and the reader's team scope on a ticket (reached through `prefix` from a call or clock)."""
+    q = Q()
+    if scope is not None:
+        q &= Q(**{f"{prefix}team_id__in": scope})
+    if filters.team is not None:
+        q &= Q(**{f"{prefix}team_id": filters.team})
+    # Calls are filtered by the agent who answered them, not by the ticket (see _phone_rows).
+    if filters.agent is not None and family != "phone":
+        q &= _agent_q(prefix + _dimension_field("agent", family), filters.agent)
+    if filters.channel:
+        q &= Q(**{f"{prefix}channel": filters.channel})
+    if filters.priority:
+        q &= Q(**{f"{prefix}priority": filters.priority})
+    return q
+
+
+def _keys(grouping: str, family: str, instant, tz: ZoneInfo, prefix: str = "") -> dict:
+    """The GROUP BY expressions: one `key` for a report's grouping, or the rollup's five."""
+    if grouping == ROLLUP:
+        day = Trunc(instant, "day", output_field=DateField(), tzinfo=tz)
+        dimensions = {f"k_{dim}": F(prefix + _dimension_field(dim, family)) for dim in DIMENSION_GROUPS}
+        return {"k_day": day, **dimensions}
+    if grouping in TIME_GROUPS:
+        return {"key": Trunc(instant, grouping, output_field=DateField(), tzinfo=tz)}
+    return {"key": F(prefix + _dimension_field(grouping, family))}
+
+
+def _row_key(row: dict, grouping: str):
+    return tuple(row[name] for name in ROLLUP_KEYS) if grouping == ROLLUP else row["key"]
+
+
+def _duration_aggregates(family: str) -> dict:
+    aggregates = {}
+    for name in _family_durations(family):
+        column = DURATIONS[name][1]
+        n, total = sums.duration_sums(column)
+        aggregates[n], aggregates[total] = Count(f"metrics__{column}"), Sum(f"metrics__{column}")
+    return aggregates
+
+
+def _solved_aggregates() -> dict:
+    """First-contact resolution: solved with exactly one public agent reply and never reopened. One- and
+    two-touch: solved with one or two replies. A transfer: a second team or a second assignee.
+    Repeat contact: the customer opened another ticket within HELPDESK_REPEAT_CONTACT_DAYS of the solve.
+    """
+    replies, reopens = "metrics__agent_public_replies", "metrics__reopens"
+    repeat_window = timedelta(days=settings.HELPDESK_REPEAT_CONTACT_DAYS)
+    came_back = Exists(
+        Ticket.objects.filter(
+            customer=OuterRef("customer"),
+            created_at__gt=OuterRef("solved_at"),
+            created_at__lte=OuterRef("solved_at") + repeat_window,
+        )
+    )
+    return {
+        "solved": Count("pk"),
+        "fcr": Count("pk", filter=Q(**{replies: 1, reopens: 0})),
+        "reopened": Count("pk", filter=Q(**{f"{reopens}__gt": 0})),
+        "reopens": Sum(reopens),
+        "replies": Sum(replies),
+        "one_touch": Count("pk", filter=Q(**{replies: 1})),
+        "two_touch": Count("pk", filter=Q(**{replies: 2})),
+        "no_transfer": Count(
+            "pk", filter=Q(metrics__team_stations__lte=1, metrics__assignee_stations__lte=1)
+        ),
+        "team_stations": Sum("metrics__team_stations"),
+        "assignee_stations": Sum("metrics__assignee_stations"),
+        "repeat": Count("pk", filter=came_back),
+    }
+
+
+def _phone_aggregates() -> dict:
+    """Inbound calls; sums (not means) so totals add up exactly. Short abandons (within
+    HELPDESK_PHONE_SHORT_ABANDON_SECONDS) are counted apart and left out of the offered calls that service
+    level and abandonment rate divide by."""
+    answered = Q(outcome=PhoneCall.Outcome.ANSWERED)
+    abandoned = Q(outcome=PhoneCall.Outcome.ABANDONED)
+    short = abandoned & Q(queue_wait_seconds__lte=settings.HELPDESK_PHONE_SHORT_ABANDON_SECONDS)
+    called_again = Exists(
+        PhoneCall.objects.filter(
+            ticket=OuterRef("ticket"),
+            direction=PhoneCall.Direction.INBOUND,
+            started_at__gt=OuterRef("started_at"),
+        )
+    )
+    resolved_on_the_call = (
+        answered
+        & Q(ticket__status__in=[Status.SOLVED, Status.CLOSED], ticket__metrics__reopens=0)
+        & ~Q(called_again)
+    )
+    within = answered & Q(queue_wait_seconds__lte=settings.HELPDESK_PHONE_SERVICE_LEVEL_SECONDS)
+    return {
+        "phone_calls": Count("pk"),
+        "phone_answered": Count("pk", filter=answered),
+        "phone_abandoned": Count("pk", filter=abandoned),
+        "phone_short": Count("pk", filter=short),
+        "phone_within": Count("pk", filter=within),
+        "phone_wait": Sum("queue_wait_seconds", filter=answered),
+        "phone_handle": Sum(F("talk_seconds") + F("wrap_up_seconds"), filter=answered),
+        "phone_fcr": Count("pk", filter=resolved_on_the_call),
+    }
+
+
+def _sla_aggregates() -> dict:
+    return {
+        f"sla_{metric}_{state}": Count("pk", filter=Q(metric=metric, state=state))
+        for metric in sums.SLA_METRICS
+        for state in (ClockState.ACHIEVED, ClockState.BREACHED)
+    }
+
+
+def _resolved_at():
+    return Coalesce("solved_at", "closed_at")
+
+
+def _resolved_in(ranges: Ranges) -> Q:
+    # Coalesce(solved_at, closed_at) in range, written so that each side can use its index.
+    return _in_ranges("solved_at", ranges) | (Q(solved_at__isnull=True) & _in_ranges("closed_at", ranges))
+
+
+def _tickets_of(base: QuerySet[Ticket] | None, family: str, filters: MetricsFilters, scope) -> QuerySet:
+    tickets = base if base is not None else Ticket.objects.all()
+    return tickets.filter(_ticket_q(filters, scope, family)).order_by()
+
+
+def _backlog_rows(base, filters, scope, ranges: Ranges, grouping: str, tz: ZoneInfo) -> list[tuple]:
+    """(key, created, resolved) of the tickets created / resolved in `ranges`, by the backlog's grouping."""
+    tickets = _tickets_of(base, "backlog", filters, scope)
+    keys = {} if grouping is None else _keys(grouping, "backlog", "created_at", tz)
+    created = tickets.filter(_in_ranges("created_at", ranges))
+    resolved = tickets.filter(_resolved_in(ranges))
+    if grouping is None:
+        return [(TOTAL, created.count(), resolved.count())]
+    rows: dict = defaultdict(lambda: [0, 0])
+    for row in created.annotate(**keys).values(*keys).annotate(n=Count("pk")):
+        rows[row["key"]][0] += row["n"]
+    for row in resolved.annotate(**keys).values(*keys).annotate(n=Count("pk")):
+        rows[row["key"]][1] += row["n"]
+    return [(key, c, r) for key, (c, r) in rows.items()]
+
+
+def family_querysets(
+    *,
+    base: QuerySet[Ticket] | None,
+    filters: MetricsFilters,
+    scope: list[int] | None,
+    ranges: Ranges,
+    grouping: str,
+    tz: ZoneInfo,
+) -> list[tuple[QuerySet, tuple[str, ...]]]:
+    """One grouped aggregate per family over the instants in `ranges` (raw tables), with the sums it gives.
+
+    Each row holds the grouping's key(s) (`key`, or the rollup's `ROLLUP_KEYS`) and the named sums.
+    `base` restricts the tickets by a queryset (the reader's visible tickets), `scope` by team ids.
+    """
+    created = _tickets_of(base, "created", filters, scope).filter(_in_ranges("created_at", ranges))
+    resolved = _tickets_of(base, "backlog", filters, scope).filter(_resolved_in(ranges))
+    responded = _tickets_of(base, "response", filters, scope).filter(_in_ranges("first_response_at", ranges))
+    solved = _tickets_of(base, "solved", filters, scope).filter(_in_ranges("solved_at", ranges))
+    solved_aggregates = {**_solved_aggregates(), **_duration_aggregates("solved")}
+    calls = PhoneCall.objects.filter(
+        _in_ranges("started_at", ranges),
+        _ticket_q(filters, scope, "phone", prefix="ticket__"),
+        direction=PhoneCall.Direction.INBOUND,
+    ).order_by()
+    if base is not None:
+        calls = calls.filter(ticket__in=base.order_by().values("pk"))
+    # Grouped and filtered by the agent who answered the call (abandoned calls have none: "(unassigned)").
+    if filters.agent is not None:
+        calls = calls.filter(_agent_q("agent", filters.agent))
+    # SLA: clocks that ended achieved or breached, placed by their outcome instant.
+    clocks = (
+        SlaClock.objects.filter(
+            _ticket_q(filters, scope, "sla", prefix="ticket__"),
+            state__in=[ClockState.ACHIEVED, ClockState.BREACHED],
+        )
+        .annotate(outcome_at=Coalesce("breached_at", "stopped_at"))
+        .filter(_in_ranges("outcome_at", ranges))
+        .order_by()
+    )
+    if base is not None:
+        clocks = clocks.filter(ticket__in=base.order_by().values("pk"))
+    families = [
+        (created, _keys(grouping, "created", "created_at", tz), {"created": Count("pk")}),
+        (resolved, _keys(grouping, "backlog", _resolved_at(), tz), {"resolved": Count("pk")}),
+        (responded, _keys(grouping, "response", "first_response_at", tz), _duration_aggregates("response")),
+        (solved, _keys(grouping, "solved", "solved_at", tz), solved_aggregates),
+        (calls, _keys(grouping, "phone", "started_at", tz), _phone_aggregates()),
+        (clocks, _keys(grouping, "sla", "outcome_at", tz, prefix="ticket__"), _sla_aggregates()),
+    ]
+    return [
+        (queryset.annotate(**keys).values(*keys).annotate(**aggregates), tuple(aggregates))
+        for queryset, keys, aggregates in families
+    ]
+
+
+def family_sums(*, ranges: Ranges, grouping: str, **kwargs) -> dict:
+    """{group key: {sum name: value}} of every family over the instants in `ranges` (raw tables)."""
+    result: dict = defaultdict(lambda: dict.fromkeys(sums.SUM_COLUMNS, 0))
+    if not ranges:
+        return result
+    for queryset, names in family_querysets(ranges=ranges, grouping=grouping, **kwargs):
+        for row in queryset:
+            group = result[_row_key(row, grouping)]
+            for name in names:
+                group[name] += row[name] or 0
+    return result
+
+
+def value_querysets(
+    *, filters: MetricsFilters, scope, ranges: Ranges, grouping: str, tz: ZoneInfo
+) -> list[tuple[QuerySet, list[int]]]:
+    """Per family, the rows (grouping key(s), then duration values `c0`, `c1`, …) and the index of each
+    value's column in `sums.DURATION_COLUMNS`."""
+    result = []
+    for family, instant in (("response", "first_response_at"), ("solved", "solved_at")):
+        columns = [DURATIONS[name][1] for name in _family_durations(family)]
+        tickets = _tickets_of(None, family, filters, scope).filter(_in_ranges(instant, ranges))
+        keys = _keys(grouping, family, instant, tz)
+        values = {f"c{i}": F(f"metrics__{column}") for i, column in enumerate(columns)}
+        queryset = tickets.annotate(**keys, **values).values_list(*keys, *values)
+        result.append((queryset, [sums.DURATION_COLUMNS.index(column) for column in columns]))
+    return result
+
+
+def family_values(*, filters: MetricsFilters, scope, ranges: Ranges, grouping: str, tz: ZoneInfo) -> dict:
+    """{(group key, column index): {bucket: count}}: the duration histograms over `ranges` (raw tables)."""
+    histograms: dict = defaultdict(lambda: defaultdict(int))
+    if not ranges:
+        return histograms
+    querysets = value_querysets(filters=filters, scope=scope, ranges=ranges, grouping=grouping, tz=tz)
+    width = len(ROLLUP_KEYS) if grouping == ROLLUP else 1
+    for queryset, indexes in querysets:
+        for row in queryset:
+            key = row[:width] if grouping == ROLLUP else row[0]
+            for index, value in zip(indexes, row[width:], strict=True):
+                if value is not None:
+                    histograms[key, index][histogram.bucket_of(value)] += 1
+    return histograms
+
+
+def _merge(into: dict, rows: dict) -> None:
+    for key, values in rows.items():
+        group = into[key]
+        for name, value in values.items():
+            group[name] += value
+
+
+def _derive(group: dict, s: dict) -> None:
+    """Fill a group's measures from its sums."""
+    n = s["solved"]
+    group["tickets_created"] = s["created"]
+    group["tickets_solved"] = n
+    group["first_contact_resolution_rate"] = _rate(s["fcr"], n)
+    group["reopen_rate"] = _rate(s["reopened"], n)
+    group["reopens"] = s["reopens"]
+    group["replies_per_ticket"] = _mean(s["replies"], n)
+    group["one_touch_rate"] = _rate(s["one_touch"], n)
+    group["two_touch_rate"] = _rate(s["two_touch"], n)
+    group["solved_without_transfer_rate"] = _rate(s["no_transfer"], n)
+    group["team_stations_per_ticket"] = _mean(s["team_stations"], n)
+    group["assignee_stations_per_ticket"] = _mean(s["assignee_stations"], n)
+    group["repeat_contacts"] = s["repeat"]
+    group["repeat_contact_rate"] = _rate(s["repeat"], n)
+    for name, (_, column) in DURATIONS.items():
+        count, total = (s[sum_name] for sum_name in sums.duration_sums(column))
+        group[name] = _summary(count, total / count if count else None, None, None)
+    calls, answered, short = s["phone_calls"], s["phone_answered"], s["phone_short"]
+    offered = calls - short
+    group["phone_calls"], group["phone_calls_answered"] = calls, answered
+    group["phone_calls_abandoned"], group["phone_short_abandons"] = s["phone_abandoned"], short
+    group["phone_answered_within_threshold"] = s["phone_within"]
+    group["phone_abandonment_rate"] = _rate(s["phone_abandoned"] - short, offered)
+    group["phone_service_level"] = _rate(s["phone_within"], offered)
+    group["phone_first_call_resolution_rate"] = _rate(s["phone_fcr"], answered)
+    if answered:
+        group["phone_average_speed_of_answer_seconds"] = round(s["phone_wait"] / answered, 1)
+        group["phone_average_handle_time_seconds"] = round(s["phone_handle"] / answered, 1)
+    achieved_all = breached_all = 0
+    for metric in SLA_METRICS:
+        achieved, breached = s[f"sla_{metric}_achieved"], s[f"sla_{metric}_breached"]
+        group["sla"][metric] = {
+            "achieved": achieved,
+            "breached": breached,
+            "compliance_rate": _rate(achieved, achieved + breached),
+        }
+        achieved_all, breached_all = achieved_all + achieved, breached_all + breached
+    group["sla_compliance_rate"] = _rate(achieved_all, achieved_all + breached_all)
+
+
+def _has_activity(s: dict) -> bool:
+    return any(value for name, value in s.items() if name != "resolved")
+
+
+def _percentile_pair(counts: dict[int, int]) -> tuple[float | None, float | None]:
+    pairs = list(counts.items())
+    return histogram.percentile_cont(pairs, 0.5), histogram.percentile_cont(pairs, 0.9)
 
 
 def _empty_measures() -> dict:
@@ -347,6 +636,10 @@ def range_bounds(start: date, end: date, tz: ZoneInfo) -> tuple[datetime, dateti
     )
 
 
+#: `ticket_metrics(scope_teams=RAW)`: the tickets are an arbitrary queryset; read the raw tables only.
+RAW = object()
+
+
 def ticket_metrics(
     *,
     tickets: QuerySet[Ticket],
@@ -355,8 +648,13 @@ def ticket_metrics(
     group_by: str = "day",
     filters: MetricsFilters | None = None,
     tz: ZoneInfo | None = None,
+    scope_teams: list[int] | object | None = RAW,
 ) -> dict:
     """Metrics of `tickets` (already scoped to what the reader may see) for the dates start..end.
+
+    `scope_teams` names that scope as team ids (None: every ticket); given, and with `tz` the
+    installation's time zone, whole settled days are read from the daily rollup (`rollup_days`) and
+    only the other days from the raw tables.
 
     Returns {"start", "end", "group_by", "time_zone", "groups": [{"key", "label", measures…}],
     "totals": {measures…}}; see the module docstring for what each measure means.
@@ -368,62 +666,58 @@ def ticket_metrics(
     filters = filters or MetricsFilters()
     tz = tz or ZoneInfo(settings.TIME_ZONE)
     start_at, end_at = range_bounds(start, end, tz)
+    use_rollup = scope_teams is not RAW and str(tz) == settings.TIME_ZONE
+    clean = rollup_days(end=end) if use_rollup else []
+    if use_rollup:
+        base, scope = None, scope_teams
+    else:
+        base, scope = tickets, None
+    in_range = [day for day in clean if day >= start]
+    raw_ranges = _instants(_complement(in_range, start, end), tz)
 
-    def in_range(field: str) -> Q:
-        return Q(**{f"{field}__gte": start_at, f"{field}__lt": end_at})
+    sums_by_group: dict = defaultdict(lambda: dict.fromkeys(sums.SUM_COLUMNS, 0))
+    _merge(
+        sums_by_group,
+        family_sums(base=base, filters=filters, scope=scope, ranges=raw_ranges, grouping=group_by, tz=tz),
+    )
+    if in_range:
+        _merge(sums_by_group, _rollup_sums(in_range, filters, scope, group_by))
 
     groups: dict = defaultdict(_empty_measures)
     totals = groups[TOTAL]
+    total_sums = dict.fromkeys(sums.SUM_COLUMNS, 0)
+    for key, group_sums in sums_by_group.items():
+        for name, value in group_sums.items():
+            total_sums[name] += value
+        if group_by in TIME_GROUPS or _has_activity(group_sums):
+            _derive(groups[key], group_sums)
+    _derive(totals, total_sums)
 
-    created = _family_queryset(tickets, "created", filters).filter(in_range("created_at"))
-    for row in (
-        created.annotate(key=_group_key(group_by, "created", "created_at", tz))
-        .values("key")
-        .annotate(n=Count("pk"))
-    ):
-        groups[row["key"]]["tickets_created"] = row["n"]
-        totals["tickets_created"] += row["n"]
-
-    responded = _family_queryset(tickets, "response", filters).filter(in_range("first_response_at"))
-    response_key = _group_key(group_by, "response", "first_response_at", tz)
-    for key, summaries in _durations(responded, response_key, _family_durations("response")).items():
-        groups[key].update(summaries)
-
-    solved = _family_queryset(tickets, "solved", filters).filter(in_range("solved_at"))
-    solved_key = _group_key(group_by, "solved", "solved_at", tz)
-    _add_solved_counts(groups, solved=solved, key=solved_key)
-    for key, summaries in _durations(solved, solved_key, _family_durations("solved")).items():
-        groups[key].update(summaries)
-
+    _add_percentiles(
+        groups,
+        base=base,
+        filters=filters,
+        scope=scope,
+        group_by=group_by,
+        tz=tz,
+        clean=in_range,
+        raw_ranges=raw_ranges,
+        whole_range=(start_at, end_at),
+    )
     _add_backlog(
         groups,
-        tickets=_family_queryset(tickets, "backlog", filters),
+        base=base,
+        filters=filters,
+        scope=scope,
         group_by=group_by,
         start=start,
         end=end,
-        start_at=start_at,
-        end_at=end_at,
+        clean=clean,
+        sums_by_group=sums_by_group,
         tz=tz,
     )
-
     _add_surveys(
         groups, tickets=tickets, group_by=group_by, filters=filters, start_at=start_at, end_at=end_at, tz=tz
-    )
-    _add_phone_calls(
-        groups,
-        tickets=_family_queryset(tickets, "phone", filters),
-        agent=filters.agent,
-        group_by=group_by,
-        start_at=start_at,
-        end_at=end_at,
-        tz=tz,
-    )
-    _add_sla(
-        groups,
-        tickets=_family_queryset(tickets, "sla", filters),
-        group_by=group_by,
-        in_range=in_range("outcome_at"),
-        tz=tz,
     )
 
     if group_by in TIME_GROUPS:
@@ -453,95 +747,262 @@ def ticket_metrics(
     }
 
 
+def raw_window_days() -> int:
+    """How many recent days (today included) are always read raw: changes there need no marks."""
+    return settings.HELPDESK_REPEAT_CONTACT_DAYS + 2
+
+
+def settled_before(*, now: datetime | None = None) -> date:
+    """The first local day still inside the raw window; the rollup holds days before it."""
+    today = timezone.localdate(now or timezone.now(), timezone=ZoneInfo(settings.TIME_ZONE))
+    return today - timedelta(days=raw_window_days() - 1)
+
+
+def rollup_days(*, end: date) -> list[date]:
+    """The days up to `end` that the rollup holds correctly: computed, not marked since, and settled."""
+    last = min(end, settled_before() - timedelta(days=1))
+    return list(
+        MetricsRollupDay.objects.filter(day__lte=last, computed_at__isnull=False, dirty_at__isnull=True)
+        .order_by("day")
+        .values_list("day", flat=True)
+    )
+
+
+def day_runs(days: list[date]) -> list[tuple[date, date]]:
+    """Sorted days as runs of consecutive days (first, last)."""
+    runs: list[tuple[date, date]] = []
+    for day in days:
+        if runs and runs[-1][1] + timedelta(days=1) == day:
+            runs[-1] = (runs[-1][0], day)
+        else:
+            runs.append((day, day))
+    return runs
+
+
+def _complement(clean: list[date], start: date | None, end: date) -> list[tuple[date | None, date]]:
+    """The runs of days from `start` (None: since ever) to `end` that are not in the sorted `clean`."""
+    gaps, current = [], start
+    for first, last in day_runs([day for day in clean if (start is None or day >= start) and day <= end]):
+        if current is None or current < first:
+            gaps.append((current, first - timedelta(days=1)))
+        current = last + timedelta(days=1)
+    if current is None or current <= end:
+        gaps.append((current, end))
+    return gaps
+
+
+def _instants(runs: list[tuple[date | None, date]], tz: ZoneInfo) -> Ranges:
+    return [
+        (None if first is None else range_bounds(first, first, tz)[0], range_bounds(last, last, tz)[1])
+        for first, last in runs
+    ]
+
+
+def _days_q(days: list[date]) -> Q:
+    q = Q()
+    for first, last in day_runs(days):
+        q |= Q(day__gte=first, day__lte=last)
+    return q
+
+
+def _grain(filters: MetricsFilters, scope: list[int] | None, group_by: str) -> int:
+    """The coarsest rollup grain that answers a report (`tickets.reporting.models.Grain`)."""
+    if (
+        filters.agent is not None
+        or filters.channel
+        or filters.priority
+        or group_by not in (*TIME_GROUPS, "team")
+    ):
+        return Grain.FULL
+    if scope is None and filters.team is None and group_by in TIME_GROUPS:
+        return Grain.DAY
+    return Grain.TEAM
+
+
+def _rollup_q(filters: MetricsFilters, scope: list[int] | None, group_by: str) -> Q:
+    q = Q(grain=_grain(filters, scope, group_by))
+    if scope is not None:
+        q &= Q(team_id__in=scope)
+    if filters.team is not None:
+        q &= Q(team_id=filters.team)
+    if filters.agent is not None:
+        q &= Q(agent_id__isnull=True) if filters.agent == UNASSIGNED_FILTER else Q(agent_id=filters.agent)
+    if filters.channel:
+        q &= Q(channel=filters.channel)
+    if filters.priority:
+        q &= Q(priority=filters.priority)
+    return q
+
+
+def _rollup_key(group_by: str):
+    if group_by == "day":
+        return F("day")
+    if group_by in TIME_GROUPS:
+        return Trunc("day", group_by, output_field=DateField())
+    return F({"team": "team_id", "agent": "agent_id"}.get(group_by, group_by))
+
+
+def _rollup_sums(days: list[date], filters: MetricsFilters, scope, group_by: str) -> dict:
+    rows = (
+        MetricsRollup.objects.filter(_days_q(days), _rollup_q(filters, scope, group_by))
+        .annotate(key=_rollup_key(group_by))
+        .values("key")
+        .annotate(**{name: Sum(name) for name in sums.SUM_COLUMNS})
+        .order_by()
+    )
+    return {row.pop("key"): {name: value or 0 for name, value in row.items()} for row in rows}
+
+
+def _add_percentiles(groups, *, base, filters, scope, group_by, tz, clean, raw_ranges, whole_range) -> None:
+    """Median and p90 of every duration: exact from the raw tables when no day of the range is in the
+    rollup; otherwise from the rollup's histograms plus the raw days' values put into the same buckets
+    (`tickets.reporting.histogram` gives the error bound)."""
+    if not clean:
+        for family, instant in (("response", "first_response_at"), ("solved", "solved_at")):
+            tickets = _tickets_of(base, family, filters, scope).filter(_in_ranges(instant, [whole_range]))
+            key = _keys(group_by, family, instant, tz)["key"]
+            for group, pairs in _percentiles(tickets, key, _family_durations(family)).items():
+                if group != TOTAL and group not in groups:
+                    continue
+                for name, (median, p90) in pairs.items():
+                    groups[group][name].update(median=_hours(median), p90=_hours(p90))
+        return
+    histograms = (
+        MetricsHistogram.objects.filter(_days_q(clean), _rollup_q(filters, scope, group_by))
+        .annotate(key=_rollup_key(group_by))
+        .values_list("key", "column", "bucket")
+        .annotate(n=Sum("count"))
+        .order_by()
+    )
+    raw = {"filters": filters, "scope": scope, "ranges": raw_ranges, "grouping": group_by, "tz": tz}
+    if connection.vendor == "postgresql":
+        _percentiles_in_database(groups, group_by, histograms, value_querysets(**raw) if raw_ranges else [])
+        return
+    counts = family_values(**raw)
+    for key, column, bucket, n in histograms:
+        counts[key, column][bucket] += n
+    totals: dict = defaultdict(lambda: defaultdict(int))
+    for (key, column), buckets in counts.items():
+        for bucket, n in buckets.items():
+            totals[column][bucket] += n
+        if key in groups:
+            _set_percentiles(groups[key], column, _percentile_pair(buckets))
+    for column, buckets in totals.items():
+        _set_percentiles(groups[TOTAL], column, _percentile_pair(buckets))
+
+
+PERCENTILE_WORK_MEM = "64MB"
+
+
+def _percentiles_in_database(groups: dict, group_by: str, histograms: QuerySet, raw: list) -> None:
+    """PostgreSQL: merge the rollup's bucket counts with the raw days' values (bucketed by `width_bucket`
+    on the same edges) and return only the buckets that hold the median's and p90's ranks, so a year by
+    day moves a few thousand rows instead of every bucket."""
+    sql, params = histograms.query.sql_with_params()
+    parts, params = [f'SELECT key, "column" AS col, bucket, n FROM ({sql}) AS rolled'], list(params)
+    for queryset, indexes in raw:
+        sql, query_params = queryset.query.sql_with_params()
+        pairs = ", ".join(f"({index}, family.c{i})" for i, index in enumerate(indexes))
+        parts.append(
+            "SELECT family.key, value.col, width_bucket(value.v, %s::bigint[]) - 1, 1 "
+            f"FROM ({sql}) AS family CROSS JOIN LATERAL (VALUES {pairs}) AS value (col, v) "
+            "WHERE value.v IS NOT NULL"
+        )
+        params.extend([list(histogram.EDGES), *query_params])
+    union = " UNION ALL ".join(parts)
+    ranks = []
+    for fraction in (0.5, 0.9):
+        lower = f"FLOOR({fraction} * (total - 1))::bigint"
+        for rank in (lower, f"LEAST({lower} + 1, total - 1)"):
+            ranks.append(f"(upto - n <= {rank} AND {rank} < upto)")
+    for grouped in (True, False):
+        key, partition = ("key, ", "key, col") if grouped else ("", "col")
+        statement = (
+            f"WITH merged AS (SELECT {key}col, bucket, SUM(n)::bigint AS n FROM ({union}) AS counts "
+            f"GROUP BY {key}col, bucket), "
+            f"cumulated AS (SELECT {key}col, bucket, n, "
+            f"(SUM(n) OVER (PARTITION BY {partition} ORDER BY bucket))::bigint AS upto, "
+            f"(SUM(n) OVER (PARTITION BY {partition}))::bigint AS total FROM merged) "
+            f"SELECT {'key' if grouped else 'NULL'}, col, bucket, upto - n, upto, total FROM cumulated "
+            f"WHERE {' OR '.join(ranks)}"
+        )
+        segments: dict = defaultdict(list)
+        totals: dict = {}
+        with transaction.atomic(), connection.cursor() as cursor:
+            # The window's sort of a year of buckets fits in memory this way instead of spilling to disk.
+            cursor.execute(f"SET LOCAL work_mem = '{PERCENTILE_WORK_MEM}'")
+            cursor.execute(statement, params)
+            for group, column, bucket, before, through, total in cursor.fetchall():
+                if not grouped:
+                    group = TOTAL
+                elif group_by in TIME_GROUPS and isinstance(group, datetime):
+                    group = group.date()
+                segments[group, column].append((bucket, int(before), int(through)))
+                totals[group, column] = int(total)
+        for (group, column), found in segments.items():
+            if group in groups:
+                pair = tuple(
+                    histogram.percentile_from_segments(found, totals[group, column], fraction)
+                    for fraction in (0.5, 0.9)
+                )
+                _set_percentiles(groups[group], column, pair)
+
+
+def _set_percentiles(group: dict, column: int, pair: tuple[float | None, float | None]) -> None:
+    median, p90 = pair
+    group[COLUMN_NAMES[sums.DURATION_COLUMNS[column]]].update(median=_hours(median), p90=_hours(p90))
+
+
+COLUMN_NAMES = {column: name for name, (_, column) in DURATIONS.items()}
+
+
+def _add_backlog(groups, *, base, filters, scope, group_by, start, end, clean, sums_by_group, tz) -> None:
+    """Backlog: created minus resolved (`Coalesce(solved_at, closed_at)`) before the instant, from the
+    rollup's days and the raw tables for the others."""
+    if group_by not in TIME_GROUPS:
+        history = [day for day in clean if day <= end]
+        rows = _backlog_rows(
+            base, filters, scope, _instants(_complement(history, None, end), tz), group_by, tz
+        )
+        if history:
+            rolled = (
+                MetricsRollup.objects.filter(_days_q(history), _rollup_q(filters, scope, group_by))
+                .annotate(key=_rollup_key(group_by))
+                .values("key")
+                .annotate(created_n=Sum("created"), resolved_n=Sum("resolved"))
+                .order_by()
+            )
+            rows += [(row["key"], row["created_n"], row["resolved_n"]) for row in rolled]
+        for key, created, resolved in rows:
+            if created - resolved:
+                groups[key]["backlog"] += created - resolved
+                groups[TOTAL]["backlog"] += created - resolved
+        return
+    history = [day for day in clean if day < start]
+    before = start - timedelta(days=1)
+    ((_, running, resolved),) = _backlog_rows(
+        base, filters, scope, _instants(_complement(history, None, before), tz), None, tz
+    )
+    running -= resolved
+    if history:
+        rolled = MetricsRollup.objects.filter(
+            _days_q(history), _rollup_q(filters, scope, group_by)
+        ).aggregate(created_n=Sum("created"), resolved_n=Sum("resolved"))
+        running += (rolled["created_n"] or 0) - (rolled["resolved_n"] or 0)
+    for period in _periods(start, end, group_by):
+        period_sums = sums_by_group.get(period)
+        if period_sums:
+            running += period_sums["created"] - period_sums["resolved"]
+        groups[period]["backlog"] = running
+    groups[TOTAL]["backlog"] = running
+
+
 def _family_durations(family: str) -> list[str]:
     return [name for name, (of_family, _) in DURATIONS.items() if of_family == family]
 
 
 def _empty_label(group_by: str) -> str:
     return UNASSIGNED if group_by in ("agent", "team") else "(none)"
-
-
-def _add_solved_counts(groups: dict, *, solved: QuerySet[Ticket], key) -> None:
-    """Counts over the solved tickets of each group, one grouped query; totals are the sums of the groups.
-
-    First-contact resolution: solved with exactly one public agent reply and never reopened. One- and
-    two-touch: solved with one or two replies. A transfer: a second team or a second assignee.
-    Repeat contact: the customer opened another ticket within HELPDESK_REPEAT_CONTACT_DAYS of the solve.
-    """
-    replies, reopens = "metrics__agent_public_replies", "metrics__reopens"
-    repeat_window = timedelta(days=settings.HELPDESK_REPEAT_CONTACT_DAYS)
-    came_back = Exists(
-        Ticket.objects.filter(
-            customer=OuterRef("customer"),
-            created_at__gt=OuterRef("solved_at"),
-            created_at__lte=OuterRef("solved_at") + repeat_window,
-        )
-    )
-    counts = {
-        "n": Count("pk"),
-        "fcr": Count("pk", filter=Q(**{replies: 1, reopens: 0})),
-        "reopened": Count("pk", filter=Q(**{f"{reopens}__gt": 0})),
-        "reopens": Sum(reopens),
-        "replies": Sum(replies),
-        "one_touch": Count("pk", filter=Q(**{replies: 1})),
-        "two_touch": Count("pk", filter=Q(**{replies: 2})),
-        "no_transfer": Count(
-            "pk", filter=Q(metrics__team_stations__lte=1, metrics__assignee_stations__lte=1)
-        ),
-        "team_stations": Sum("metrics__team_stations"),
-        "assignee_stations": Sum("metrics__assignee_stations"),
-        "repeat": Count("pk", filter=came_back),
-    }
-    rows = list(solved.annotate(key=key).values("key").annotate(**counts))
-    rows.append({"key": TOTAL, **{name: sum(row[name] or 0 for row in rows) for name in counts}})
-    for row in rows:
-        group, n = groups[row["key"]], row["n"]
-        group["tickets_solved"] = n
-        group["first_contact_resolution_rate"] = _rate(row["fcr"], n)
-        group["reopen_rate"] = _rate(row["reopened"], n)
-        group["reopens"] = row["reopens"] or 0
-        group["replies_per_ticket"] = _mean(row["replies"], n)
-        group["one_touch_rate"] = _rate(row["one_touch"], n)
-        group["two_touch_rate"] = _rate(row["two_touch"], n)
-        group["solved_without_transfer_rate"] = _rate(row["no_transfer"], n)
-        group["team_stations_per_ticket"] = _mean(row["team_stations"], n)
-        group["assignee_stations_per_ticket"] = _mean(row["assignee_stations"], n)
-        group["repeat_contacts"] = row["repeat"]
-        group["repeat_contact_rate"] = _rate(row["repeat"], n)
-
-
-def _add_backlog(groups: dict, *, tickets, group_by, start, end, start_at, end_at, tz) -> None:
-    resolved_at = Coalesce("solved_at", "closed_at")
-    tickets = tickets.annotate(resolved_at=resolved_at)
-    if group_by not in TIME_GROUPS:
-        open_at_end = tickets.filter(
-            Q(resolved_at__isnull=True) | Q(resolved_at__gte=end_at), created_at__lt=end_at
-        )
-        for row in (
-            open_at_end.annotate(key=F(_dimension_field(group_by, "backlog")))
-            .values("key")
-            .annotate(n=Count("pk"))
-        ):
-            groups[row["key"]]["backlog"] = row["n"]
-            groups[TOTAL]["backlog"] += row["n"]
-        return
-    # backlog(T) = tickets created before T - tickets resolved before T, accumulated period by period.
-    before = tickets.aggregate(
-        created=Count("pk", filter=Q(created_at__lt=start_at)),
-        resolved=Count("pk", filter=Q(resolved_at__lt=start_at)),
-    )
-    running = before["created"] - before["resolved"]
-    resolved_by_period = dict(
-        tickets.filter(resolved_at__gte=start_at, resolved_at__lt=end_at)
-        .annotate(key=Trunc("resolved_at", group_by, output_field=DateField(), tzinfo=tz))
-        .values("key")
-        .annotate(n=Count("pk"))
-        .values_list("key", "n")
-    )
-    for period in _periods(start, end, group_by):
-        running += groups[period]["tickets_created"] - resolved_by_period.get(period, 0)
-        groups[period]["backlog"] = running
-    groups[TOTAL]["backlog"] = running
 
 
 def _fill_scores(group: dict, kind: str, counts: dict[int, int]) -> None:
@@ -585,103 +1046,6 @@ def _add_surveys(groups: dict, *, tickets, group_by, filters, start_at, end_at, 
     totals = groups[TOTAL]
     totals["surveys_sent"], totals["surveys_responded"] = sent, responded
     totals["survey_response_rate"] = _rate(responded, sent)
-
-
-def _add_phone_calls(groups: dict, *, tickets, agent, group_by, start_at, end_at, tz) -> None:
-    """Inbound calls of the tickets, one grouped query; sums (not means) so totals add up exactly.
-
-    Grouped and filtered by the agent who answered the call (abandoned calls have none: "(unassigned)").
-    Short abandons (within HELPDESK_PHONE_SHORT_ABANDON_SECONDS) are counted apart and left out of the
-    offered calls that service level and abandonment rate divide by.
-    """
-    calls = PhoneCall.objects.filter(
-        ticket__in=tickets.values("pk"),
-        direction=PhoneCall.Direction.INBOUND,
-        started_at__gte=start_at,
-        started_at__lt=end_at,
-    ).order_by()
-    if agent is not None:
-        calls = calls.filter(_agent_q("agent", agent))
-    if group_by in TIME_GROUPS:
-        key = Trunc("started_at", group_by, output_field=DateField(), tzinfo=tz)
-    else:
-        key = F(_dimension_field(group_by, "phone"))
-    answered = Q(outcome=PhoneCall.Outcome.ANSWERED)
-    abandoned = Q(outcome=PhoneCall.Outcome.ABANDONED)
-    short = abandoned & Q(queue_wait_seconds__lte=settings.HELPDESK_PHONE_SHORT_ABANDON_SECONDS)
-    called_again = Exists(
-        PhoneCall.objects.filter(
-            ticket=OuterRef("ticket"),
-            direction=PhoneCall.Direction.INBOUND,
-            started_at__gt=OuterRef("started_at"),
-        )
-    )
-    resolved_on_the_call = (
-        answered
-        & Q(ticket__status__in=[Status.SOLVED, Status.CLOSED], ticket__metrics__reopens=0)
-        & ~Q(called_again)
-    )
-    sums = {
-        "n": Count("pk"),
-        "answered": Count("pk", filter=answered),
-        "abandoned": Count("pk", filter=abandoned),
-        "short": Count("pk", filter=short),
-        "within": Count(
-            "pk", filter=answered & Q(queue_wait_seconds__lte=settings.HELPDESK_PHONE_SERVICE_LEVEL_SECONDS)
-        ),
-        "wait": Sum("queue_wait_seconds", filter=answered),
-        "handle": Sum(F("talk_seconds") + F("wrap_up_seconds"), filter=answered),
-        "fcr": Count("pk", filter=resolved_on_the_call),
-    }
-    rows = list(calls.annotate(key=key).values("key").annotate(**sums))
-    rows.append({"key": TOTAL, **{name: sum(row[name] or 0 for row in rows) for name in sums}})
-    for row in rows:
-        group = groups[row["key"]]
-        offered = row["n"] - row["short"]
-        group["phone_calls"], group["phone_calls_answered"] = row["n"], row["answered"]
-        group["phone_calls_abandoned"], group["phone_short_abandons"] = row["abandoned"], row["short"]
-        group["phone_answered_within_threshold"] = row["within"]
-        group["phone_abandonment_rate"] = _rate(row["abandoned"] - row["short"], offered)
-        group["phone_service_level"] = _rate(row["within"], offered)
-        group["phone_first_call_resolution_rate"] = _rate(row["fcr"], row["answered"])
-        if row["answered"]:
-            group["phone_average_speed_of_answer_seconds"] = round((row["wait"] or 0) / row["answered"], 1)
-            group["phone_average_handle_time_seconds"] = round((row["handle"] or 0) / row["answered"], 1)
-
-
-def _add_sla(groups: dict, *, tickets: QuerySet[Ticket], group_by: str, in_range: Q, tz: ZoneInfo) -> None:
-    """SLA outcomes per group and metric, in one grouped aggregate over the clocks of `tickets`."""
-    clocks = (
-        SlaClock.objects.filter(
-            ticket__in=tickets.values("pk"), state__in=[ClockState.ACHIEVED, ClockState.BREACHED]
-        )
-        .annotate(outcome_at=Coalesce("breached_at", "stopped_at"))
-        .filter(in_range)
-        .order_by()
-    )
-    if group_by in TIME_GROUPS:
-        key = Trunc("outcome_at", group_by, output_field=DateField(), tzinfo=tz)
-    else:
-        key = F(f"ticket__{_dimension_field(group_by, 'sla')}")
-    rows = (
-        clocks.annotate(key=key)
-        .values("key", "metric")
-        .annotate(
-            achieved=Count("pk", filter=Q(state=ClockState.ACHIEVED)),
-            breached=Count("pk", filter=Q(state=ClockState.BREACHED)),
-        )
-    )
-    for row in rows:
-        for group in (groups[row["key"]], groups[TOTAL]):
-            outcome = group["sla"][row["metric"]]
-            outcome["achieved"] += row["achieved"]
-            outcome["breached"] += row["breached"]
-    for group in groups.values():
-        for outcome in group["sla"].values():
-            outcome["compliance_rate"] = _rate(outcome["achieved"], outcome["achieved"] + outcome["breached"])
-        achieved = sum(outcome["achieved"] for outcome in group["sla"].values())
-        breached = sum(outcome["breached"] for outcome in group["sla"].values())
-        group["sla_compliance_rate"] = _rate(achieved, achieved + breached)
 
 
 def sla_compliance_series(result: dict) -> dict[str, list[float | None]]:

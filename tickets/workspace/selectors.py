@@ -12,6 +12,7 @@ from django.db.models.functions import Coalesce
 from tickets import transitions
 from tickets.adapters import sla as sla_adapter
 from tickets.mail.forwards import ForwardedMessage, attached_message, split_forward
+from tickets.mail.remote_images import BlockedHtml, block_remote_images
 from tickets.models import (
     NO_SLA_DUE,
     Agent,
@@ -185,17 +186,24 @@ MAX_ATTACHED_MESSAGE_BYTES = 5 * 1024 * 1024
 ATTACHED_MESSAGE_TYPES = frozenset({"message/rfc822", "message/global"})
 
 
-def ticket_thread(*, ticket: Ticket) -> list[Message]:
+def ticket_thread(*, ticket: Ticket, show_remote_images_of: int | None = None) -> list[Message]:
     """The ticket's messages for the ticket page, each with what forwarding and attaching tell about it.
 
     `message.forward` is the inline forward of an email (who forwarded it is the author; the forwarded
     message's sender, date and subject are in it), or None; `attachment.as_message` summarises an attached
     `message/rfc822` part so it is shown as a message rather than an opaque file, or None.
+    `message.display_html` is its HTML with remote images blocked (tracking pixels), except for the
+    message `show_remote_images_of`; `message.remote_images_blocked` counts the blocked images.
     """
     messages = list(
         ticket.messages.select_related("author_user", "author_customer").prefetch_related("attachments")
     )
     for position, message in enumerate(messages):
+        if message.pk == show_remote_images_of:
+            shown = BlockedHtml(html=message.body_html, blocked=0)
+        else:
+            shown = block_remote_images(message.body_html)
+        message.display_html, message.remote_images_blocked = shown.html, shown.blocked
         message.forward = None
         if message.channel == Channel.EMAIL and message.author_role == Message.AuthorRole.CUSTOMER:
             # Only the first message carries the ticket's subject, which tells an Outlook forward ("FW:").

@@ -311,11 +311,17 @@ def ticket_new(request: HttpRequest) -> HttpResponse:
     return _page(request, "workspace/ticket_new.html", {"form": form}, status=status)
 
 
+def _remote_images_param(request: HttpRequest) -> int | None:
+    """`?remote_images=<message id>`: the message whose remote images the agent asked to see."""
+    value = request.GET.get("remote_images", "")
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 19 else None
+
+
 def _ticket_context(request: HttpRequest, ticket: Ticket, form: ReplyForm | None = None) -> dict:
     now = timezone.now()
     return {
         "ticket": ticket,
-        "thread": ws.ticket_thread(ticket=ticket),
+        "thread": ws.ticket_thread(ticket=ticket, show_remote_images_of=_remote_images_param(request)),
         "audit": ticket.audit_entries.select_related("actor").order_by("-created_at", "-pk")[:100],
         "form": form or ReplyForm(),
         "macros": ws.macro_list(ticket=ticket),

@@ -1,0 +1,294 @@
+"""Keeps the daily metrics rollup (`tickets.reporting.models`) equal to the raw tables.
+
+Days are local days of the installation's time zone (`TIME_ZONE`). The most recent days, today
+included (`metrics.raw_window_days()`: the repeat-contact window plus two), are always read from the
+raw tables, so the live desk's changes need no bookkeeping; a day is computed once it has left that
+window, and again whenever a change marks it:
+
+- `rollup_mark_ticket` / `rollup_mark_days`: the ticket services mark the settled days a change moves
+  (the days of the ticket's creation, first reply, solve, close, calls and SLA outcomes; the old solve
+  day on a reopen; the days before an old ticket's creation that its repeat-contact rule reaches).
+- `rollup_sweep` (beat task `tickets_rollup_metrics`): recomputes the days that are marked, or settled
+  and never computed, oldest first, each claimed with a lease so two workers never compute one day and
+  a crashed worker's day is taken again once the lease ran out. Recomputing is idempotent: a day's rows
+  are deleted and rewritten from the raw tables in one transaction.
+- `rollup_backfill` (`manage.py metrics_rollup_backfill`): computes a span of days, a chunk at a time.
+
+A mark that arrives while its day is being computed survives (the day's `dirty_at` is cleared only if it
+still holds the value read before computing), so the next sweep computes the day again.
+"""
+
+from collections.abc import Callable, Iterable
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Min, Q
+from django.db.models.functions import Coalesce, TruncDate
+from django.utils import timezone
+
+from tickets.adapters.sla import ClockState, SlaClock
+from tickets.models import PhoneCall, Ticket
+from tickets.reporting import histogram, metrics, sums
+from tickets.reporting.models import Grain, MetricsHistogram, MetricsRollup, MetricsRollupDay
+
+LEASE = timedelta(minutes=15)
+#: Settled days the sweep makes sure exist (so days that leave the raw window get computed even when
+#: nothing marked them); older gaps are the backfill's.
+CATCH_UP_DAYS = 7
+SWEEP_MAX_DAYS = 31
+INSERT_BATCH = 5000
+
+
+def _tz() -> ZoneInfo:
+    return ZoneInfo(settings.TIME_ZONE)
+
+
+def _local_day(instant: datetime) -> date:
+    return timezone.localtime(instant, _tz()).date()
+
+
+def _markable() -> Q:
+    # A day never computed is read raw and will be computed from the data as it is then: no mark needed.
+    # A day being computed for the first time is claimed: marking it keeps the change from being lost.
+    return Q(computed_at__isnull=False) | Q(claimed_until__isnull=False)
+
+
+def rollup_mark_days(days: Iterable[date], *, now: datetime) -> int:
+    """Mark computed settled days as changed (days inside the raw window need no mark); returns how many."""
+    settled = metrics.settled_before(now=now)
+    stale = sorted({day for day in days if day < settled})
+    if not stale:
+        return 0
+    return MetricsRollupDay.objects.filter(_markable(), day__in=stale).update(dirty_at=now)
+
+
+def rollup_mark_ticket(ticket: Ticket, *, now: datetime, also: Iterable[datetime | None] = ()) -> int:
+    """Mark the computed settled days on which `ticket`'s figures sit (and the days of `also`) as changed,
+    in one statement; returns how many days.
+
+    Costs no query for a ticket created inside the raw window (everything it touches is later).
+    """
+    settled = metrics.settled_before(now=now)
+    also = [instant for instant in also if instant is not None]
+    created = _local_day(ticket.created_at)
+    if created >= settled and all(_local_day(instant) >= settled for instant in also):
+        return 0
+    instants = [ticket.created_at, ticket.first_response_at, ticket.solved_at, ticket.closed_at, *also]
+    days = {_local_day(instant) for instant in instants if instant is not None}
+    # An old ticket (an import) can be the repeat contact of its customer's tickets solved before it.
+    days.update(created - timedelta(days=n) for n in range(1, settings.HELPDESK_REPEAT_CONTACT_DAYS + 2))
+    tz = _tz()
+    calls = PhoneCall.objects.filter(ticket_id=ticket.pk).order_by()
+    outcomes = SlaClock.objects.filter(
+        ticket_id=ticket.pk, state__in=[ClockState.ACHIEVED, ClockState.BREACHED]
+    ).order_by()
+    touched = (
+        Q(day__in=sorted(days))
+        | Q(day__in=calls.annotate(d=TruncDate("started_at", tzinfo=tz)).values("d"))
+        | Q(
+            day__in=outcomes.annotate(d=TruncDate(Coalesce("breached_at", "stopped_at"), tzinfo=tz)).values(
+                "d"
+            )
+        )
+    )
+    return MetricsRollupDay.objects.filter(_markable(), touched, day__lt=settled).update(dirty_at=now)
+
+
+def rollup_compute(first: date, last: date) -> int:
+    """Rewrite the rollup rows of the days first..last from the raw tables; returns the rows written."""
+    tz = _tz()
+    common = {
+        "filters": metrics.MetricsFilters(),
+        "scope": None,
+        "ranges": [metrics.range_bounds(first, last, tz)],
+        "grouping": metrics.ROLLUP,
+        "tz": tz,
+    }
+    with transaction.atomic():
+        MetricsRollup.objects.filter(day__gte=first, day__lte=last).delete()
+        MetricsHistogram.objects.filter(day__gte=first, day__lte=last).delete()
+        if connection.vendor == "postgresql":
+            written = _insert_sums(metrics.family_querysets(base=None, **common))
+            written += _insert_histograms(metrics.value_querysets(**common))
+        else:
+            written = _create_rows(common)
+        written += _insert_coarser_grains(first, last)
+    return written
+
+
+def _keys_sql(alias: str = "") -> str:
+    return ", ".join(f"{alias}{name}" for name in metrics.ROLLUP_KEYS)
+
+
+def _execute(sql: str, params: list) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return max(cursor.rowcount, 0)
+
+
+def _insert_sums(querysets: list) -> int:
+    """PostgreSQL: every family's grouped rows summed per group straight into the rollup, in one statement."""
+    parts, params = [], []
+    for queryset, names in querysets:
+        sql, query_params = queryset.query.sql_with_params()
+        columns = ", ".join(name if name in names else f"0 AS {name}" for name in sums.SUM_COLUMNS)
+        parts.append(f"SELECT {_keys_sql()}, {columns} FROM ({sql}) AS family")
+        params.extend(query_params)
+    totals = ", ".join(f"COALESCE(SUM({name}), 0)" for name in sums.SUM_COLUMNS)
+    return _execute(
+        f"INSERT INTO {MetricsRollup._meta.db_table} (grain, day, team_id, agent_id, channel, priority, "
+        f"{', '.join(sums.SUM_COLUMNS)}) SELECT {Grain.FULL}, {_keys_sql()}, {totals} "
+        f"FROM ({' UNION ALL '.join(parts)}) AS families GROUP BY {_keys_sql()}",
+        params,
+    )
+
+
+def _insert_histograms(querysets: list) -> int:
+    """PostgreSQL: the duration values counted per group, column and bucket (`width_bucket` on the fixed
+    edges, the same buckets as `histogram.bucket_of`), straight into the histogram table."""
+    parts, params = [], []
+    for queryset, indexes in querysets:
+        sql, query_params = queryset.query.sql_with_params()
+        pairs = ", ".join(f"({index}, family.c{i})" for i, index in enumerate(indexes))
+        parts.append(
+            f"SELECT {_keys_sql('family.')}, value.col, width_bucket(value.v, %s::bigint[]) - 1 AS bucket "
+            f"FROM ({sql}) AS family CROSS JOIN LATERAL (VALUES {pairs}) AS value (col, v) "
+            "WHERE value.v IS NOT NULL"
+        )
+        params.extend([list(histogram.EDGES), *query_params])
+    return _execute(
+        f"INSERT INTO {MetricsHistogram._meta.db_table} (grain, day, team_id, agent_id, channel, priority, "
+        f'"column", bucket, count) SELECT {Grain.FULL}, {_keys_sql()}, col, bucket, COUNT(*) '
+        f"FROM ({' UNION ALL '.join(parts)}) AS val GROUP BY {_keys_sql()}, col, bucket",
+        params,
+    )
+
+
+def _create_rows(common: dict) -> int:
+    """SQLite (the embedded default, small): the same rows built in Python."""
+    rows = [
+        MetricsRollup(day=day, team_id=team, agent_id=agent, channel=channel, priority=priority, **values)
+        for (day, team, agent, channel, priority), values in metrics.family_sums(base=None, **common).items()
+    ]
+    buckets = [
+        MetricsHistogram(
+            day=day,
+            team_id=team,
+            agent_id=agent,
+            channel=channel,
+            priority=priority,
+            column=column,
+            bucket=bucket,
+            count=count,
+        )
+        for ((day, team, agent, channel, priority), column), counts in metrics.family_values(**common).items()
+        for bucket, count in counts.items()
+    ]
+    MetricsRollup.objects.bulk_create(rows, batch_size=INSERT_BATCH)
+    MetricsHistogram.objects.bulk_create(buckets, batch_size=INSERT_BATCH)
+    return len(rows) + len(buckets)
+
+
+def _insert_coarser_grains(first: date, last: date) -> int:
+    """The day-and-team and the day grains, summed from the full grain of the same days."""
+    written = 0
+    rollup_table, histogram_table = MetricsRollup._meta.db_table, MetricsHistogram._meta.db_table
+    totals = ", ".join(f"SUM({name})" for name in sums.SUM_COLUMNS)
+    columns = ", ".join(sums.SUM_COLUMNS)
+    for grain, team in ((Grain.TEAM, "team_id"), (Grain.DAY, "NULL")):
+        group_by = "day, team_id" if grain == Grain.TEAM else "day"
+        written += _execute(
+            f"INSERT INTO {rollup_table} (grain, day, team_id, agent_id, channel, priority, {columns}) "
+            f"SELECT {grain}, day, {team}, NULL, '', '', {totals} FROM {rollup_table} "
+            f"WHERE grain = {Grain.FULL} AND day >= %s AND day <= %s GROUP BY {group_by}",
+            [first, last],
+        )
+        written += _execute(
+            f'INSERT INTO {histogram_table} (grain, day, team_id, agent_id, channel, priority, "column", '
+            f"bucket, count) SELECT {grain}, day, {team}, NULL, '', '', \"column\", bucket, SUM(count) "
+            f"FROM {histogram_table} WHERE grain = {Grain.FULL} AND day >= %s AND day <= %s "
+            f'GROUP BY {group_by}, "column", bucket',
+            [first, last],
+        )
+    return written
+
+
+def _claim(days: list[date], now: datetime) -> dict[date, datetime | None]:
+    """Lease the days that nobody holds; {claimed day: its dirty_at when claimed}."""
+    MetricsRollupDay.objects.bulk_create([MetricsRollupDay(day=day) for day in days], ignore_conflicts=True)
+    free = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+    claimed = {}
+    for day in days:
+        if MetricsRollupDay.objects.filter(free, day=day).update(claimed_until=now + LEASE):
+            claimed[day] = MetricsRollupDay.objects.values_list("dirty_at", flat=True).get(day=day)
+    return claimed
+
+
+def _finish(claimed: dict[date, datetime | None], now: datetime) -> None:
+    for day, dirty_at in claimed.items():
+        unchanged = Q(dirty_at__isnull=True) if dirty_at is None else Q(dirty_at=dirty_at)
+        done = MetricsRollupDay.objects.filter(unchanged, day=day).update(
+            computed_at=now, dirty_at=None, claimed_until=None
+        )
+        if not done:  # marked again while computing: keep the mark for the next sweep
+            MetricsRollupDay.objects.filter(day=day).update(computed_at=now, claimed_until=None)
+
+
+def rollup_sweep(*, now: datetime | None = None, max_days: int = SWEEP_MAX_DAYS) -> int:
+    """Compute the settled days that are marked, or were never computed; returns how many days."""
+    now = now or timezone.now()
+    settled = metrics.settled_before(now=now)
+    recent = [settled - timedelta(days=n) for n in range(1, CATCH_UP_DAYS + 1)]
+    MetricsRollupDay.objects.bulk_create([MetricsRollupDay(day=day) for day in recent], ignore_conflicts=True)
+    due = list(
+        MetricsRollupDay.objects.filter(
+            Q(computed_at__isnull=True) | Q(dirty_at__isnull=False),
+            Q(claimed_until__isnull=True) | Q(claimed_until__lt=now),
+            day__lt=settled,
+        )
+        .order_by("day")
+        .values_list("day", flat=True)[:max_days]
+    )
+    claimed = _claim(due, now)
+    for first, last in metrics.day_runs(sorted(claimed)):
+        rollup_compute(first, last)
+    _finish(claimed, now)
+    return len(claimed)
+
+
+def rollup_backfill(
+    *,
+    since: date | None = None,
+    until: date | None = None,
+    chunk_days: int = 31,
+    now: datetime | None = None,
+    progress: Callable[[date, date, int], None] | None = None,
+) -> int:
+    """Compute every settled day from `since` (default: the first ticket's day) to `until`, `chunk_days`
+    at a time; returns how many days. Safe beside the sweep: days another worker holds are skipped."""
+    now = now or timezone.now()
+    last_settled = metrics.settled_before(now=now) - timedelta(days=1)
+    until = min(until or last_settled, last_settled)
+    if since is None:
+        first_ticket = Ticket.objects.aggregate(first=Min("created_at"))["first"]
+        if first_ticket is None:
+            return 0
+        since = _local_day(first_ticket)
+    done, current = 0, since
+    while current <= until:
+        last = min(until, current + timedelta(days=chunk_days - 1))
+        days = [current + timedelta(days=n) for n in range((last - current).days + 1)]
+        claimed = _claim(days, now)
+        rows = sum(rollup_compute(first, end) for first, end in metrics.day_runs(sorted(claimed)))
+        _finish(claimed, now)
+        done += len(claimed)
+        if progress:
+            progress(current, last, rows)
+        current = last + timedelta(days=1)
+    if connection.vendor == "postgresql":
+        # Fresh statistics, so the planner knows how many rows a year of the rollup holds.
+        for model in (MetricsRollup, MetricsHistogram, MetricsRollupDay):
+            _execute(f"ANALYZE {model._meta.db_table}", [])
+    return done

@@ -8,7 +8,8 @@ without a session. For `--queries` open tickets of team 1 (a fixed random sample
 `bench-admin` (who sees all), then `GET /api/v1/tickets/{id}/similar/` (the query plus drafts and
 macros) as the agent, and `GET /api/v1/teams/{id}/breach-forecast/` for every team as the admin
 (`--repeat` times each, after one warm-up). Prints a markdown table (median, p95, max ms, SQL statements
-per call) with the machine and its load average before and after; progress on stderr.
+per call, and the median as a multiple of the ticket list's first page, timed in the same run) with the
+machine and its load average before and after; progress on stderr.
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ def _load() -> str:
     return ", ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
-def _timed(call) -> tuple[float, int]:
+def _timed(call) -> tuple[float, float, int]:
+    """(wall ms, ms spent in SQL, SQL statements) of one call."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -40,15 +42,21 @@ def _timed(call) -> tuple[float, int]:
         started = time.perf_counter()
         call()
         elapsed = (time.perf_counter() - started) * 1000
-    return elapsed, len(captured.captured_queries)
+    sql = sum(float(query["time"]) for query in captured.captured_queries) * 1000
+    return elapsed, sql, len(captured.captured_queries)
 
 
-def _row(label: str, runs: list[tuple[float, int]]) -> str:
-    times = sorted(elapsed for elapsed, _ in runs)
+def _row(label: str, runs: list[tuple[float, float, int]], baseline: float) -> tuple[str, float]:
+    times = sorted(elapsed for elapsed, _, _ in runs)
     p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
-    queries = statistics.median(count for _, count in runs)
+    sql = statistics.median(sql for _, sql, _ in runs)
+    queries = statistics.median(count for _, _, count in runs)
     median = statistics.median(times)
-    return f"| {label} | {len(times)} | {median:.1f} | {p95:.1f} | {times[-1]:.1f} | {queries:.0f} |"
+    ratio = median / (baseline or median)
+    cells = (
+        f"{len(times)} | {median:.1f} | {p95:.1f} | {times[-1]:.1f} | {sql:.1f} | {queries:.0f} | {ratio:.1f}"
+    )
+    return f"| {label} | {cells} |", median
 
 
 def main() -> None:
@@ -86,21 +94,30 @@ def main() -> None:
         ]
         now = timezone.now()
         rows = []
+        client = APIClient()
+        client.force_authenticate(agent)
+        # The plain first page of the ticket list: the yardstick of docs/performance.md ("x first page"),
+        # measured in the same run, since the shared machine's load moves every absolute figure.
+        assert client.get("/api/v1/tickets/").status_code == 200
+        row, baseline = _row(
+            "`GET /api/v1/tickets/` first page (agent)",
+            [_timed(lambda: client.get("/api/v1/tickets/")) for _ in range(20)],
+            0.0,
+        )
+        rows.append(row)
         for label, user in (("agent of 1 of 8 teams", agent), ("admin, all tickets", admin)):
             similar_tickets(user=user, ticket=sample[0], now=now)  # warm-up
             runs = []
             for ticket in sample:
                 runs.append(_timed(lambda t=ticket, u=user: similar_tickets(user=u, ticket=t, now=now)))
             print(f"  similar_tickets as {label} done", file=sys.stderr)
-            rows.append(_row(f"`similar_tickets` ({label})", runs))
-        client = APIClient()
-        client.force_authenticate(agent)
+            rows.append(_row(f"`similar_tickets` ({label})", runs, baseline)[0])
         runs = []
         for ticket in sample:
             path = f"/api/v1/tickets/{ticket.pk}/similar/"
             assert client.get(path).status_code == 200, path
             runs.append(_timed(lambda p=path: client.get(p)))
-        rows.append(_row("`GET /api/v1/tickets/{id}/similar/` (agent)", runs))
+        rows.append(_row("`GET /api/v1/tickets/{id}/similar/` (agent)", runs, baseline)[0])
         print("  similar API done", file=sys.stderr)
         client.force_authenticate(admin)
         runs = []
@@ -108,7 +125,7 @@ def main() -> None:
             path = f"/api/v1/teams/{team.pk}/breach-forecast/"
             assert client.get(path).status_code == 200, path
             runs += [_timed(lambda p=path: client.get(p)) for _ in range(args.repeat)]
-        rows.append(_row("`GET /api/v1/teams/{id}/breach-forecast/` (admin, each team)", runs))
+        rows.append(_row("`GET /api/v1/teams/{id}/breach-forecast/` (admin, each team)", runs, baseline)[0])
         print("  forecast API done", file=sys.stderr)
         total = Ticket.objects.count()
         solved = Ticket.objects.filter(status__in=["solved", "closed"]).count()
@@ -119,8 +136,10 @@ def main() -> None:
     )
     print(f"{platform.node()}, {os.cpu_count()} cores, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
     print(f"load average before {load_before}, after {_load()}\n")
-    print("| measure | runs | median ms | p95 ms | max ms | SQL statements |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print(
+        "| measure | runs | median ms | p95 ms | max ms | SQL ms (median) | SQL statements | x first page |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     print("\n".join(rows))
 
 

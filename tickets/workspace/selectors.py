@@ -9,6 +9,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, DateTimeField, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 
+from helpdesk.pagination import CappedCountPaginator, capped_counts
 from tickets import transitions
 from tickets.adapters import sla as sla_adapter
 from tickets.mail.forwards import ForwardedMessage, attached_message, split_forward
@@ -32,6 +33,8 @@ from tickets.selectors import ticket_list, ticket_visibility_q, user_is_admin
 from tickets.workspace.macro_text import render_macro
 
 PRESENCE_TTL = timedelta(seconds=30)
+# Queue views are counted up to this many (see queue_counts).
+COUNT_CAP = CappedCountPaginator.CAP
 
 
 @dataclass(frozen=True)
@@ -40,9 +43,6 @@ class QueueView:
     label: str
     sla_state: str = ""  # set for views that need SLA data
     leads_only: bool = False  # shown to team leads and admins
-    # Lists unsolved tickets only: its count then reads the unsolved partial indexes, not a year of
-    # solved and closed tickets (see queue_counts).
-    unsolved_only: bool = True
 
 
 QUEUE_VIEWS = (
@@ -53,9 +53,9 @@ QUEUE_VIEWS = (
     QueueView("breached", "Breached", sla_adapter.BREACHED_VIEW),
     QueueView("pending", "Pending"),
     QueueView("open", "All open"),
-    QueueView("solved", "Solved", unsolved_only=False),
-    QueueView("closed", "Closed", unsolved_only=False),
-    QueueView("all", "All tickets", unsolved_only=False),
+    QueueView("solved", "Solved"),
+    QueueView("closed", "Closed"),
+    QueueView("all", "All tickets"),
 )
 QUEUE_VIEW_BY_SLUG = {view.slug: view for view in QUEUE_VIEWS}
 DEFAULT_QUEUE_VIEW = "mine"
@@ -106,27 +106,20 @@ def queue_tickets(*, user: AbstractBaseUser, view: str, now: datetime) -> QueryS
     return tickets
 
 
-def queue_counts(*, user: AbstractBaseUser, now: datetime) -> dict[str, int | None]:
-    """{view slug: count} of the user's views: one query for the views of unsolved tickets, one for others.
+def queue_counts(*, user: AbstractBaseUser, now: datetime) -> dict[str, int]:
+    """{view slug: count} of the user's views in one query, each counted up to `COUNT_CAP` ("1,000+").
 
-    The views of unsolved tickets are counted over unsolved tickets only (partial indexes
-    `ticket_unsolved_*`); only the views that also list solved and closed tickets read every visible one."""
-    views = queue_views(user)
+    Exact counts would read every unsolved ticket of the user's teams, and for the views of solved and
+    closed tickets a year of them, on every page view; capped, each reads at most `COUNT_CAP` + 1 rows
+    through the indexes of its view, whatever the data size."""
     visible = Ticket.objects.filter(ticket_visibility_q(user))
-    counts: dict[str, int | None] = {}
-    for unsolved_only in (True, False):
-        aggregates = {}
-        for view in views:
-            if view.unsolved_only != unsolved_only:
-                continue
-            condition = _view_q(user, view.slug)
-            if view.sla_state:
-                condition &= sla_adapter.sla_state_q(view.sla_state, now)
-            aggregates[view.slug] = Count("pk", filter=condition)
-        if aggregates:
-            tickets = visible.filter(status__in=sorted(transitions.UNSOLVED)) if unsolved_only else visible
-            counts.update(tickets.aggregate(**aggregates))
-    return {view.slug: counts[view.slug] for view in views}
+    querysets = {}
+    for view in queue_views(user):
+        tickets = visible.filter(_view_q(user, view.slug))
+        if view.sla_state:
+            tickets = tickets.filter(sla_adapter.sla_state_q(view.sla_state, now))
+        querysets[view.slug] = tickets
+    return capped_counts(querysets, COUNT_CAP)
 
 
 def saved_view_list_q(*, user: AbstractBaseUser) -> QuerySet[SavedView]:

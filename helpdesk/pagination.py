@@ -16,6 +16,7 @@ from django.db.models import QuerySet
 from django.utils.functional import cached_property
 from rest_framework import pagination
 from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import ValidationError as ApiValidationError
 from rest_framework.request import Request
 
 
@@ -24,6 +25,30 @@ class CursorPagination(pagination.CursorPagination):
     page_size_query_param = "page_size"
     max_page_size = 100
     ordering = ("-pk",)
+
+    def get_page_size(self, request: Request) -> int:
+        # DRF ignores a malformed `page_size` and caps a large one; the schema states 1..max_page_size,
+        # so anything else is a 400 rather than a different page than asked for.
+        values = request.query_params.getlist(self.page_size_query_param)
+        if not values:
+            return self.page_size
+        text = values[-1]
+        if (
+            len(values) > 1
+            or not (text.isascii() and text.isdigit())
+            or not 1 <= int(text) <= self.max_page_size
+        ):
+            raise ApiValidationError(
+                {self.page_size_query_param: [f"Give one whole number from 1 to {self.max_page_size}."]}
+            )
+        return int(text)
+
+    def get_schema_operation_parameters(self, view) -> list[dict]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"].update(minimum=1, maximum=self.max_page_size)
+        return parameters
 
     def get_ordering(self, request: Request, queryset, view) -> tuple[str, ...]:
         if hasattr(view, "get_cursor_ordering"):

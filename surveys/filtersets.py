@@ -4,18 +4,19 @@ from django import forms
 from django.db.models import QuerySet, TextField
 from django.db.models.functions import Cast
 from django_filters import rest_framework as filters
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
 
 from surveys.models import Kind, SurveyInvitation, SurveyResponse
-from tickets.api.filtersets import IdFilter, IsoDateTimeRangeFilter, StrictBooleanFilter, StrictChoiceFilter
+from tickets.api.filtersets import (
+    IdFilter,
+    IntegerFilter,
+    IsoDateTimeRangeFilter,
+    StrictBooleanFilter,
+    StrictChoiceFilter,
+)
 
 
-@extend_schema_field(OpenApiTypes.INT)
-class ScoreFilter(filters.NumberFilter):
+class ScoreFilter(IntegerFilter):
     """A score on any survey scale (0-10), or a 400."""
-
-    field_class = forms.IntegerField
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, min_value=0, max_value=10, **kwargs)

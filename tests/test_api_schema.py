@@ -12,9 +12,11 @@ from django.db import close_old_connections
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from rest_framework.authtoken.models import Token
+from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
+    negative_data_rejection,
     response_schema_conformance,
     status_code_conformance,
 )
@@ -38,7 +40,15 @@ from tickets.models import (
 
 pytestmark = pytest.mark.django_db
 
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+# negative_data_rejection: a request the schema forbids (generated in negative mode) answers a 4xx.
+# positive_data_acceptance is off: an id the schema allows may name no row, and such a request answers 400.
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    negative_data_rejection,
+]
 
 
 def test_schema_generation_is_valid_and_free_of_warnings(tmp_path):
@@ -118,12 +128,20 @@ def api_schema(db):
         request_finished.connect(close_old_connections)
 
 
-def _fuzz(api_schema, token: str, methods: set[str], max_examples: int) -> int:
+POSITIVE, NEGATIVE = GenerationMode.POSITIVE, GenerationMode.NEGATIVE
+
+
+def _fuzz(
+    api_schema, token: str, methods: set[str], max_examples: int, mode: GenerationMode = POSITIVE
+) -> int:
     ran = 0
     for result in api_schema.get_all_operations():
         operation = result.ok()
         if operation.method.upper() not in methods:
             continue
+        raw = operation.definition.raw
+        if mode is NEGATIVE and not raw.get("parameters") and "requestBody" not in raw:
+            continue  # nothing in the request can be made invalid
 
         @settings(
             max_examples=max_examples,
@@ -132,7 +150,7 @@ def _fuzz(api_schema, token: str, methods: set[str], max_examples: int) -> int:
             derandomize=True,
             suppress_health_check=list(HealthCheck),
         )
-        @given(case=operation.as_strategy())
+        @given(case=operation.as_strategy(generation_mode=mode))
         def check(case):
             response = case.call(headers={"Authorization": f"Token {token}"})
             case.validate_response(response, checks=CHECKS)
@@ -144,11 +162,16 @@ def _fuzz(api_schema, token: str, methods: set[str], max_examples: int) -> int:
 
 def test_fuzzed_get_requests_never_fail_and_match_the_schema(api_schema, fuzz_data):
     assert _fuzz(api_schema, fuzz_data["admin"], {"GET"}, max_examples=10) >= 15
+    # Negative mode: each request breaks the schema (a wrong type, an id below 1, a score above 10, a
+    # page_size of 0, `?team=`); negative_data_rejection wants a 4xx for every one.
+    assert _fuzz(api_schema, fuzz_data["admin"], {"GET"}, max_examples=3, mode=NEGATIVE) >= 15
 
 
 def test_fuzzed_writes_never_fail_and_match_the_schema(api_schema, fuzz_data):
     # As a plain agent: the object-level rules (404s, 403s) are exercised along with the writes.
     assert _fuzz(api_schema, fuzz_data["agent"], {"POST", "PATCH"}, max_examples=10) >= 8
+    # Invalid writes as an admin, so they reach the validation rather than stopping at a 403.
+    assert _fuzz(api_schema, fuzz_data["admin"], {"POST", "PATCH"}, max_examples=3, mode=NEGATIVE) >= 8
 
 
 # The row each `{id}` of a GET path reads: the first one, which an admin may see.
@@ -230,3 +253,50 @@ def test_no_enum_query_parameter_accepts_an_empty_value(api_schema, fuzz_data):
             )
     assert len(answers) >= 15
     assert {request: status for request, status in answers.items() if status != 400} == {}
+
+
+@pytest.mark.parametrize(
+    ("url", "field"),
+    [
+        ("/api/v1/tickets/?page_size=abc", "page_size"),
+        ("/api/v1/tickets/?page_size=", "page_size"),
+        ("/api/v1/tickets/?page_size=0", "page_size"),
+        ("/api/v1/tickets/?page_size=101", "page_size"),
+        ("/api/v1/tickets/?page_size=5&page_size=6", "page_size"),
+        ("/api/v1/customers/?is_vip=yes", "is_vip"),
+        ("/api/v1/customers/?is_vip=", "is_vip"),
+        ("/api/v1/agents/?is_available=null", "is_available"),
+        ("/api/v1/notifications/?unread=maybe", "unread"),
+        ("/api/v1/tickets/?team=", "team"),
+        ("/api/v1/tickets/?team=0", "team"),
+        ("/api/v1/tickets/?breaching_within=", "breaching_within"),
+        ("/api/v1/survey-responses/?score_min=", "score_min"),
+        ("/api/v1/survey-responses/?score_max=11", "score_max"),
+        ("/api/v1/phone-calls/?started_after=", "started"),
+        ("/api/v1/metrics/?start=2026-01-01&end=2026-01-31&team=", "team"),
+        ("/api/v1/tickets/{ticket}/sla/explain/?clock=", "clock"),
+    ],
+)
+def test_what_the_schema_forbids_answers_400_in_json(as_user, admin_user, ticket, url, field):
+    response = as_user(admin_user).get(url.format(ticket=ticket.pk))
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("application/json")
+    assert field in response.json()["errors"]
+
+
+def test_the_schema_states_the_ranges_the_filters_enforce(client):
+    operations = client.get("/api/v1/schema/?format=json").json()["paths"]
+
+    def schema(path: str, name: str) -> dict:
+        parameters = operations[path]["get"]["parameters"]
+        return next(parameter["schema"] for parameter in parameters if parameter["name"] == name)
+
+    assert schema("/api/v1/tickets/", "page_size") == {"type": "integer", "minimum": 1, "maximum": 100}
+    assert schema("/api/v1/tickets/", "team") == {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}
+    assert schema("/api/v1/tickets/", "survey_score_min") == {"type": "integer", "minimum": 0, "maximum": 10}
+    assert schema("/api/v1/survey-responses/", "score_max") == {
+        "type": "integer",
+        "minimum": 0,
+        "maximum": 10,
+    }
+    assert schema("/api/v1/customers/", "is_vip") == {"type": "boolean"}

@@ -19,6 +19,8 @@ from sla.models import (
     Weekday,
     validate_time_zone,
 )
+from tickets.api.filtersets import MAX_ID
+from tickets.api.serializers import QueryIntegerField
 from tickets.models import Channel, Organization, Priority, Tag, Team
 
 MAX_TARGET_SECONDS = 2**31 - 1  # the column is a PositiveIntegerField
@@ -289,7 +291,9 @@ class ExplainQuerySerializer(serializers.Serializer):
     tz = serializers.CharField(
         required=False, validators=[validate_time_zone], help_text="IANA time zone to show instants in."
     )
-    clock = serializers.IntegerField(required=False, min_value=1, help_text="Explain only this clock.")
+    clock = QueryIntegerField(
+        required=False, min_value=1, max_value=MAX_ID, help_text="Explain only this clock."
+    )
 
 
 class ConditionCheckSerializer(serializers.Serializer):

@@ -13,6 +13,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django_filters import rest_framework as filters
 from django_filters.fields import ChoiceField, IsoDateTimeField, IsoDateTimeRangeField, RangeField
+from drf_spectacular.contrib.django_filters import DjangoFilterExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
@@ -38,11 +39,25 @@ MAX_ID = 2**63 - 1  # the largest primary key; bigger numbers would overflow the
 MAX_BREACHING_WITHIN_MINUTES = 366 * 24 * 60
 
 
-@extend_schema_field(OpenApiTypes.INT)
-class IdFilter(filters.NumberFilter):
-    """An object id: a positive integer that fits a bigint, or a 400."""
+class StrictIntegerField(forms.IntegerField):
+    """A whole number; `?name=` (empty) is a 400 rather than silently no filter."""
 
-    field_class = forms.IntegerField
+    def to_python(self, value):
+        if value == "":
+            raise forms.ValidationError("Give a whole number, or leave the parameter out.")
+        return super().to_python(value)
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class IntegerFilter(filters.NumberFilter):
+    """A whole number (a decimal, text or an empty value is a 400); `min_value`/`max_value` bound it, and
+    the schema states those bounds (`BoundedFilterExtension`)."""
+
+    field_class = StrictIntegerField
+
+
+class IdFilter(IntegerFilter):
+    """An object id: a positive integer that fits a bigint, or a 400."""
 
     def __init__(self, *args, **kwargs) -> None:
         kwargs.setdefault("min_value", 1)
@@ -67,6 +82,12 @@ class UtcIsoDateTimeRangeField(IsoDateTimeRangeField):
     def __init__(self, *args, **kwargs) -> None:
         RangeField.__init__(self, (UtcIsoDateTimeField(), UtcIsoDateTimeField()), *args, **kwargs)
 
+    def clean(self, value):
+        # None: the parameter was left out. "": it was sent empty, which is no date and time.
+        if value and "" in value:
+            raise forms.ValidationError("Give an ISO 8601 date and time, or leave the parameter out.")
+        return super().clean(value)
+
 
 class IsoDateTimeRangeFilter(filters.IsoDateTimeFromToRangeFilter):
     """`<name>_after` / `<name>_before` as ISO 8601 instants (any offset, compared in UTC)."""
@@ -75,11 +96,13 @@ class IsoDateTimeRangeFilter(filters.IsoDateTimeFromToRangeFilter):
 
 
 class StrictBooleanField(forms.NullBooleanField):
-    """true/false (or 1/0); anything else is a 400 rather than silently no filter."""
+    """true/false (or 1/0); anything else, an empty value too, is a 400 rather than silently no filter."""
 
     def to_python(self, value):
-        if value in (None, ""):
+        if value is None:  # left out
             return None
+        if value == "":
+            raise forms.ValidationError("Give true or false, or leave the parameter out.")
         text = str(value).strip().lower()
         if text in ("true", "1"):
             return True
@@ -113,11 +136,8 @@ class StrictChoiceFilter(filters.ChoiceFilter):
     field_class = StrictChoiceField
 
 
-@extend_schema_field(OpenApiTypes.INT)
-class MinutesFilter(filters.NumberFilter):
-    """A whole number of minutes (a decimal or text is a 400)."""
-
-    field_class = forms.IntegerField
+class MinutesFilter(IntegerFilter):
+    """A whole number of minutes."""
 
 
 class AssigneeField(forms.CharField):
@@ -144,11 +164,8 @@ class AssigneeFilter(filters.Filter):
     field_class = AssigneeField
 
 
-@extend_schema_field(OpenApiTypes.INT)
-class SurveyScoreFilter(filters.NumberFilter):
+class SurveyScoreFilter(IntegerFilter):
     """A survey score (0-10 covers every scale); combined with the other survey filters in one Exists."""
-
-    field_class = forms.IntegerField
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, min_value=0, max_value=10, method="filter_survey", **kwargs)
@@ -286,13 +303,14 @@ class MessageFilterSet(filters.FilterSet):
 
 
 class CustomerFilterSet(filters.FilterSet):
+    is_vip = StrictBooleanFilter()
     organization = IdFilter(field_name="organization_id")
     email = filters.CharFilter(field_name="email", lookup_expr="iexact")
     q = filters.CharFilter(method="filter_search", help_text="Name, email or phone contains.")
 
     class Meta:
         model = Customer
-        fields = ["is_vip"]
+        fields = []
 
     def filter_search(self, queryset: QuerySet[Customer], name: str, value: str) -> QuerySet[Customer]:
         return queryset.filter(
@@ -309,11 +327,12 @@ class OrganizationFilterSet(filters.FilterSet):
 
 
 class AgentFilterSet(filters.FilterSet):
+    is_available = StrictBooleanFilter()
     team = IdFilter(field_name="teams", help_text="Team id.")
 
     class Meta:
         model = Agent
-        fields = ["is_available"]
+        fields = []
 
 
 class PhoneCallFilterSet(filters.FilterSet):
@@ -328,9 +347,28 @@ class PhoneCallFilterSet(filters.FilterSet):
 
 
 class NotificationFilterSet(filters.FilterSet):
-    unread = filters.BooleanFilter(field_name="read_at", lookup_expr="isnull", help_text="Only unread.")
+    unread = StrictBooleanFilter(field_name="read_at", lookup_expr="isnull", help_text="Only unread.")
     kind = StrictChoiceFilter(choices=Notification.Kind.choices)
 
     class Meta:
         model = Notification
         fields = []
+
+
+class BoundedFilterExtension(DjangoFilterExtension):
+    """drf-spectacular's django-filter support, plus the bounds of a filter (`min_value`, `max_value`) as
+    the parameter's `minimum`/`maximum`: the schema states every range a filter enforces."""
+
+    priority = 1
+
+    def resolve_filter_field(self, auto_schema, model, filterset_class, field_name, filter_field):
+        parameters = super().resolve_filter_field(
+            auto_schema, model, filterset_class, field_name, filter_field
+        )
+        bounds = {
+            "minimum": filter_field.extra.get("min_value"),
+            "maximum": filter_field.extra.get("max_value"),
+        }
+        for parameter in parameters:
+            parameter["schema"].update({key: value for key, value in bounds.items() if value is not None})
+        return parameters

@@ -438,21 +438,35 @@ class TokenSerializer(serializers.Serializer):
 # --- metrics -----------------------------------------------------------------------------------------
 
 
-class QueryChoiceField(serializers.ChoiceField):
-    """A choice in a query string. DRF reads an empty value of an optional field as "not given" (HTML
-    forms send every field); here `?name=` is refused like any value the schema's enum does not list."""
+class QueryFieldMixin:
+    """A value in a query string. DRF reads an empty value of an optional field as "not given" (HTML
+    forms send every field); here `?name=` is refused like any value the schema does not allow."""
 
     def get_value(self, dictionary):
-        if html.is_html_input(dictionary) and dictionary.get(self.field_name) == "" and not self.allow_blank:
+        empty = html.is_html_input(dictionary) and dictionary.get(self.field_name) == ""
+        if empty and not getattr(self, "allow_blank", False):
             return ""
         return super().get_value(dictionary)
 
 
+class QueryChoiceField(QueryFieldMixin, serializers.ChoiceField):
+    """One of the choices; `?name=` is not one of them."""
+
+
+class QueryIntegerField(QueryFieldMixin, serializers.IntegerField):
+    """A whole number; `?name=` is not one."""
+
+
 class MetricsQuerySerializer(serializers.Serializer):
-    start = serializers.DateField(help_text="First day (YYYY-MM-DD), in the helpdesk's time zone.")
-    end = serializers.DateField(help_text="Last day, inclusive.")
+    start = serializers.DateField(
+        help_text=f"First day (YYYY-MM-DD), in the helpdesk's time zone; from {metrics.EARLIEST_DATE} "
+        f"to {metrics.LATEST_DATE}."
+    )
+    end = serializers.DateField(
+        help_text=f"Last day, inclusive; from {metrics.EARLIEST_DATE} to {metrics.LATEST_DATE}."
+    )
     group_by = QueryChoiceField(choices=[(c, c) for c in metrics.GROUP_BY_CHOICES], default="day")
-    team = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID, help_text="Team id.")
+    team = QueryIntegerField(required=False, min_value=1, max_value=MAX_ID, help_text="Team id.")
     agent = serializers.CharField(
         required=False, max_length=20, help_text="User id of an agent, or 'unassigned' (tickets without one)."
     )

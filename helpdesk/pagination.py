@@ -3,14 +3,16 @@
 A view chooses its order with `cursor_ordering` (a tuple of fields, the first one carrying the
 cursor position) or, when the client may pick the order, with `get_cursor_ordering(request)`.
 
-`EstimatedCountPaginator` is for the admin's big lists, where an exact COUNT(*) reads the whole table.
+`EstimatedCountPaginator` is for the admin's big lists, where an exact COUNT(*) reads the whole table;
+`capped_counts` and `CappedCountPaginator` count exactly up to a cap and say "at least" past it.
 """
 
 import json
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import EmptyResultSet, ValidationError
 from django.core.paginator import Paginator
 from django.db import connections
+from django.db.models import QuerySet
 from django.utils.functional import cached_property
 from rest_framework import pagination
 from rest_framework.exceptions import NotFound
@@ -61,3 +63,54 @@ class EstimatedCountPaginator(Paginator):
             plan = json.loads(plan)
         estimate = int(plan[0]["Plan"]["Plan Rows"])
         return estimate if estimate >= self.EXACT_BELOW else super().count
+
+
+class AtLeast(int):
+    """A count that stopped at its cap: there are at least this many. Shown as "1,000+"."""
+
+    def __str__(self) -> str:
+        return f"{int(self):,}+"
+
+
+def capped_counts(querysets: dict[str, QuerySet], cap: int) -> dict[str, int]:
+    """{name: the exact count of its queryset up to `cap`, else `AtLeast(cap)`}, in one query.
+
+    Each count reads at most `cap + 1` rows whatever the table holds, so a page showing many counts
+    costs the same at ten thousand rows and at a million."""
+    if not querysets:
+        return {}
+    parts, params = [], []
+    for queryset in querysets.values():
+        try:
+            sql, part_params = queryset.order_by().values("pk")[: cap + 1].query.sql_with_params()
+        except EmptyResultSet:  # `.none()`, or a filter that can match nothing
+            parts.append("0")
+            continue
+        parts.append(f"(SELECT COUNT(*) FROM ({sql}) AS capped)")
+        params.extend(part_params)
+    database = next(iter(querysets.values())).db
+    with connections[database].cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(parts), params)
+        row = cursor.fetchone()
+    return {name: AtLeast(cap) if count > cap else count for name, count in zip(querysets, row, strict=True)}
+
+
+class CappedCountPaginator(Paginator):
+    """A Django paginator that counts up to `CAP` (or takes a count already known): past it, it offers
+    the first `CAP` rows' pages and numbers them "1,000+" and "20+"."""
+
+    CAP = 1_000
+
+    def __init__(self, object_list, per_page, *, count: int | None = None, **kwargs) -> None:
+        super().__init__(object_list, per_page, **kwargs)
+        if count is not None:
+            self.count = count  # fills the cached property
+
+    @cached_property
+    def count(self) -> int:
+        return capped_counts({"count": self.object_list}, self.CAP)["count"]
+
+    @cached_property
+    def num_pages(self) -> int:
+        pages = super().num_pages
+        return AtLeast(pages) if isinstance(self.count, AtLeast) else pages

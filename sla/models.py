@@ -215,6 +215,13 @@ class ClockState(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
+# See the index `sla_clock_open_running_due`; filter on it as `SlaClock.objects.alias(...)`.
+OPEN_RUNNING_DUE_AT = models.Case(
+    models.When(Q(state=ClockState.RUNNING, stopped_at__isnull=True), then="due_at"),
+    output_field=models.DateTimeField(),
+)
+
+
 class SlaClock(models.Model):
     """One instance of one metric on one ticket, with the target that was in force.
 
@@ -271,7 +278,17 @@ class SlaClock(models.Model):
                 condition=Q(state="breached", stopped_at__isnull=True),
                 name="sla_clock_open_breached",
             ),
-            models.Index(fields=["warn_at"], condition=Q(state="running"), name="sla_clock_running_warn_at"),
+            # The due instant of a running, unfulfilled clock, NULL for every other clock. Running
+            # clocks are the future ones while most clocks are long past, so neither the state's nor
+            # the due instant's statistics tell how many running clocks fall due before an instant
+            # (estimates 100x too high sent `?breaching_within=` down a walk of every ticket). An
+            # expression index gets statistics of its own (a partial one would not); it includes every
+            # column the SLA filters read, the expression's too, so they are index-only scans.
+            models.Index(
+                OPEN_RUNNING_DUE_AT,
+                include=["warn_at", "ticket", "due_at", "state", "stopped_at"],
+                name="sla_clock_open_running_due",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(

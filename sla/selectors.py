@@ -12,7 +12,17 @@ from django.db.models import Case, Count, Exists, F, Min, OuterRef, Q, QuerySet,
 from sla import forecast as forecast_model
 from sla.business_time import BusinessCalendar, add_business_seconds, business_seconds_between
 from sla.explain import ClockView, EventView, Explanation, explain_clock
-from sla.models import Calendar, ClockState, Metric, Policy, PolicyTarget, SlaClock, SlaEvent, TeamCalendar
+from sla.models import (
+    OPEN_RUNNING_DUE_AT,
+    Calendar,
+    ClockState,
+    Metric,
+    Policy,
+    PolicyTarget,
+    SlaClock,
+    SlaEvent,
+    TeamCalendar,
+)
 from tickets import transitions
 from tickets.models import AuditEntry, Organization, Tag, Team, Ticket
 
@@ -266,24 +276,25 @@ def _open_clocks() -> QuerySet[SlaClock]:
 
 def _tickets_with_open_clock(condition: Q) -> Q:
     """Tickets with an open clock matching `condition`, as `pk IN (clocks)`: the clocks are found once
-    through their partial indexes (a hashed set inside a count's FILTER, a semi-join in WHERE) rather
-    than probed per ticket with EXISTS."""
-    clocks = SlaClock.objects.filter(condition, stopped_at__isnull=True).order_by().values("ticket_id")
-    return Q(pk__in=clocks)
+    through their indexes (a hashed set inside a count's FILTER, a semi-join in WHERE) rather than probed
+    per ticket with EXISTS. Running clocks are found by `running_due` (`OPEN_RUNNING_DUE_AT`, NULL unless
+    running and open), which has an index and statistics of its own."""
+    clocks = SlaClock.objects.alias(running_due=OPEN_RUNNING_DUE_AT).filter(condition)
+    return Q(pk__in=clocks.order_by().values("ticket_id"))
 
 
 def breached_q(now: datetime | None = None) -> Q:
     """Tickets with a breached clock still waiting to be fulfilled; with `now`, also running clocks past
     their due instant that the sweep has not reached yet (it runs every `SLA_SWEEP_SECONDS`)."""
-    breached = _tickets_with_open_clock(Q(state=ClockState.BREACHED))
+    breached = _tickets_with_open_clock(Q(state=ClockState.BREACHED, stopped_at__isnull=True))
     if now is None:
         return breached
-    return breached | _tickets_with_open_clock(Q(state=ClockState.RUNNING, due_at__lt=now))
+    return breached | _tickets_with_open_clock(Q(running_due__lt=now))
 
 
 def breaching_soon_q(now: datetime) -> Q:
     """Tickets with a running clock past its warning instant but not yet past its due instant."""
-    return _tickets_with_open_clock(Q(state=ClockState.RUNNING, warn_at__lte=now, due_at__gte=now))
+    return _tickets_with_open_clock(Q(running_due__gte=now, warn_at__lte=now))
 
 
 def tickets_breached(qs: QuerySet[Ticket], now: datetime | None = None) -> QuerySet[Ticket]:
@@ -296,7 +307,7 @@ def tickets_breaching_within(qs: QuerySet[Ticket], minutes: int, now: datetime) 
     if isinstance(minutes, bool) or not isinstance(minutes, int) or minutes < 0:
         raise ValueError(f"minutes must be a non-negative whole number, got {minutes!r}")
     horizon = now + timedelta(minutes=minutes)
-    return qs.filter(_tickets_with_open_clock(Q(state=ClockState.RUNNING, due_at__lte=horizon)))
+    return qs.filter(_tickets_with_open_clock(Q(running_due__lte=horizon)))
 
 
 def annotate_next_sla_due(qs: QuerySet[Ticket]) -> QuerySet[Ticket]:

@@ -235,8 +235,10 @@ def html_email_bytes_with_inline_image(
     subject: str = "Screenshot of the error",
     width: int = 40,
     height: int = 30,
+    extra_html: str = "",
 ) -> bytes:
-    """multipart/alternative whose HTML part shows a related PNG through `<img src="cid:...">`."""
+    """multipart/alternative whose HTML part shows a related PNG through `<img src="cid:...">`
+    (followed by `extra_html`)."""
     from email.message import EmailMessage
 
     message = EmailMessage()
@@ -248,7 +250,7 @@ def html_email_bytes_with_inline_image(
     message.add_alternative(
         f'<p>See the <b>screenshot</b>:</p><p><img src="cid:{content_id}" alt="screenshot"></p>'
         '<table><tr><td>cell</td></tr></table><a href="https://example.test/help">help</a>'
-        "<script>alert(1)</script>",
+        f"<script>alert(1)</script>{extra_html}",
         subtype="html",
     )
     html_part = message.get_payload()[1]

@@ -9,9 +9,11 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, DateTimeField, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 
+from helpdesk.pagination import CappedCountPaginator, capped_counts
 from tickets import transitions
 from tickets.adapters import sla as sla_adapter
 from tickets.mail.forwards import ForwardedMessage, attached_message, split_forward
+from tickets.mail.remote_images import BlockedHtml, block_remote_images
 from tickets.models import (
     NO_SLA_DUE,
     Agent,
@@ -31,6 +33,8 @@ from tickets.selectors import ticket_list, ticket_visibility_q, user_is_admin
 from tickets.workspace.macro_text import render_macro
 
 PRESENCE_TTL = timedelta(seconds=30)
+# Queue views are counted up to this many (see queue_counts).
+COUNT_CAP = CappedCountPaginator.CAP
 
 
 @dataclass(frozen=True)
@@ -39,9 +43,6 @@ class QueueView:
     label: str
     sla_state: str = ""  # set for views that need SLA data
     leads_only: bool = False  # shown to team leads and admins
-    # Lists unsolved tickets only: its count then reads the unsolved partial indexes, not a year of
-    # solved and closed tickets (see queue_counts).
-    unsolved_only: bool = True
 
 
 QUEUE_VIEWS = (
@@ -52,9 +53,9 @@ QUEUE_VIEWS = (
     QueueView("breached", "Breached", sla_adapter.BREACHED_VIEW),
     QueueView("pending", "Pending"),
     QueueView("open", "All open"),
-    QueueView("solved", "Solved", unsolved_only=False),
-    QueueView("closed", "Closed", unsolved_only=False),
-    QueueView("all", "All tickets", unsolved_only=False),
+    QueueView("solved", "Solved"),
+    QueueView("closed", "Closed"),
+    QueueView("all", "All tickets"),
 )
 QUEUE_VIEW_BY_SLUG = {view.slug: view for view in QUEUE_VIEWS}
 DEFAULT_QUEUE_VIEW = "mine"
@@ -105,27 +106,20 @@ def queue_tickets(*, user: AbstractBaseUser, view: str, now: datetime) -> QueryS
     return tickets
 
 
-def queue_counts(*, user: AbstractBaseUser, now: datetime) -> dict[str, int | None]:
-    """{view slug: count} of the user's views: one query for the views of unsolved tickets, one for others.
+def queue_counts(*, user: AbstractBaseUser, now: datetime) -> dict[str, int]:
+    """{view slug: count} of the user's views in one query, each counted up to `COUNT_CAP` ("1,000+").
 
-    The views of unsolved tickets are counted over unsolved tickets only (partial indexes
-    `ticket_unsolved_*`); only the views that also list solved and closed tickets read every visible one."""
-    views = queue_views(user)
+    Exact counts would read every unsolved ticket of the user's teams, and for the views of solved and
+    closed tickets a year of them, on every page view; capped, each reads at most `COUNT_CAP` + 1 rows
+    through the indexes of its view, whatever the data size."""
     visible = Ticket.objects.filter(ticket_visibility_q(user))
-    counts: dict[str, int | None] = {}
-    for unsolved_only in (True, False):
-        aggregates = {}
-        for view in views:
-            if view.unsolved_only != unsolved_only:
-                continue
-            condition = _view_q(user, view.slug)
-            if view.sla_state:
-                condition &= sla_adapter.sla_state_q(view.sla_state, now)
-            aggregates[view.slug] = Count("pk", filter=condition)
-        if aggregates:
-            tickets = visible.filter(status__in=sorted(transitions.UNSOLVED)) if unsolved_only else visible
-            counts.update(tickets.aggregate(**aggregates))
-    return {view.slug: counts[view.slug] for view in views}
+    querysets = {}
+    for view in queue_views(user):
+        tickets = visible.filter(_view_q(user, view.slug))
+        if view.sla_state:
+            tickets = tickets.filter(sla_adapter.sla_state_q(view.sla_state, now))
+        querysets[view.slug] = tickets
+    return capped_counts(querysets, COUNT_CAP)
 
 
 def saved_view_list_q(*, user: AbstractBaseUser) -> QuerySet[SavedView]:
@@ -185,17 +179,24 @@ MAX_ATTACHED_MESSAGE_BYTES = 5 * 1024 * 1024
 ATTACHED_MESSAGE_TYPES = frozenset({"message/rfc822", "message/global"})
 
 
-def ticket_thread(*, ticket: Ticket) -> list[Message]:
+def ticket_thread(*, ticket: Ticket, show_remote_images_of: int | None = None) -> list[Message]:
     """The ticket's messages for the ticket page, each with what forwarding and attaching tell about it.
 
     `message.forward` is the inline forward of an email (who forwarded it is the author; the forwarded
     message's sender, date and subject are in it), or None; `attachment.as_message` summarises an attached
     `message/rfc822` part so it is shown as a message rather than an opaque file, or None.
+    `message.display_html` is its HTML with remote images blocked (tracking pixels), except for the
+    message `show_remote_images_of`; `message.remote_images_blocked` counts the blocked images.
     """
     messages = list(
         ticket.messages.select_related("author_user", "author_customer").prefetch_related("attachments")
     )
     for position, message in enumerate(messages):
+        if message.pk == show_remote_images_of:
+            shown = BlockedHtml(html=message.body_html, blocked=0)
+        else:
+            shown = block_remote_images(message.body_html)
+        message.display_html, message.remote_images_blocked = shown.html, shown.blocked
         message.forward = None
         if message.channel == Channel.EMAIL and message.author_role == Message.AuthorRole.CUSTOMER:
             # Only the first message carries the ticket's subject, which tells an Outlook forward ("FW:").

@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from helpdesk.pagination import CappedCountPaginator
 from tickets import customers, search, selectors, services
 from tickets import permissions as perms
 from tickets.adapters import sla as sla_adapter
@@ -81,6 +82,8 @@ QUEUE_FILTER_KEYS = (
     "solved_after",
     "solved_before",
 )
+# Query parameters that leave a queue view's tickets as they are.
+UNFILTERED_KEYS = {"view", "page", "ordering", "saved"}
 
 
 def staff_required(view: Callable) -> Callable:
@@ -161,14 +164,18 @@ def _queue_context(request: HttpRequest) -> dict:
         filterset.form.cleaned_data.get("ordering") if valid else None, search_text
     )
     tickets = tickets.order_by(*selectors.TICKET_ORDERINGS[ordering])
-    page = Paginator(tickets, PAGE_SIZE).get_page(request.GET.get("page"))
+    counts = ws.queue_counts(user=request.user, now=now)
+    filters = {key: params.getlist(key) for key in QUEUE_FILTER_KEYS if params.getlist(key)}
+    # Unfiltered, the view's count is already known; filtered, it is counted up to a cap.
+    filtered = {key for key in params if params.getlist(key)} - UNFILTERED_KEYS
+    known = counts[view] if valid and not filtered else None
+    page = CappedCountPaginator(tickets, PAGE_SIZE, count=known).get_page(request.GET.get("page"))
     rows = list(page.object_list)
     if search_text:
         highlights = search.ticket_search_highlights(rows, search_text)
         for ticket in rows:
             ticket.search_highlight = highlights.get(ticket.pk, "")  # shown under the subject
     summaries = sla_adapter.ticket_sla_summaries(rows, now)
-    filters = {key: params.getlist(key) for key in QUEUE_FILTER_KEYS if params.getlist(key)}
     base_query = urlencode({"view": view, **filters}, doseq=True)
     saved = request.GET.get("saved", "")
     return {
@@ -177,7 +184,7 @@ def _queue_context(request: HttpRequest) -> dict:
         "saved_views": ws.saved_view_list(user=request.user),
         "active_saved": int(saved) if saved.isdigit() else None,
         "my_teams": ws.my_teams(request.user),
-        "counts": ws.queue_counts(user=request.user, now=now),
+        "counts": counts,
         "rows": [(ticket, summaries[ticket.pk]) for ticket in rows],
         "page": page,
         "filterset": filterset,
@@ -311,11 +318,17 @@ def ticket_new(request: HttpRequest) -> HttpResponse:
     return _page(request, "workspace/ticket_new.html", {"form": form}, status=status)
 
 
+def _remote_images_param(request: HttpRequest) -> int | None:
+    """`?remote_images=<message id>`: the message whose remote images the agent asked to see."""
+    value = request.GET.get("remote_images", "")
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 19 else None
+
+
 def _ticket_context(request: HttpRequest, ticket: Ticket, form: ReplyForm | None = None) -> dict:
     now = timezone.now()
     return {
         "ticket": ticket,
-        "thread": ws.ticket_thread(ticket=ticket),
+        "thread": ws.ticket_thread(ticket=ticket, show_remote_images_of=_remote_images_param(request)),
         "audit": ticket.audit_entries.select_related("actor").order_by("-created_at", "-pk")[:100],
         "form": form or ReplyForm(),
         "macros": ws.macro_list(ticket=ticket),

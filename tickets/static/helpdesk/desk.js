@@ -168,6 +168,21 @@
     if (!timer && document.querySelector("[data-due]")) { tick(); timer = setInterval(tick, 15000); }
   }
 
+  /* --- ticket: remote images of one message, on request (without JS the link reloads the page) --- */
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("a.show-remote-images");
+    if (!link) return;
+    var article = link.closest("article");
+    if (!article) return;
+    event.preventDefault();
+    article.querySelectorAll(".msg-body img[data-remote-src]").forEach(function (img) {
+      img.src = img.getAttribute("data-remote-src");
+      img.removeAttribute("data-remote-src");
+      img.classList.remove("remote-image-blocked");
+    });
+    link.closest(".remote-images-notice").remove();
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     startCountdowns();
     var select = document.getElementById("id_macro");

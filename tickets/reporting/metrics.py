@@ -915,37 +915,38 @@ def _percentiles_in_database(groups: dict, group_by: str, histograms: QuerySet, 
         lower = f"FLOOR({fraction} * (total - 1))::bigint"
         for rank in (lower, f"LEAST({lower} + 1, total - 1)"):
             ranks.append(f"(upto - n <= {rank} AND {rank} < upto)")
-    for grouped in (True, False):
-        key, partition = ("key, ", "key, col") if grouped else ("", "col")
-        statement = (
-            f"WITH merged AS (SELECT {key}col, bucket, SUM(n)::bigint AS n FROM ({union}) AS counts "
-            f"GROUP BY {key}col, bucket), "
-            f"cumulated AS (SELECT {key}col, bucket, n, "
-            f"(SUM(n) OVER (PARTITION BY {partition} ORDER BY bucket))::bigint AS upto, "
-            f"(SUM(n) OVER (PARTITION BY {partition}))::bigint AS total FROM merged) "
-            f"SELECT {'key' if grouped else 'NULL'}, col, bucket, upto - n, upto, total FROM cumulated "
-            f"WHERE {' OR '.join(ranks)}"
-        )
-        segments: dict = defaultdict(list)
-        totals: dict = {}
-        with transaction.atomic(), connection.cursor() as cursor:
-            # The window's sort of a year of buckets fits in memory this way instead of spilling to disk.
-            cursor.execute(f"SET LOCAL work_mem = '{PERCENTILE_WORK_MEM}'")
-            cursor.execute(statement, params)
-            for group, column, bucket, before, through, total in cursor.fetchall():
-                if not grouped:
-                    group = TOTAL
-                elif group_by in TIME_GROUPS and isinstance(group, datetime):
-                    group = group.date()
-                segments[group, column].append((bucket, int(before), int(through)))
-                totals[group, column] = int(total)
-        for (group, column), found in segments.items():
-            if group in groups:
-                pair = tuple(
-                    histogram.percentile_from_segments(found, totals[group, column], fraction)
-                    for fraction in (0.5, 0.9)
-                )
-                _set_percentiles(groups[group], column, pair)
+    # One pass for the groups and the total: GROUPING SETS, told apart by `whole` (the total's key is NULL,
+    # as is the "(unassigned)" group's).
+    partition = "whole, key, col"
+    statement = (
+        "WITH merged AS (SELECT key, GROUPING(key) AS whole, col, bucket, SUM(n)::bigint AS n "
+        f"FROM ({union}) AS counts GROUP BY GROUPING SETS ((key, col, bucket), (col, bucket))), "
+        "cumulated AS (SELECT key, whole, col, bucket, n, "
+        f"(SUM(n) OVER (PARTITION BY {partition} ORDER BY bucket))::bigint AS upto, "
+        f"(SUM(n) OVER (PARTITION BY {partition}))::bigint AS total FROM merged) "
+        "SELECT key, whole, col, bucket, upto - n, upto, total FROM cumulated "
+        f"WHERE {' OR '.join(ranks)}"
+    )
+    segments: dict = defaultdict(list)
+    totals: dict = {}
+    with transaction.atomic(), connection.cursor() as cursor:
+        # The window's sort of a year of buckets fits in memory this way instead of spilling to disk.
+        cursor.execute(f"SET LOCAL work_mem = '{PERCENTILE_WORK_MEM}'")
+        cursor.execute(statement, params)
+        for group, whole, column, bucket, before, through, total in cursor.fetchall():
+            if whole:
+                group = TOTAL
+            elif group_by in TIME_GROUPS and isinstance(group, datetime):
+                group = group.date()
+            segments[group, column].append((bucket, int(before), int(through)))
+            totals[group, column] = int(total)
+    for (group, column), found in segments.items():
+        if group in groups:
+            pair = tuple(
+                histogram.percentile_from_segments(found, totals[group, column], fraction)
+                for fraction in (0.5, 0.9)
+            )
+            _set_percentiles(groups[group], column, pair)
 
 
 def _set_percentiles(group: dict, column: int, pair: tuple[float | None, float | None]) -> None:

@@ -279,12 +279,13 @@ def generate(tickets: int, seed: float, reuse: bool = False) -> dict[str, float]
                        '', 'web', false, i.id % 7 = 0, i.responded_at, i.responded_at, i.id
                 FROM surveys_surveyinvitation i WHERE i.responded_at IS NOT NULL""",
                 """INSERT INTO tickets_phonecall (caller, direction, queue_wait_seconds, talk_seconds, outcome,
-                    started_at, notes, created_at, agent_id, ticket_id, wrap_up_seconds)
+                    started_at, notes, created_at, agent_id, ticket_id, wrap_up_seconds, scope)
                 SELECT c.phone, 'inbound', (t.id * 37) % 300,
                        CASE WHEN t.id % 8 = 0 THEN 0 ELSE 60 + (t.id * 53) % 900 END,
                        CASE WHEN t.id % 8 = 0 THEN 'abandoned' ELSE 'answered' END,
                        t.created_at, '', t.created_at, CASE WHEN t.id % 8 <> 0 THEN t.assignee_id END, t.id,
-                       CASE WHEN t.id % 8 = 0 THEN 0 ELSE 30 + (t.id * 29) % 120 END
+                       CASE WHEN t.id % 8 = 0 THEN 0 ELSE 30 + (t.id * 29) % 120 END,
+                       'team-' || t.team_id
                 FROM tickets_ticket t JOIN tickets_customer c ON c.id = t.customer_id
                 WHERE t.channel = 'phone'""",
             ],

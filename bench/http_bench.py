@@ -76,9 +76,13 @@ def _login(base: str, username: str, password: str) -> str:
 
 
 def _ab(url: str, cookie: str, seconds: int, concurrency: int) -> tuple[float, float, int, int]:
-    """(requests per second, p95 ms, completed, non-2xx) from one `ab` run."""
-    command = ["ab", "-q", "-t", str(seconds), "-n", "10000000", "-c", str(concurrency), "-C", cookie]
-    output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
+    """(requests per second, p95 ms, completed, non-2xx) from one `ab` run of `seconds` (0: warm-up)."""
+    limit = ["-n", str(4 * concurrency)] if seconds == 0 else ["-t", str(seconds), "-n", "10000000"]
+    command = ["ab", "-q", *limit, "-c", str(concurrency), "-C", cookie]
+    done = subprocess.run([*command, url], capture_output=True, text=True)
+    output = done.stdout
+    if done.returncode or "Requests per second" not in output:
+        sys.exit(f"ab failed on {url}:\n{output}\n{done.stderr}")
     rate = float(re.search(r"Requests per second:\s+([\d.]+)", output).group(1))
     p95 = float(re.search(r"^\s*95%\s+(\d+)", output, re.MULTILINE).group(1))
     completed = int(re.search(r"Complete requests:\s+(\d+)", output).group(1))
@@ -115,7 +119,7 @@ def main() -> None:
         results: dict[str, list[tuple[float, float, int, int]]] = {label: [] for label, _ in URLS}
         for _ in range(2):  # warm both workers (imports, templates, caches) before measuring
             for _, path in URLS:
-                _ab(base + path, cookie, 2, args.concurrency)
+                _ab(base + path, cookie, 0, args.concurrency)
         for round_ in range(args.rounds):
             for label, path in URLS:
                 print(f"  round {round_ + 1}: {label} …", file=sys.stderr)

@@ -5,8 +5,9 @@
 Run against a database filled by `bench/generate.py`. Each request runs a few warm-up times and then
 `--repeat` times; the table gives median and p95 milliseconds, the median time spent in SQL, the SQL
 statements of one request, and the median as a multiple of the plain first page (the issue's goal:
-every request within 5x of it, at every size). As an agent of team 1 unless marked (admin); a markdown
-table on stdout, progress on stderr.
+every request within 5x of it, at every size). The desk's pages are also given as a multiple of the
+desk's own plain page (`/desk/?view=mine`): against the API's JSON they measure HTML rendering as much
+as growth. As an agent of team 1 unless marked (admin); a markdown table on stdout, progress on stderr.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings")
+
+
+DESK_BASELINE = "desk queue: mine"
 
 
 def _requests(ticket_id: int, reference: str, surname: str, email: str, phone: str, organization: str):
@@ -116,14 +120,16 @@ def main() -> None:
         median = statistics.median(times)
         baseline = baseline or median
         rows.append((label, median, _p95(times), statistics.median(sql_times), queries, median / baseline))
+    desk = next(median for label, median, *_ in rows if label == DESK_BASELINE)
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     print(f"\n{total:,} tickets; {platform.node()}, {os.cpu_count()} cores (load average {load}), ", end="")
     when = f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
     print(f"Python {platform.python_version()}, {when}, {args.repeat} runs each\n")
-    print("| request | median ms | p95 ms | SQL ms (median) | queries | x first page |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print("| request | median ms | p95 ms | SQL ms (median) | queries | x first page | x desk page |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for label, median, p95, sql, queries, ratio in rows:
-        print(f"| {label} | {median:.1f} | {p95:.1f} | {sql:.1f} | {queries} | {ratio:.1f} |")
+        of_desk = f"{median / desk:.1f}" if label.startswith("desk") else ""
+        print(f"| {label} | {median:.1f} | {p95:.1f} | {sql:.1f} | {queries} | {ratio:.1f} | {of_desk} |")
 
 
 if __name__ == "__main__":

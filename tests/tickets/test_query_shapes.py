@@ -196,10 +196,12 @@ def test_admin_ticket_list_and_search_have_a_constant_query_count(
 
 
 def _fresh_statistics(cursor) -> None:
-    """Statistics of the test's own rows (ANALYZE is transactional: the test's rollback drops them).
+    """Statistics of the test's own rows, so the plan does not depend on which tests ran before.
 
-    Without it the planner reads whatever an earlier, committed test left in pg_statistic, and on tables
-    this small another index can look as cheap as the one the query is built for.
+    Without it the planner reads whatever an earlier committed test left behind, and on tables this small
+    another index can look as cheap as the one the query is built for. (The column statistics roll back
+    with the test; the row-count estimate in pg_class does not, which is why every EXPLAIN test here
+    starts with this rather than trusting the estimate it finds.)
     """
     cursor.execute("ANALYZE tickets_ticket, sla_slaclock")
 

@@ -35,7 +35,7 @@ CANDIDATES = 50
 SUBJECT_CANDIDATES = 20
 SUBJECT_FALLBACK_BELOW = 10  # PostgreSQL: subjects alike are looked up when the words found fewer
 MATCH_CAP = 1000  # PostgreSQL: matches of the candidate query (and of the subject) that are ranked at most
-SCAN_CAP = 5000  # PostgreSQL: index matches of the candidate query read at most, before the visibility rule
+SCAN_CAP = 2000  # PostgreSQL: index matches of the candidate query read at most, before the visibility rule
 RECENT_SCAN = 2000  # SQLite: the latest solved tickets scored in Python
 SOLVED_STATES = (transitions.SOLVED, transitions.CLOSED)
 

@@ -1,5 +1,6 @@
 """The OpenAPI schema is valid and describes what the API really answers (fuzzed with schemathesis)."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -37,6 +38,7 @@ from tickets.models import (
     Team,
     Ticket,
 )
+from tickets.reporting.metrics import EARLIEST_DATE, LATEST_DATE
 
 pytestmark = pytest.mark.django_db
 
@@ -300,3 +302,13 @@ def test_the_schema_states_the_ranges_the_filters_enforce(client):
         "maximum": 10,
     }
     assert schema("/api/v1/customers/", "is_vip") == {"type": "boolean"}
+    # The metrics report on 1900-01-01 to 9998-12-31: the pattern of `start` and `end` says so.
+    start = schema("/api/v1/metrics/", "start")
+    assert start["format"] == "date"
+    for day, allowed in [
+        (EARLIEST_DATE, True),
+        (EARLIEST_DATE - timedelta(days=1), False),
+        (LATEST_DATE, True),
+        (LATEST_DATE + timedelta(days=1), False),
+    ]:
+        assert bool(re.match(start["pattern"], day.isoformat())) is allowed, day

@@ -457,12 +457,22 @@ class QueryIntegerField(QueryFieldMixin, serializers.IntegerField):
     """A whole number; `?name=` is not one."""
 
 
+# JSON Schema has no bounds for a `date`: this pattern states the years of metrics.EARLIEST_DATE (1900)
+# to metrics.LATEST_DATE (9998).
+METRICS_DATE_PATTERN = r"^(19\d{2}|[2-8]\d{3}|9[0-8]\d{2}|99[0-8]\d|999[0-8])-"
+
+
+@extend_schema_field({"type": "string", "format": "date", "pattern": METRICS_DATE_PATTERN})
+class MetricsDateField(serializers.DateField):
+    """A day the metrics can report on; `metrics.date_range_error` refuses the others."""
+
+
 class MetricsQuerySerializer(serializers.Serializer):
-    start = serializers.DateField(
+    start = MetricsDateField(
         help_text=f"First day (YYYY-MM-DD), in the helpdesk's time zone; from {metrics.EARLIEST_DATE} "
         f"to {metrics.LATEST_DATE}."
     )
-    end = serializers.DateField(
+    end = MetricsDateField(
         help_text=f"Last day, inclusive; from {metrics.EARLIEST_DATE} to {metrics.LATEST_DATE}."
     )
     group_by = QueryChoiceField(choices=[(c, c) for c in metrics.GROUP_BY_CHOICES], default="day")

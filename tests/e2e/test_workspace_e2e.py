@@ -37,6 +37,8 @@ def log_in(page: Page, live_server, user) -> None:
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("heading", name=re.compile("My open tickets"))).to_be_visible()
+    # desk.js is deferred: the heading can show before its key handlers are attached.
+    page.wait_for_load_state("load")
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from tickets.models import (
     Message,
     Notification,
     PhoneCall,
+    PublishedAnswer,
     RoutingRule,
     Status,
     Team,
@@ -52,6 +53,8 @@ def test_the_demo_is_a_healthy_busy_desk_at_the_end_of_seeding(
     assert set(SurveyResponse.objects.values_list("kind", flat=True)) == {"csat", "ces", "nps"}
     assert set(PhoneCall.objects.values_list("outcome", flat=True)) == {"answered", "abandoned"}
     assert Macro.objects.count() >= 3 and RoutingRule.objects.count() >= 3
+    # The support form has public answers to suggest, each written from a closed ticket.
+    assert PublishedAnswer.objects.filter(is_published=True, ticket__status=Status.CLOSED).exists()
     assert Team.objects.filter(is_default=True).count() == 1
     assert Policy.objects.count() == 2
     # History is never mailed, announced to webhooks or piled into the bell.
@@ -65,6 +68,9 @@ def test_the_demo_is_a_healthy_busy_desk_at_the_end_of_seeding(
     assert Agent.objects.filter(user__username="agent").exists()
     assert Team.objects.filter(lead__username="lead").exists()
     assert all(len(c.name.split()[0]) > 1 for c in Customer.objects.all())
+    # Customers are customers since their first contact, not since the seed ran.
+    first = Ticket.objects.order_by("created_at").first()
+    assert Customer.objects.get(pk=first.customer_id).created_at == first.created_at
     assert "Demo ready" in out.getvalue()
     # The metric columns the services keep are filled as the services would have: a ticket solved once
     # spent its whole life until the solve waiting on the team (new, open, on hold) or on the customer.

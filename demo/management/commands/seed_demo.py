@@ -17,7 +17,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, F, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from demo import story as plot
@@ -29,6 +30,7 @@ from sla.models import ClockState, SlaClock
 from surveys import scoring
 from surveys.models import SurveyInvitation, SurveyResponse, SurveyResponseChange, SurveySettings
 from tickets import transitions
+from tickets.deflection.services import published_answer_save
 from tickets.models import (
     Agent,
     AuditEntry,
@@ -39,6 +41,7 @@ from tickets.models import (
     Message,
     Organization,
     PhoneCall,
+    PublishedAnswer,
     RoutingRule,
     Skill,
     Status,
@@ -89,6 +92,26 @@ COMPANIES = (
     "Tidewater Farms",
 )
 VIP_TEAM = "VIP Care"
+# Public answers a lead wrote from solved tickets (the web form suggests them): subject of the ticket ->
+# (title, answer). Written for customers, never a customer's own words.
+PUBLISHED_ANSWERS = {
+    "Two-factor codes not arriving": (
+        "Two-factor codes not arriving?",
+        "SMS codes can take up to two minutes. If none arrives, check that your phone number under "
+        "Account > Security is right, then choose 'Send the code again'. You can also switch to an "
+        "authenticator app there, which works without mobile signal.",
+    ),
+    "Sync stuck at 87%": (
+        "Desktop sync stuck part-way",
+        "Quit the desktop app, make sure the disk has at least 1 GB free, and start it again: the sync "
+        "resumes where it stopped. If it stays at the same percentage, send us the log from Help > Logs.",
+    ),
+    "Change billing address": (
+        "Changing your billing address",
+        "An account owner can change the billing address under Billing > Company details. The next "
+        "invoice uses the new address; we can reissue earlier invoices on request.",
+    ),
+}
 # name -> (skills, assignment strategy, survey kinds, topics)
 TEAMS = {
     "Billing": (
@@ -271,6 +294,7 @@ class Command(BaseCommand):
             stories = sorted(stories + plot.just_arrived(rng, cast, now), key=lambda story: story.created_at)
             ids = self._write_tickets(stories, now)
             self._write_surveys(rng, stories, ids, now)
+            self._publish_answers(now)
         # The SLA policies went live SLA_LIVE_DAYS ago: older tickets, closed long since, predate them
         # (replaying every ticket of the period would cost minutes at the first `make run`).
         live_since = now - timedelta(days=SLA_LIVE_DAYS)
@@ -436,8 +460,26 @@ class Command(BaseCommand):
         TicketMetrics.objects.bulk_create(metrics, batch_size=BATCH)
         PhoneCall.objects.bulk_create(calls, batch_size=BATCH)
         Ticket.tags.through.objects.bulk_create(tag_links, batch_size=BATCH)
+        # A customer is one since their first contact (the rows were written today).
+        first_contact = (
+            Ticket.objects.filter(customer=OuterRef("pk")).order_by("created_at").values("created_at")
+        )
+        Customer.objects.update(created_at=Coalesce(Subquery(first_contact[:1]), F("created_at")))
         self._say(f"{len(messages)} messages, {len(audit)} audit entries, {len(calls)} phone calls")
         return [ticket.pk for ticket in tickets]
+
+    def _publish_answers(self, now: datetime) -> None:
+        """A few public answers a lead wrote from solved tickets, so the support form has some to offer."""
+        lead = get_user_model().objects.get(username=DEMO_LEAD[0])
+        for subject, (title, body) in PUBLISHED_ANSWERS.items():
+            ticket = (
+                Ticket.objects.filter(subject=subject, status=Status.CLOSED).order_by("-closed_at").first()
+            )
+            if ticket is not None:
+                published_answer_save(
+                    ticket=ticket, title=title, body=body, is_published=True, actor=lead, now=now
+                )
+        self._say(f"{PublishedAnswer.objects.count()} public answers for the support form")
 
     # --- surveys ---
 

@@ -195,33 +195,6 @@ def test_admin_ticket_list_and_search_have_a_constant_query_count(
 # --- PostgreSQL: each hot query has its index ------------------------------------------------------
 
 
-def _a_desk_of_tickets(*, teams, assignees, count: int = 2000) -> None:
-    """Enough tickets, spread over teams, statuses and assignees, and their statistics, for the planner to
-    choose as it does on a real desk.
-
-    On the handful of rows a test makes, every index costs about the same and the planner's pick depends
-    on statistics an earlier committed test left behind, so the plan checks failed in some test orders.
-    (ANALYZE's column statistics roll back with the test; its row-count estimate in pg_class does not,
-    and a later test then finds a desk-sized estimate: harmless for the other checks, which also analyse.)
-    """
-    customer = factories.CustomerFactory()
-    statuses = [Status.NEW, Status.OPEN, Status.PENDING, Status.SOLVED, Status.CLOSED]
-    Ticket.objects.bulk_create(
-        Ticket(
-            subject=f"Generated {n}",
-            customer=customer,
-            team=teams[n % len(teams)],
-            assignee=assignees[n % len(assignees)] if n % 3 else None,
-            status=statuses[n % len(statuses)],
-            created_at=T0 - timedelta(minutes=n),
-            updated_at=T0,
-        )
-        for n in range(count)
-    )
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE tickets_ticket, sla_slaclock")
-
-
 def _plan(queryset) -> str:
     sql, params = queryset.query.sql_with_params()
     with connection.cursor() as cursor:
@@ -250,7 +223,7 @@ def test_next_sla_due_ordering_walks_its_index(admin_user, team, policy):
 
 @postgres_only
 def test_status_and_team_filter_uses_the_composite_index(admin_user, team):
-    _a_desk_of_tickets(teams=[team, *factories.TeamFactory.create_batch(7)], assignees=[None])
+    factories.desk_for_the_planner(teams=[team, *factories.TeamFactory.create_batch(7)])
     plan = _plan(_api_queryset(admin_user, {"status": ["open"], "team": str(team.pk)}))
     assert "ticket_team_status_created" in plan, plan
 
@@ -258,7 +231,7 @@ def test_status_and_team_filter_uses_the_composite_index(admin_user, team):
 @postgres_only
 def test_desk_views_and_counts_read_the_unsolved_partial_indexes(agent_user, team, policy):
     others = factories.AgentFactory.create_batch(4, teams=[team])
-    _a_desk_of_tickets(
+    factories.desk_for_the_planner(
         teams=[team, *factories.TeamFactory.create_batch(7)],
         assignees=[agent_user, *(a.user for a in others)],
     )

@@ -4,7 +4,6 @@ import re
 
 import pytest
 from django.db import connection
-from django.utils import timezone
 
 from tests import factories
 from tests.conftest import _on_postgres
@@ -212,15 +211,7 @@ def test_automatic_messages_are_not_searched(team):
 @pytest.mark.django_db
 def test_search_uses_the_gin_index_and_the_trigram_indexes(team, wagner):
     factories.ticket(team=team, customer=wagner)
-    # Enough other tickets, and their statistics, that the planner weighs the indexes as on a real desk
-    # (on a few rows a full scan of any index looks as cheap, whatever statistics earlier tests left).
-    Ticket.objects.bulk_create(
-        Ticket(subject=f"Invoice question {n}", customer=wagner, team=team, created_at=now, updated_at=now)
-        for n in range(2000)
-        for now in [timezone.now()]
-    )
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE tickets_ticket")
+    factories.desk_for_the_planner(teams=[team])
     plan = _plan(ticket_search(Ticket.objects.all(), "printer"))
     assert "ticket_search_vector" in plan, plan
     assert "Seq Scan on tickets_ticket" not in plan, plan

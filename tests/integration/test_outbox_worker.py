@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-import redis
 
 from tests import factories
 from tests.conftest import free_port
@@ -85,9 +84,8 @@ def start_worker(redis_url, tmp_path, stalling_smtp):
 
     yield start
     for worker, log in workers:
-        stop_worker(worker)
+        stop_worker(worker, redis_url)
         log.close()
-    redis.Redis.from_url(redis_url).flushdb()
 
 
 def test_a_reply_and_a_notification_email_interrupted_by_sigkill_are_delivered_once_after_the_lease(

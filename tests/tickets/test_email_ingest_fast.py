@@ -230,6 +230,32 @@ def test_ingest_mail_on_two_workers_threads_every_reply(tmp_path):
         assert ticket.messages.filter(author_role=Message.AuthorRole.CUSTOMER).count() == 2
 
 
+def _backend_pid(_: int) -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_workers_never_share_the_parents_database_session():
+    from django.db import connection
+
+    from tickets.email.parallel import InboundWorkers
+
+    parent = _backend_pid(0)
+    # As Django leaves a connection it was asked to close inside a transaction: still open, and skipped by
+    # the close before the fork.
+    connection.closed_in_transaction = True
+    with InboundWorkers(2) as workers:
+        children = set(workers._pool.map(_backend_pid, range(8)))
+    connection.closed_in_transaction = False
+    assert parent not in children
+    assert _backend_pid(0) == parent  # the parent's own session was left alone
+
+
 def test_an_imap_batch_fans_out_by_conversation(db, monkeypatch, django_capture_on_commit_callbacks):
     from tickets.email import inbound
 

@@ -32,6 +32,25 @@ def _process_in_order(pks: list[int]) -> list[Processed]:
     return processed
 
 
+# A worker keeps the connection objects it inherited alive: freeing one would end the parent's database
+# session over the socket they share. Workers leave with os._exit, so nothing is freed at the end either.
+_inherited_connections: list[object] = []
+
+
+def _own_connections() -> None:
+    """Pool initializer: the worker forgets the database connections it inherited and opens its own.
+
+    The parent closes its connections before forking, but Django does not close one it considers closed
+    inside a transaction (`closed_in_transaction`), and a worker that used an inherited socket would
+    interleave its queries with the parent's (a test hung that way). `connect()` resets the rest of the
+    connection's transaction state.
+    """
+    for connection in connections.all(initialized_only=True):
+        if connection.connection is not None:
+            _inherited_connections.append(connection.connection)
+            connection.connection = None
+
+
 class InboundWorkers:
     """`workers` processes (forked once, reused for every batch); with 1, everything runs in this process."""
 
@@ -43,10 +62,11 @@ class InboundWorkers:
 
     def __enter__(self) -> "InboundWorkers":
         if self.workers > 1:
-            # A forked worker must never talk over its parent's database socket: close it before forking,
-            # and each process (the parent too) opens its own connection when it next needs one.
+            # A forked worker must never talk over its parent's database socket: close it before forking
+            # (and each worker drops whatever it still inherited, `_own_connections`); every process, the
+            # parent too, opens its own connection when it next needs one.
             connections.close_all()
-            self._pool = multiprocessing.get_context("fork").Pool(self.workers)
+            self._pool = multiprocessing.get_context("fork").Pool(self.workers, initializer=_own_connections)
         return self
 
     def __exit__(self, *exc_info) -> None:

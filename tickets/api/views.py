@@ -96,10 +96,14 @@ class TicketViewSet(viewsets.GenericViewSet):
         return s.TicketDetailSerializer(ticket, context=self.get_serializer_context()).data
 
     def list(self, request: Request) -> Response:
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        tickets = self.filter_queryset(self.get_queryset())
         search_text = request.query_params.get("q")
-        if search_text:
-            self._highlights = search.ticket_search_highlights(page, search_text)
+        if not search_text:
+            rows = self.paginate_queryset(selectors.ticket_list_rows(tickets))
+            return self.get_paginated_response(s.TicketRowSerializer(rows, many=True).data)
+        # A search highlights each match from the ticket, its customer and organization (model instances).
+        page = self.paginate_queryset(tickets)
+        self._highlights = search.ticket_search_highlights(page, search_text)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     @extend_schema(responses={200: s.TicketDetailSerializer})

@@ -111,3 +111,17 @@ def test_rows_equal_the_ticket_serializer_for_an_agent_with_filters(as_user, age
         rows = _pages(client, query)
         shown = Ticket.objects.filter(pk__in=[row["id"] for row in rows]).order_by("-created_at", "-pk")
         assert rows and rows == TicketSerializer(shown, many=True).data, query
+
+
+def test_a_users_teams_as_member_and_as_lead_are_read_in_one_query(team, django_assert_num_queries):
+    led, elsewhere = factories.TeamFactory(), factories.TeamFactory()
+    agent = factories.AgentFactory(teams=[team, led])
+    led.lead = agent.user
+    led.save()
+    lead_only = factories.TeamFactory(lead=agent.user)
+
+    with django_assert_num_queries(1):
+        teams = selectors.user_team_ids(agent.user)
+
+    assert teams == sorted([team.pk, led.pk, lead_only.pk])
+    assert elsewhere.pk not in teams

@@ -113,19 +113,28 @@ def _view_tickets(user: AbstractBaseUser, slug: str, visible: Q, now: datetime) 
     return tickets
 
 
-def queue_tickets(*, user: AbstractBaseUser, view: str, now: datetime) -> QuerySet[Ticket]:
-    """The tickets of one queue view, visible to the user, with everything a row shows preloaded."""
-    return ticket_rows(_view_tickets(user, view, ticket_visibility_q(user), now))
+def queue_tickets(
+    *, user: AbstractBaseUser, view: str, now: datetime, visible: Q | None = None
+) -> QuerySet[Ticket]:
+    """The tickets of one queue view, visible to the user, with everything a row shows preloaded.
+
+    `visible` is `ticket_visibility_q(user)` when the caller has it already (it costs two queries)."""
+    visible = ticket_visibility_q(user) if visible is None else visible
+    return ticket_rows(_view_tickets(user, view, visible, now))
 
 
-def queue_counts(*, user: AbstractBaseUser, now: datetime) -> dict[str, int]:
+def queue_counts(
+    *, user: AbstractBaseUser, now: datetime, visible: Q | None = None, views: list[QueueView] | None = None
+) -> dict[str, int]:
     """{view slug: count} of the user's views in one query, each counted up to `COUNT_CAP` ("1,000+").
 
     Exact counts would read every unsolved ticket of the user's teams, and for the views of solved and
     closed tickets a year of them, on every page view; capped, each reads at most `COUNT_CAP` + 1 rows
-    through the indexes of its view, whatever the data size."""
-    visible = ticket_visibility_q(user)
-    querysets = {view.slug: _view_tickets(user, view.slug, visible, now) for view in queue_views(user)}
+    through the indexes of its view, whatever the data size. `visible` and `views` are
+    `ticket_visibility_q(user)` and `queue_views(user)` when the caller has them already."""
+    visible = ticket_visibility_q(user) if visible is None else visible
+    views = queue_views(user) if views is None else views
+    querysets = {view.slug: _view_tickets(user, view.slug, visible, now) for view in views}
     return capped_counts(querysets, COUNT_CAP)
 
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tickets', '0023_metrics_rollup'),
+        ('tickets', '0024_unsolved_team_next_due'),
     ]
 
     operations = [

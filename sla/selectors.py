@@ -328,7 +328,7 @@ def annotate_next_sla_due(qs: QuerySet[Ticket]) -> QuerySet[Ticket]:
     """Adds `next_sla_due` (see `earliest_due`; None without such a clock) for ordering queues.
 
     Reads the stored `Ticket.next_sla_due_at`, which the engine keeps current
-    (`sla.services.engine.sla_tickets_store_next_due`)."""
+    (`sla.services.engine.sla_tickets_store_state`)."""
     return qs.annotate(next_sla_due=F("next_sla_due_at"))
 
 

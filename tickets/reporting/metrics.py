@@ -893,26 +893,30 @@ def _add_percentiles(groups, *, base, filters, scope, group_by, tz, clean, raw_r
                     groups[group][name].update(median=_hours(median), p90=_hours(p90))
         return
     grain = _grain(filters, scope, group_by)
-    months, days = _whole_months(clean, grain)
     rows = MetricsHistogram.objects.filter(_rollup_q(filters, scope, group_by))
     raw = {"filters": filters, "scope": scope, "ranges": raw_ranges, "grouping": group_by, "tz": tz}
     raw_values = value_querysets(**raw) if raw_ranges and connection.vendor == "postgresql" else []
     if connection.vendor == "postgresql" and _one_histogram_per_period(filters, scope, group_by, grain):
         # Each period is one histogram (a day's, or a whole month's): its median and p90 buckets are read
-        # by a filter on the cumulated rows; the total adds up the coarsest rows of the same days.
-        single = _spans_q(months, []) if group_by == "month" else _spans_q([], clean)
-        keyed = _spans_q([], days) if group_by == "month" else None
-        single_rows = rows.filter(single, ranked=True).annotate(key=_rollup_key(group_by))
-        single_rows = single_rows.values_list("key", "column", "bucket", "count", "below", "total").order_by()
-        total_only = (_summed(rows.filter(_spans_q(months, days)), _rollup_key(group_by)), True)
-        keyed_rows = []
-        if keyed is not None:
-            keyed_rows.append((_summed(rows.filter(keyed), _rollup_key(group_by)), False))
-        _percentiles_in_database(groups, group_by, [*keyed_rows, total_only], raw_values, single_rows)
+        # from its marked rows; the total adds up the coarsest rows of the same days.
+        if group_by == "day":
+            single, keyed, total_only = {Span.DAY: clean}, {}, _decompose(clean, grain, None)
+        else:
+            keyed = _decompose(clean, grain, group_by)
+            single = total_only = {Span.MONTH: keyed.pop(Span.MONTH)}
+        rolled = [(_summed(rows, total_only, group_by), True), (_summed(rows, keyed, group_by), False)]
+        single_q = _spans_q(single)
+        single_rows = None
+        if single_q is not None:
+            single_rows = rows.filter(single_q, ranked=True).annotate(key=_rollup_key(group_by))
+            single_rows = single_rows.values_list(
+                "key", "column", "bucket", "count", "below", "total"
+            ).order_by()
+        _percentiles_in_database(
+            groups, group_by, [part for part in rolled if part[0] is not None], raw_values, single_rows
+        )
         return
-    if group_by in ("day", "week"):  # a month row is coarser than these groups
-        months, days = [], clean
-    histograms = _summed(rows.filter(_spans_q(months, days)), _rollup_key(group_by))
+    histograms = _summed(rows, _decompose(clean, grain, group_by), group_by)
     if connection.vendor == "postgresql":
         _percentiles_in_database(groups, group_by, [(histograms, False)], raw_values, None)
         return
@@ -929,16 +933,23 @@ def _add_percentiles(groups, *, base, filters, scope, group_by, tz, clean, raw_r
         _set_percentiles(groups[TOTAL], column, _percentile_pair(buckets))
 
 
-def _summed(rows: QuerySet, key) -> QuerySet:
-    """(key, column, bucket, count) of histogram rows added up per key."""
-    return rows.annotate(key=key).values_list("key", "column", "bucket").annotate(n=Sum("count")).order_by()
+def _summed(rows: QuerySet, spans: dict[int, list[date]], group_by: str) -> QuerySet | None:
+    """(key, column, bucket, count) of the histogram rows of `spans` added up per key (None: no rows)."""
+    q = _spans_q(spans)
+    if q is None:
+        return None
+    rows = rows.filter(q).annotate(key=_rollup_key(group_by))
+    return rows.values_list("key", "column", "bucket").annotate(n=Sum("count")).order_by()
 
 
-def _spans_q(months: list[date], days: list[date]) -> Q:
-    """The month rows of `months` and the day rows of `days`."""
-    q = Q(span=Span.MONTH, day__in=months) if months else Q(pk__in=[])
-    if days:
-        q |= Q(span=Span.DAY) & _days_q(days)
+def _spans_q(spans: dict[int, list[date]]) -> Q | None:
+    """The rows of the month and week rows and day rows named by their first days (None: none)."""
+    parts = [Q(span=span, day__in=firsts) for span, firsts in spans.items() if firsts and span != Span.DAY]
+    if spans.get(Span.DAY):
+        parts.append(Q(span=Span.DAY) & _days_q(spans[Span.DAY]))
+    q = None
+    for part in parts:
+        q = part if q is None else q | part
     return q
 
 
@@ -951,18 +962,32 @@ def _one_histogram_per_period(filters: MetricsFilters, scope, group_by: str, gra
     return grain == Grain.DAY or (grain == Grain.TEAM and one_team)
 
 
-def _whole_months(clean: list[date], grain: int) -> tuple[list[date], list[date]]:
-    """The first days of the months whose every day is in the sorted `clean` (their histograms can be read
-    from the month rows, which the coarser grains keep), and the other clean days."""
+def _decompose(clean: list[date], grain: int, group_by: str | None) -> dict[int, list[date]]:
+    """The sorted clean days as whole months, whole weeks (Monday to Sunday) and single days, coarsest
+    first, as a report grouped by `group_by` (None: the total only) can read them: a month or week row
+    only where all its days are clean, never across the report's groups. Only the coarser grains keep
+    month and week rows."""
     if grain == Grain.FULL:
-        return [], clean
-    present, months = set(clean), []
-    for day in clean:
-        days_of_month = range((next_month(day) - day).days)
-        if day.day == 1 and all(day + timedelta(days=n) in present for n in days_of_month):
-            months.append(day)
-    taken = set(months)
-    return months, [day for day in clean if day.replace(day=1) not in taken]
+        return {Span.DAY: clean}
+    present = set(clean)
+    months = []
+    if group_by not in ("day", "week"):
+        for day in clean:
+            whole = all(day + timedelta(days=n) in present for n in range((next_month(day) - day).days))
+            if day.day == 1 and whole:
+                months.append(day)
+    in_months = set(months)
+    rest = [day for day in clean if day.replace(day=1) not in in_months]
+    weeks = []
+    if group_by != "day":
+        left = set(rest)
+        for day in rest:
+            sunday = day + timedelta(days=6)
+            in_one_month = group_by != "month" or sunday.month == day.month
+            if day.weekday() == 0 and in_one_month and all(day + timedelta(days=n) in left for n in range(7)):
+                weeks.append(day)
+    in_weeks = {week + timedelta(days=n) for week in weeks for n in range(7)}
+    return {Span.MONTH: months, Span.WEEK: weeks, Span.DAY: [day for day in rest if day not in in_weeks]}
 
 
 PERCENTILE_WORK_MEM = "64MB"

@@ -49,12 +49,13 @@ class Grain(models.IntegerChoices):
 
 
 class Span(models.IntegerChoices):
-    """How many days a histogram row counts. Month rows (coarser grains only) let a report over whole
-    months read a row per month instead of one per day; they are used only when every day of the month is
-    in the rollup and clean."""
+    """How many days a histogram row counts. Month and week rows (coarser grains only) let a report over
+    whole months and weeks read a row per month or week instead of one per day; they are used only when
+    every day they count is in the rollup and clean."""
 
     DAY = 0, "The day"
     MONTH = 1, "The month starting on the day"
+    WEEK = 2, "The week (Monday to Sunday) starting on the day"
 
 
 class MetricsRollup(models.Model):
@@ -88,7 +89,7 @@ class MetricsHistogram(models.Model):
     """How many values of one duration column fell into one bucket (`tickets.reporting.histogram`), per
     day (or month, `span`) and group in each grain, as `MetricsRollup`.
 
-    A month row is the sum of the month's day rows of its grain, rewritten whenever one of them is. A
+    A month or week row is the sum of its day rows of its grain, rewritten whenever one of them is. A
     histogram is the rows of one grain, span, day, group and column.
     """
 

@@ -39,9 +39,9 @@ LEASE = timedelta(minutes=15)
 CATCH_UP_DAYS = 7
 SWEEP_MAX_DAYS = 31
 INSERT_BATCH = 5000
-#: First key of the PostgreSQL advisory locks that serialise rewriting one month's rows (the second is
-#: the month); any constant unused elsewhere.
-MONTH_LOCK = 16_0001
+#: First key of the PostgreSQL advisory locks that serialise rewriting one month's or week's rows (the
+#: second names the span and its first day); any constant unused elsewhere.
+SPAN_LOCK = 16_0001
 
 
 def _tz() -> ZoneInfo:
@@ -118,7 +118,7 @@ def rollup_compute(first: date, last: date) -> int:
         else:
             written = _create_rows(common)
         written += _insert_coarser_grains(first, last)
-        written += _rewrite_months(first, last)
+        written += _rewrite_spans(first, last)
     return written
 
 
@@ -265,26 +265,34 @@ def _insert_coarser_grains(first: date, last: date) -> int:
     return written
 
 
-def _rewrite_months(first: date, last: date) -> int:
-    """The month rows (`Span.MONTH`) of the coarser grains for every month that first..last touches,
-    summed again from the month's day rows, so they always equal them."""
-    table, written, month = MetricsHistogram._meta.db_table, 0, first.replace(day=1)
+def _rewrite_spans(first: date, last: date) -> int:
+    """The month and week rows (`Span.MONTH`, `Span.WEEK`) of the coarser grains for every month and week
+    that first..last touches, summed again from their day rows, so they always equal them."""
+    spans, month = [], first.replace(day=1)
     while month <= last:
-        following = metrics.next_month(month)
+        spans.append((Span.MONTH, month, metrics.next_month(month)))
+        month = metrics.next_month(month)
+    week = first - timedelta(days=first.weekday())
+    while week <= last:
+        spans.append((Span.WEEK, week, week + timedelta(days=7)))
+        week += timedelta(days=7)
+    table, written = MetricsHistogram._meta.db_table, 0
+    for span, start, following in spans:
         if connection.vendor == "postgresql":
-            # Two workers computing days of one month must not rewrite its rows at the same time: the
-            # second's DELETE would miss the first's uncommitted rows and the month would count twice.
+            # Two workers computing days of one month (or week) must not rewrite its rows at the same time:
+            # the second's DELETE would miss the first's uncommitted rows and the month would count twice.
             # The lock is held to the end of the transaction; the second then sees the first's rows.
-            _execute("SELECT pg_advisory_xact_lock(%s, %s)", [MONTH_LOCK, month.year * 12 + month.month])
-        MetricsHistogram.objects.filter(span=Span.MONTH, day=month).delete()
+            _execute(
+                "SELECT pg_advisory_xact_lock(%s, %s)", [SPAN_LOCK, span * 1_000_000 + start.toordinal()]
+            )
+        MetricsHistogram.objects.filter(span=span, day=start).delete()
         written += _insert_cumulated(
-            f"SELECT grain, {Span.MONTH} AS span, %s AS day, team_id, agent_id, '' AS channel, "
+            f"SELECT grain, {span} AS span, %s AS day, team_id, agent_id, '' AS channel, "
             f"'' AS priority, \"column\", bucket, SUM(count) AS count FROM {table} "
             f"WHERE grain IN ({Grain.TEAM}, {Grain.DAY}, {Grain.TEAM_AGENT}) AND span = {Span.DAY} "
             f'AND day >= %s AND day < %s GROUP BY grain, team_id, agent_id, "column", bucket',
-            [month, month, following],
+            [start, start, following],
         )
-        month = following
     return written
 
 

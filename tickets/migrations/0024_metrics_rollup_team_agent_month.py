@@ -25,7 +25,12 @@ class Migration(migrations.Migration):
             model_name="metricshistogram",
             name="span",
             field=models.PositiveSmallIntegerField(
-                choices=[(0, "The day"), (1, "The month starting on the day")], default=0
+                choices=[
+                    (0, "The day"),
+                    (1, "The month starting on the day"),
+                    (2, "The week (Monday to Sunday) starting on the day"),
+                ],
+                default=0,
             ),
         ),
         migrations.AlterField(

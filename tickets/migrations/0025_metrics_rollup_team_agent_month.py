@@ -13,7 +13,7 @@ def mark_computed_days(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("tickets", "0023_metrics_rollup"),
+        ("tickets", "0024_unsolved_team_next_due"),
     ]
 
     operations = [

@@ -30,7 +30,7 @@ WHERE tickets_ticket.id = s.ticket_id
 class Migration(migrations.Migration):
     dependencies = [
         ("sla", "0005_clock_open_running_due"),
-        ("tickets", "0025_ticket_sla_state"),
+        ("tickets", "0026_ticket_sla_state"),
     ]
 
     operations = [migrations.RunSQL(STORE_STATE, migrations.RunSQL.noop)]

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tickets', '0025_ticket_sla_state'),
+        ('tickets', '0026_ticket_sla_state'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

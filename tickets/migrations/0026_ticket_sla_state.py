@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tickets', '0024_unsolved_team_next_due'),
+        ('tickets', '0025_metrics_rollup_team_agent_month'),
     ]
 
     operations = [

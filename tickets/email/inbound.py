@@ -312,7 +312,7 @@ def _process(*, row: InboundMessage, raw: bytes, now: datetime, headers: dict[st
             now=now,
         )
         created = message.ticket.pk != ticket.pk  # a reply to a closed ticket opens a follow-up
-        _participants_add(ticket=message.ticket, parsed=parsed, own=own, now=now, new_ticket=created)
+        _participants_add(ticket=message.ticket, parsed=parsed, own=own, now=now)
         if created:
             _route_and_acknowledge(ticket=message.ticket, row=row, recipients=recipients, now=now)
         return _Result(state=State.PROCESSED, ticket=message.ticket, message=message, created_ticket=created)
@@ -330,7 +330,7 @@ def _process(*, row: InboundMessage, raw: bytes, now: datetime, headers: dict[st
         full_text=full_text,
         email_message_id=parsed.message_id,
         attachments=attachments,
-        participants=_participants(parsed=parsed, own=own, existing=set(), now=now),
+        participants=_participants(parsed=parsed, own=own, now=now),
         now=now,
     )
     return _Result(state=State.PROCESSED, ticket=opened.ticket, message=opened.message, created_ticket=True)
@@ -511,34 +511,26 @@ def _attachments(parsed: ParsedEmail) -> list[services.AttachmentInput]:
     ]
 
 
-def _participants_add(
-    *, ticket: Ticket, parsed: ParsedEmail, own: frozenset[str], now: datetime, new_ticket: bool = False
-) -> None:
-    """Record the sender and the To/Cc addresses (not ours) as the ticket's participants, in one INSERT."""
-    existing: set[str] = set()
-    if not new_ticket:  # a ticket opened by this message has no participants yet
-        existing = {
-            e.lower() for e in TicketParticipant.objects.filter(ticket=ticket).values_list("email", flat=True)
-        }
-    rows = _participants(parsed=parsed, own=own, existing=existing, now=now)
+def _participants_add(*, ticket: Ticket, parsed: ParsedEmail, own: frozenset[str], now: datetime) -> None:
+    """Record the sender and the To/Cc addresses (not ours) as the ticket's participants, in one INSERT;
+    addresses already on the ticket are skipped by its unique index (no read first)."""
+    rows = _participants(parsed=parsed, own=own, now=now)
     for row in rows:
         row.ticket = ticket
-    TicketParticipant.objects.bulk_create(rows)
+    TicketParticipant.objects.bulk_create(rows, ignore_conflicts=True)
 
 
-def _participants(
-    *, parsed: ParsedEmail, own: frozenset[str], existing: set[str], now: datetime
-) -> list[TicketParticipant]:
-    """Unsaved participant rows for the sender and the To/Cc addresses that are not ours nor `existing`."""
+def _participants(*, parsed: ParsedEmail, own: frozenset[str], now: datetime) -> list[TicketParticipant]:
+    """Unsaved participant rows for the sender and the To/Cc addresses that are not ours, once each."""
     entries = [(parsed.from_address, False)] + [(address, True) for address in (*parsed.to, *parsed.cc)]
-    rows = []
+    rows, seen = [], set()
     for address, is_cc in entries:
         address = (address or "").strip()[:254]
         lowered = address.lower()
-        if "@" not in lowered or lowered in existing or is_from_own_address(lowered, own):
+        if "@" not in lowered or lowered in seen or is_from_own_address(lowered, own):
             continue
         rows.append(TicketParticipant(email=address, is_cc=is_cc, created_at=now))
-        existing.add(lowered)
+        seen.add(lowered)
     return rows
 
 

@@ -147,8 +147,9 @@ def team_for_address(address: str) -> Team | None:
     return teams.get(address.strip().lower())
 
 
-def _candidates(team: Team, agents) -> list[Candidate]:
-    """Available agents of the team with their load: unsolved tickets assigned to them, in any team."""
+def _candidates(team: Team, agents) -> tuple[list[Candidate], dict[int, Agent]]:
+    """Available agents of the team with their load (unsolved tickets assigned to them, in any team), and
+    the agents with their users by id, read in the same statement."""
     load = (
         Ticket.objects.filter(assignee=OuterRef("user"), status__in=transitions.UNSOLVED)
         .order_by()
@@ -156,12 +157,13 @@ def _candidates(team: Team, agents) -> list[Candidate]:
         .annotate(count=Count("pk"))
         .values("count")
     )
-    rows = (
+    rows = list(
         agents.filter(teams=team, is_available=True)
+        .select_related("user")
         .annotate(load=Coalesce(Subquery(load, output_field=IntegerField()), Value(0)))
-        .values_list("pk", "load", "capacity")
     )
-    return [Candidate(agent_id=pk, load=load, capacity=capacity) for pk, load, capacity in rows]
+    candidates = [Candidate(agent_id=a.pk, load=a.load, capacity=a.capacity) for a in rows]
+    return candidates, {agent.pk: agent for agent in rows}
 
 
 def route_assignee(*, team: Team, skills: Callable[[], list[Skill]]) -> tuple[Agent | None, str]:
@@ -193,7 +195,7 @@ def _pick_agent(*, team: Team, skills: Callable[[], list[Skill]]) -> tuple[Agent
                 .values("pk")
             )
             agents = agents.filter(pk__in=qualified)
-        candidates = _candidates(team, agents)
+        candidates, by_id = _candidates(team, agents)
         skill_names = ", ".join(s.name for s in skills) or "none required"
         if not candidates:
             return (
@@ -205,7 +207,7 @@ def _pick_agent(*, team: Team, skills: Callable[[], list[Skill]]) -> tuple[Agent
             return None, f"left in queue: every agent with the required skills ({skill_names}) is at capacity"
         reason = f"skill-based: has all required skills ({skill_names}); least loaded"
     else:
-        candidates = _candidates(team, agents)
+        candidates, by_id = _candidates(team, agents)
         if not candidates:
             return None, f"left in queue: no available agent in {team}"
         if strategy == Team.AssignmentStrategy.ROUND_ROBIN:
@@ -217,7 +219,7 @@ def _pick_agent(*, team: Team, skills: Callable[[], list[Skill]]) -> tuple[Agent
         if picked is None:
             return None, f"left in queue: every available agent in {team} is at capacity"
     reason += f" ({picked.load} of {picked.capacity} unsolved tickets before this one)"
-    return Agent.objects.select_related("user").get(pk=picked.agent_id), reason
+    return by_id[picked.agent_id], reason
 
 
 @transaction.atomic

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Value
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from tickets import hooks, services
@@ -372,22 +372,31 @@ def _earlier(row: InboundMessage):
 def _duplicate_reason(*, row: InboundMessage, parsed: ParsedEmail) -> str:
     if parsed.message_id:
         # One round trip for both places a Message-ID can already be: an inbound message, a ticket message.
-        earlier = _earlier(row).filter(message_id=parsed.message_id[:998]).annotate(on_ticket=Value(False))
-        on_ticket = Message.objects.filter(email_message_id=parsed.message_id).annotate(on_ticket=Value(True))
-        found = dict(
-            earlier.values_list("on_ticket", "pk")[:1].union(
-                on_ticket.order_by().values_list("on_ticket", "pk")[:1], all=True
-            )
+        earlier, on_ticket = _first_pks(
+            _earlier(row).filter(message_id=parsed.message_id[:998]),
+            Message.objects.filter(email_message_id=parsed.message_id).order_by(),
         )
-        if False in found:
-            return f"Message-ID already received as inbound message {found[False]}"
-        if True in found:
+        if earlier is not None:
+            return f"Message-ID already received as inbound message {earlier}"
+        if on_ticket is not None:
             return "Message-ID belongs to a message already on a ticket"
         return ""
     earlier = _earlier(row).filter(content_hash=row.content_hash).first()
     if earlier is not None:
         return f"no Message-ID and same content as inbound message {earlier.pk}"
     return ""
+
+
+def _first_pks(*querysets: QuerySet) -> list[int | None]:
+    """The first primary key of each queryset (None for an empty one), read in one statement."""
+    parts, params = [], []
+    for queryset in querysets:
+        sql, part_params = queryset.values("pk")[:1].query.sql_with_params()
+        parts.append(f"({sql})")
+        params.extend(part_params)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {', '.join(parts)}", params)
+        return list(cursor.fetchone())
 
 
 def _handle_bounce(*, row: InboundMessage, classification: Classification, now: datetime) -> _Result:

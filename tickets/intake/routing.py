@@ -1,6 +1,8 @@
 """Routing on arrival: rules set team, priority, tags and skills; the team's strategy picks an agent.
 
-Every intake path calls `ticket_route` right after `ticket_create`. See docs/intake-channels.md.
+Every intake path calls `ticket_route` right after `ticket_create`, except a new email ticket, which is
+routed before it is written (`route_plan`, `route_assignee`; tickets/email/services.py). See
+docs/intake-channels.md.
 """
 
 from collections.abc import Callable

@@ -374,6 +374,17 @@ HELPDESK_WEB_FORM_MAX_ATTACHMENT_BYTES = env.int(
 HELPDESK_WEB_FORM_RATE_PER_IP = env.int("HELPDESK_WEB_FORM_RATE_PER_IP", default=10)
 HELPDESK_WEB_FORM_RATE_PER_EMAIL = env.int("HELPDESK_WEB_FORM_RATE_PER_EMAIL", default=5)
 HELPDESK_WEB_FORM_RATE_WINDOW_SECONDS = env.int("HELPDESK_WEB_FORM_RATE_WINDOW_SECONDS", default=3600)
+# Deflection at the door (docs/deflection.md): per client IP and HELPDESK_WEB_FORM_RATE_WINDOW_SECONDS,
+# the support form's answer suggestions (they follow typing, debounced, so many more than the form's
+# sends) and answer views; and how long after its last answer view a form not sent counts as deflected.
+HELPDESK_ANSWER_LOOKUPS_PER_IP = env.int("HELPDESK_ANSWER_LOOKUPS_PER_IP", default=200)
+HELPDESK_ANSWER_VIEWS_PER_IP = env.int("HELPDESK_ANSWER_VIEWS_PER_IP", default=60)
+HELPDESK_DEFLECTION_WINDOW_SECONDS = env.int("HELPDESK_DEFLECTION_WINDOW_SECONDS", default=3600)
+if min(HELPDESK_ANSWER_LOOKUPS_PER_IP, HELPDESK_ANSWER_VIEWS_PER_IP, HELPDESK_DEFLECTION_WINDOW_SECONDS) < 1:
+    raise ImproperlyConfigured(
+        "HELPDESK_ANSWER_LOOKUPS_PER_IP, HELPDESK_ANSWER_VIEWS_PER_IP and HELPDESK_DEFLECTION_WINDOW_SECONDS "
+        "must be positive."
+    )
 HELPDESK_API_MAX_ATTACHMENT_BYTES = env.int("HELPDESK_API_MAX_ATTACHMENT_BYTES", default=25 * 1024 * 1024)
 # Our own support addresses: mail from them is ignored (loop protection); the first one is the default
 # sender address whose plus-address (support+<reply token>@...) is each ticket's reply address.

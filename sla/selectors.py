@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Case, Count, Exists, F, Min, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
 
 from sla import forecast as forecast_model
 from sla.business_time import BusinessCalendar, add_business_seconds, business_seconds_between
@@ -284,10 +284,6 @@ def sla_status_for_tickets(ticket_ids: Iterable[int], now: datetime) -> dict[int
 # --- queue filters and ordering -----------------------------------------------------------------
 
 
-def _open_clocks() -> QuerySet[SlaClock]:
-    return SlaClock.objects.filter(ticket_id=OuterRef("pk"), stopped_at__isnull=True)
-
-
 def _tickets_with_open_clock(condition: Q) -> Q:
     """Tickets with an open clock matching `condition`, as `pk IN (clocks)`: the clocks are found once
     through their indexes (a hashed set inside a count's FILTER, a semi-join in WHERE) rather than probed
@@ -364,10 +360,15 @@ def live_breaches(qs: QuerySet[Ticket], now: datetime, limit: int = 10) -> LiveB
     )
 
 
-def annotate_sla_badge(qs: QuerySet[Ticket]) -> QuerySet[Ticket]:
-    """`annotate_next_sla_due` plus `sla_breached`, which is all the SLA badge of a list needs."""
-    breached = Exists(_open_clocks().filter(state=ClockState.BREACHED))
-    return annotate_next_sla_due(qs).annotate(sla_breached=breached)
+def breached_ticket_ids(ticket_ids: Iterable[int]) -> set[int]:
+    """Which of these tickets have a breached open clock: with `annotate_next_sla_due`, all the SLA badge
+    of a list needs (one query). By id, for a page's rows: as an `EXISTS` annotation of a list's query,
+    PostgreSQL planned it for every ticket the query might read and hashed every open breached clock
+    (281,000 at 1M) to show a page."""
+    clocks = SlaClock.objects.filter(
+        ticket_id__in=list(ticket_ids), state=ClockState.BREACHED, stopped_at__isnull=True
+    )
+    return set(clocks.order_by().values_list("ticket_id", flat=True))
 
 
 # --- explaining clocks ----------------------------------------------------------------------------
@@ -572,16 +573,27 @@ class TeamForecast:
     suggestions: list[ForecastSuggestion]
 
 
-def team_calendar(team: Team) -> tuple[str, BusinessCalendar]:
-    """The calendar the team's forecast counts business hours on: that of most of its running clocks."""
+CALENDAR_SAMPLE = 200  # the team's tickets due first whose running clocks choose the forecast's calendar
+
+
+def team_calendar(team: Team, now: datetime) -> tuple[str, BusinessCalendar]:
+    """The calendar the team's forecast counts business hours on: that of most of the running clocks of
+    its CALENDAR_SAMPLE unsolved tickets due first from `now` (the tickets the forecast is about; bounded
+    work whatever the backlog); 24/7 when most of them count calendar time, or without such clocks."""
+    due_first = (
+        Ticket.objects.filter(team=team, status__in=transitions.UNSOLVED, next_sla_due_at__gte=now)
+        .order_by("next_sla_due_at")
+        .values("pk")[:CALENDAR_SAMPLE]
+    )
     row = (
-        SlaClock.objects.filter(ticket__team=team, state=ClockState.RUNNING, calendar__isnull=False)
-        .values("calendar_id")
+        SlaClock.objects.filter(ticket__in=due_first, state=ClockState.RUNNING, stopped_at__isnull=True)
+        .annotate(on_calendar=Q(business_hours=True, calendar__isnull=False))
+        .values("on_calendar", "calendar_id")
         .annotate(n=Count("pk"))
-        .order_by("-n", "calendar_id")
+        .order_by("-n", "-on_calendar", "calendar_id")
         .first()
     )
-    if row is None:
+    if row is None or not row["on_calendar"]:
         return "24/7", BusinessCalendar.always_open()
     calendar = Calendar.objects.get(pk=row["calendar_id"])
     return calendar.name, business_calendar(calendar)
@@ -629,32 +641,31 @@ def forecast_inputs(
     horizon_end = (
         add_business_seconds(calendar, now, horizon_hours * 3600) if calendar.weekly_business_seconds else now
     )
-    running = SlaClock.objects.filter(
-        ticket__team=team, ticket__status__in=transitions.UNSOLVED, stopped_at__isnull=True
+    # `Ticket.next_sla_due_at` is the earliest due instant of the ticket's running or breached, unfulfilled
+    # clocks (the engine stores it): before now, the ticket is breached (`breached_q(now)`); otherwise it
+    # is its running clock due next. Both are ranges of the index `ticket_unsolved_team_next_due`.
+    unsolved = Ticket.objects.filter(team=team, status__in=transitions.UNSOLVED)
+    already_breached = unsolved.filter(next_sla_due_at__lt=now).count()
+    tickets = unsolved.filter(next_sla_due_at__gte=now, next_sla_due_at__lte=horizon_end).prefetch_related(
+        "required_skills"
     )
-    already_breached = (
-        Ticket.objects.filter(team=team, status__in=transitions.UNSOLVED).filter(breached_q(now)).count()
-    )
-    due = (
-        running.filter(state=ClockState.RUNNING, due_at__gte=now, due_at__lte=horizon_end)
-        .exclude(ticket__in=Ticket.objects.filter(team=team).filter(breached_q(now)))
-        .values("ticket_id")
-        .annotate(next_due=Min("due_at"))
-    )
-    due_by_ticket = {row["ticket_id"]: row["next_due"] for row in due}
-    tickets = Ticket.objects.filter(pk__in=due_by_ticket).prefetch_related("required_skills")
     waiting = [
         forecast_model.WaitingTicket(
             ticket_id=ticket.pk,
-            due_in=business_seconds_between(calendar, now, due_by_ticket[ticket.pk]),
+            due_in=business_seconds_between(calendar, now, ticket.next_sla_due_at),
             assignee_id=ticket.assignee_id,
             required_skills=frozenset(skill.pk for skill in ticket.required_skills.all()),
             label=ticket.reference or "",
         )
         for ticket in tickets
     ]
+    members = list(team.agents.select_related("user").prefetch_related("skills"))
+    # Open tickets of the team's agents only (in every team), through the partial index of unsolved
+    # tickets by assignee (`ticket_unsolved_assignee`).
     open_counts = dict(
-        Ticket.objects.filter(status__in=transitions.UNSOLVED, assignee__isnull=False)
+        Ticket.objects.filter(
+            status__in=transitions.UNSOLVED, assignee_id__in=[agent.user_id for agent in members]
+        )
         .values("assignee_id")
         .annotate(n=Count("pk"))
         .values_list("assignee_id", "n")
@@ -668,7 +679,7 @@ def forecast_inputs(
             skills=frozenset(skill.pk for skill in agent.skills.all()),
             label=str(agent),
         )
-        for agent in team.agents.select_related("user").prefetch_related("skills")
+        for agent in members
     ]
     return waiting, agents, already_breached
 
@@ -676,7 +687,7 @@ def forecast_inputs(
 def team_breach_forecast(team: Team, now: datetime, show: int = 10) -> TeamForecast:
     """How many of the team's tickets will breach in the next 2/4/8 business hours if nothing changes,
     the first of them, and reassignments that would save some (model: `sla.forecast`)."""
-    calendar_name, calendar = team_calendar(team)
+    calendar_name, calendar = team_calendar(team, now)
     handling, samples = team_handling_seconds(team, now, calendar)
     horizon = max(forecast_model.HORIZON_HOURS)
     waiting, agents, already_breached = forecast_inputs(team, now, calendar, horizon)

@@ -332,6 +332,13 @@ class Ticket(models.Model):
                 condition=Q(status__in=sorted(transitions.UNSOLVED)),
                 name="ticket_unsolved_counts",
             ),
+            # A team's unsolved tickets by their next SLA due instant: the breach forecast's breached
+            # ones (before now), those due within its horizon, and those due first (sla.selectors).
+            models.Index(
+                fields=["team", "next_sla_due_at"],
+                condition=Q(status__in=sorted(transitions.UNSOLVED)),
+                name="ticket_unsolved_team_next_due",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -4,10 +4,14 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from sla import selectors
+from sla.business_time import BusinessCalendar
 from sla.models import Metric
 from tests import factories
+from tests.conftest import _on_postgres
 from tickets import services
 from tickets.models import Message, Priority
 
@@ -76,7 +80,7 @@ def test_handling_time_is_the_median_from_assignment_to_first_reply(crew):
             body_text="Done",
             now=NOW - timedelta(days=1) + timedelta(minutes=minutes),
         )
-    _, calendar = selectors.team_calendar(crew["team"])
+    _, calendar = selectors.team_calendar(crew["team"], NOW)
     assert selectors.team_handling_seconds(crew["team"], NOW, calendar) == (40 * 60, 5)
 
 
@@ -108,3 +112,64 @@ def test_the_board_panel_lists_the_breaches_and_a_one_click_reassignment(crew, d
     assert "Breaching first" in panel
     assert f"to {crew['ana']}</button>" in panel
     assert desk_client(crew["ana"].user).get(f"/desk/team/{crew['team'].pk}/forecast/").status_code == 403
+
+
+def test_breached_tickets_are_counted_apart_and_agents_open_tickets_in_every_team_count(crew):
+    late = factories.ticket(team=crew["team"], subject="Late", now=NOW - timedelta(hours=2))  # due 1 h ago
+    _tickets_of_ben(crew, count=1)
+    other_team = factories.TeamFactory()
+    crew["ana"].teams.add(other_team)
+    elsewhere = factories.ticket(team=other_team, now=NOW - timedelta(minutes=5))
+    services.ticket_assign(ticket=elsewhere, assignee=crew["ana"].user, now=NOW - timedelta(minutes=5))
+
+    forecast = selectors.team_breach_forecast(crew["team"], NOW)
+
+    assert forecast.already_breached == 1
+    assert late not in [f.ticket for f in forecast.first_breaches]
+    # Ana (capacity 5) already holds a ticket of another team; she can still take Ben's.
+    assert [s.to_agent for s in forecast.suggestions] == [str(crew["ana"])]
+    _, agents, _ = selectors.forecast_inputs(crew["team"], NOW, BusinessCalendar.always_open(), 8)
+    assert {a.label: a.open_tickets for a in agents}[str(crew["ana"])] == 1
+
+
+def test_clocks_counting_calendar_time_are_forecast_on_a_24_7_calendar(team):
+    office = factories.sla_calendar(
+        name="Office", time_zone="UTC", weekly_hours={d: [(time(9), time(17))] for d in range(5)}
+    )
+    factories.sla_policy(
+        calendar=office, targets={(Priority.NORMAL, Metric.FIRST_RESPONSE): (3600, False)}, position=5
+    )
+    factories.ticket(team=team, now=NOW - timedelta(minutes=10))
+    assert selectors.team_calendar(team, NOW)[0] == "24/7"
+    factories.sla_policy(
+        calendar=office,
+        targets={(Priority.NORMAL, Metric.FIRST_RESPONSE): 3600},
+        name="Office hours",
+        position=0,
+    )
+    for _ in range(2):
+        factories.ticket(team=team, now=NOW - timedelta(minutes=5))
+    assert selectors.team_calendar(team, NOW)[0] == "Office"  # most of the running clocks now
+
+
+@pytest.mark.skipif(not _on_postgres(), reason="EXPLAIN checks are for PostgreSQL")
+def test_the_forecast_reads_the_teams_unsolved_tickets_and_agents_through_partial_indexes(crew):
+    _tickets_of_ben(crew, count=2)
+    factories.desk_for_the_planner(
+        teams=[crew["team"], *factories.TeamFactory.create_batch(7)],
+        assignees=[crew["ana"].user, crew["ben"].user],
+    )
+    with CaptureQueriesContext(connection) as captured:
+        selectors.team_breach_forecast(crew["team"], NOW)
+    assert len(captured.captured_queries) <= 12  # a fixed number of statements, whatever the backlog
+    plans = {}
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        for query in captured.captured_queries:
+            cursor.execute("EXPLAIN " + query["sql"])
+            plans[query["sql"]] = "\n".join(row[0] for row in cursor.fetchall())
+    by_due = [plan for sql, plan in plans.items() if '"next_sla_due_at" <' in sql or "ORDER BY U0" in sql]
+    assert len(by_due) >= 2 and all("ticket_unsolved_team_next_due" in plan for plan in by_due), by_due
+    per_agent = next(plan for sql, plan in plans.items() if '"assignee_id" IN' in sql)
+    assert "ticket_unsolved" in per_agent, per_agent  # a partial index of unsolved tickets only
+    assert all("Seq Scan on tickets_ticket" not in plan for plan in plans.values()), plans

@@ -133,7 +133,8 @@ def test_the_public_answer_form_starts_from_the_solving_reply_never_the_customer
 
 
 def test_a_viewed_form_left_unsent_past_the_window_counts_as_deflected(answers):
-    window = selectors.DEFLECTION_WINDOW
+    window = selectors.deflection_window()
+    assert window == timedelta(hours=1)  # the default of HELPDESK_DEFLECTION_WINDOW_SECONDS
     record = deflection.answer_view_record
     record(answer=answers["refund"], form_token="a" * 22, now=NOW)  # left: deflected
     record(answer=answers["vat"], form_token="a" * 22, now=NOW + timedelta(minutes=1))
@@ -153,7 +154,19 @@ def test_a_viewed_form_left_unsent_past_the_window_counts_as_deflected(answers):
         forms_submitted_after_viewing=1,
         forms_abandoned_after_viewing=1,
         deflection_rate=0.5,
+        window_minutes=60,
     )
+
+
+def test_the_deflection_window_is_a_setting(answers, settings):
+    deflection.answer_view_record(answer=answers["refund"], form_token="a" * 22, now=NOW)
+    period = {"start_at": NOW - timedelta(days=1), "end_at": NOW + timedelta(days=1)}
+    settings.HELPDESK_DEFLECTION_WINDOW_SECONDS = 10 * 60
+    after_ten_minutes = selectors.deflection_measures(**period, now=NOW + timedelta(minutes=10))
+    assert (after_ten_minutes.forms_abandoned_after_viewing, after_ten_minutes.window_minutes) == (1, 10)
+    settings.HELPDESK_DEFLECTION_WINDOW_SECONDS = 24 * 3600
+    next_day = selectors.deflection_measures(**period, now=NOW + timedelta(hours=23))
+    assert (next_day.forms_abandoned_after_viewing, next_day.deflection_rate) == (0, None)
 
 
 # --- the public form ------------------------------------------------------------------------------
@@ -191,11 +204,9 @@ def test_hostile_suggestion_requests_get_a_4xx(client, answers, settings):
     assert not AnswerView.objects.exists()
 
 
-def test_suggestions_and_answer_views_are_rate_limited_per_client_ip(client, answers, monkeypatch):
-    from tickets.intake import web_form
-
-    monkeypatch.setattr(web_form, "ANSWER_LOOKUPS_PER_IP", 2)
-    monkeypatch.setattr(web_form, "ANSWER_VIEWS_PER_IP", 1)
+def test_suggestions_and_answer_views_are_rate_limited_per_client_ip(client, answers, settings):
+    settings.HELPDESK_ANSWER_LOOKUPS_PER_IP = 2
+    settings.HELPDESK_ANSWER_VIEWS_PER_IP = 1
     url = "/support/new/answers/"
     params = {"subject": "charged", "form_token": TOKEN}
     assert [client.get(url, params, REMOTE_ADDR="1.1.1.1").status_code for _ in range(3)] == [200, 200, 429]
@@ -280,8 +291,10 @@ def test_the_metrics_api_and_the_leads_dashboard_report_deflection(answers, as_u
         "forms_submitted_after_viewing": 0,
         "forms_abandoned_after_viewing": 1,
         "deflection_rate": 1.0,
+        "window_minutes": 60,
     }
     schema = as_user(lead).get("/api/v1/schema/?format=json").json()
     assert "deflection_rate" in schema["components"]["schemas"]["Deflection"]["properties"]
     html = desk_client(lead).get("/desk/metrics/").content.decode()
     assert "Deflection at the door" in html and "Deflection rate: <strong>100%</strong>" in html
+    assert "not sent within 60 minutes of the last answer opened" in html

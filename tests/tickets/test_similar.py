@@ -52,6 +52,14 @@ def solved(team, subject, body, reply, *, agent, customer=None, csat=None, days_
     return ticket
 
 
+@pytest.fixture(autouse=True)
+def _fresh_term_statistics():
+    # Each process keeps the statistics it read for STATS_SECONDS; a test reads its own database's.
+    similar.clear_term_statistics()
+    yield
+    similar.clear_term_statistics()
+
+
 @pytest.fixture
 def history(team, agent_user):
     carla = factories.CustomerFactory(name="Carla Costa")
@@ -252,3 +260,19 @@ def test_the_rarest_terms_pick_the_candidates_when_the_budget_is_small(team, age
     query = new_ticket(team, "Firmware update broke my printer", "After the firmware update nothing prints.")
     found = similar.similar_tickets(user=agent_user, ticket=query, now=NOW)
     assert [s.ticket for s in found] == [target]
+
+
+@pytest.mark.postgres
+def test_each_process_reads_the_term_statistics_once_and_each_terms_lexemes_once(
+    django_assert_num_queries, monkeypatch
+):
+    with django_assert_num_queries(2):  # the statistics, the lexemes of the three terms
+        shares, _ = similar.term_frequencies(["printers", "firmware", "the"])
+    assert set(shares) == {"printers", "firmware"}  # "the" is a stop word of the configuration
+    with django_assert_num_queries(0):
+        similar.term_frequencies(["firmware", "printers"])
+    with django_assert_num_queries(1):  # only the new term's lexemes
+        similar.term_frequencies(["firmware", "scanner"])
+    monkeypatch.setattr(similar, "STATS_SECONDS", 0)  # the statistics are read again once they are old
+    with django_assert_num_queries(1):
+        similar.term_frequencies(["firmware", "scanner"])

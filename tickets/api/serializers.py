@@ -610,10 +610,13 @@ class DeflectionSerializer(serializers.Serializer):
     forms_with_views = serializers.IntegerField(help_text="Support forms on which at least one was opened.")
     forms_submitted_after_viewing = serializers.IntegerField()
     forms_abandoned_after_viewing = serializers.IntegerField(
-        help_text="Not sent within an hour of the last answer opened: counted as deflected."
+        help_text="Not sent within window_minutes of the last answer opened: counted as deflected."
     )
     deflection_rate = serializers.FloatField(
         allow_null=True, help_text="Abandoned ÷ (abandoned + submitted), 0-1; null: no such form yet."
+    )
+    window_minutes = serializers.IntegerField(
+        help_text="The deflection window (setting HELPDESK_DEFLECTION_WINDOW_SECONDS, an hour by default)."
     )
 
 

@@ -9,6 +9,7 @@ on PostgreSQL, full text over the title (weight A) and answer (weight B) in the 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import F, Max, Q, QuerySet, Value
 
@@ -20,9 +21,12 @@ from tickets.similar.selectors import solving_replies
 
 SUGGESTIONS = 3
 SQLITE_SCAN = 500
-# A form whose answers were viewed and that was not sent within this long after the last view is
-# counted as deflected (the customer found the answer and left).
-DEFLECTION_WINDOW = timedelta(hours=1)
+
+
+def deflection_window() -> timedelta:
+    """How long after its last answer view a form not sent counts as deflected (the customer found the
+    answer and left): `HELPDESK_DEFLECTION_WINDOW_SECONDS`."""
+    return timedelta(seconds=settings.HELPDESK_DEFLECTION_WINDOW_SECONDS)
 
 
 def published_answers() -> QuerySet[PublishedAnswer]:
@@ -66,19 +70,21 @@ class Deflection:
     forms_submitted_after_viewing: int
     forms_abandoned_after_viewing: int  # not sent, and the window after the last view is over
     deflection_rate: float | None  # abandoned ÷ (abandoned + submitted); None without such forms
+    window_minutes: int  # the deflection window these counts used (`deflection_window`), for the pages
 
 
 def deflection_measures(*, start_at: datetime, end_at: datetime, now: datetime) -> Deflection:
     """Deflection at the door for the answer views in [start_at, end_at) (three aggregate queries).
 
-    Forms still inside the window after their last view are neither submitted nor abandoned yet.
+    Forms still inside the deflection window after their last view are neither submitted nor abandoned yet.
     """
+    window = deflection_window()
     views = AnswerView.objects.filter(viewed_at__gte=start_at, viewed_at__lt=end_at)
     forms = views.values("form_token").annotate(
         last_view=Max("viewed_at"), submitted=Max("form_submitted_at")
     )
     submitted = forms.filter(submitted__isnull=False).count()
-    abandoned = forms.filter(submitted__isnull=True, last_view__lte=now - DEFLECTION_WINDOW).count()
+    abandoned = forms.filter(submitted__isnull=True, last_view__lte=now - window).count()
     settled = submitted + abandoned
     return Deflection(
         answers_viewed=views.count(),
@@ -86,6 +92,7 @@ def deflection_measures(*, start_at: datetime, end_at: datetime, now: datetime) 
         forms_submitted_after_viewing=submitted,
         forms_abandoned_after_viewing=abandoned,
         deflection_rate=round(abandoned / settled, 4) if settled else None,
+        window_minutes=int(window.total_seconds() // 60),
     )
 
 

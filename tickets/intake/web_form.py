@@ -21,10 +21,6 @@ from tickets.uploads import attachment_inputs
 logger = logging.getLogger(__name__)
 
 SESSION_REFERENCE = "support_request_reference"
-# Per client IP and HELPDESK_WEB_FORM_RATE_WINDOW_SECONDS: suggestions follow typing (debounced), so
-# they allow many more requests than the form itself; opening answers somewhat fewer.
-ANSWER_LOOKUPS_PER_IP = 200
-ANSWER_VIEWS_PER_IP = 60
 MAX_SUBJECT_LENGTH = 250  # the form's own limit
 RATE_LIMITED = (
     "We have received many requests from you in a short time. Please wait a while and send again; "
@@ -116,7 +112,7 @@ def support_answer_suggestions(request: HttpRequest) -> HttpResponse:
         return HttpResponse(
             "Bad request: a subject of at most 250 characters and the form's token.", status=400
         )
-    if _answers_rate_limited(request, "answers-ip", ANSWER_LOOKUPS_PER_IP):
+    if _answers_rate_limited(request, "answers-ip", settings.HELPDESK_ANSWER_LOOKUPS_PER_IP):
         return HttpResponse("Too many requests.", status=429)
     answers = deflection_selectors.published_answer_suggestions(subject=subject)
     return render(request, "tickets/support/_answers.html", {"answers": answers, "form_token": token})
@@ -128,7 +124,7 @@ def support_answer(request: HttpRequest, pk: int) -> HttpResponse:
     token = request.GET.get("form", "")
     if token and not deflection.form_token_is_valid(token):
         return HttpResponse("Bad request: unknown form token.", status=400)
-    if _answers_rate_limited(request, "answer-views-ip", ANSWER_VIEWS_PER_IP):
+    if _answers_rate_limited(request, "answer-views-ip", settings.HELPDESK_ANSWER_VIEWS_PER_IP):
         return HttpResponse("Too many requests.", status=429)
     answer = get_object_or_404(deflection_selectors.published_answers(), pk=pk)
     if token:

@@ -15,6 +15,7 @@ Candidates are the solved or closed, not merged tickets the user may see (`ticke
   (the share of the terms in the subject and first customer message, pg_trgm's similarity recomputed).
 """
 
+import time
 from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -131,31 +132,91 @@ def _recent_candidates(
     return scored[:CANDIDATES]
 
 
-def term_frequencies(terms: list[str]) -> tuple[dict[str, float], float]:
-    """({term: share of tickets whose search document holds it}, number of tickets), from the statistics
-    ANALYZE keeps for `Ticket.search_vector` (one query, no table scan). A term the statistics do not
-    list is rarer than every listed one: it gets half the smallest listed share (0 before any ANALYZE).
-    Terms that the text search configuration drops (its stop words) are left out."""
+# The statistics ANALYZE keeps for `Ticket.search_vector` change only when ANALYZE runs (autovacuum: after
+# a tenth of the table changed, hours apart on a big desk), so each process reads them at most every
+# STATS_SECONDS. Lexemes depend only on the text search configuration: each process keeps up to
+# LEXEME_CACHE terms' lexemes.
+STATS_SECONDS = 300
+LEXEME_CACHE = 10_000
+
+
+@dataclass(frozen=True)
+class _TermStatistics:
+    read_at: float  # time.monotonic() of the read
+    database: str
+    shares: dict[str, float]  # lexeme: share of tickets whose search document holds it
+    floor: float  # the share of a lexeme the statistics do not list
+    rows: float  # tickets in the table (pg_class.reltuples)
+
+
+_statistics: _TermStatistics | None = None
+_lexemes: dict[str, tuple[str, ...]] = {}
+
+
+def clear_term_statistics() -> None:
+    """Forget what this process read of the statistics and lexemes (tests, after ANALYZE)."""
+    global _statistics
+    _statistics = None
+    _lexemes.clear()
+
+
+def _term_statistics() -> _TermStatistics:
+    global _statistics
+    database = connection.settings_dict["NAME"]
+    cached = _statistics
+    fresh = cached is not None and time.monotonic() - cached.read_at < STATS_SECONDS
+    if fresh and cached.database == database:
+        return cached
     sql = """
-        WITH stats AS (
+        SELECT s.lexeme, s.share,
+               (SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = 'tickets_ticket'::regclass)
+        FROM (SELECT 1) AS always
+        LEFT JOIN (
             SELECT unnest(most_common_elems::text::text[]) AS lexeme, unnest(most_common_elem_freqs) AS share
             FROM pg_stats
             WHERE schemaname = current_schema() AND tablename = 'tickets_ticket' AND attname = 'search_vector'
-        ), floor AS (
-            SELECT coalesce(min(share) FILTER (WHERE lexeme IS NOT NULL) / 2, 0) AS share FROM stats
-        )
-        SELECT t.term, max(coalesce(s.share, floor.share)),
-               (SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = 'tickets_ticket'::regclass)
-        FROM unnest(%s::text[]) AS t(term)
-        CROSS JOIN LATERAL unnest(tsvector_to_array(to_tsvector(%s::regconfig, t.term))) AS l(lexeme)
-        CROSS JOIN floor
-        LEFT JOIN stats s ON s.lexeme = l.lexeme
-        GROUP BY t.term
+        ) AS s ON true
     """
     with connection.cursor() as cursor:
-        cursor.execute(sql, [terms, SEARCH_CONFIG])
+        cursor.execute(sql)
         rows = cursor.fetchall()
-    return {term: float(share) for term, share, _ in rows}, float(rows[0][2]) if rows else 0.0
+    # most_common_elem_freqs ends with three summary numbers (min, max, null share), not lexemes' shares.
+    shares = {lexeme: float(share) for lexeme, share, _ in rows if lexeme is not None}
+    _statistics = _TermStatistics(
+        time.monotonic(), database, shares, min(shares.values()) / 2 if shares else 0.0, float(rows[0][2])
+    )
+    return _statistics
+
+
+def _term_lexemes(terms: list[str]) -> dict[str, tuple[str, ...]]:
+    """Each term's lexemes in the configuration (none for its stop words); one query for unseen terms."""
+    missing = [term for term in terms if term not in _lexemes]
+    if missing:
+        if len(_lexemes) + len(missing) > LEXEME_CACHE:
+            _lexemes.clear()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT t.term, tsvector_to_array(to_tsvector(%s::regconfig, t.term))"
+                " FROM unnest(%s::text[]) AS t(term)",
+                [SEARCH_CONFIG, missing],
+            )
+            _lexemes.update((term, tuple(lexemes)) for term, lexemes in cursor.fetchall())
+    return {term: _lexemes[term] for term in terms}
+
+
+def term_frequencies(terms: list[str]) -> tuple[dict[str, float], float]:
+    """({term: share of tickets whose search document holds it}, number of tickets), from the statistics
+    ANALYZE keeps for `Ticket.search_vector` (`pg_stats.most_common_elems`, no table scan; read at most every
+    STATS_SECONDS by each process). A term the statistics do not list is rarer than every listed one: it
+    gets half the smallest listed share (0 before any ANALYZE). Terms that the text search configuration
+    drops (its stop words) are left out."""
+    statistics = _term_statistics()
+    frequencies = {
+        term: max(statistics.shares.get(lexeme, statistics.floor) for lexeme in lexemes)
+        for term, lexemes in _term_lexemes(terms).items()
+        if lexemes
+    }
+    return frequencies, statistics.rows
 
 
 def _postgres_candidates(
@@ -176,14 +237,19 @@ def _postgres_candidates(
     text_rank = sum(hits[1:], hits[0]) / len(hits) if hits else Value(0.0, output_field=FloatField())
 
     def best(matches: QuerySet[Ticket], order, limit: int) -> list[Ticket]:
-        """The best `limit` of at most MATCH_CAP matches by `order`, measured, in one query."""
-        return list(
+        """The best `limit` of at most MATCH_CAP matches by `order`, measured, in one query. Only those
+        `limit` rows are measured (a `@@` per term and `similarity()` cost about as much as the rank)."""
+        ranked = (
             Ticket.objects.filter(pk__in=matches.values("pk")[:MATCH_CAP])
+            .annotate(order=order)
+            .order_by("-order", "-pk")
+            .values("pk")[:limit]
+        )
+        return list(
+            Ticket.objects.filter(pk__in=ranked)
             .select_related("customer")
-            .annotate(
-                order=order, text_rank=text_rank, subject_similarity=TrigramSimilarity("subject", subject)
-            )
-            .order_by("-order", "-pk")[:limit]
+            .annotate(text_rank=text_rank, subject_similarity=TrigramSimilarity("subject", subject))
+            .order_by()
         )
 
     found: list[Ticket] = []

@@ -42,7 +42,12 @@ def _with_relations(tickets: QuerySet[Ticket]) -> QuerySet[Ticket]:
 
 
 def ticket_list(*, user: AbstractBaseUser) -> QuerySet[Ticket]:
-    return ticket_with_priority_rank(_with_relations(Ticket.objects.filter(ticket_visibility_q(user))))
+    return ticket_rows(Ticket.objects.filter(ticket_visibility_q(user)))
+
+
+def ticket_rows(tickets: QuerySet[Ticket]) -> QuerySet[Ticket]:
+    """`tickets` with what a list shows of each: customer, team, assignee, tags and the priority rank."""
+    return ticket_with_priority_rank(_with_relations(tickets))
 
 
 def ticket_after_write(*, pk: int) -> Ticket:
@@ -51,7 +56,7 @@ def ticket_after_write(*, pk: int) -> Ticket:
     Not filtered by visibility on purpose: an agent who transfers a ticket to another team gets
     the result of their own change, though they cannot read the ticket afterwards.
     """
-    return ticket_with_priority_rank(_with_relations(Ticket.objects.all())).get(pk=pk)
+    return ticket_rows(Ticket.objects.all()).get(pk=pk)
 
 
 def ticket_get(*, user: AbstractBaseUser, pk: int) -> Ticket:

@@ -93,23 +93,36 @@ class TicketFacts:
     first_response_at: datetime | None
     solved_at: datetime | None
     first_customer_message_at: datetime | None
+    # Whether the ticket had a clock when the facts were read (without, the engine has none to lock).
+    has_clocks: bool = True
 
 
 def ticket_facts(ticket_id: int) -> TicketFacts:
-    row = Ticket.objects.values(
-        "created_at",
-        "status",
-        "priority",
-        "channel",
-        "team_id",
-        "customer__organization_id",
-        "customer__is_vip",
-        "opened_by_id",
-        "merged_into_id",
-        "first_response_at",
-        "solved_at",
-    ).get(pk=ticket_id)
+    # One statement for a ticket without tags or clocks (a new one, most replies): whether it has any
+    # is read with its columns, and only a ticket that has tags reads them.
     ticket = Ticket(pk=ticket_id)
+    row = (
+        Ticket.objects.annotate(
+            has_tags=Exists(Ticket.tags.through.objects.filter(ticket_id=OuterRef("pk"))),
+            has_clocks=Exists(SlaClock.objects.filter(ticket_id=OuterRef("pk"))),
+        )
+        .values(
+            "has_tags",
+            "has_clocks",
+            "created_at",
+            "status",
+            "priority",
+            "channel",
+            "team_id",
+            "customer__organization_id",
+            "customer__is_vip",
+            "opened_by_id",
+            "merged_into_id",
+            "first_response_at",
+            "solved_at",
+        )
+        .get(pk=ticket_id)
+    )
     first_customer_message_at = row["created_at"]
     if row["opened_by_id"] is not None:
         first_customer_message_at = (
@@ -127,12 +140,13 @@ def ticket_facts(ticket_id: int) -> TicketFacts:
         team_id=row["team_id"],
         organization_id=row["customer__organization_id"],
         is_vip=row["customer__is_vip"],
-        tag_ids=frozenset(ticket.tags.values_list("pk", flat=True)),
+        tag_ids=frozenset(ticket.tags.values_list("pk", flat=True)) if row["has_tags"] else frozenset(),
         opened_by_id=row["opened_by_id"],
         merged_into_id=row["merged_into_id"],
         first_response_at=row["first_response_at"],
         solved_at=row["solved_at"],
         first_customer_message_at=first_customer_message_at,
+        has_clocks=row["has_clocks"],
     )
 
 

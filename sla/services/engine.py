@@ -439,11 +439,14 @@ def _run_engine(
     calendars: dict[int, BusinessCalendar],
     live: bool = True,
     store_state: bool = True,
+    clocks_exist: bool = True,
 ) -> None:
     rule = selectors.policy_rule_for(facts, rules)
-    clocks = list(
-        SlaClock.objects.select_for_update().filter(ticket_id=facts.pk).order_by("metric", "sequence")
-    )
+    clocks = []
+    if clocks_exist:
+        clocks = list(
+            SlaClock.objects.select_for_update().filter(ticket_id=facts.pk).order_by("metric", "sequence")
+        )
     if rule is None and not any(clock.is_open for clock in clocks):
         return
     engine = _Engine(
@@ -477,7 +480,9 @@ def sla_ticket_changed(
     if not rules and not SlaClock.objects.filter(ticket_id=ticket.pk, stopped_at__isnull=True).exists():
         return  # nothing to measure: keeps ticket writes cheap on installs without SLA policies
     added = [*messages, *([message] if message is not None else [])]
-    _run_engine(selectors.ticket_facts(ticket.pk), now, added, rules, calendars)
+    facts = selectors.ticket_facts(ticket.pk)
+    # A ticket without clocks (a new one) has none to read and lock.
+    _run_engine(facts, now, added, rules, calendars, clocks_exist=facts.has_clocks)
 
 
 @transaction.atomic

@@ -197,7 +197,8 @@ SOON = 3600
 
 @admin.display(description="SLA", ordering="next_sla_due")
 def sla_badge(ticket: Ticket) -> str:
-    """A coloured SLA badge for ticket lists; reads the annotations of `selectors.annotate_sla_badge`."""
+    """A coloured SLA badge for ticket lists; reads `next_sla_due` (`selectors.annotate_next_sla_due`) and
+    `sla_breached` (set from `selectors.breached_ticket_ids` for the page's rows)."""
     if getattr(ticket, "sla_breached", False):
         label, colour = "breached", BADGE_COLOURS["breached"]
     elif getattr(ticket, "next_sla_due", None) is not None:

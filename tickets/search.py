@@ -35,7 +35,7 @@ from django.db.models.functions import Coalesce, Concat, Left
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from tickets.models import Customer, Message, Ticket
+from tickets.models import Customer, Message, Organization, Ticket
 
 SEARCH_CONFIG = "helpdesk"
 # Substring search on fewer characters matches nearly everyone and cannot use a trigram index.
@@ -46,6 +46,8 @@ CUSTOMER_MATCH_LIMIT = 500
 MESSAGE_TEXT_LIMIT = 20000  # characters of each message that are searched (the triggers use the same)
 REFERENCE_RANK = 10.0
 CUSTOMER_RANK = 1.0
+# A search finds the newest this many tickets matching by words, as many by customer, and the reference.
+SEARCH_CANDIDATES = 500
 _START, _STOP = "\x02", "\x03"  # headline markers: control characters never shown, replaced after escaping
 _EXCERPT_RADIUS = 60
 
@@ -75,19 +77,34 @@ def _terms(text: str) -> SearchTerms:
     return parse_search(text, settings.HELPDESK_REFERENCE_PREFIX)
 
 
-def matching_customer_ids(terms: SearchTerms) -> list[int]:
-    """Customers whose name, email, phone or organization contains the text (one query, trigram indexes)."""
+def matching_customers(terms: SearchTerms) -> QuerySet[Customer] | None:
+    """The ids of customers whose name, email, phone or organization contains the text (trigram indexes),
+    at most `CUSTOMER_MATCH_LIMIT`; None when the text is too short to look for customers.
+
+    A query to use as a subquery: the ticket search reads it in its own statement (one round trip, and
+    the planner does not estimate a list of 500 literal ids, which took longer than the search).
+    Each branch stops at the limit too: a surname matches one customer in thirty, and deduplicating
+    every match before the limit grew with the customers (12,000 for a surname at 1M).
+    """
     if len(terms.text) < MIN_SUBSTRING_LENGTH:
-        return []
+        return None
     direct = Q(name__icontains=terms.text) | Q(email__icontains=terms.text)
     if terms.phone_digits:
         direct |= Q(phone__icontains=terms.phone_digits)
     # A union rather than one OR: each branch can use its own index (an OR across the join cannot).
-    by_organization = (
-        Customer.objects.filter(organization__name__icontains=terms.text).order_by().values("pk")
-    )
-    customers = Customer.objects.filter(direct).order_by().values("pk").union(by_organization)
-    return [row["pk"] for row in customers[:CUSTOMER_MATCH_LIMIT]]
+    # The organizations are found first (a small table), then their customers by organization.
+    organizations = Organization.objects.filter(name__icontains=terms.text).values("pk")
+    by_organization = Customer.objects.filter(organization__in=organizations).order_by().values("pk")
+    by_person = Customer.objects.filter(direct).order_by().values("pk")
+    if connection.features.supports_slicing_ordering_in_compound:  # not SQLite
+        by_person, by_organization = by_person[:CUSTOMER_MATCH_LIMIT], by_organization[:CUSTOMER_MATCH_LIMIT]
+    return by_person.union(by_organization)[:CUSTOMER_MATCH_LIMIT]
+
+
+def matching_customer_ids(terms: SearchTerms) -> list[int]:
+    """The ids of `matching_customers` (one query)."""
+    customers = matching_customers(terms)
+    return [] if customers is None else [row["pk"] for row in customers]
 
 
 def _text_query(terms: SearchTerms):
@@ -99,37 +116,57 @@ def _text_query(terms: SearchTerms):
 def ticket_search(tickets: QuerySet[Ticket], text: str) -> QuerySet[Ticket]:
     """Tickets of `tickets` matching `text`, annotated with `search_rank` (higher is better).
 
-    One query for the matching customers, then the tickets in the caller's query.
+    On PostgreSQL the matches are found by kind, each through its own index in its own branch of a
+    union: by words (GIN), by customer (`matching_customers`, trigram) and by reference (unique index);
+    one OR across them left the planner one plan, a walk of every ticket testing each. A search finds
+    the newest `SEARCH_CANDIDATES` tickets of `tickets` matching by words, the newest as many matching
+    by customer, and the exact reference: a common word matches tens of thousands of tickets at 1M,
+    and ranking, joining and sorting all of them grew with the data. One query: the customers are a
+    subquery. On SQLite every match, by substring.
     """
     terms = _terms(text)
     if not terms.text:
         return tickets
-    customer_ids = matching_customer_ids(terms)
-    matches = Q(reference__in=terms.references) if terms.references else Q(pk__in=[])
-    if customer_ids:
-        matches |= Q(customer_id__in=customer_ids)
+    customers = matching_customers(terms)
     bonus = Value(0.0)
     if terms.references:
         bonus = Case(When(reference__in=terms.references, then=Value(REFERENCE_RANK)), default=bonus)
-    if customer_ids:
-        bonus = bonus + Case(When(customer_id__in=customer_ids, then=Value(CUSTOMER_RANK)), default=0.0)
+    if customers is not None:
+        bonus = bonus + Case(When(customer_id__in=customers, then=Value(CUSTOMER_RANK)), default=0.0)
     if connection.vendor == "postgresql":
         from django.contrib.postgres.search import SearchRank
 
         query = _text_query(terms)
-        text_rank = Coalesce(SearchRank(F("search_vector"), query), Value(0.0))
-        return tickets.filter(Q(search_vector=query) | matches).annotate(
-            search_rank=Value(0.0, output_field=FloatField()) + bonus + text_rank
+        found = tickets.filter(pk__in=_candidate_ids(tickets, terms, customers, query))
+        rank = Coalesce(SearchRank(F("search_vector"), query), Value(0.0))
+    else:
+        messages = Message.objects.filter(
+            ticket=OuterRef("pk"), is_automatic=False, body_text__icontains=terms.text
         )
-    messages = Message.objects.filter(
-        ticket=OuterRef("pk"), is_automatic=False, body_text__icontains=terms.text
-    )
-    in_subject = Q(subject__icontains=terms.text)
-    return tickets.filter(in_subject | Exists(messages) | matches).annotate(
-        search_rank=Value(0.0, output_field=FloatField())
-        + bonus
-        + Case(When(in_subject, then=Value(0.5)), default=Value(0.1))
-    )
+        in_subject = Q(subject__icontains=terms.text)
+        matches = in_subject | Exists(messages) | Q(reference__in=terms.references)
+        if customers is not None:
+            matches |= Q(customer_id__in=customers)
+        found = tickets.filter(matches)
+        rank = Case(When(in_subject, then=Value(0.5)), default=Value(0.1))
+    return found.annotate(search_rank=Value(0.0, output_field=FloatField()) + bonus + rank)
+
+
+def _candidate_ids(tickets: QuerySet[Ticket], terms: SearchTerms, customers, query) -> QuerySet:
+    """The ids a search finds in `tickets` on PostgreSQL, as one union (see `ticket_search`)."""
+
+    def newest(condition: Q) -> QuerySet:
+        # Through the condition's index and a top-N sort of the matches' dates, or, when the matches are
+        # dense, a walk of `created_at` that stops at the limit.
+        matching = tickets.filter(condition).order_by("-created_at", "-pk")
+        return matching.values("pk")[:SEARCH_CANDIDATES]
+
+    branches = [newest(Q(search_vector=query))]
+    if customers is not None:
+        branches.append(newest(Q(customer_id__in=customers)))
+    if terms.references:
+        branches.append(tickets.filter(reference__in=terms.references).order_by().values("pk"))
+    return branches[0].union(*branches[1:]) if len(branches) > 1 else branches[0]
 
 
 def _marked(value: str, needle: str) -> str:

@@ -1,5 +1,6 @@
 """The daily metrics rollup: the same numbers as the raw tables, kept current by marks and the sweep."""
 
+from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -27,7 +28,7 @@ from tickets.reporting.metrics import (
     settled_before,
     ticket_metrics,
 )
-from tickets.reporting.models import Grain, MetricsHistogram, MetricsRollup, MetricsRollupDay
+from tickets.reporting.models import Grain, MetricsHistogram, MetricsRollup, MetricsRollupDay, Span
 
 pytestmark = pytest.mark.django_db
 
@@ -220,6 +221,7 @@ def test_a_change_to_a_settled_ticket_marks_its_days_and_reads_them_raw_until_th
     _compare_all(group_bys=("day", "agent"))  # the marked days come from the raw tables meanwhile
     assert rollup.rollup_sweep(now=NOW) >= len(dirty)
     assert not MetricsRollupDay.objects.filter(dirty_at__isnull=False).exists()
+    _assert_histograms_consistent()
     _compare_all(group_bys=("month", "agent"))
     by_agent = ticket_metrics(
         tickets=Ticket.objects.all(), start=START, end=END, group_by="agent", scope_teams=None
@@ -228,6 +230,58 @@ def test_a_change_to_a_settled_ticket_marks_its_days_and_reads_them_raw_until_th
         str(other.pk)
     ] == 0  # solved by agent 1
     assert {g["key"]: g["backlog"] for g in by_agent["groups"]}.get(str(other.pk), 0) == 0
+
+
+def _assert_histograms_consistent() -> None:
+    """Every histogram's `below` and `total` cumulate its counts, `ranked` marks the buckets of its median's
+    and p90's ranks, and every month and week row is the sum of its day rows of the same grain and group."""
+    histograms: dict = defaultdict(list)
+    days: dict = defaultdict(int)
+    spans: dict = {}
+    for row in MetricsHistogram.objects.values():
+        group = tuple(row[name] for name in ("grain", "team_id", "agent_id", "channel", "priority", "column"))
+        cell = tuple(row[name] for name in ("bucket", "count", "below", "total", "ranked"))
+        histograms[row["span"], row["day"], group].append(cell)
+        day = row["day"]
+        if row["span"] == Span.DAY and row["grain"] != Grain.FULL:
+            for span, first in (
+                (Span.MONTH, day.replace(day=1)),
+                (Span.WEEK, day - timedelta(day.weekday())),
+            ):
+                days[span, first, group, row["bucket"]] += row["count"]
+        elif row["span"] != Span.DAY:
+            spans[row["span"], day, group, row["bucket"]] = row["count"]
+    for rows in histograms.values():
+        rows.sort()
+        total, below = sum(cell[1] for cell in rows), 0
+        ranks = histogram.percentile_ranks(total)
+        for _, count, row_below, row_total, ranked in rows:
+            assert (row_below, row_total) == (below, total)
+            assert ranked == any(below <= rank < below + count for rank in ranks)
+            below += count
+    assert {span for span, *_ in spans} == {Span.MONTH, Span.WEEK}
+    assert spans == dict(days)
+
+
+def test_reading_whole_months_and_weeks_takes_their_rows(month):
+    teams, _, _ = month
+    readers = ({"tickets": Ticket.objects.all()}, {"tickets": Ticket.objects.filter(team=teams[0])})
+    scopes = (None, [teams[0].pk])
+
+    def read(group_by: str, start: date = START, end: date = END) -> list[dict]:
+        return [
+            ticket_metrics(**reader, start=start, end=end, group_by=group_by, scope_teams=scope)
+            for reader, scope in zip(readers, scopes, strict=True)
+        ]
+
+    four_weeks = (date(2026, 3, 2), date(2026, 3, 29))  # Monday to Sunday
+    by_month, by_agent, by_day = read("month"), read("agent"), read("day")
+    by_weeks = read("agent", *four_weeks), read("team", *four_weeks), read("week", *four_weeks)
+    _assert_histograms_consistent()
+    MetricsHistogram.objects.filter(span=Span.DAY).exclude(grain=Grain.FULL).delete()
+    assert read("month") == by_month and read("agent") == by_agent
+    assert (read("agent", *four_weeks), read("team", *four_weeks), read("week", *four_weeks)) == by_weeks
+    assert read("day") != by_day  # days are read from their own rows
 
 
 def test_a_reopen_marks_the_day_of_the_solve_it_forgets(month):

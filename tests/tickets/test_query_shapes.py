@@ -12,6 +12,7 @@ from django.db import connection
 from django.db.models import Q
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from helpdesk.pagination import CappedCountPaginator
 from sla import services as sla_services
@@ -190,6 +191,23 @@ def test_admin_ticket_list_and_search_have_a_constant_query_count(
     with django_assert_max_num_queries(search):
         _queries(admin_client, url, {"q": "printer"})
     assert not any("DISTINCT" in sql for sql in statements), statements  # no date_hierarchy
+
+
+def test_admin_ticket_list_reads_breached_clocks_for_the_page_only(admin_client, team, agent_user, policy):
+    """The badge's breached flag is looked up by the page's ticket ids, not joined into the list's query,
+    where PostgreSQL read every open breached clock to annotate a page."""
+    for _ in range(2):
+        factories.ticket(team=team)  # due within the hour
+    breached = factories.ticket(team=team, now=timezone.now() - timedelta(days=10))
+    sla_services.sla_sweep()
+    _, statements, response = _queries(admin_client, reverse("admin:tickets_ticket_changelist"))
+    clocks = [sql for sql in statements if "sla_slaclock" in sql]
+    assert len(clocks) == 1 and '"ticket_id" IN (' in clocks[0], clocks
+    assert not any("tickets_ticket" in sql for sql in clocks), clocks
+    page = response.content.decode()
+    assert page.count(">breached</span>") == 1
+    checkbox = f'name="_selected_action" value="{breached.pk}" class="action-select"'
+    assert checkbox in page  # the list's own checkbox, as the admin's actions script expects it
 
 
 # --- PostgreSQL: each hot query has its index ------------------------------------------------------

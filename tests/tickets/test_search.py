@@ -7,7 +7,8 @@ from django.db import connection
 
 from tests import factories
 from tests.conftest import _on_postgres
-from tickets import services
+from tickets import search, services
+from tickets.api.filtersets import TicketFilterSet
 from tickets.models import Customer, Message, Ticket
 from tickets.search import matching_customer_ids, parse_search, ticket_search, ticket_search_highlights
 
@@ -133,10 +134,10 @@ def test_search_highlights_the_match_and_escapes_everything_else(api, team, wagn
 def test_search_uses_a_fixed_number_of_queries(api, team, wagner, django_assert_max_num_queries):
     for index in range(10):
         factories.ticket(team=team, customer=wagner, subject=f"Printer {index}")
-    # session, user, teams, customers matching, page, tags, highlights
-    with django_assert_max_num_queries(8):
+    # session, user, teams (member, lead), page (the matching customers are a subquery), tags, highlights
+    with django_assert_max_num_queries(7):
         assert len(found(api.get(TICKETS, {"q": "printer wagner"}))) in (0, 10)
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(7):
         assert len(found(api.get(TICKETS, {"q": "wagner"}))) == 10
 
 
@@ -162,7 +163,48 @@ def test_two_letters_do_not_search_customers(wagner):
     assert matching_customer_ids(parse_search("wag", "HD")) == [wagner.pk]
 
 
+@pytest.mark.django_db
+def test_customers_found_by_name_and_by_organization_stop_at_the_limit(wagner, monkeypatch):
+    for n in range(3):
+        Customer.objects.create(name=f"Ann Northwind {n}", email=f"ann{n}@example.org")
+        Customer.objects.create(
+            name=f"Staff {n}", email=f"staff{n}@example.org", organization=wagner.organization
+        )
+    monkeypatch.setattr(search, "CUSTOMER_MATCH_LIMIT", 2)
+    assert len(matching_customer_ids(parse_search("northwind", "HD"))) == 2
+
+
+def test_search_runs_after_every_other_filter():
+    """A search keeps its newest matches among the tickets the other filters leave, so it must see them."""
+    assert list(TicketFilterSet.base_filters)[-2:] == ["q", "ordering"]
+
+
 # --- PostgreSQL: the stored document and its indexes ----------------------------------------------
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_a_search_finds_the_newest_candidates_of_each_kind_and_the_reference(
+    api, team, wagner, others, monkeypatch
+):
+    """Words and customers each give their newest `SEARCH_CANDIDATES` matches; the reference always."""
+    by_words = [factories.ticket(team=team, subject=f"Kyocera {n}", body_text="Jammed.") for n in range(3)]
+    by_customer = [
+        factories.ticket(team=team, customer=wagner, subject=f"Toner {n}", body_text="Empty.")
+        for n in range(3)
+    ]
+    monkeypatch.setattr(search, "SEARCH_CANDIDATES", 2)
+    assert sorted(found(api.get(TICKETS, {"q": "kyocera"}))) == sorted(t.pk for t in by_words[1:])
+    assert sorted(found(api.get(TICKETS, {"q": "wagner", "ordering": "-created"}))) == sorted(
+        t.pk for t in by_customer[1:]
+    )
+    oldest = by_words[0]
+    number = oldest.reference.split("-")[1]
+    for ticket in by_words[1:]:  # newer tickets mentioning the oldest one's number
+        services.message_add(
+            ticket=ticket, author_role=Message.AuthorRole.CUSTOMER, body_text=f"Like ticket {number}"
+        )
+    assert found(api.get(TICKETS, {"q": number}))[0] == oldest.pk
 
 
 def _plan(queryset) -> str:
@@ -215,6 +257,12 @@ def test_search_uses_the_gin_index_and_the_trigram_indexes(team, wagner):
     plan = _plan(ticket_search(Ticket.objects.all(), "printer"))
     assert "ticket_search_vector" in plan, plan
     assert "Seq Scan on tickets_ticket" not in plan, plan
+    # Each kind of match through its own index, each bounded (newest first, limited), so neither
+    # the words nor the customers are read in full; the customers are found in the same statement.
+    plan = _plan(ticket_search(Ticket.objects.all(), "wagner").order_by("-search_rank", "-pk")[:26])
+    assert "ticket_search_vector" in plan and "customer_name_trgm" in plan, plan
+    assert "Seq Scan on tickets_ticket" not in plan, plan
+    assert plan.count("created_at DESC") == 2, plan  # each branch: its newest candidates
     Customer.objects.bulk_create(
         Customer(name=f"Person {n}", email=f"person{n}@example.org", phone=f"+1555{n:07d}")
         for n in range(3000)

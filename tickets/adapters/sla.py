@@ -23,7 +23,7 @@ from sla.models import Metric as SlaMetric
 from sla.selectors import (
     SlaStatus,
     annotate_next_sla_due,
-    annotate_sla_badge,
+    breached_ticket_ids,
     breaching_soon_q,
     tickets_breached,
     tickets_breaching_within,
@@ -36,7 +36,7 @@ __all__ = [
     "SlaClock",
     "SlaMetric",
     "annotate_next_sla_due",
-    "annotate_sla_badge",
+    "breached_ticket_ids",
     "breaching_soon_q",
     "sla_badge",
     "tickets_breached",

@@ -197,11 +197,6 @@ class TicketFilterSet(filters.FilterSet):
     tag = filters.CharFilter(method="filter_tag", help_text="Tag name.")
     created = IsoDateTimeRangeFilter(field_name="created_at")
     solved = IsoDateTimeRangeFilter(field_name="solved_at")
-    q = filters.CharFilter(
-        method="filter_search",
-        help_text="Search: a reference (HD-3029 or 3029), the customer's name, email, phone or organization, "
-        "or words of the subject and messages; ordered by relevance unless `ordering` says otherwise.",
-    )
     survey_score_min = SurveyScoreFilter(help_text="Has a survey answer scoring at least this.")
     survey_score_max = SurveyScoreFilter(help_text="Has a survey answer scoring at most this.")
     survey_kind = StrictChoiceFilter(
@@ -222,6 +217,13 @@ class TicketFilterSet(filters.FilterSet):
         max_value=MAX_BREACHING_WITHIN_MINUTES,
         method="filter_breaching_within",
         help_text="Minutes: tickets with a running SLA clock due within this many minutes (or overdue).",
+    )
+    # Declared after every other filter, so it runs last: a search keeps its newest matches
+    # (`tickets.search.SEARCH_CANDIDATES`) among the tickets the other filters leave.
+    q = filters.CharFilter(
+        method="filter_search",
+        help_text="Search: a reference (HD-3029 or 3029), the customer's name, email, phone or organization, "
+        "or words of the subject and messages; ordered by relevance unless `ordering` says otherwise.",
     )
     ordering = StrictChoiceFilter(
         choices=[(name, name) for name in TICKET_ORDERINGS],

@@ -83,6 +83,19 @@ def percentile_cont(counts: Iterable[tuple[int, int]], fraction: float) -> float
     return low_value + (high_value - low_value) * weight
 
 
+#: The percentiles the metrics report, in tenths: the median and p90.
+PERCENTILE_TENTHS = (5, 9)
+
+
+def percentile_ranks(total: int) -> set[int]:
+    """The ranks (0-based, in value order) that the reported percentiles of `total` values interpolate."""
+    ranks = set()
+    for tenths in PERCENTILE_TENTHS:
+        lower = tenths * (total - 1) // 10
+        ranks.update((lower, min(lower + 1, total - 1)))
+    return ranks
+
+
 def percentile_from_segments(
     segments: Iterable[tuple[int, int, int]], total: int, fraction: float
 ) -> float | None:

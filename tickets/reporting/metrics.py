@@ -35,7 +35,8 @@ instant (`breached_at` for a breach, `stopped_at` for an achieved clock); compli
 """
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -68,7 +69,7 @@ from tickets.adapters.surveys import (
 )
 from tickets.models import PRIORITY_RANK, Channel, PhoneCall, Priority, Status, Team, Ticket
 from tickets.reporting import histogram, stats, sums
-from tickets.reporting.models import Grain, MetricsHistogram, MetricsRollup, MetricsRollupDay
+from tickets.reporting.models import Grain, MetricsHistogram, MetricsRollup, MetricsRollupDay, Span
 from tickets.reporting.sums import DURATIONS
 
 TIME_GROUPS = ("day", "week", "month")
@@ -198,11 +199,16 @@ def _period_start(day: date, group_by: str) -> date:
     return day
 
 
+def next_month(day: date) -> date:
+    """The first day of the month after `day`'s."""
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
 def _next_period(day: date, group_by: str) -> date:
     if group_by == "week":
         return day + timedelta(days=7)
     if group_by == "month":
-        return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+        return next_month(day)
     return day + timedelta(days=1)
 
 
@@ -676,34 +682,33 @@ def ticket_metrics(
     raw_ranges = _instants(_complement(in_range, start, end), tz)
 
     sums_by_group: dict = defaultdict(lambda: dict.fromkeys(sums.SUM_COLUMNS, 0))
-    _merge(
-        sums_by_group,
-        family_sums(base=base, filters=filters, scope=scope, ranges=raw_ranges, grouping=group_by, tz=tz),
-    )
-    if in_range:
-        _merge(sums_by_group, _rollup_sums(in_range, filters, scope, group_by))
-
     groups: dict = defaultdict(_empty_measures)
-    totals = groups[TOTAL]
-    total_sums = dict.fromkeys(sums.SUM_COLUMNS, 0)
-    for key, group_sums in sums_by_group.items():
-        for name, value in group_sums.items():
-            total_sums[name] += value
-        if group_by in TIME_GROUPS or _has_activity(group_sums):
-            _derive(groups[key], group_sums)
-    _derive(totals, total_sums)
-
-    _add_percentiles(
-        groups,
-        base=base,
-        filters=filters,
-        scope=scope,
-        group_by=group_by,
-        tz=tz,
-        clean=in_range,
-        raw_ranges=raw_ranges,
-        whole_range=(start_at, end_at),
-    )
+    with _probing_joins(use_rollup and bool(in_range)):
+        _merge(
+            sums_by_group,
+            family_sums(base=base, filters=filters, scope=scope, ranges=raw_ranges, grouping=group_by, tz=tz),
+        )
+        if in_range:
+            _merge(sums_by_group, _rollup_sums(in_range, filters, scope, group_by))
+        totals = groups[TOTAL]
+        total_sums = dict.fromkeys(sums.SUM_COLUMNS, 0)
+        for key, group_sums in sums_by_group.items():
+            for name, value in group_sums.items():
+                total_sums[name] += value
+            if group_by in TIME_GROUPS or _has_activity(group_sums):
+                _derive(groups[key], group_sums)
+        _derive(totals, total_sums)
+        _add_percentiles(
+            groups,
+            base=base,
+            filters=filters,
+            scope=scope,
+            group_by=group_by,
+            tz=tz,
+            clean=in_range,
+            raw_ranges=raw_ranges,
+            whole_range=(start_at, end_at),
+        )
     _add_backlog(
         groups,
         base=base,
@@ -716,8 +721,16 @@ def ticket_metrics(
         sums_by_group=sums_by_group,
         tz=tz,
     )
+    # A reader who sees every ticket (the rollup path's scope None) needs no tickets filter on surveys.
+    survey_tickets = None if use_rollup and scope is None else tickets
     _add_surveys(
-        groups, tickets=tickets, group_by=group_by, filters=filters, start_at=start_at, end_at=end_at, tz=tz
+        groups,
+        tickets=survey_tickets,
+        group_by=group_by,
+        filters=filters,
+        start_at=start_at,
+        end_at=end_at,
+        tz=tz,
     )
 
     if group_by in TIME_GROUPS:
@@ -745,6 +758,21 @@ def ticket_metrics(
         ],
         "totals": totals,
     }
+
+
+@contextmanager
+def _probing_joins(active: bool) -> Iterator[None]:
+    """PostgreSQL, when the raw tables are read for a few recent days only (the rest from the rollup):
+    join the per-ticket metrics by probing their primary key. The planner misjudges those few thousand
+    tickets and hashes (or merge-joins) the whole metrics table instead (a million rows for 25,000 tickets
+    at a million tickets). Switched back on afterwards, so a caller's transaction keeps its plans."""
+    if not active or connection.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off")
+        yield
+        cursor.execute("SET LOCAL enable_hashjoin = DEFAULT; SET LOCAL enable_mergejoin = DEFAULT")
 
 
 def raw_window_days() -> int:
@@ -807,13 +835,10 @@ def _days_q(days: list[date]) -> Q:
 
 def _grain(filters: MetricsFilters, scope: list[int] | None, group_by: str) -> int:
     """The coarsest rollup grain that answers a report (`tickets.reporting.models.Grain`)."""
-    if (
-        filters.agent is not None
-        or filters.channel
-        or filters.priority
-        or group_by not in (*TIME_GROUPS, "team")
-    ):
+    if filters.channel or filters.priority or group_by in ("channel", "priority"):
         return Grain.FULL
+    if filters.agent is not None or group_by == "agent":
+        return Grain.TEAM_AGENT
     if scope is None and filters.team is None and group_by in TIME_GROUPS:
         return Grain.DAY
     return Grain.TEAM
@@ -867,16 +892,33 @@ def _add_percentiles(groups, *, base, filters, scope, group_by, tz, clean, raw_r
                 for name, (median, p90) in pairs.items():
                     groups[group][name].update(median=_hours(median), p90=_hours(p90))
         return
-    histograms = (
-        MetricsHistogram.objects.filter(_days_q(clean), _rollup_q(filters, scope, group_by))
-        .annotate(key=_rollup_key(group_by))
-        .values_list("key", "column", "bucket")
-        .annotate(n=Sum("count"))
-        .order_by()
-    )
+    grain = _grain(filters, scope, group_by)
+    rows = MetricsHistogram.objects.filter(_rollup_q(filters, scope, group_by))
     raw = {"filters": filters, "scope": scope, "ranges": raw_ranges, "grouping": group_by, "tz": tz}
+    raw_values = value_querysets(**raw) if raw_ranges and connection.vendor == "postgresql" else []
+    if connection.vendor == "postgresql" and _one_histogram_per_period(filters, scope, group_by, grain):
+        # Each period is one histogram (a day's, or a whole month's): its median and p90 buckets are read
+        # from its marked rows; the total adds up the coarsest rows of the same days.
+        if group_by == "day":
+            single, keyed, total_only = {Span.DAY: clean}, {}, _decompose(clean, grain, None)
+        else:
+            keyed = _decompose(clean, grain, group_by)
+            single = total_only = {Span.MONTH: keyed.pop(Span.MONTH)}
+        rolled = [(_summed(rows, total_only, group_by), True), (_summed(rows, keyed, group_by), False)]
+        single_q = _spans_q(single)
+        single_rows = None
+        if single_q is not None:
+            single_rows = rows.filter(single_q, ranked=True).annotate(key=_rollup_key(group_by))
+            single_rows = single_rows.values_list(
+                "key", "column", "bucket", "count", "below", "total"
+            ).order_by()
+        _percentiles_in_database(
+            groups, group_by, [part for part in rolled if part[0] is not None], raw_values, single_rows
+        )
+        return
+    histograms = _summed(rows, _decompose(clean, grain, group_by), group_by)
     if connection.vendor == "postgresql":
-        _percentiles_in_database(groups, group_by, histograms, value_querysets(**raw) if raw_ranges else [])
+        _percentiles_in_database(groups, group_by, [(histograms, False)], raw_values, None)
         return
     counts = family_values(**raw)
     for key, column, bucket, n in histograms:
@@ -891,20 +933,88 @@ def _add_percentiles(groups, *, base, filters, scope, group_by, tz, clean, raw_r
         _set_percentiles(groups[TOTAL], column, _percentile_pair(buckets))
 
 
+def _summed(rows: QuerySet, spans: dict[int, list[date]], group_by: str) -> QuerySet | None:
+    """(key, column, bucket, count) of the histogram rows of `spans` added up per key (None: no rows)."""
+    q = _spans_q(spans)
+    if q is None:
+        return None
+    rows = rows.filter(q).annotate(key=_rollup_key(group_by))
+    return rows.values_list("key", "column", "bucket").annotate(n=Sum("count")).order_by()
+
+
+def _spans_q(spans: dict[int, list[date]]) -> Q | None:
+    """The rows of the month and week rows and day rows named by their first days (None: none)."""
+    parts = [Q(span=span, day__in=firsts) for span, firsts in spans.items() if firsts and span != Span.DAY]
+    if spans.get(Span.DAY):
+        parts.append(Q(span=Span.DAY) & _days_q(spans[Span.DAY]))
+    q = None
+    for part in parts:
+        q = part if q is None else q | part
+    return q
+
+
+def _one_histogram_per_period(filters: MetricsFilters, scope, group_by: str, grain: int) -> bool:
+    """Whether a report by day or month reads one histogram per period and column: the day grain, or the
+    day-and-team grain for a single team."""
+    if group_by not in ("day", "month"):
+        return False
+    one_team = filters.team is not None or (scope is not None and len(scope) == 1)
+    return grain == Grain.DAY or (grain == Grain.TEAM and one_team)
+
+
+def _decompose(clean: list[date], grain: int, group_by: str | None) -> dict[int, list[date]]:
+    """The sorted clean days as whole months, whole weeks (Monday to Sunday) and single days, coarsest
+    first, as a report grouped by `group_by` (None: the total only) can read them: a month or week row
+    only where all its days are clean, never across the report's groups. Only the coarser grains keep
+    month and week rows."""
+    if grain == Grain.FULL:
+        return {Span.DAY: clean}
+    present = set(clean)
+    months = []
+    if group_by not in ("day", "week"):
+        for day in clean:
+            whole = all(day + timedelta(days=n) in present for n in range((next_month(day) - day).days))
+            if day.day == 1 and whole:
+                months.append(day)
+    in_months = set(months)
+    rest = [day for day in clean if day.replace(day=1) not in in_months]
+    weeks = []
+    if group_by != "day":
+        left = set(rest)
+        for day in rest:
+            sunday = day + timedelta(days=6)
+            in_one_month = group_by != "month" or sunday.month == day.month
+            if day.weekday() == 0 and in_one_month and all(day + timedelta(days=n) in left for n in range(7)):
+                weeks.append(day)
+    in_weeks = {week + timedelta(days=n) for week in weeks for n in range(7)}
+    return {Span.MONTH: months, Span.WEEK: weeks, Span.DAY: [day for day in rest if day not in in_weeks]}
+
+
 PERCENTILE_WORK_MEM = "64MB"
 
 
-def _percentiles_in_database(groups: dict, group_by: str, histograms: QuerySet, raw: list) -> None:
+def _percentiles_in_database(
+    groups: dict, group_by: str, rolled: list[tuple[QuerySet, bool]], raw: list, single: QuerySet | None
+) -> None:
     """PostgreSQL: merge the rollup's bucket counts with the raw days' values (bucketed by `width_bucket`
     on the same edges) and return only the buckets that hold the median's and p90's ranks, so a year by
-    day moves a few thousand rows instead of every bucket."""
-    sql, params = histograms.query.sql_with_params()
-    parts, params = [f'SELECT key, "column" AS col, bucket, n FROM ({sql}) AS rolled'], list(params)
+    day moves a few thousand rows instead of every bucket.
+
+    `rolled`: (key, column, bucket, count) rows, each flagged True when it counts for the total only (its
+    groups come from `single`). `single`: (key, column, bucket, count, below, total) rows of groups that
+    are one cumulated histogram each; their rank buckets need no adding up."""
+    parts, params = [], []
+    for queryset, total_only in rolled:
+        sql, query_params = queryset.query.sql_with_params()
+        parts.append(
+            f'SELECT key, {total_only} AS for_total, "column" AS col, bucket, n FROM ({sql}) AS rolled'
+        )
+        params.extend(query_params)
     for queryset, indexes in raw:
         sql, query_params = queryset.query.sql_with_params()
         pairs = ", ".join(f"({index}, family.c{i})" for i, index in enumerate(indexes))
         parts.append(
-            "SELECT family.key, value.col, width_bucket(value.v, %s::bigint[]) - 1, 1 "
+            "SELECT family.key, false, value.col, width_bucket(value.v, %s::bigint[]) - 1, 1 "
             f"FROM ({sql}) AS family CROSS JOIN LATERAL (VALUES {pairs}) AS value (col, v) "
             "WHERE value.v IS NOT NULL"
         )
@@ -916,17 +1026,25 @@ def _percentiles_in_database(groups: dict, group_by: str, histograms: QuerySet, 
         for rank in (lower, f"LEAST({lower} + 1, total - 1)"):
             ranks.append(f"(upto - n <= {rank} AND {rank} < upto)")
     # One pass for the groups and the total: GROUPING SETS, told apart by `whole` (the total's key is NULL,
-    # as is the "(unassigned)" group's).
-    partition = "whole, key, col"
+    # as is the "(unassigned)" group's). Rows for the total only form groups of their own, left unread.
+    partition = "whole, for_total, key, col"
     statement = (
-        "WITH merged AS (SELECT key, GROUPING(key) AS whole, col, bucket, SUM(n)::bigint AS n "
-        f"FROM ({union}) AS counts GROUP BY GROUPING SETS ((key, col, bucket), (col, bucket))), "
-        "cumulated AS (SELECT key, whole, col, bucket, n, "
+        "WITH merged AS (SELECT key, for_total, GROUPING(key) AS whole, col, bucket, SUM(n)::bigint AS n "
+        f"FROM ({union}) AS counts GROUP BY GROUPING SETS ((for_total, key, col, bucket), (col, bucket))), "
+        "cumulated AS (SELECT key, for_total, whole, col, bucket, n, "
         f"(SUM(n) OVER (PARTITION BY {partition} ORDER BY bucket))::bigint AS upto, "
         f"(SUM(n) OVER (PARTITION BY {partition}))::bigint AS total FROM merged) "
         "SELECT key, whole, col, bucket, upto - n, upto, total FROM cumulated "
-        f"WHERE {' OR '.join(ranks)}"
+        f"WHERE (whole = 1 OR NOT for_total) AND ({' OR '.join(ranks)})"
     )
+    if single is not None:
+        sql, query_params = single.query.sql_with_params()
+        statement += (
+            " UNION ALL SELECT key, 0, col, bucket, upto - n, upto, total FROM (SELECT key, "
+            '"column" AS col, bucket, count AS n, below + count AS upto, '
+            f"total FROM ({sql}) AS one) AS single WHERE {' OR '.join(ranks)}"
+        )
+        params.extend(query_params)
     segments: dict = defaultdict(list)
     totals: dict = {}
     with transaction.atomic(), connection.cursor() as cursor:
@@ -1017,9 +1135,11 @@ def _fill_scores(group: dict, kind: str, counts: dict[int, int]) -> None:
 
 
 def _add_surveys(groups: dict, *, tickets, group_by, filters, start_at, end_at, tz) -> None:
-    """Score counts per group (one query per kind) and the response rate (one query)."""
+    """Score counts per group (one query per kind) and the response rate (one query). `tickets` None:
+    every ticket's surveys (no semi-join with the tickets table)."""
     if filters.agent == UNASSIGNED_FILTER:
         # The invitation's agent is who solved the ticket, as metrics.solved_by records it.
+        tickets = Ticket.objects.all() if tickets is None else tickets
         tickets = tickets.filter(metrics__solved_by__isnull=True)
     survey_filters = SurveyFilters(
         start=start_at,

@@ -31,7 +31,7 @@ from django.utils import timezone
 from tickets.adapters.sla import ClockState, SlaClock
 from tickets.models import PhoneCall, Ticket
 from tickets.reporting import histogram, metrics, sums
-from tickets.reporting.models import Grain, MetricsHistogram, MetricsRollup, MetricsRollupDay
+from tickets.reporting.models import Grain, MetricsHistogram, MetricsRollup, MetricsRollupDay, Span
 
 LEASE = timedelta(minutes=15)
 #: Settled days the sweep makes sure exist (so days that leave the raw window get computed even when
@@ -39,6 +39,9 @@ LEASE = timedelta(minutes=15)
 CATCH_UP_DAYS = 7
 SWEEP_MAX_DAYS = 31
 INSERT_BATCH = 5000
+#: First key of the PostgreSQL advisory locks that serialise rewriting one month's or week's rows (the
+#: second names the span and its first day); any constant unused elsewhere.
+SPAN_LOCK = 16_0001
 
 
 def _tz() -> ZoneInfo:
@@ -108,13 +111,14 @@ def rollup_compute(first: date, last: date) -> int:
     }
     with transaction.atomic():
         MetricsRollup.objects.filter(day__gte=first, day__lte=last).delete()
-        MetricsHistogram.objects.filter(day__gte=first, day__lte=last).delete()
+        MetricsHistogram.objects.filter(day__gte=first, day__lte=last, span=Span.DAY).delete()
         if connection.vendor == "postgresql":
             written = _insert_sums(metrics.family_querysets(base=None, **common))
             written += _insert_histograms(metrics.value_querysets(**common))
         else:
             written = _create_rows(common)
         written += _insert_coarser_grains(first, last)
+        written += _rewrite_spans(first, last)
     return written
 
 
@@ -145,6 +149,37 @@ def _insert_sums(querysets: list) -> int:
     )
 
 
+HISTOGRAM_GROUP = ("grain", "span", "day", "team_id", "agent_id", "channel", "priority", '"column"')
+
+
+def _ranks_sql() -> str:
+    """Whether a cumulated row (`below`, `count`, `total`) holds one of the ranks that its histogram's
+    median and p90 interpolate, in integer arithmetic (exact floors, the same in PostgreSQL and SQLite)."""
+    conditions = []
+    for tenths in histogram.PERCENTILE_TENTHS:
+        lower = f"({tenths} * (total - 1) / 10)"
+        for rank in (lower, f"(CASE WHEN {lower} + 1 < total THEN {lower} + 1 ELSE total - 1 END)"):
+            conditions.append(f"(below <= {rank} AND {rank} < below + count)")
+    return " OR ".join(conditions)
+
+
+def _insert_cumulated(counted: str, params: list) -> int:
+    """Insert histogram rows from `counted`, a SELECT of the columns `HISTOGRAM_GROUP`, bucket and count
+    (one row per histogram and bucket), adding each row's `below`, `total` (window sums over its
+    histogram) and `ranked`."""
+    group = ", ".join(HISTOGRAM_GROUP)
+    histogram_of = f"PARTITION BY {group}"
+    return _execute(
+        f"INSERT INTO {MetricsHistogram._meta.db_table} ({group}, bucket, count, below, total, ranked) "
+        f"SELECT {group}, bucket, count, below, total, {_ranks_sql()} FROM (SELECT {group}, bucket, count, "
+        # Integers, so that the ranks divide as integers (a sum of bigints is numeric in PostgreSQL).
+        f"CAST(SUM(count) OVER ({histogram_of} ORDER BY bucket) - count AS BIGINT) AS below, "
+        f"CAST(SUM(count) OVER ({histogram_of}) AS BIGINT) AS total "
+        f"FROM ({counted}) AS counted) AS cumulated",
+        params,
+    )
+
+
 def _insert_histograms(querysets: list) -> int:
     """PostgreSQL: the duration values counted per group, column and bucket (`width_bucket` on the fixed
     edges, the same buckets as `histogram.bucket_of`), straight into the histogram table."""
@@ -158,10 +193,12 @@ def _insert_histograms(querysets: list) -> int:
             "WHERE value.v IS NOT NULL"
         )
         params.extend([list(histogram.EDGES), *query_params])
-    return _execute(
-        f"INSERT INTO {MetricsHistogram._meta.db_table} (grain, day, team_id, agent_id, channel, priority, "
-        f'"column", bucket, count) SELECT {Grain.FULL}, {_keys_sql()}, col, bucket, COUNT(*) '
-        f"FROM ({' UNION ALL '.join(parts)}) AS val GROUP BY {_keys_sql()}, col, bucket",
+    keys = ", ".join(
+        f"{key} AS {column}" for key, column in zip(metrics.ROLLUP_KEYS, HISTOGRAM_GROUP[2:7], strict=True)
+    )
+    return _insert_cumulated(
+        f'SELECT {Grain.FULL} AS grain, {Span.DAY} AS span, {keys}, col AS "column", bucket, '
+        f"COUNT(*) AS count FROM ({' UNION ALL '.join(parts)}) AS val GROUP BY {_keys_sql()}, col, bucket",
         params,
     )
 
@@ -172,20 +209,27 @@ def _create_rows(common: dict) -> int:
         MetricsRollup(day=day, team_id=team, agent_id=agent, channel=channel, priority=priority, **values)
         for (day, team, agent, channel, priority), values in metrics.family_sums(base=None, **common).items()
     ]
-    buckets = [
-        MetricsHistogram(
-            day=day,
-            team_id=team,
-            agent_id=agent,
-            channel=channel,
-            priority=priority,
-            column=column,
-            bucket=bucket,
-            count=count,
-        )
-        for ((day, team, agent, channel, priority), column), counts in metrics.family_values(**common).items()
-        for bucket, count in counts.items()
-    ]
+    buckets = []
+    for ((day, team, agent, channel, priority), column), counts in metrics.family_values(**common).items():
+        below, total = 0, sum(counts.values())
+        ranks = histogram.percentile_ranks(total)
+        for bucket, count in sorted(counts.items()):
+            buckets.append(
+                MetricsHistogram(
+                    day=day,
+                    team_id=team,
+                    agent_id=agent,
+                    channel=channel,
+                    priority=priority,
+                    column=column,
+                    bucket=bucket,
+                    count=count,
+                    below=below,
+                    total=total,
+                    ranked=any(below <= rank < below + count for rank in ranks),
+                )
+            )
+            below += count
     MetricsRollup.objects.bulk_create(rows, batch_size=INSERT_BATCH)
     MetricsHistogram.objects.bulk_create(buckets, batch_size=INSERT_BATCH)
     return len(rows) + len(buckets)
@@ -197,20 +241,57 @@ def _insert_coarser_grains(first: date, last: date) -> int:
     rollup_table, histogram_table = MetricsRollup._meta.db_table, MetricsHistogram._meta.db_table
     totals = ", ".join(f"SUM({name})" for name in sums.SUM_COLUMNS)
     columns = ", ".join(sums.SUM_COLUMNS)
-    for grain, team in ((Grain.TEAM, "team_id"), (Grain.DAY, "NULL")):
-        group_by = "day, team_id" if grain == Grain.TEAM else "day"
+    # A typed NULL: an untyped one would come out of the cumulating subquery as text.
+    everyone = "CAST(NULL AS BIGINT)"
+    for grain, team, agent in (
+        (Grain.TEAM, "team_id", everyone),
+        (Grain.DAY, everyone, everyone),
+        (Grain.TEAM_AGENT, "team_id", "agent_id"),
+    ):
+        group_by = ", ".join(["day", *(name for name in (team, agent) if name != everyone)])
         written += _execute(
             f"INSERT INTO {rollup_table} (grain, day, team_id, agent_id, channel, priority, {columns}) "
-            f"SELECT {grain}, day, {team}, NULL, '', '', {totals} FROM {rollup_table} "
+            f"SELECT {grain}, day, {team}, {agent}, '', '', {totals} FROM {rollup_table} "
             f"WHERE grain = {Grain.FULL} AND day >= %s AND day <= %s GROUP BY {group_by}",
             [first, last],
         )
-        written += _execute(
-            f'INSERT INTO {histogram_table} (grain, day, team_id, agent_id, channel, priority, "column", '
-            f"bucket, count) SELECT {grain}, day, {team}, NULL, '', '', \"column\", bucket, SUM(count) "
-            f"FROM {histogram_table} WHERE grain = {Grain.FULL} AND day >= %s AND day <= %s "
+        written += _insert_cumulated(
+            f"SELECT {grain} AS grain, {Span.DAY} AS span, day, {team} AS team_id, {agent} AS agent_id, "
+            f"'' AS channel, '' AS priority, \"column\", bucket, SUM(count) AS count FROM {histogram_table} "
+            f"WHERE grain = {Grain.FULL} AND day >= %s AND day <= %s "
             f'GROUP BY {group_by}, "column", bucket',
             [first, last],
+        )
+    return written
+
+
+def _rewrite_spans(first: date, last: date) -> int:
+    """The month and week rows (`Span.MONTH`, `Span.WEEK`) of the coarser grains for every month and week
+    that first..last touches, summed again from their day rows, so they always equal them."""
+    spans, month = [], first.replace(day=1)
+    while month <= last:
+        spans.append((Span.MONTH, month, metrics.next_month(month)))
+        month = metrics.next_month(month)
+    week = first - timedelta(days=first.weekday())
+    while week <= last:
+        spans.append((Span.WEEK, week, week + timedelta(days=7)))
+        week += timedelta(days=7)
+    table, written = MetricsHistogram._meta.db_table, 0
+    for span, start, following in spans:
+        if connection.vendor == "postgresql":
+            # Two workers computing days of one month (or week) must not rewrite its rows at the same time:
+            # the second's DELETE would miss the first's uncommitted rows and the month would count twice.
+            # The lock is held to the end of the transaction; the second then sees the first's rows.
+            _execute(
+                "SELECT pg_advisory_xact_lock(%s, %s)", [SPAN_LOCK, span * 1_000_000 + start.toordinal()]
+            )
+        MetricsHistogram.objects.filter(span=span, day=start).delete()
+        written += _insert_cumulated(
+            f"SELECT grain, {span} AS span, %s AS day, team_id, agent_id, '' AS channel, "
+            f"'' AS priority, \"column\", bucket, SUM(count) AS count FROM {table} "
+            f"WHERE grain IN ({Grain.TEAM}, {Grain.DAY}, {Grain.TEAM_AGENT}) AND span = {Span.DAY} "
+            f'AND day >= %s AND day < %s GROUP BY grain, team_id, agent_id, "column", bucket',
+            [start, start, following],
         )
     return written
 
@@ -278,7 +359,10 @@ def rollup_backfill(
         since = _local_day(first_ticket)
     done, current = 0, since
     while current <= until:
-        last = min(until, current + timedelta(days=chunk_days - 1))
+        # A chunk ends with its month at the latest, so each month's rows are summed up once.
+        last = min(
+            until, current + timedelta(days=chunk_days - 1), metrics.next_month(current) - timedelta(days=1)
+        )
         days = [current + timedelta(days=n) for n in range((last - current).days + 1)]
         claimed = _claim(days, now)
         rows = sum(rollup_compute(first, end) for first, end in metrics.day_runs(sorted(claimed)))

@@ -259,9 +259,20 @@ def generate(tickets: int, seed: float, reuse: bool = False) -> dict[str, float]
                 FROM tickets_ticket t
                 CROSS JOIN LATERAL (VALUES ('first_response', 28800, t.first_response_at),
                                            ('resolution', 2592000, t.solved_at)) AS c(metric, target, stop)""",
-                """UPDATE tickets_ticket t SET next_sla_due_at = d.due
-                FROM (SELECT ticket_id, min(due_at) AS due FROM sla_slaclock
-                      WHERE state IN ('running', 'breached') AND stopped_at IS NULL GROUP BY ticket_id) d
+                # What the engine stores on the ticket (sla.selectors.ticket_sla_state).
+                """UPDATE tickets_ticket t SET next_sla_due_at = d.due, sla_breach_at = d.breach_at,
+                    sla_warn_from = d.warn_from, sla_warn_until = d.warn_until, sla_warn_one_window = d.one_window
+                FROM (SELECT ticket_id,
+                             min(due_at) FILTER (WHERE state IN ('running', 'breached')) AS due,
+                             min(CASE WHEN state = 'running' THEN due_at
+                                      WHEN state = 'breached' THEN coalesce(breached_at, started_at) END) AS breach_at,
+                             min(warn_at) FILTER (WHERE w) AS warn_from,
+                             max(due_at) FILTER (WHERE w) AS warn_until,
+                             coalesce(max(warn_at) FILTER (WHERE w) <= min(due_at) FILTER (WHERE w), true) AS one_window
+                      FROM (SELECT *, state = 'running' AND warn_at IS NOT NULL AND due_at IS NOT NULL
+                                      AND warn_at <= due_at AS w
+                            FROM sla_slaclock WHERE stopped_at IS NULL) c
+                      GROUP BY ticket_id) d
                 WHERE t.id = d.ticket_id""",
                 """INSERT INTO surveys_surveyinvitation (channel, priority, kinds, questions, state, skip_reason,
                     secret, send_at, attempts, last_error, sent_at, expires_at, responded_at,

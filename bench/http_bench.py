@@ -9,7 +9,9 @@ Starts gunicorn on 127.0.0.1 (`--port`), logs in through the desk's login form, 
 hits every URL alike) and prints a markdown table: requests per second and p95 milliseconds (medians
 over the rounds) and the rate as a fraction of `/health/`'s (the issue's goal: the ticket list and the
 desk queue at 30 % or more of it). Database connections persist across requests (`conn_max_age`, as a
-production deployment runs them) unless `--no-persistent-connections`.
+production deployment runs them) unless `--no-persistent-connections`. With REDIS_URL set, sessions are
+read through Redis, as in production. `--baseline DIR` serves a second checkout (say, main) beside this
+one and drives each URL on both in turn, so a before/after comparison sees the same machine load.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ def _server_env(port: int, persistent: bool) -> dict[str, str]:
     return env
 
 
-def _wait_until_up(base: str, server: subprocess.Popen, timeout: float = 60) -> None:
+def _wait_until_up(base: str, server: subprocess.Popen, timeout: float = 240) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.poll() is not None:
@@ -90,6 +92,16 @@ def _ab(url: str, cookie: str, seconds: int, concurrency: int) -> tuple[float, f
     return rate, p95, completed, int(non_2xx.group(1)) if non_2xx else 0
 
 
+def _start(root: Path, port: int, args: argparse.Namespace) -> subprocess.Popen:
+    gunicorn = [sys.executable, "-m", "gunicorn", "helpdesk.wsgi:application", "--workers", str(args.workers)]
+    return subprocess.Popen(
+        [*gunicorn, "--bind", f"127.0.0.1:{port}", "--log-level", "warning"],
+        cwd=root,
+        env=_server_env(port, args.persistent),
+        stdout=subprocess.DEVNULL,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--port", type=int, default=8765)
@@ -100,46 +112,65 @@ def main() -> None:
     parser.add_argument("--username", default="agent-1-1")
     parser.add_argument("--password", default="bench")
     parser.add_argument("--no-persistent-connections", dest="persistent", action="store_false")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="another checkout of the project (e.g. `git worktree add /tmp/base main`), served on --port + 1 "
+        "and driven URL by URL right after this one, so both see the same load",
+    )
+    parser.add_argument("--without-desk", action="store_true", help="leave out the desk queue (slow)")
     args = parser.parse_args()
     if "DATABASE_URL" not in os.environ:
         sys.exit("Set DATABASE_URL to a database filled by bench/generate.py.")
     if not shutil.which("ab"):
         sys.exit("Needs ab: apt-get install apache2-utils")
-    base = f"http://127.0.0.1:{args.port}"
-    gunicorn = [sys.executable, "-m", "gunicorn", "helpdesk.wsgi:application", "--workers", str(args.workers)]
-    server = subprocess.Popen(
-        [*gunicorn, "--bind", f"127.0.0.1:{args.port}", "--log-level", "warning"],
-        cwd=ROOT,
-        env=_server_env(args.port, args.persistent),
-        stdout=subprocess.DEVNULL,
-    )
+    urls = URLS[:2] if args.without_desk else URLS
+    codes = [("this", ROOT, args.port)]
+    if args.baseline:
+        codes.append(("baseline", args.baseline.resolve(), args.port + 1))
+    servers = [_start(root, port, args) for _, root, port in codes]
+    results: dict[tuple[str, str], list[tuple[float, float, int, int]]] = {}
     try:
-        _wait_until_up(base, server)
-        cookie = _login(base, args.username, args.password)
-        results: dict[str, list[tuple[float, float, int, int]]] = {label: [] for label, _ in URLS}
-        for _ in range(2):  # warm both workers (imports, templates, caches) before measuring
-            for _, path in URLS:
-                _ab(base + path, cookie, 0, args.concurrency)
+        cookies = {}
+        for (code, _, port), server in zip(codes, servers, strict=True):
+            base = f"http://127.0.0.1:{port}"
+            _wait_until_up(base, server)
+            cookies[code] = _login(base, args.username, args.password)
+            for _ in range(2):  # warm both workers (imports, templates, caches) before measuring
+                for _, path in urls:
+                    _ab(base + path, cookies[code], 0, args.concurrency)
         for round_ in range(args.rounds):
-            for label, path in URLS:
-                print(f"  round {round_ + 1}: {label} …", file=sys.stderr)
-                results[label].append(_ab(base + path, cookie, args.seconds, args.concurrency))
+            for label, path in urls:
+                for code, _, port in codes:
+                    print(f"  round {round_ + 1}: {label} ({code}) …", file=sys.stderr)
+                    run = _ab(f"http://127.0.0.1:{port}{path}", cookies[code], args.seconds, args.concurrency)
+                    results.setdefault((code, label), []).append(run)
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        for server in servers:
+            server.terminate()
+        for server in servers:
+            try:
+                server.wait(timeout=60)
+            except subprocess.TimeoutExpired:  # workers still busy with a request ab gave up on
+                server.kill()
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     when = f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
     connections = "persistent" if args.persistent else "per request"
+    sessions = "read through Redis (REDIS_URL)" if os.environ.get("REDIS_URL") else "in the database"
     setup = f"gunicorn {args.workers} workers, ab -c {args.concurrency}, {args.rounds} x {args.seconds} s"
-    print(f"\n{setup}, DB connections {connections}; {os.cpu_count()} cores (load average {load}), {when}\n")
-    print("| URL | req/s | p95 ms | requests | non-2xx | x /health/ rate |")
-    print("|---|---:|---:|---:|---:|---:|")
-    health_rate = statistics.median(rate for rate, *_ in results[URLS[0][0]])
-    for label, _ in URLS:
-        rate = statistics.median(r[0] for r in results[label])
-        p95 = statistics.median(r[1] for r in results[label])
-        total, non_2xx = sum(r[2] for r in results[label]), sum(r[3] for r in results[label])
-        print(f"| {label} | {rate:.1f} | {p95:.0f} | {total} | {non_2xx} | {rate / health_rate:.2f} |")
+    print(f"\n{setup}, DB connections {connections}, sessions {sessions}; {os.cpu_count()} cores")
+    print(f"(load average {load}), {when}\n")
+    print("| code | URL | req/s | p95 ms | requests | non-2xx | x /health/ rate |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    for code, _, _ in codes:
+        health_rate = statistics.median(rate for rate, *_ in results[(code, urls[0][0])])
+        for label, _ in urls:
+            runs = results[(code, label)]
+            rate = statistics.median(r[0] for r in runs)
+            p95 = statistics.median(r[1] for r in runs)
+            total, non_2xx = sum(r[2] for r in runs), sum(r[3] for r in runs)
+            share = rate / health_rate
+            print(f"| {code} | {label} | {rate:.1f} | {p95:.0f} | {total} | {non_2xx} | {share:.2f} |")
 
 
 if __name__ == "__main__":

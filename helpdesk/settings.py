@@ -182,7 +182,7 @@ LOGIN_URL = "/desk/login/"
 LOGIN_REDIRECT_URL = "/desk/"
 LOGOUT_REDIRECT_URL = "/desk/login/"
 
-# --- Cache (rate limits of the public web form) -------------------------------------------------
+# --- Cache (rate limits of the public web form, sessions) ----------------------------------------
 # Redis when REDIS_URL is set, so every web process shares the counters; otherwise a per-process
 # local-memory cache, which is enough for the single-process embedded default.
 REDIS_URL = env.str("REDIS_URL", default="")
@@ -194,6 +194,8 @@ if REDIS_URL:
             "KEY_PREFIX": "helpdesk",
         }
     }
+    # Sessions stay in the database and are read through Redis, failing open (helpdesk/sessions.py).
+    SESSION_ENGINE = "helpdesk.sessions"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models.functions import Coalesce
 
 from sla import forecast as forecast_model
 from sla.business_time import BusinessCalendar, add_business_seconds, business_seconds_between
@@ -92,23 +93,36 @@ class TicketFacts:
     first_response_at: datetime | None
     solved_at: datetime | None
     first_customer_message_at: datetime | None
+    # Whether the ticket had a clock when the facts were read (without, the engine has none to lock).
+    has_clocks: bool = True
 
 
 def ticket_facts(ticket_id: int) -> TicketFacts:
-    row = Ticket.objects.values(
-        "created_at",
-        "status",
-        "priority",
-        "channel",
-        "team_id",
-        "customer__organization_id",
-        "customer__is_vip",
-        "opened_by_id",
-        "merged_into_id",
-        "first_response_at",
-        "solved_at",
-    ).get(pk=ticket_id)
+    # One statement for a ticket without tags or clocks (a new one, most replies): whether it has any
+    # is read with its columns, and only a ticket that has tags reads them.
     ticket = Ticket(pk=ticket_id)
+    row = (
+        Ticket.objects.annotate(
+            has_tags=Exists(Ticket.tags.through.objects.filter(ticket_id=OuterRef("pk"))),
+            has_clocks=Exists(SlaClock.objects.filter(ticket_id=OuterRef("pk"))),
+        )
+        .values(
+            "has_tags",
+            "has_clocks",
+            "created_at",
+            "status",
+            "priority",
+            "channel",
+            "team_id",
+            "customer__organization_id",
+            "customer__is_vip",
+            "opened_by_id",
+            "merged_into_id",
+            "first_response_at",
+            "solved_at",
+        )
+        .get(pk=ticket_id)
+    )
     first_customer_message_at = row["created_at"]
     if row["opened_by_id"] is not None:
         first_customer_message_at = (
@@ -126,12 +140,13 @@ def ticket_facts(ticket_id: int) -> TicketFacts:
         team_id=row["team_id"],
         organization_id=row["customer__organization_id"],
         is_vip=row["customer__is_vip"],
-        tag_ids=frozenset(ticket.tags.values_list("pk", flat=True)),
+        tag_ids=frozenset(ticket.tags.values_list("pk", flat=True)) if row["has_tags"] else frozenset(),
         opened_by_id=row["opened_by_id"],
         merged_into_id=row["merged_into_id"],
         first_response_at=row["first_response_at"],
         solved_at=row["solved_at"],
         first_customer_message_at=first_customer_message_at,
+        has_clocks=row["has_clocks"],
     )
 
 
@@ -272,25 +287,42 @@ def sla_status_for_tickets(ticket_ids: Iterable[int], now: datetime) -> dict[int
 
 def _tickets_with_open_clock(condition: Q) -> Q:
     """Tickets with an open clock matching `condition`, as `pk IN (clocks)`: the clocks are found once
-    through their indexes (a hashed set inside a count's FILTER, a semi-join in WHERE) rather than probed
-    per ticket with EXISTS. Running clocks are found by `running_due` (`OPEN_RUNNING_DUE_AT`, NULL unless
-    running and open), which has an index and statistics of its own."""
+    through their indexes rather than probed per ticket with EXISTS. Running clocks are found by
+    `running_due` (`OPEN_RUNNING_DUE_AT`, NULL unless running and open), which has an index and statistics
+    of its own."""
     clocks = SlaClock.objects.alias(running_due=OPEN_RUNNING_DUE_AT).filter(condition)
     return Q(pk__in=clocks.order_by().values("ticket_id"))
 
 
 def breached_q(now: datetime | None = None) -> Q:
     """Tickets with a breached clock still waiting to be fulfilled; with `now`, also running clocks past
-    their due instant that the sweep has not reached yet (it runs every `SLA_SWEEP_SECONDS`)."""
-    breached = _tickets_with_open_clock(Q(state=ClockState.BREACHED, stopped_at__isnull=True))
+    their due instant that the sweep has not reached yet (it runs every `SLA_SWEEP_SECONDS`).
+
+    With `now` it reads the ticket's stored `sla_breach_at` (`ticket_sla_state`): the earliest due instant
+    of a running clock, or the breach of an open breached clock, which lies before any later instant."""
     if now is None:
-        return breached
-    return breached | _tickets_with_open_clock(Q(running_due__lt=now))
+        return _tickets_with_open_clock(Q(state=ClockState.BREACHED, stopped_at__isnull=True))
+    return Q(sla_breach_at__lt=now)
+
+
+def _breaching_soon_clocks(now: datetime) -> QuerySet[SlaClock]:
+    return SlaClock.objects.filter(
+        ticket_id=OuterRef("pk"),
+        state=ClockState.RUNNING,
+        stopped_at__isnull=True,
+        warn_at__lte=now,
+        due_at__gte=now,
+    )
 
 
 def breaching_soon_q(now: datetime) -> Q:
-    """Tickets with a running clock past its warning instant but not yet past its due instant."""
-    return _tickets_with_open_clock(Q(running_due__gte=now, warn_at__lte=now))
+    """Tickets with a running clock past its warning instant but not yet past its due instant.
+
+    Reads the ticket's stored warning windows (`ticket_sla_state`): inside `sla_warn_from` ..
+    `sla_warn_until`, which is exact when the windows overlap; when they leave gaps (a short first-response
+    window long before the resolution's), the ticket's clocks decide, for those tickets only."""
+    inside = Q(sla_warn_from__lte=now, sla_warn_until__gte=now)
+    return inside & (Q(sla_warn_one_window=True) | Q(Exists(_breaching_soon_clocks(now))))
 
 
 def tickets_breached(qs: QuerySet[Ticket], now: datetime | None = None) -> QuerySet[Ticket]:
@@ -310,7 +342,7 @@ def annotate_next_sla_due(qs: QuerySet[Ticket]) -> QuerySet[Ticket]:
     """Adds `next_sla_due` (see `earliest_due`; None without such a clock) for ordering queues.
 
     Reads the stored `Ticket.next_sla_due_at`, which the engine keeps current
-    (`sla.services.engine.sla_tickets_store_next_due`)."""
+    (`sla.services.engine.sla_tickets_store_state`)."""
     return qs.annotate(next_sla_due=F("next_sla_due_at"))
 
 
@@ -326,6 +358,54 @@ def earliest_due(ticket_ref: OuterRef | F) -> Subquery:
         ticket_id=ticket_ref, state__in=DUE_STATES, stopped_at__isnull=True, due_at__isnull=False
     )
     return Subquery(clocks.order_by("due_at").values("due_at")[:1])
+
+
+def _first(clocks: QuerySet[SlaClock], value: str, order: str) -> Subquery:
+    return Subquery(clocks.order_by(order).values(value)[:1])
+
+
+def _warning_windows(ticket_ref: OuterRef | F) -> QuerySet[SlaClock]:
+    """The ticket's running clocks whose warning window (`warn_at` to `due_at`) is not empty."""
+    return SlaClock.objects.filter(
+        ticket_id=ticket_ref,
+        state=ClockState.RUNNING,
+        stopped_at__isnull=True,
+        warn_at__isnull=False,
+        due_at__isnull=False,
+        warn_at__lte=F("due_at"),
+    )
+
+
+def ticket_sla_state(ticket_ref: OuterRef | F) -> dict[str, Subquery | Exists]:
+    """{`Ticket` field: expression}: what the queues read of a ticket's clocks, as the engine stores it.
+
+    - `sla_breach_at`: the earliest due instant of a running clock, or breach of an open breached clock
+      (breached at every instant after it: `breached_q`). A breach by the sweep keeps the clock's due
+      instant as its breach instant, so the value does not change when the sweep records it.
+    - `sla_warn_from` / `sla_warn_until`: the warning windows (`warn_at` to `due_at`) of the running
+      clocks span these instants; `sla_warn_one_window`: they share an instant (the latest warning is not
+      after the earliest due instant), so the span is exactly where the ticket is breaching soon.
+    """
+    breach_at = Case(
+        When(state=ClockState.RUNNING, then=F("due_at")),
+        When(state=ClockState.BREACHED, then=Coalesce("breached_at", "started_at")),
+    )
+    breaching = (
+        SlaClock.objects.filter(ticket_id=ticket_ref, state__in=DUE_STATES, stopped_at__isnull=True)
+        .annotate(breach=breach_at)
+        .filter(breach__isnull=False)
+    )
+    windows = _warning_windows(ticket_ref)
+    earliest_window_end = Subquery(
+        _warning_windows(OuterRef("ticket_id")).order_by("due_at").values("due_at")[:1]
+    )
+    return {
+        "next_sla_due_at": earliest_due(ticket_ref),
+        "sla_breach_at": _first(breaching, "breach", "breach"),
+        "sla_warn_from": _first(windows, "warn_at", "warn_at"),
+        "sla_warn_until": _first(windows, "due_at", "-due_at"),
+        "sla_warn_one_window": ~Exists(windows.filter(warn_at__gt=earliest_window_end)),
+    }
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TypeVar
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Model
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
@@ -33,8 +33,13 @@ _lock = threading.Lock()
 _pinned: ContextVar[int | None] = ContextVar("config_version_pinned", default=None)
 
 
-def _read_version() -> int:
-    return ConfigVersion.objects.filter(pk=ROW).values_list("version", flat=True).first() or 0
+def _read_version(also: str = "") -> int:
+    if not also:
+        return ConfigVersion.objects.filter(pk=ROW).values_list("version", flat=True).first() or 0
+    table = connection.ops.quote_name(ConfigVersion._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT (SELECT version FROM {table} WHERE id = %s), {also}", [ROW])
+        return cursor.fetchone()[0] or 0
 
 
 def config_version() -> int:
@@ -55,12 +60,16 @@ def cached(key: str, loader: Callable[[], T]) -> T:
 
 
 @contextmanager
-def config_snapshot() -> Iterator[None]:
-    """Read the configuration version once for the block: cached reads inside it need no query."""
+def config_snapshot(also: str = "") -> Iterator[None]:
+    """Read the configuration version once for the block: cached reads inside it need no query.
+
+    `also` is an SQL expression evaluated in the same statement, for a caller that needs one more round
+    trip at the start of its unit of work (the inbound processing sets its commit mode so).
+    """
     if _pinned.get() is not None:
         yield  # an outer snapshot already pinned it
         return
-    token = _pinned.set(_read_version())
+    token = _pinned.set(_read_version(also))
     try:
         yield
     finally:

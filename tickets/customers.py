@@ -185,7 +185,8 @@ def _complete(
     return customer
 
 
-@transaction.atomic
+# No transaction of its own: finding the customer (nearly every call) is one read, and each write below
+# runs in the savepoint that catches its concurrent twin.
 def customer_get_or_create(
     *,
     email: str | None = None,

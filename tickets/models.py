@@ -281,6 +281,33 @@ class Ticket(models.Model):
         help_text="The earliest due instant of a running or breached, unfulfilled SLA clock, stored for "
         "queue ordering; written by the SLA engine in the transaction that changes the clocks.",
     )
+    # What the queue views and `?sla_state=` read of the SLA clocks, stored like `next_sla_due_at` by the SLA
+    # engine and sweep in the transaction that changes the clocks (`sla.services.engine
+    # .sla_tickets_store_state`), so each view is a comparison with the current instant on an indexed column
+    # of the ticket instead of a search through two million clocks.
+    sla_breach_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Breached at every instant after this one: the earliest due instant of a running SLA "
+        "clock, or the earliest breach of a clock still waiting to be fulfilled; empty with neither.",
+    )
+    sla_warn_from = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="The earliest warning instant of a running SLA clock not yet due (its warning window "
+        "runs to its due instant); empty without one.",
+    )
+    sla_warn_until = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="The latest end of those warning windows."
+    )
+    sla_warn_one_window = models.BooleanField(
+        default=True,
+        editable=False,
+        help_text="The warning windows overlap, so the ticket is breaching soon exactly from sla_warn_from "
+        "to sla_warn_until; otherwise the clocks tell which instants between them are in a window.",
+    )
     # The search document (tickets/search.py; similar-ticket ranking may reuse it). Written only by the
     # PostgreSQL triggers of migration 0015_ticket_search, which also create its GIN index; never set it
     # from Python.
@@ -297,7 +324,9 @@ class Ticket(models.Model):
         base_manager_name = "objects"
         ordering = ["-created_at", "-pk"]
         indexes = [
-            models.Index(fields=["status", "team"], name="ticket_status_team"),
+            # By status, with the visibility rule's columns: the desk counts "Solved", "Closed" and "All
+            # tickets" on the entries (the rule is an OR of team and assignee).
+            models.Index(fields=["status", "team", "assignee"], name="ticket_status_team_assignee"),
             models.Index(fields=["assignee", "status"], name="ticket_assignee_status"),
             models.Index(fields=["updated_at"], name="ticket_updated"),
             # The metrics place tickets by these instants; the rollup's raw days read them by range.
@@ -338,6 +367,35 @@ class Ticket(models.Model):
                 fields=["team", "next_sla_due_at"],
                 condition=Q(status__in=sorted(transitions.UNSOLVED)),
                 name="ticket_unsolved_team_next_due",
+            ),
+            # The desk's views of unsolved tickets other than "mine" and "unassigned" are filtered by the
+            # visibility rule, an OR of team and assignee: these indexes carry both, so the rule is checked
+            # on the index entries (no heap visit, no bitmap of every candidate) while the list walks them
+            # newest first and each capped count stops at its cap. "All open", "Breached" (dense on a desk
+            # that is behind) and "Pending":
+            models.Index(
+                models.OrderBy(models.F("created_at"), descending=True),
+                include=["team", "assignee", "status", "sla_breach_at"],
+                condition=Q(status__in=sorted(transitions.UNSOLVED)),
+                name="ticket_unsolved_created",
+            ),
+            # "Breached" where breaches are few: the tickets breached before now. Only open clocks set
+            # `sla_breach_at` and `sla_warn_from`, so these hold unsolved tickets without saying so, and
+            # also serve `?sla_state=`, which does not filter by status.
+            models.Index(
+                fields=["sla_breach_at"],
+                include=["team", "assignee", "status", "created_at"],
+                condition=Q(sla_breach_at__isnull=False),
+                name="ticket_sla_breach",
+            ),
+            # "Breaching soon" and `?sla_state=breaching_soon`: the tickets whose warning began before now
+            # (those not yet due are the view), a few days' worth of tickets whatever the size of the
+            # desk, where walking newest first crossed every newer ticket (60,000 at a million).
+            models.Index(
+                fields=["sla_warn_from"],
+                include=["sla_warn_until", "sla_warn_one_window", "team", "assignee", "status", "created_at"],
+                condition=Q(sla_warn_from__isnull=False),
+                name="ticket_sla_warning",
             ),
         ]
 

@@ -177,7 +177,7 @@ def _seconds_between(start: datetime, end: datetime) -> int:
     return max(0, int((end - start).total_seconds()))
 
 
-def _reference_for(ticket: Ticket) -> str:
+def ticket_reference(ticket: Ticket) -> str:
     return f"{settings.HELPDESK_REFERENCE_PREFIX}-{1000 + ticket.pk}"
 
 
@@ -246,7 +246,7 @@ def ticket_create(
         created_at=now,
         updated_at=now,
     )
-    ticket.reference = _reference_for(ticket)
+    ticket.reference = ticket_reference(ticket)
     ticket.save(update_fields=["reference"])
     has_first_message = bool(body_text or body_html or attachments)
     # The opening comment of an agent-created ticket is not a reply (Zendesk's rule): it counts in
@@ -275,7 +275,7 @@ def ticket_create(
         )
     first_message = None
     if has_first_message:
-        first_message = _message_create(
+        first_message = message_write(
             ticket=ticket,
             author_role=Message.AuthorRole.AGENT if opened_by else Message.AuthorRole.CUSTOMER,
             visibility=Message.Visibility.PUBLIC,
@@ -302,7 +302,7 @@ def ticket_create(
     return ticket
 
 
-def _message_create(
+def message_write(
     *,
     ticket: Ticket,
     author_role: str,
@@ -318,6 +318,10 @@ def _message_create(
     attachments: Sequence[AttachmentInput],
     now: datetime,
 ) -> Message:
+    """Write one message with its attachments (HTML sanitised); the caller locks, audits and announces."""
+    # Inline images are pointed at their stored parts, which exist only after the message; without
+    # any, the one sanitising pass runs first and the message is written once.
+    links_parts = body_html and any(item.content_id and not item.rejected_reason for item in attachments)
     message = Message.objects.create(
         ticket=ticket,
         author_role=author_role,
@@ -326,6 +330,7 @@ def _message_create(
         author_customer=author_customer,
         channel=channel,
         body_text=body_text,
+        body_html=sanitize_html(body_html, cid_urls={}) if body_html and not links_parts else "",
         full_text=full_text or body_text,
         is_automatic=is_automatic,
         email_message_id=email_message_id or None,
@@ -349,7 +354,7 @@ def _message_create(
         attachment.save()
         if attachment.content_id and attachment.file:
             cid_urls[attachment.content_id] = attachment.get_absolute_url()
-    if body_html:
+    if links_parts:
         # The one sanitising pass for every channel; it also points inline images at their stored parts.
         message.body_html = sanitize_html(body_html, cid_urls=cid_urls)
         message.save(update_fields=["body_html"])
@@ -415,7 +420,7 @@ def message_add(
 
     if author_role == Message.AuthorRole.CUSTOMER and author_customer is None:
         author_customer = ticket.customer
-    message = _message_create(
+    message = message_write(
         ticket=ticket,
         author_role=author_role,
         visibility=visibility,
@@ -805,7 +810,7 @@ def _assign(
     return ticket, changes
 
 
-def _tag_names(names: Iterable[str]) -> list[str]:
+def tag_names(names: Iterable[str]) -> list[str]:
     cleaned = []
     for name in names:
         slug = slugify(name)[:60]
@@ -820,7 +825,7 @@ def _tags_add(
     *, ticket: Ticket, names: Iterable[str], actor: AbstractBaseUser | None, actor_label: str, now: datetime
 ) -> Ticket:
     existing = set(ticket.tags.values_list("name", flat=True))
-    for name in _tag_names(names):
+    for name in tag_names(names):
         if name in existing:
             continue
         tag, _ = Tag.objects.get_or_create(name=name)
@@ -873,7 +878,7 @@ def ticket_remove_tags(
     _ensure_mutable(ticket)
     before = sorted(ticket.tags.values_list("name", flat=True))
     removed = []
-    for tag in ticket.tags.filter(name__in=_tag_names(names)):
+    for tag in ticket.tags.filter(name__in=tag_names(names)):
         removed.append(tag.name)
         ticket.tags.remove(tag)
         audit_record(
@@ -1018,7 +1023,7 @@ def ticket_update(
     if priority is not None:
         ticket = ticket_change_priority(ticket=ticket, priority=priority, actor=actor, now=now)
     if tags is not None:
-        wanted = set(_tag_names(tags))
+        wanted = set(tag_names(tags))
         current = set(ticket.tags.values_list("name", flat=True))
         if wanted - current:
             ticket = ticket_add_tags(ticket=ticket, names=sorted(wanted - current), actor=actor, now=now)
@@ -1259,7 +1264,7 @@ def emailed_notification_kinds(user_ids: Iterable[int]) -> dict[int, set[str]]:
 
 
 def notifications_create(
-    items: list[NotificationInput], *, now: datetime | None = None
+    items: list[NotificationInput], *, now: datetime | None = None, new_tickets: bool = False
 ) -> list[Notification]:
     """Create or update in-app notifications in a fixed number of queries; returns those written.
 
@@ -1270,10 +1275,15 @@ def notifications_create(
       not emailed again (one unread entry per recipient, ticket and kind is a database constraint).
     - A new entry is emailed through the outbox on commit when its recipient gets that kind by email
       (`NotificationPreference`, else `DEFAULT_EMAILED_NOTIFICATION_KINDS`).
+
+    `new_tickets=True` says the items are about tickets created in this transaction, without dedupe
+    keys: nobody else can have an entry on them yet, so there is nothing to read and no race to retry.
     """
     now = _now(now)
     if not items:
         return []
+    if new_tickets:
+        return _notifications_write(items, now, existing_entries=False)
     for attempt in range(2):
         try:
             # A savepoint: a concurrent writer may add the unread entry between our read and our insert;
@@ -1286,10 +1296,12 @@ def notifications_create(
     return []  # pragma: no cover (the loop returns or raises)
 
 
-def _notifications_write(items: list[NotificationInput], now: datetime) -> list[Notification]:
+def _notifications_write(
+    items: list[NotificationInput], now: datetime, existing_entries: bool = True
+) -> list[Notification]:
     keyed = [item for item in items if item.dedupe_key]
     existing = set()
-    if keyed:
+    if keyed and existing_entries:
         existing = set(
             Notification.objects.filter(dedupe_key__in={item.dedupe_key for item in keyed}).values_list(
                 "recipient_id", "dedupe_key"
@@ -1304,7 +1316,7 @@ def _notifications_write(items: list[NotificationInput], now: datetime) -> list[
         fresh.append(item)
     about_tickets = [item for item in fresh if item.ticket is not None]
     unread: dict[tuple[int, int, str], Notification] = {}
-    if about_tickets:
+    if about_tickets and existing_entries:
         unread = {
             (n.recipient_id, n.ticket_id, n.kind): n
             for n in Notification.objects.select_for_update().filter(

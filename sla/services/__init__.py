@@ -13,7 +13,7 @@ from sla.services.engine import (
     sla_clock_pin_due,
     sla_ticket_changed,
     sla_ticket_replay,
-    sla_tickets_store_next_due,
+    sla_tickets_store_state,
 )
 from sla.services.sweep import SweepResult, sla_sweep
 
@@ -28,5 +28,5 @@ __all__ = [
     "sla_sweep",
     "sla_ticket_changed",
     "sla_ticket_replay",
-    "sla_tickets_store_next_due",
+    "sla_tickets_store_state",
 ]

@@ -422,14 +422,13 @@ def _event_row(clock: SlaClock, kind: str, at: datetime, **details: object) -> S
     )
 
 
-def sla_tickets_store_next_due(ticket_ids: Iterable[int]) -> None:
-    """Store each ticket's earliest due instant (`selectors.earliest_due`) in `Ticket.next_sla_due_at`.
+def sla_tickets_store_state(ticket_ids: Iterable[int]) -> None:
+    """Store on each ticket what the queues read of its clocks (`selectors.ticket_sla_state`): the next due
+    instant, when it counts as breached and its warning windows.
 
-    One UPDATE; the engine calls it in the transaction that changes the clocks, so queues sort on an
-    indexed column instead of a subquery per ticket."""
-    Ticket.objects.filter(pk__in=list(ticket_ids)).update(
-        next_sla_due_at=selectors.earliest_due(OuterRef("pk"))
-    )
+    One UPDATE; every writer of clocks (the engine, the sweep) calls it in the transaction that changes
+    them, so queues sort and filter on indexed columns of the ticket instead of searching the clocks."""
+    Ticket.objects.filter(pk__in=list(ticket_ids)).update(**selectors.ticket_sla_state(OuterRef("pk")))
 
 
 def _run_engine(
@@ -439,12 +438,15 @@ def _run_engine(
     rules: list[selectors.PolicyRule],
     calendars: dict[int, BusinessCalendar],
     live: bool = True,
-    store_next_due: bool = True,
+    store_state: bool = True,
+    clocks_exist: bool = True,
 ) -> None:
     rule = selectors.policy_rule_for(facts, rules)
-    clocks = list(
-        SlaClock.objects.select_for_update().filter(ticket_id=facts.pk).order_by("metric", "sequence")
-    )
+    clocks = []
+    if clocks_exist:
+        clocks = list(
+            SlaClock.objects.select_for_update().filter(ticket_id=facts.pk).order_by("metric", "sequence")
+        )
     if rule is None and not any(clock.is_open for clock in clocks):
         return
     engine = _Engine(
@@ -457,8 +459,8 @@ def _run_engine(
         live=live,
     )
     engine.run(messages)
-    if store_next_due:
-        sla_tickets_store_next_due([facts.pk])
+    if store_state:
+        sla_tickets_store_state([facts.pk])
 
 
 def sla_ticket_changed(
@@ -478,7 +480,9 @@ def sla_ticket_changed(
     if not rules and not SlaClock.objects.filter(ticket_id=ticket.pk, stopped_at__isnull=True).exists():
         return  # nothing to measure: keeps ticket writes cheap on installs without SLA policies
     added = [*messages, *([message] if message is not None else [])]
-    _run_engine(selectors.ticket_facts(ticket.pk), now, added, rules, calendars)
+    facts = selectors.ticket_facts(ticket.pk)
+    # A ticket without clocks (a new one) has none to read and lock.
+    _run_engine(facts, now, added, rules, calendars, clocks_exist=facts.has_clocks)
 
 
 @transaction.atomic
@@ -538,10 +542,10 @@ def sla_ticket_replay(
                 and facts.first_customer_message_at <= at
             ):
                 facts.first_response_at = at
-            _run_engine(facts, at, [message], rules, calendars, live=False, store_next_due=False)
+            _run_engine(facts, at, [message], rules, calendars, live=False, store_state=False)
         if not messages:
-            _run_engine(facts, at, [], rules, calendars, live=False, store_next_due=False)
-    sla_tickets_store_next_due([ticket.pk])
+            _run_engine(facts, at, [], rules, calendars, live=False, store_state=False)
+    sla_tickets_store_state([ticket.pk])
     return ticket.sla_clocks.count()
 
 
@@ -581,7 +585,7 @@ def sla_clock_pin_due(
         previous=_iso(old),
         due_at=_iso(clock.due_at),
     )
-    sla_tickets_store_next_due([ticket.pk])
+    sla_tickets_store_state([ticket.pk])
     ticket_services.audit_record(
         ticket=ticket,
         action=AuditEntry.Action.SLA,

@@ -18,7 +18,7 @@ from sla.models import (
     SlaClock,
     SlaEvent,
 )
-from sla.services.engine import _event_row, _now, _sweep_rules
+from sla.services.engine import _event_row, _now, _sweep_rules, sla_tickets_store_state
 from sla.services.notify import Transition, _iso, announce, escalate
 from tickets.models import (
     Ticket,
@@ -74,6 +74,10 @@ def _transition_batch(
                     _event_row(clock, kind, clock.breached_at, detected_at=_iso(now), detected_by="sweep")
                 )
         SlaEvent.objects.bulk_create(events)
+        if kind == SlaEvent.Kind.BREACHED:
+            # A breached clock leaves the warning windows the queues read (its breach instant is its due
+            # instant, so the ticket's `sla_breach_at` stays as it was).
+            sla_tickets_store_state(ticket_ids)
         announce([Transition(clock, kind, "sweep") for clock in clocks], now, live=live)
         if kind == SlaEvent.Kind.BREACHED:
             for clock in clocks:

@@ -421,18 +421,18 @@ def test_store_refuses_text_instead_of_bytes():
 def test_a_processing_failure_quarantines_and_a_retry_processes_it(
     monkeypatch, django_capture_on_commit_callbacks
 ):
-    real_create = services.ticket_create
+    real_open = intake.email_ticket_open
 
     def broken(**kwargs):
         raise RuntimeError("database hiccup")
 
-    monkeypatch.setattr(intake.services, "ticket_create", broken)
+    monkeypatch.setattr(intake, "email_ticket_open", broken)
     inbound = receive(factories.email_bytes())
     assert inbound.state == InboundMessage.State.QUARANTINED
     assert "RuntimeError: database hiccup" in inbound.reason
     assert not Ticket.objects.exists()
 
-    monkeypatch.setattr(intake.services, "ticket_create", real_create)
+    monkeypatch.setattr(intake, "email_ticket_open", real_open)
     with django_capture_on_commit_callbacks() as callbacks:
         inbound_message_retry(inbound=inbound)
     assert len(callbacks) == 1  # the processing task is enqueued on commit

@@ -21,6 +21,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from helpdesk.filters import FormClassOnceMixin
 from helpdesk.parsers import SafeJSONParser
 from helpdesk.throttling import ClientIPScopedRateThrottle
 from tickets import permissions as perms
@@ -64,6 +65,10 @@ def _messages_of(ticket: Ticket) -> QuerySet[Message]:
     return ticket.messages.select_related("author_user").prefetch_related("attachments")
 
 
+class TicketListFilterSet(FormClassOnceMixin, TicketFilterSet):
+    """TicketFilterSet, its form class built once (every ticket list request validates its filters)."""
+
+
 @extend_schema_view(
     list=extend_schema(summary="List the tickets you can see"),
     retrieve=extend_schema(summary="One ticket"),
@@ -71,7 +76,7 @@ def _messages_of(ticket: Ticket) -> QuerySet[Message]:
 class TicketViewSet(viewsets.GenericViewSet):
     permission_classes = STAFF
     serializer_class = s.TicketSerializer
-    filterset_class = TicketFilterSet
+    filterset_class = TicketListFilterSet
     queryset = Ticket.objects.none()
 
     def get_queryset(self) -> QuerySet[Ticket]:
@@ -96,10 +101,14 @@ class TicketViewSet(viewsets.GenericViewSet):
         return s.TicketDetailSerializer(ticket, context=self.get_serializer_context()).data
 
     def list(self, request: Request) -> Response:
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        tickets = self.filter_queryset(self.get_queryset())
         search_text = request.query_params.get("q")
-        if search_text:
-            self._highlights = search.ticket_search_highlights(page, search_text)
+        if not search_text:
+            rows = self.paginate_queryset(selectors.ticket_list_rows(tickets))
+            return self.get_paginated_response(s.TicketRowSerializer(rows, many=True).data)
+        # A search highlights each match from the ticket, its customer and organization (model instances).
+        page = self.paginate_queryset(tickets)
+        self._highlights = search.ticket_search_highlights(page, search_text)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     @extend_schema(responses={200: s.TicketDetailSerializer})

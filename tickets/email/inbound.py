@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from tickets import hooks, services
@@ -27,6 +27,7 @@ from tickets.email.addresses import own_addresses
 from tickets.email.bounces import bounce_record
 from tickets.email.outbound import ticket_send_auto_ack
 from tickets.email.raw_mail import RawMailUnavailable, raw_mail_read, raw_mail_save
+from tickets.email.services import email_ticket_open
 from tickets.enqueue import enqueue as enqueue_task
 from tickets.intake.routing import team_for_address, ticket_route
 from tickets.mail.classify import Classification, classify, is_from_own_address, normalize_address
@@ -195,8 +196,7 @@ def inbound_message_process(*, inbound: InboundMessage | int, now: datetime | No
     """
     pk = inbound if isinstance(inbound, int) else inbound.pk
     now = now or timezone.now()
-    with transaction.atomic(), config_snapshot():
-        _commit_without_waiting_for_disk()
+    with transaction.atomic(), config_snapshot(_commit_without_waiting_for_disk()):
         row = InboundMessage.objects.select_for_update().get(pk=pk)
         if row.state != State.STORED:
             return row
@@ -231,10 +231,12 @@ def inbound_message_process(*, inbound: InboundMessage | int, now: datetime | No
     return row
 
 
-def _commit_without_waiting_for_disk() -> None:
+def _commit_without_waiting_for_disk() -> str:
+    """SQL for `config_snapshot`'s version read that also makes this transaction commit without waiting
+    for the disk (one round trip for both); '' where there is no such setting."""
     if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        return "set_config('synchronous_commit', 'off', true)"
+    return ""
 
 
 @transaction.atomic
@@ -310,30 +312,28 @@ def _process(*, row: InboundMessage, raw: bytes, now: datetime, headers: dict[st
             now=now,
         )
         created = message.ticket.pk != ticket.pk  # a reply to a closed ticket opens a follow-up
-        _participants_add(ticket=message.ticket, parsed=parsed, own=own, now=now, new_ticket=created)
+        _participants_add(ticket=message.ticket, parsed=parsed, own=own, now=now)
         if created:
             _route_and_acknowledge(ticket=message.ticket, row=row, recipients=recipients, now=now)
         return _Result(state=State.PROCESSED, ticket=message.ticket, message=message, created_ticket=created)
 
     if not (body_text or parsed.html or attachments):
         body_text = "(empty message)"  # the ticket still needs a message to carry the Message-ID
-    ticket = services.ticket_create(
+    received_at = _received_at(recipients)
+    opened = email_ticket_open(
         subject=parsed.subject,
         customer=customer,
-        # Opened in the team that received it, so routing need not move it there in a second write.
-        team=_arrival_team(row=row, received_at_address=_received_at(recipients)),
-        channel=Channel.EMAIL,
+        team=_arrival_team(row=row, received_at_address=received_at),
+        received_at_address=received_at,
         body_text=body_text,
         body_html=parsed.html,
         full_text=full_text,
         email_message_id=parsed.message_id,
         attachments=attachments,
+        participants=_participants(parsed=parsed, own=own, now=now),
         now=now,
     )
-    first_message = ticket.messages.get()
-    _participants_add(ticket=ticket, parsed=parsed, own=own, now=now, new_ticket=True)
-    ticket = _route_and_acknowledge(ticket=ticket, row=row, recipients=recipients, now=now)
-    return _Result(state=State.PROCESSED, ticket=ticket, message=first_message, created_ticket=True)
+    return _Result(state=State.PROCESSED, ticket=opened.ticket, message=opened.message, created_ticket=True)
 
 
 def _claimed(*, parsed: ParsedEmail, recipients: list[str], body_text: str, now: datetime) -> _Result | None:
@@ -371,16 +371,32 @@ def _earlier(row: InboundMessage):
 
 def _duplicate_reason(*, row: InboundMessage, parsed: ParsedEmail) -> str:
     if parsed.message_id:
-        earlier = _earlier(row).filter(message_id=parsed.message_id[:998]).first()
+        # One round trip for both places a Message-ID can already be: an inbound message, a ticket message.
+        earlier, on_ticket = _first_pks(
+            _earlier(row).filter(message_id=parsed.message_id[:998]),
+            Message.objects.filter(email_message_id=parsed.message_id).order_by(),
+        )
         if earlier is not None:
-            return f"Message-ID already received as inbound message {earlier.pk}"
-        if Message.objects.filter(email_message_id=parsed.message_id).exists():
+            return f"Message-ID already received as inbound message {earlier}"
+        if on_ticket is not None:
             return "Message-ID belongs to a message already on a ticket"
         return ""
     earlier = _earlier(row).filter(content_hash=row.content_hash).first()
     if earlier is not None:
         return f"no Message-ID and same content as inbound message {earlier.pk}"
     return ""
+
+
+def _first_pks(*querysets: QuerySet) -> list[int | None]:
+    """The first primary key of each queryset (None for an empty one), read in one statement."""
+    parts, params = [], []
+    for queryset in querysets:
+        sql, part_params = queryset.values("pk")[:1].query.sql_with_params()
+        parts.append(f"({sql})")
+        params.extend(part_params)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {', '.join(parts)}", params)
+        return list(cursor.fetchone())
 
 
 def _handle_bounce(*, row: InboundMessage, classification: Classification, now: datetime) -> _Result:
@@ -504,25 +520,27 @@ def _attachments(parsed: ParsedEmail) -> list[services.AttachmentInput]:
     ]
 
 
-def _participants_add(
-    *, ticket: Ticket, parsed: ParsedEmail, own: frozenset[str], now: datetime, new_ticket: bool = False
-) -> None:
-    """Record the sender and the To/Cc addresses (not ours) as the ticket's participants, in one INSERT."""
+def _participants_add(*, ticket: Ticket, parsed: ParsedEmail, own: frozenset[str], now: datetime) -> None:
+    """Record the sender and the To/Cc addresses (not ours) as the ticket's participants, in one INSERT;
+    addresses already on the ticket are skipped by its unique index (no read first)."""
+    rows = _participants(parsed=parsed, own=own, now=now)
+    for row in rows:
+        row.ticket = ticket
+    TicketParticipant.objects.bulk_create(rows, ignore_conflicts=True)
+
+
+def _participants(*, parsed: ParsedEmail, own: frozenset[str], now: datetime) -> list[TicketParticipant]:
+    """Unsaved participant rows for the sender and the To/Cc addresses that are not ours, once each."""
     entries = [(parsed.from_address, False)] + [(address, True) for address in (*parsed.to, *parsed.cc)]
-    existing: set[str] = set()
-    if not new_ticket:  # a ticket opened by this message has no participants yet
-        existing = {
-            e.lower() for e in TicketParticipant.objects.filter(ticket=ticket).values_list("email", flat=True)
-        }
-    rows = []
+    rows, seen = [], set()
     for address, is_cc in entries:
         address = (address or "").strip()[:254]
         lowered = address.lower()
-        if "@" not in lowered or lowered in existing or is_from_own_address(lowered, own):
+        if "@" not in lowered or lowered in seen or is_from_own_address(lowered, own):
             continue
-        rows.append(TicketParticipant(ticket=ticket, email=address, is_cc=is_cc, created_at=now))
-        existing.add(lowered)
-    TicketParticipant.objects.bulk_create(rows)
+        rows.append(TicketParticipant(email=address, is_cc=is_cc, created_at=now))
+        seen.add(lowered)
+    return rows
 
 
 def _received_at(recipients: list[str]) -> str:

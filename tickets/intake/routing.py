@@ -1,12 +1,16 @@
 """Routing on arrival: rules set team, priority, tags and skills; the team's strategy picks an agent.
 
-Every intake path calls `ticket_route` right after `ticket_create`. See docs/intake-channels.md.
+Every intake path calls `ticket_route` right after `ticket_create`, except a new email ticket, which is
+routed before it is written (`route_plan`, `route_assignee`; tickets/email/services.py). See
+docs/intake-channels.md.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
@@ -15,7 +19,7 @@ from django.utils import timezone
 from tickets import services, transitions
 from tickets.config_cache import cached, config_snapshot
 from tickets.intake.matching import Candidate, keyword_found, pick_least_loaded, pick_round_robin
-from tickets.models import Agent, AuditEntry, Message, RoutingRule, Status, Team, Ticket
+from tickets.models import Agent, AuditEntry, Message, RoutingRule, Skill, Status, Team, Ticket
 
 ROUTING = "routing"
 
@@ -73,16 +77,54 @@ def _active_rules() -> list[RoutingRule]:
     )
 
 
-def _first_matching_rule(*, ticket: Ticket, received_at_address: str) -> RuleMatch | None:
-    rules = cached("routing_rules", _active_rules)
-    if not rules:
-        return None
-    text = _routing_text(ticket)
-    for rule in rules:
+def _first_matching_rule(*, ticket: Ticket, received_at_address: str, text: str) -> RuleMatch | None:
+    for rule in cached("routing_rules", _active_rules):
         match = rule_matches(rule=rule, ticket=ticket, received_at_address=received_at_address, text=text)
         if match is not None:
             return match
     return None
+
+
+@dataclass(frozen=True)
+class RoutePlan:
+    """What routing decides for a ticket before anything is written: the rule, the team and why."""
+
+    match: RuleMatch | None
+    team: Team | None
+    chosen_by: str
+    label: str  # the actor label of the changes routing makes
+
+    @property
+    def rule(self) -> RoutingRule | None:
+        return self.match.rule if self.match else None
+
+
+def route_plan(
+    *, ticket: Ticket, received_at_address: str, arrival_team_reason: str, text: str | None = None
+) -> RoutePlan:
+    """The first matching rule and the team it gives (else the ticket's own team, else the default team).
+
+    `text` is what keywords are matched in (the subject and the customer's messages); given, it saves
+    reading the ticket's messages, so a ticket that is not written yet can be planned.
+    """
+    match = None
+    if cached("routing_rules", _active_rules):
+        if text is None:
+            text = _routing_text(ticket)
+        match = _first_matching_rule(ticket=ticket, received_at_address=received_at_address, text=text)
+    rule = match.rule if match else None
+    if rule is not None and rule.set_team is not None:
+        team, chosen_by = rule.set_team, f"rule {rule.name!r}"
+    elif ticket.team_id is not None:
+        team, chosen_by = ticket.team, arrival_team_reason
+    else:
+        team = default_team()
+        chosen_by = "the default team (no rule matched)" if team else "nothing: no rule and no default team"
+    if rule is not None:
+        label = f"{ROUTING}: rule {rule.name!r}"
+    else:
+        label = f"{ROUTING}: {chosen_by}" if team is not None else ROUTING
+    return RoutePlan(match=match, team=team, chosen_by=chosen_by, label=label)
 
 
 def default_team() -> Team | None:
@@ -107,8 +149,9 @@ def team_for_address(address: str) -> Team | None:
     return teams.get(address.strip().lower())
 
 
-def _candidates(team: Team, agents) -> list[Candidate]:
-    """Available agents of the team with their load: unsolved tickets assigned to them, in any team."""
+def _candidates(team: Team, agents) -> tuple[list[Candidate], dict[int, Agent]]:
+    """Available agents of the team with their load (unsolved tickets assigned to them, in any team), and
+    the agents with their users by id, read in the same statement."""
     load = (
         Ticket.objects.filter(assignee=OuterRef("user"), status__in=transitions.UNSOLVED)
         .order_by()
@@ -116,22 +159,36 @@ def _candidates(team: Team, agents) -> list[Candidate]:
         .annotate(count=Count("pk"))
         .values("count")
     )
-    rows = (
+    rows = list(
         agents.filter(teams=team, is_available=True)
+        .select_related("user")
         .annotate(load=Coalesce(Subquery(load, output_field=IntegerField()), Value(0)))
-        .values_list("pk", "load", "capacity")
     )
-    return [Candidate(agent_id=pk, load=load, capacity=capacity) for pk, load, capacity in rows]
+    candidates = [Candidate(agent_id=a.pk, load=a.load, capacity=a.capacity) for a in rows]
+    return candidates, {agent.pk: agent for agent in rows}
 
 
-def _pick_agent(*, ticket: Ticket, team: Team) -> tuple[Agent | None, str]:
+def route_assignee(*, team: Team, skills: Callable[[], list[Skill]]) -> tuple[Agent | None, str]:
+    """The agent the team's strategy picks for a ticket needing `skills()`, and why (or why nobody).
+
+    Locks the team row (SELECT … FOR UPDATE): assignments within a team serialise on it, so concurrent
+    routings see each other's round-robin pointer and load. A round-robin pick moves the pointer.
+    """
+    if team.assignment_strategy == Team.AssignmentStrategy.QUEUE:
+        return None, "team works from the queue"
+    team = Team.objects.select_for_update().get(pk=team.pk)
+    agent, reason = _pick_agent(team=team, skills=skills)
+    if agent is not None and team.assignment_strategy == Team.AssignmentStrategy.ROUND_ROBIN:
+        Team.objects.filter(pk=team.pk).update(round_robin_last_agent=agent)
+    return agent, reason
+
+
+def _pick_agent(*, team: Team, skills: Callable[[], list[Skill]]) -> tuple[Agent | None, str]:
     """The agent the team's strategy picks, and why (or why nobody). The caller holds the team row lock."""
     strategy = team.assignment_strategy
-    if strategy == Team.AssignmentStrategy.QUEUE:
-        return None, "team works from the queue"
     agents = Agent.objects.all()
     if strategy == Team.AssignmentStrategy.SKILL_BASED:
-        skills = list(ticket.required_skills.order_by("name"))
+        skills = sorted(skills(), key=lambda skill: skill.name)
         if skills:
             qualified = (
                 Agent.objects.filter(skills__in=skills)
@@ -140,7 +197,7 @@ def _pick_agent(*, ticket: Ticket, team: Team) -> tuple[Agent | None, str]:
                 .values("pk")
             )
             agents = agents.filter(pk__in=qualified)
-        candidates = _candidates(team, agents)
+        candidates, by_id = _candidates(team, agents)
         skill_names = ", ".join(s.name for s in skills) or "none required"
         if not candidates:
             return (
@@ -152,7 +209,7 @@ def _pick_agent(*, ticket: Ticket, team: Team) -> tuple[Agent | None, str]:
             return None, f"left in queue: every agent with the required skills ({skill_names}) is at capacity"
         reason = f"skill-based: has all required skills ({skill_names}); least loaded"
     else:
-        candidates = _candidates(team, agents)
+        candidates, by_id = _candidates(team, agents)
         if not candidates:
             return None, f"left in queue: no available agent in {team}"
         if strategy == Team.AssignmentStrategy.ROUND_ROBIN:
@@ -164,7 +221,7 @@ def _pick_agent(*, ticket: Ticket, team: Team) -> tuple[Agent | None, str]:
         if picked is None:
             return None, f"left in queue: every available agent in {team} is at capacity"
     reason += f" ({picked.load} of {picked.capacity} unsolved tickets before this one)"
-    return Agent.objects.select_related("user").get(pk=picked.agent_id), reason
+    return by_id[picked.agent_id], reason
 
 
 @transaction.atomic
@@ -196,9 +253,10 @@ def _route(*, ticket: Ticket, received_at_address: str, arrival_team_reason: str
     ticket = Ticket.objects.select_for_update().select_related("customer").get(pk=ticket.pk)
     if ticket.status == Status.CLOSED:
         return ticket
-    match = _first_matching_rule(ticket=ticket, received_at_address=received_at_address)
-    rule = match.rule if match else None
-    label = f"{ROUTING}: rule {rule.name!r}" if rule else ROUTING
+    plan = route_plan(
+        ticket=ticket, received_at_address=received_at_address, arrival_team_reason=arrival_team_reason
+    )
+    rule, label, team = plan.rule, plan.label, plan.team
 
     if rule is not None and rule.set_priority and rule.set_priority != ticket.priority:
         ticket = services.ticket_change_priority(
@@ -208,16 +266,6 @@ def _route(*, ticket: Ticket, received_at_address: str, arrival_team_reason: str
         ticket = services.ticket_add_tags(ticket=ticket, names=rule.add_tags, actor_label=label, now=now)
     if rule is not None:
         _add_required_skills(ticket=ticket, skills=list(rule.add_required_skills.all()), label=label, now=now)
-
-    if rule is not None and rule.set_team is not None:
-        team, chosen_by = rule.set_team, f"rule {rule.name!r}"
-    elif ticket.team is not None:
-        team, chosen_by = ticket.team, arrival_team_reason
-    else:
-        team = default_team()
-        chosen_by = "the default team (no rule matched)" if team else "nothing: no rule and no default team"
-    if rule is None and team is not None:
-        label = f"{ROUTING}: {chosen_by}"
     if team is not None and team.pk != ticket.team_id:
         ticket = services.ticket_assign(ticket=ticket, team=team, actor_label=label, now=now)
 
@@ -227,19 +275,39 @@ def _route(*, ticket: Ticket, received_at_address: str, arrival_team_reason: str
     elif ticket.assignee_id is not None:
         reason = "kept its assignee"
     else:
-        team = Team.objects.select_for_update().get(pk=team.pk)
-        agent, reason = _pick_agent(ticket=ticket, team=team)
+        agent, reason = route_assignee(
+            team=team, skills=lambda: list(ticket.required_skills.order_by("name"))
+        )
         if agent is not None:
             assignee = agent.user
             ticket = services.ticket_assign(ticket=ticket, assignee=assignee, actor_label=label, now=now)
-            if team.assignment_strategy == Team.AssignmentStrategy.ROUND_ROBIN:
-                Team.objects.filter(pk=team.pk).update(round_robin_last_agent=agent)
+    routed_audit_entry(
+        ticket=ticket,
+        plan=plan,
+        received_at_address=received_at_address,
+        assignee=assignee,
+        reason=reason,
+        now=now,
+    ).save()
+    return ticket
 
-    services.audit_record(
+
+def routed_audit_entry(
+    *,
+    ticket: Ticket,
+    plan: RoutePlan,
+    received_at_address: str,
+    assignee: AbstractBaseUser | None,
+    reason: str,
+    now: datetime,
+) -> AuditEntry:
+    """The (unsaved) audit row recording a routing decision and why it was taken."""
+    rule, team, match = plan.rule, plan.team, plan.match
+    return services.audit_entry(
         ticket=ticket,
         action=AuditEntry.Action.ROUTED,
         now=now,
-        actor_label=label,
+        actor_label=plan.label,
         field="team",
         new_value=team or "",
         details={
@@ -248,13 +316,12 @@ def _route(*, ticket: Ticket, received_at_address: str, arrival_team_reason: str
             "matched_on": match.reasons if match else [],
             "received_at_address": received_at_address,
             "team": team.name if team else None,
-            "team_chosen_by": chosen_by,
+            "team_chosen_by": plan.chosen_by,
             "strategy": team.assignment_strategy if team else None,
             "assignee": assignee.get_username() if assignee else None,
             "assignment_reason": reason,
         },
     )
-    return ticket
 
 
 def _add_required_skills(*, ticket: Ticket, skills: list, label: str, now: datetime) -> None:

@@ -97,10 +97,17 @@ def _thread_message_ids(*, ticket: Ticket, message: Message) -> list[str]:
     return [message_id for _, _, message_id in sorted(dated, key=lambda row: row[:2])]
 
 
-def reply_email(*, message: Message, ticket: Ticket) -> EmailContent:
-    """The email of a public reply: threaded onto the ticket's earlier mail, CC participants copied."""
+def reply_email(
+    *, message: Message, ticket: Ticket, previous: list[str] | None = None, cc: list[str] | None = None
+) -> EmailContent:
+    """The email of a public reply: threaded onto the ticket's earlier mail, CC participants copied.
+
+    A caller that wrote the ticket's mail and participants in this transaction passes them: `previous`,
+    the Message-IDs before this one, oldest first, and `cc`, the CC participants' addresses.
+    """
     sender = support_address(ticket)
-    previous = _thread_message_ids(ticket=ticket, message=message)
+    if previous is None:
+        previous = _thread_message_ids(ticket=ticket, message=message)
     references = (
         previous if len(previous) <= _MAX_REFERENCES else previous[:1] + previous[-(_MAX_REFERENCES - 1) :]
     )
@@ -113,11 +120,9 @@ def reply_email(*, message: Message, ticket: Ticket) -> EmailContent:
         headers["Auto-Submitted"] = "auto-replied"
         headers["X-Auto-Response-Suppress"] = "All"
     customer = ticket.customer
-    cc = [
-        address
-        for address in ticket.participants.filter(is_cc=True).values_list("email", flat=True)
-        if address.lower() != customer.email.lower()
-    ]
+    if cc is None:
+        cc = list(ticket.participants.filter(is_cc=True).values_list("email", flat=True))
+    cc = [address for address in cc if address.lower() != customer.email.lower()]
     subject = ticket.subject if ticket.subject.lower().startswith("re:") else f"Re: {ticket.subject}"
     return EmailContent(
         subject=subject_with_reference(subject, ticket.reference),

@@ -87,6 +87,7 @@ class QueuedEmail:
     source_id: int
     email: EmailContent
     ticket: Ticket | None = None
+    message: Message | None = None  # the ticket message it delivers (its status mirrors the row's)
 
 
 def _email_row(
@@ -138,10 +139,13 @@ def outbox_emails_enqueue(
     *, kind: str, emails: list[QueuedEmail], now: datetime | None = None
 ) -> list[OutboundDelivery]:
     """Queue many emails of one kind in one INSERT, for sources created in the same transaction (so none
-    can have been queued before): the notifications of an SLA sweep batch."""
+    can have been queued before): the notifications of an SLA sweep batch, the acknowledgement of a new
+    email ticket (whose message the caller writes with its `queued` status)."""
     now = now or timezone.now()
     deliveries = OutboundDelivery.objects.bulk_create(
-        _email_row(kind=kind, source_id=q.source_id, email=q.email, ticket=q.ticket, message=None, now=now)
+        _email_row(
+            kind=kind, source_id=q.source_id, email=q.email, ticket=q.ticket, message=q.message, now=now
+        )
         for q in emails
     )
     for delivery in deliveries:

@@ -29,7 +29,7 @@ from tickets.models import (
     TicketPresence,
 )
 from tickets.permissions import led_team_ids
-from tickets.selectors import ticket_list, ticket_visibility_q, user_is_admin
+from tickets.selectors import ticket_list, ticket_rows, ticket_visibility_q, user_is_admin
 from tickets.workspace.macro_text import render_macro
 
 PRESENCE_TTL = timedelta(seconds=30)
@@ -97,28 +97,44 @@ def _view_q(user: AbstractBaseUser, slug: str) -> Q:
     return unsolved
 
 
-def queue_tickets(*, user: AbstractBaseUser, view: str, now: datetime) -> QuerySet[Ticket]:
-    """The tickets of one queue view, visible to the user, with everything a row shows preloaded."""
-    queue_view = QUEUE_VIEW_BY_SLUG[view]
-    tickets = ticket_list(user=user).filter(_view_q(user, view))
+# Views whose own filter admits only tickets the visibility rule lets the user see (their own tickets,
+# their teams' unassigned ones): they leave the rule out, whose OR of team and assignee would keep the
+# planner from walking the view's index (it took the bitmap of every candidate and sorted it instead).
+SELF_VISIBLE_VIEWS = frozenset({"mine", "unassigned"})
+
+
+def _view_tickets(user: AbstractBaseUser, slug: str, visible: Q, now: datetime) -> QuerySet[Ticket]:
+    queue_view = QUEUE_VIEW_BY_SLUG[slug]
+    tickets = Ticket.objects.filter(_view_q(user, slug))
+    if slug not in SELF_VISIBLE_VIEWS:
+        tickets = tickets.filter(visible)
     if queue_view.sla_state:
         tickets = sla_adapter.sla_filter(tickets, queue_view.sla_state, now)
     return tickets
 
 
-def queue_counts(*, user: AbstractBaseUser, now: datetime) -> dict[str, int]:
+def queue_tickets(
+    *, user: AbstractBaseUser, view: str, now: datetime, visible: Q | None = None
+) -> QuerySet[Ticket]:
+    """The tickets of one queue view, visible to the user, with everything a row shows preloaded.
+
+    `visible` is `ticket_visibility_q(user)` when the caller has it already (it costs two queries)."""
+    visible = ticket_visibility_q(user) if visible is None else visible
+    return ticket_rows(_view_tickets(user, view, visible, now))
+
+
+def queue_counts(
+    *, user: AbstractBaseUser, now: datetime, visible: Q | None = None, views: list[QueueView] | None = None
+) -> dict[str, int]:
     """{view slug: count} of the user's views in one query, each counted up to `COUNT_CAP` ("1,000+").
 
     Exact counts would read every unsolved ticket of the user's teams, and for the views of solved and
     closed tickets a year of them, on every page view; capped, each reads at most `COUNT_CAP` + 1 rows
-    through the indexes of its view, whatever the data size."""
-    visible = Ticket.objects.filter(ticket_visibility_q(user))
-    querysets = {}
-    for view in queue_views(user):
-        tickets = visible.filter(_view_q(user, view.slug))
-        if view.sla_state:
-            tickets = tickets.filter(sla_adapter.sla_state_q(view.sla_state, now))
-        querysets[view.slug] = tickets
+    through the indexes of its view, whatever the data size. `visible` and `views` are
+    `ticket_visibility_q(user)` and `queue_views(user)` when the caller has them already."""
+    visible = ticket_visibility_q(user) if visible is None else visible
+    views = queue_views(user) if views is None else views
+    querysets = {view.slug: _view_tickets(user, view.slug, visible, now) for view in views}
     return capped_counts(querysets, COUNT_CAP)
 
 

@@ -151,7 +151,8 @@ def _queue_context(request: HttpRequest) -> dict:
     if view not in {v.slug for v in views}:
         raise Http404(f"There is no view {view!r}; pick one of the views on the left.")
     queue_view = ws.QUEUE_VIEW_BY_SLUG[view]
-    tickets = ws.queue_tickets(user=request.user, view=view, now=now)
+    visible = selectors.ticket_visibility_q(request.user)  # once for the list and the counts
+    tickets = ws.queue_tickets(user=request.user, view=view, now=now, visible=visible)
     # The filter form sends its empty choices ("Any channel" is `channel=`): they mean no filter.
     params = request.GET.copy()
     for key in params:
@@ -164,7 +165,7 @@ def _queue_context(request: HttpRequest) -> dict:
         filterset.form.cleaned_data.get("ordering") if valid else None, search_text
     )
     tickets = tickets.order_by(*selectors.TICKET_ORDERINGS[ordering])
-    counts = ws.queue_counts(user=request.user, now=now)
+    counts = ws.queue_counts(user=request.user, now=now, visible=visible, views=views)
     filters = {key: params.getlist(key) for key in QUEUE_FILTER_KEYS if params.getlist(key)}
     # Unfiltered, the view's count is already known; filtered, it is counted up to a cap.
     filtered = {key for key in params if params.getlist(key)} - UNFILTERED_KEYS

@@ -153,7 +153,7 @@ def test_clocks_counting_calendar_time_are_forecast_on_a_24_7_calendar(team):
 
 
 @pytest.mark.skipif(not _on_postgres(), reason="EXPLAIN checks are for PostgreSQL")
-def test_the_forecast_reads_the_teams_unsolved_tickets_and_agents_through_partial_indexes(crew):
+def test_the_forecast_reads_the_teams_unsolved_tickets_through_their_partial_index(crew):
     _tickets_of_ben(crew, count=2)
     factories.desk_for_the_planner(
         teams=[crew["team"], *factories.TeamFactory.create_batch(7)],
@@ -170,6 +170,7 @@ def test_the_forecast_reads_the_teams_unsolved_tickets_and_agents_through_partia
             plans[query["sql"]] = "\n".join(row[0] for row in cursor.fetchall())
     by_due = [plan for sql, plan in plans.items() if '"next_sla_due_at" <' in sql or "ORDER BY U0" in sql]
     assert len(by_due) >= 2 and all("ticket_unsolved_team_next_due" in plan for plan in by_due), by_due
-    per_agent = next(plan for sql, plan in plans.items() if '"assignee_id" IN' in sql)
-    assert "ticket_unsolved" in per_agent, per_agent  # a partial index of unsolved tickets only
+    # The open tickets per agent are counted for the team's agents only; which index serves them depends on
+    # how selective the assignees are (at 1M tickets: index-only on `ticket_assignee_status`), so only
+    # the absence of a table scan is checked here.
     assert all("Seq Scan on tickets_ticket" not in plan for plan in plans.values()), plans

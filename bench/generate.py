@@ -164,7 +164,7 @@ def generate(tickets: int, seed: float, reuse: bool = False) -> dict[str, float]
                                                    ELSE 2 + (team - 1) * {AGENTS_PER_TEAM} + floor(r3 * {AGENTS_PER_TEAM})::int END""",
                 f"""INSERT INTO tickets_ticket (id, reference, subject, status, priority, channel, is_auto_generated,
                     reply_token, created_at, updated_at, first_response_at, solved_at, closed_at, reopen_count,
-                    assignee_id, customer_id, team_id)
+                    assignee_id, customer_id, team_id, sla_warn_one_window)
                 SELECT b.id, 'HD-' || (1000 + b.id),
                        initcap({_pick(products, "b.id * 3")}) || ' ' || {_pick(problems, "b.id * 7 + b.id / 16")},
                        b.status,
@@ -178,7 +178,7 @@ def generate(tickets: int, seed: float, reuse: bool = False) -> dict[str, float]
                        CASE WHEN b.status IN ('solved', 'closed') THEN b.created_at + interval '1 day' * (.2 + b.r2 * 4) END,
                        CASE WHEN b.status = 'closed' THEN b.created_at + interval '1 day' * (4.2 + b.r2 * 4) END,
                        (b.r3 < .05)::int, b.assignee,
-                       1 + (b.id::bigint * 7919) % {customers}, b.team
+                       1 + (b.id::bigint * 7919) % {customers}, b.team, true
                 FROM bench_ticket b ORDER BY b.id""",
                 """INSERT INTO tickets_ticket_tags (ticket_id, tag_id)
                 SELECT id, 1 + (id % 10) FROM tickets_ticket WHERE id % 10 < 3""",

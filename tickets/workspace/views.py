@@ -181,6 +181,9 @@ def _queue_context(request: HttpRequest, desk: ws.DeskTeams) -> dict:
         for ticket in rows:
             ticket.search_highlight = highlights.get(ticket.pk, "")  # shown under the subject
     summaries = sla_adapter.ticket_sla_summaries(rows, now)
+    tags = selectors.ticket_tag_names([ticket.pk for ticket in rows])
+    for ticket in rows:
+        ticket.tag_names = tags.get(ticket.pk, ())  # shown under the subject
     base_query = urlencode({"view": view, **filters}, doseq=True)
     saved = request.GET.get("saved", "")
     return {

@@ -799,14 +799,7 @@ def _assign(
         and any(field == "assignee" for field, _, _ in changes)
         and new_assignee != actor
     ):
-        notification_create(
-            recipient=new_assignee,
-            kind=Notification.Kind.ASSIGNMENT,
-            ticket=ticket,
-            title=f"{ticket.reference} was assigned to you",
-            body=ticket.subject,
-            now=now,
-        )
+        notifications_create([assignment_notice(ticket, new_assignee)], now=now)
     return ticket, changes
 
 
@@ -1234,6 +1227,17 @@ class NotificationInput:
     body: str = ""
     ticket: Ticket | None = None
     dedupe_key: str = ""
+
+
+def assignment_notice(ticket: Ticket, assignee: AbstractBaseUser) -> NotificationInput:
+    """What the new assignee of a ticket is told, whichever path assigned it."""
+    return NotificationInput(
+        recipient=assignee,
+        kind=Notification.Kind.ASSIGNMENT,
+        ticket=ticket,
+        title=f"{ticket.reference} was assigned to you",
+        body=ticket.subject,
+    )
 
 
 def notification_create(

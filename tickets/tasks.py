@@ -31,7 +31,7 @@ def tickets_close_solved_tickets() -> int:
 
 @shared_task(acks_late=True, time_limit=900, soft_time_limit=840)
 def tickets_rollup_metrics() -> int:
-    """Beat task: recompute the marked and newly settled days of the metrics rollup; safe to run twice."""
+    """Beat task: compute the rollup's marked and newly ended days, and its recent days hourly; safe twice."""
     return rollup.rollup_sweep()
 
 

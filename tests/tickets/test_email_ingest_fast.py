@@ -61,15 +61,16 @@ def desk(db):
 
 def test_a_new_ticket_message_runs_a_fixed_small_number_of_statements(desk, django_assert_max_num_queries):
     raw = factories.email_bytes(message_id="<new-1@example.com>", subject="The export fails")
-    # 29: the store; the configuration version read with the commit mode set, the row once, the savepoint;
+    # 30: the store; the configuration version read with the commit mode set, the row once, the savepoint;
     # both duplicate checks in one statement; the customer (found, or created in a savepoint pair);
     # routing decided before anything is written (the team locked, its agents with their users and load);
     # the ticket, its reference, metrics, message, participants, the assignee's notification, the
     # acknowledgement and its outbox row, every audit row in one INSERT; the SLA clocks once, for the
     # final state (facts in one statement, no clocks to read, two clocks with their events, the next due
-    # instant); the outcome. Before the one write path for a new email ticket (five nested services, each
+    # instant); the metrics rollup's mark of the days on which the customer's recent solves become repeat
+    # contacts; the outcome. Before the one write path for a new email ticket (five nested services, each
     # locking and re-reading the ticket in a savepoint of its own): 70.
-    with django_assert_max_num_queries(29):
+    with django_assert_max_num_queries(30):
         row = receive(raw)
     assert row.state == InboundMessage.State.PROCESSED and row.created_ticket
     assert row.ticket.team == desk and row.ticket.assignee is not None

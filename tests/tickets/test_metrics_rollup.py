@@ -15,6 +15,7 @@ from sla import services as sla_services
 from sla.models import Metric
 from tests import factories
 from tests.tickets.test_metrics_additivity import ADDITIVE, _build
+from tests.tickets.test_metrics_additivity import START as scenario_start
 from tests.tickets.test_metrics_additivity import tickets as scenarios
 from tickets import services
 from tickets.adapters.sla import SlaMetric
@@ -25,6 +26,7 @@ from tickets.reporting.metrics import (
     GROUP_BY_CHOICES,
     UNASSIGNED_FILTER,
     MetricsFilters,
+    recent_days,
     settled_before,
     ticket_metrics,
 )
@@ -158,6 +160,30 @@ def test_rollup_and_raw_tables_give_the_same_metrics_on_random_scenarios(db, spe
             )
             for name in ADDITIVE:
                 assert sum(g[name] for g in result["groups"]) == result["totals"][name], (group_by, name)
+        transaction.set_rollback(True)
+
+
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(specs=scenarios)
+def test_the_rollup_of_the_days_before_today_follows_a_live_desk_by_its_marks(db, specs, time_machine):
+    """The scenario played in order of creation with the sweep running before each new ticket, as beat
+    would: every day before the end's day is then in the rollup, computed while the desk still changed it
+    (replies, solves, reopens, reassignments, calls, repeat contacts); only marks keep it right."""
+    end = datetime(2026, 3, 11, 12, tzinfo=UTC)  # after every instant of the scenario
+    time_machine.move_to(end, tick=False)
+    with transaction.atomic():
+        _sla_policy()
+        team = factories.TeamFactory()
+        users = [factories.AgentFactory(teams=[team]).user for _ in range(2)]
+        customers = [factories.CustomerFactory() for _ in range(3)]
+        for spec in sorted(specs, key=lambda spec: spec["hours"]):
+            rollup.rollup_sweep(now=scenario_start + timedelta(hours=spec["hours"]))
+            _build([spec], team, users, customers)
+        # Not swept since the last ticket: the days computed before it are right through their marks.
+        _compare_all(group_bys=("day", "agent", "team"))
+        rollup.rollup_sweep(now=end)
+        assert not MetricsRollupDay.objects.filter(dirty_at__isnull=False).exists()
+        _compare_all(group_bys=("day", "month", "agent"))
         transaction.set_rollback(True)
 
 
@@ -299,13 +325,26 @@ def test_a_reopen_marks_the_day_of_the_solve_it_forgets(month):
     _compare_all(group_bys=("day", "agent"))
 
 
-def test_a_new_ticket_costs_no_rollup_query_and_marks_nothing(db):
-    customer = factories.CustomerFactory()
-    ticket = factories.ticket(customer=customer)
+def test_a_new_ticket_costs_one_query_that_marks_its_customers_recent_solves_and_later_changes_none(month):
+    _, _, tickets = month
+    solved = tickets[2]  # solved 2026-03-05 13:00
+    opened = datetime(2026, 3, 9, 9, tzinfo=UTC)
+    unrelated = factories.ticket(now=opened)  # another customer: nothing to mark
+    assert not MetricsRollupDay.objects.filter(dirty_at__isnull=False).exists()
     with CaptureQueriesContext(connection) as captured:
-        assert rollup.rollup_mark_ticket(ticket, now=ticket.created_at) == 0
-    assert len(captured.captured_queries) == 0
-    assert not MetricsRollupDay.objects.exists()
+        assert rollup.rollup_mark_ticket(unrelated, now=opened) == 0
+    assert len(captured.captured_queries) == 1
+    with CaptureQueriesContext(connection) as captured:
+        assert rollup.rollup_mark_ticket(unrelated, now=opened + timedelta(minutes=5)) == 0
+    assert len(captured.captured_queries) == 0  # a later change to a ticket of today touches only today
+    # The customer's ticket solved four days before becomes a repeat contact: its solve day is marked.
+    factories.ticket(customer=solved.customer, now=opened)
+    dirty = MetricsRollupDay.objects.filter(dirty_at__isnull=False).values_list("day", flat=True)
+    assert list(dirty) == [date(2026, 3, 5)]
+    # The next day the ticket's own day is in the rollup: a change to it marks that day like any other.
+    other = factories.AgentFactory(teams=[solved.team]).user
+    services.ticket_assign(ticket=unrelated, assignee=other, now=opened + timedelta(days=1))
+    assert sorted(dirty.all()) == [date(2026, 3, 5), date(2026, 3, 9)]
 
 
 def test_an_old_call_recorded_now_marks_its_day(month):
@@ -351,13 +390,26 @@ def test_the_sweep_skips_leased_days_and_takes_them_back_when_the_lease_ran_out(
     assert row.dirty_at is None and row.claimed_until is None
 
 
-def test_the_sweep_computes_days_that_leave_the_raw_window_and_never_days_inside_it(db, time_machine):
+def test_the_sweep_computes_every_day_before_today_and_the_recent_ones_again_every_hour(db, time_machine):
     time_machine.move_to(NOW, tick=False)
-    assert rollup.rollup_sweep(now=NOW) == rollup.CATCH_UP_DAYS
+    today = NOW.date()
+    assert rollup.rollup_sweep(now=NOW) == recent_days() + rollup.CATCH_UP_DAYS
     computed = MetricsRollupDay.objects.filter(computed_at__isnull=False).values_list("day", flat=True)
-    assert max(computed) == settled_before(now=NOW) - timedelta(days=1)
+    assert max(computed) == today - timedelta(days=1)
     assert rollup.rollup_sweep(now=NOW) == 0  # idempotent: nothing left to do
-    assert rollup.rollup_mark_days([NOW.date()], now=NOW) == 0  # today is read raw: no mark needed
+    assert rollup.rollup_mark_days([today], now=NOW) == 0  # today is read raw: no mark needed
+    # The recent days once their computation is older than the watermark allows; no settled day.
+    assert rollup.rollup_sweep(now=NOW + rollup.RECOMPUTE_RECENT - timedelta(minutes=1)) == 0
+    late = datetime(2026, 6, 1, 23, 35, tzinfo=UTC)
+    assert rollup.rollup_sweep(now=late) == recent_days()
+    assert rollup.rollup_sweep(now=late) == 0
+    # After midnight the day that has just left the recent days is computed once more, and yesterday.
+    tomorrow = datetime(2026, 6, 2, 0, 5, tzinfo=UTC)
+    assert rollup.rollup_sweep(now=tomorrow) == 2
+    left = settled_before(now=tomorrow) - timedelta(days=1)
+    assert MetricsRollupDay.objects.get(day=left).computed_at == tomorrow
+    assert MetricsRollupDay.objects.get(day=today).computed_at == tomorrow
+    assert rollup.rollup_sweep(now=tomorrow + timedelta(minutes=5)) == 0
 
 
 def test_backfill_command_reports_progress_and_refuses_bad_input(month, capsys):

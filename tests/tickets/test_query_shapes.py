@@ -243,6 +243,24 @@ def test_admin_ticket_list_and_search_have_a_constant_query_count(
     assert not any("DISTINCT" in sql for sql in statements), statements  # no date_hierarchy
 
 
+def test_admin_ticket_search_runs_the_search_once_per_page(admin_client, team, agent_user, policy):
+    """The matches are read once and the page's count and rows look them up by id (as a subquery the
+    search ran for each)."""
+    _make(team, agent_user, 3)
+    url = reverse("admin:tickets_ticket_changelist")
+    _, statements, response = _queries(admin_client, url, {"q": "printer"})
+    searches = [sql for sql in statements if ("search_vector" in sql or "LIKE" in sql)]
+    assert len(searches) == 1, searches
+    assert response.content.decode().count('class="action-select"') == 3
+
+
+def test_admin_ticket_list_shows_times_to_the_minute_in_the_active_time_zone(admin_client, team, settings):
+    settings.TIME_ZONE = "Asia/Kolkata"
+    factories.ticket(team=team, now=datetime(2026, 3, 2, 8, 0, 40, tzinfo=UTC))
+    _, _, response = _queries(admin_client, reverse("admin:tickets_ticket_changelist"))
+    assert '<td class="field-created">2026-03-02 13:30</td>' in response.content.decode()
+
+
 def test_admin_ticket_list_reads_breached_clocks_for_the_page_only(admin_client, team, agent_user, policy):
     """The badge's breached flag is looked up by the page's ticket ids, not joined into the list's query,
     where PostgreSQL read every open breached clock to annotate a page."""

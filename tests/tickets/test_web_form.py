@@ -54,6 +54,11 @@ def test_the_form_page_renders_with_csrf_token_and_shared_base(client):
     assert 'enctype="multipart/form-data"' in body
 
 
+def test_the_support_address_leads_to_the_form(client):
+    response = client.get("/support/")
+    assert (response.status_code, response["Location"]) == (302, URL)
+
+
 def test_the_topic_the_customer_picks_sends_the_request_to_its_team(client, enqueued):
     billing = factories.TeamFactory(name="Billing")
     factories.TeamFactory(name="Support", is_default=True)

@@ -1,3 +1,5 @@
+from datetime import datetime
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
@@ -146,6 +148,12 @@ class TicketAdminForm(forms.ModelForm):
         return status
 
 
+def _to_the_minute(value: datetime) -> str:
+    """A list's time, to the minute in the active time zone (as the admin shows every time): Django's
+    localised date format took a quarter of the ticket list's rendering (two dates on each row)."""
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
+
+
 class TicketChangeList(ChangeList):
     """The ticket list, whose SLA badges learn which tickets are breached for the page's rows only
     (`breached_ticket_ids`: an annotation of the list's query read every open breached clock)."""
@@ -172,8 +180,8 @@ class TicketAdmin(admin.ModelAdmin):
         "team",
         "assignee",
         sla_badge,
-        "created_at",
-        "updated_at",
+        "created",
+        "updated",
     )
     # created_at as a list filter (fixed ranges), not date_hierarchy, which reads every row's date to
     # draw its links; counts are estimated on big results (one COUNT(*) of a million rows per page
@@ -183,6 +191,8 @@ class TicketAdmin(admin.ModelAdmin):
     list_select_related = ("customer", "team", "assignee")
     autocomplete_fields = ("customer", "team", "assignee")
     paginator = EstimatedCountPaginator
+    # The desk's page size: 100 rows of 12 columns took 1.5 ms a row to render, 6x the API's first page.
+    list_per_page = 50
     show_full_result_count = False
     readonly_fields = (
         "reference",
@@ -220,8 +230,20 @@ class TicketAdmin(admin.ModelAdmin):
 
     def get_search_results(self, request: HttpRequest, queryset: QuerySet[Ticket], search_term: str):
         # The desk's search (reference, customer, words; indexed on PostgreSQL) instead of icontains
-        # over four columns across a join, which scans every ticket.
-        return ticket_search(queryset, search_term), False
+        # over four columns across a join, which scans every ticket. Its matches are read once, here:
+        # as a subquery the search ran twice per page, for the page's count and for its rows.
+        if not search_term.strip():
+            return queryset, False
+        matches = list(ticket_search(queryset, search_term).values_list("pk", flat=True))
+        return queryset.filter(pk__in=matches), False
+
+    @admin.display(description="created", ordering="created_at")
+    def created(self, obj: Ticket) -> str:
+        return _to_the_minute(obj.created_at)
+
+    @admin.display(description="updated", ordering="updated_at")
+    def updated(self, obj: Ticket) -> str:
+        return _to_the_minute(obj.updated_at)
 
     def get_fieldsets(self, request, obj=None):
         main = ["subject", "customer", "channel", "priority", "team", "assignee", "tag_names"]

@@ -25,7 +25,6 @@ from tickets.models import (
     Channel,
     Customer,
     Message,
-    Notification,
     OutboundDelivery,
     Priority,
     Tag,
@@ -203,17 +202,7 @@ def email_ticket_open(
     if assignee is not None:
         changed("assignee", None, assignee.pk, audited=(None, assignee))
         services.notifications_create(
-            [
-                services.NotificationInput(
-                    recipient=assignee,
-                    kind=Notification.Kind.ASSIGNMENT,
-                    ticket=ticket,
-                    title=f"{ticket.reference} was assigned to you",
-                    body=ticket.subject,
-                )
-            ],
-            now=now,
-            new_tickets=True,
+            [services.assignment_notice(ticket, assignee)], now=now, new_tickets=True
         )
     audit.append(
         routed_audit_entry(

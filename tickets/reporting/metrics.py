@@ -659,7 +659,7 @@ def ticket_metrics(
     """Metrics of `tickets` (already scoped to what the reader may see) for the dates start..end.
 
     `scope_teams` names that scope as team ids (None: every ticket); given, and with `tz` the
-    installation's time zone, whole settled days are read from the daily rollup (`rollup_days`) and
+    installation's time zone, whole days before today are read from the daily rollup (`rollup_days`) and
     only the other days from the raw tables.
 
     Returns {"start", "end", "group_by", "time_zone", "groups": [{"key", "label", measures…}],
@@ -775,20 +775,29 @@ def _probing_joins(active: bool) -> Iterator[None]:
         cursor.execute("SET LOCAL enable_hashjoin = DEFAULT; SET LOCAL enable_mergejoin = DEFAULT")
 
 
-def raw_window_days() -> int:
-    """How many recent days (today included) are always read raw: changes there need no marks."""
-    return settings.HELPDESK_REPEAT_CONTACT_DAYS + 2
+def recent_days() -> int:
+    """How many days before today may change without a mark (an SLA breach the sweep records late, placed
+    at its due instant): the rollup recomputes them every `rollup.RECOMPUTE_RECENT` whatever the marks."""
+    return settings.HELPDESK_REPEAT_CONTACT_DAYS + 1
+
+
+def _today(now: datetime | None = None) -> date:
+    return timezone.localdate(now or timezone.now(), timezone=ZoneInfo(settings.TIME_ZONE))
+
+
+def rolled_before(*, now: datetime | None = None) -> date:
+    """Today: the first local day that is always read raw; the rollup holds the days before it."""
+    return _today(now)
 
 
 def settled_before(*, now: datetime | None = None) -> date:
-    """The first local day still inside the raw window; the rollup holds days before it."""
-    today = timezone.localdate(now or timezone.now(), timezone=ZoneInfo(settings.TIME_ZONE))
-    return today - timedelta(days=raw_window_days() - 1)
+    """The first of the recent days (`recent_days`); the days before it change only with a mark."""
+    return _today(now) - timedelta(days=recent_days())
 
 
 def rollup_days(*, end: date) -> list[date]:
-    """The days up to `end` that the rollup holds correctly: computed, not marked since, and settled."""
-    last = min(end, settled_before() - timedelta(days=1))
+    """The days up to `end` that the rollup holds correctly: computed, not marked since, and before today."""
+    last = min(end, rolled_before() - timedelta(days=1))
     return list(
         MetricsRollupDay.objects.filter(day__lte=last, computed_at__isnull=False, dirty_at__isnull=True)
         .order_by("day")

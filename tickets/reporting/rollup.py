@@ -1,17 +1,18 @@
 """Keeps the daily metrics rollup (`tickets.reporting.models`) equal to the raw tables.
 
-Days are local days of the installation's time zone (`TIME_ZONE`). The most recent days, today
-included (`metrics.raw_window_days()`: the repeat-contact window plus two), are always read from the
-raw tables, so the live desk's changes need no bookkeeping; a day is computed once it has left that
-window, and again whenever a change marks it:
+Days are local days of the installation's time zone (`TIME_ZONE`). Only today is read from the raw tables
+(`metrics.rolled_before()`); a day is computed once it is over, and again whenever a change marks it:
 
-- `rollup_mark_ticket` / `rollup_mark_days`: the ticket services mark the settled days a change moves
+- `rollup_mark_ticket` / `rollup_mark_days`: the ticket services mark the computed days a change moves
   (the days of the ticket's creation, first reply, solve, close, calls and SLA outcomes; the old solve
-  day on a reopen; the days before an old ticket's creation that its repeat-contact rule reaches).
-- `rollup_sweep` (beat task `tickets_rollup_metrics`): recomputes the days that are marked, or settled
-  and never computed, oldest first, each claimed with a lease so two workers never compute one day and
-  a crashed worker's day is taken again once the lease ran out. Recomputing is idempotent: a day's rows
-  are deleted and rewritten from the raw tables in one transaction.
+  day on a reopen; the solve days of the customer's tickets that a new ticket makes repeat contacts).
+- `rollup_sweep` (beat task `tickets_rollup_metrics`): recomputes the days that are marked, or over and
+  never computed, oldest first, each claimed with a lease so two workers never compute one day and
+  a crashed worker's day is taken again once the lease ran out. The recent days (`metrics.recent_days()`
+  before today), where the SLA sweep can still place a breach nobody marks, are also recomputed when
+  their last computation is older than `RECOMPUTE_RECENT` (a watermark per day: `computed_at`), and the
+  day that has just left them once more. Recomputing is idempotent: a day's rows are deleted and
+  rewritten from the raw tables in one transaction.
 - `rollup_backfill` (`manage.py metrics_rollup_backfill`): computes a span of days, a chunk at a time.
 
 A mark that arrives while its day is being computed survives (the day's `dirty_at` is cleared only if it
@@ -34,9 +35,11 @@ from tickets.reporting import histogram, metrics, sums
 from tickets.reporting.models import Grain, MetricsHistogram, MetricsRollup, MetricsRollupDay, Span
 
 LEASE = timedelta(minutes=15)
-#: Settled days the sweep makes sure exist (so days that leave the raw window get computed even when
-#: nothing marked them); older gaps are the backfill's.
+#: Days before today the sweep makes sure exist (so every day that ends gets computed even when nothing
+#: marked it), beyond the recent days; older gaps are the backfill's.
 CATCH_UP_DAYS = 7
+#: How old the computation of a recent day may get before the sweep recomputes it unmarked.
+RECOMPUTE_RECENT = timedelta(hours=1)
 SWEEP_MAX_DAYS = 31
 INSERT_BATCH = 5000
 #: First key of the PostgreSQL advisory locks that serialise rewriting one month's or week's rows (the
@@ -59,30 +62,44 @@ def _markable() -> Q:
 
 
 def rollup_mark_days(days: Iterable[date], *, now: datetime) -> int:
-    """Mark computed settled days as changed (days inside the raw window need no mark); returns how many."""
-    settled = metrics.settled_before(now=now)
-    stale = sorted({day for day in days if day < settled})
+    """Mark computed days as changed (today is read raw: no mark needed); returns how many."""
+    today = metrics.rolled_before(now=now)
+    stale = sorted({day for day in days if day < today})
     if not stale:
         return 0
     return MetricsRollupDay.objects.filter(_markable(), day__in=stale).update(dirty_at=now)
 
 
 def rollup_mark_ticket(ticket: Ticket, *, now: datetime, also: Iterable[datetime | None] = ()) -> int:
-    """Mark the computed settled days on which `ticket`'s figures sit (and the days of `also`) as changed,
-    in one statement; returns how many days.
+    """Mark the computed days on which `ticket`'s figures sit (and the days of `also`) as changed, in one
+    statement; returns how many days.
 
-    Costs no query for a ticket created inside the raw window (everything it touches is later).
+    A ticket created today costs no query, except when it is opened (`created_at` is `now`): then the
+    solves of its customer's tickets in the repeat-contact window before it become repeat contacts.
     """
-    settled = metrics.settled_before(now=now)
+    today = metrics.rolled_before(now=now)
     also = [instant for instant in also if instant is not None]
     created = _local_day(ticket.created_at)
-    if created >= settled and all(_local_day(instant) >= settled for instant in also):
-        return 0
+    tz = _tz()
+    window = timedelta(days=settings.HELPDESK_REPEAT_CONTACT_DAYS)
+    came_back_to = (
+        Ticket.objects.filter(
+            customer_id=ticket.customer_id,
+            solved_at__gte=ticket.created_at - window,
+            solved_at__lt=ticket.created_at,
+        )
+        .order_by()
+        .annotate(d=TruncDate("solved_at", tzinfo=tz))
+        .values("d")
+    )
+    if created >= today and all(_local_day(instant) >= today for instant in also):
+        if ticket.created_at != now:
+            return 0
+        return MetricsRollupDay.objects.filter(_markable(), day__in=came_back_to, day__lt=today).update(
+            dirty_at=now
+        )
     instants = [ticket.created_at, ticket.first_response_at, ticket.solved_at, ticket.closed_at, *also]
     days = {_local_day(instant) for instant in instants if instant is not None}
-    # An old ticket (an import) can be the repeat contact of its customer's tickets solved before it.
-    days.update(created - timedelta(days=n) for n in range(1, settings.HELPDESK_REPEAT_CONTACT_DAYS + 2))
-    tz = _tz()
     calls = PhoneCall.objects.filter(ticket_id=ticket.pk).order_by()
     outcomes = SlaClock.objects.filter(
         ticket_id=ticket.pk, state__in=[ClockState.ACHIEVED, ClockState.BREACHED]
@@ -95,8 +112,10 @@ def rollup_mark_ticket(ticket: Ticket, *, now: datetime, also: Iterable[datetime
                 "d"
             )
         )
+        # An old ticket (an import) can be the repeat contact of its customer's tickets solved before it.
+        | Q(day__in=came_back_to)
     )
-    return MetricsRollupDay.objects.filter(_markable(), touched, day__lt=settled).update(dirty_at=now)
+    return MetricsRollupDay.objects.filter(_markable(), touched, day__lt=today).update(dirty_at=now)
 
 
 def rollup_compute(first: date, last: date) -> int:
@@ -318,16 +337,28 @@ def _finish(claimed: dict[date, datetime | None], now: datetime) -> None:
 
 
 def rollup_sweep(*, now: datetime | None = None, max_days: int = SWEEP_MAX_DAYS) -> int:
-    """Compute the settled days that are marked, or were never computed; returns how many days."""
+    """Compute the days before today that are marked, never computed, or recent and computed longer than
+    `RECOMPUTE_RECENT` ago (and the day before the recent ones, until it was computed once after it left
+    them); returns how many days."""
     now = now or timezone.now()
+    today = metrics.rolled_before(now=now)
     settled = metrics.settled_before(now=now)
-    recent = [settled - timedelta(days=n) for n in range(1, CATCH_UP_DAYS + 1)]
-    MetricsRollupDay.objects.bulk_create([MetricsRollupDay(day=day) for day in recent], ignore_conflicts=True)
+    ensured = [today - timedelta(days=n) for n in range(1, metrics.recent_days() + CATCH_UP_DAYS + 1)]
+    MetricsRollupDay.objects.bulk_create(
+        [MetricsRollupDay(day=day) for day in ensured], ignore_conflicts=True
+    )
+    # A day still changes unmarked until it leaves the recent days (at today's midnight for the day
+    # before them): it is computed once more after that, as the recent days are every hour.
+    left = settled - timedelta(days=1)
+    left_at = metrics.range_bounds(today, today, _tz())[0]
     due = list(
         MetricsRollupDay.objects.filter(
-            Q(computed_at__isnull=True) | Q(dirty_at__isnull=False),
+            Q(computed_at__isnull=True)
+            | Q(dirty_at__isnull=False)
+            | Q(day__gte=settled, computed_at__lt=now - RECOMPUTE_RECENT)
+            | Q(day=left, computed_at__lt=left_at),
             Q(claimed_until__isnull=True) | Q(claimed_until__lt=now),
-            day__lt=settled,
+            day__lt=today,
         )
         .order_by("day")
         .values_list("day", flat=True)[:max_days]
@@ -347,11 +378,12 @@ def rollup_backfill(
     now: datetime | None = None,
     progress: Callable[[date, date, int], None] | None = None,
 ) -> int:
-    """Compute every settled day from `since` (default: the first ticket's day) to `until`, `chunk_days`
-    at a time; returns how many days. Safe beside the sweep: days another worker holds are skipped."""
+    """Compute every day before today from `since` (default: the first ticket's day) to `until`,
+    `chunk_days` at a time; returns how many days. Safe beside the sweep: days another worker holds are
+    skipped."""
     now = now or timezone.now()
-    last_settled = metrics.settled_before(now=now) - timedelta(days=1)
-    until = min(until or last_settled, last_settled)
+    yesterday = metrics.rolled_before(now=now) - timedelta(days=1)
+    until = min(until or yesterday, yesterday)
     if since is None:
         first_ticket = Ticket.objects.aggregate(first=Min("created_at"))["first"]
         if first_ticket is None:

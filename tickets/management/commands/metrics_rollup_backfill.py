@@ -21,11 +21,11 @@ def _date(value: str) -> date:
 
 
 class Command(BaseCommand):
-    help = "Compute the daily metrics rollup of the settled days, a chunk of days at a time."
+    help = "Compute the daily metrics rollup of the days before today, a chunk of days at a time."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--since", type=_date, help="First day (default: the first ticket's day).")
-        parser.add_argument("--until", type=_date, help="Last day (default: the last settled day).")
+        parser.add_argument("--until", type=_date, help="Last day (default: yesterday).")
         parser.add_argument("--chunk-days", type=int, default=31, help="Days computed per transaction.")
 
     def handle(self, *args, since: date | None, until: date | None, chunk_days: int, **options) -> None:

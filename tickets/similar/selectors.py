@@ -24,7 +24,7 @@ from datetime import datetime
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from tickets import transitions
 from tickets.adapters import surveys as survey_adapter
@@ -84,24 +84,32 @@ def first_customer_messages(ticket_ids: list[int]) -> dict[int, str]:
     return first
 
 
-def solving_replies(tickets: list[Ticket]) -> dict[int, Message]:
-    """Each ticket's last public agent reply at or before it was solved (one query)."""
+def _customer_texts_and_solving_replies(tickets: list[Ticket]) -> tuple[dict[int, str], dict[int, Message]]:
+    """Each ticket's first public customer message (`first_customer_messages`) and its last public agent
+    reply at or before it was solved, in one query."""
     solved_at = {t.pk: t.solved_at or t.closed_at or t.updated_at for t in tickets}
-    replies = (
-        Message.objects.filter(
-            ticket_id__in=list(solved_at),
-            author_role=Message.AuthorRole.AGENT,
-            visibility=Message.Visibility.PUBLIC,
-            is_automatic=False,
+    messages = (
+        Message.objects.filter(ticket_id__in=list(solved_at), visibility=Message.Visibility.PUBLIC)
+        .filter(
+            Q(author_role=Message.AuthorRole.CUSTOMER)
+            | Q(author_role=Message.AuthorRole.AGENT, is_automatic=False)
         )
         .select_related("author_user", "macro")
         .order_by("ticket_id", "created_at", "pk")
     )
+    first: dict[int, str] = {}
     last: dict[int, Message] = {}
-    for reply in replies:
-        if reply.created_at <= solved_at[reply.ticket_id]:
-            last[reply.ticket_id] = reply
-    return last
+    for message in messages:
+        if message.author_role == Message.AuthorRole.CUSTOMER:
+            first.setdefault(message.ticket_id, message.body_text)
+        elif message.created_at <= solved_at[message.ticket_id]:
+            last[message.ticket_id] = message
+    return first, last
+
+
+def solving_replies(tickets: list[Ticket]) -> dict[int, Message]:
+    """Each ticket's last public agent reply at or before it was solved (one query)."""
+    return _customer_texts_and_solving_replies(tickets)[1]
 
 
 def ticket_words(ticket: Ticket) -> str:
@@ -336,8 +344,7 @@ def similar_tickets(
     top = ranked[:limit]
     # Only the shown tickets are loaded as models (with their customer, for the draft).
     shown = Ticket.objects.select_related("customer").in_bulk([pk for _, pk, _, _ in top])
-    texts = first_customer_messages(list(shown))
-    replies = solving_replies(list(shown.values()))
+    texts, replies = _customer_texts_and_solving_replies(list(shown.values()))
     return [
         SimilarTicket(
             ticket=shown[pk],

@@ -140,17 +140,21 @@ def _view_q(user: AbstractBaseUser, slug: str, teams: UserTeams | None) -> Q:
 SELF_VISIBLE_VIEWS = frozenset({"mine", "unassigned"})
 
 
-def _view_base(user: AbstractBaseUser, slug: str, visible: Q, teams: UserTeams | None) -> QuerySet[Ticket]:
-    tickets = Ticket.objects.filter(_view_q(user, slug, teams))
-    return tickets if slug in SELF_VISIBLE_VIEWS else tickets.filter(visible)
+def _view_where(user: AbstractBaseUser, slug: str, visible: Q, teams: UserTeams | None) -> Q:
+    where = _view_q(user, slug, teams)
+    return where if slug in SELF_VISIBLE_VIEWS else where & visible
+
+
+# Each view's tickets are one `filter()` of one Q: the counts build a queryset per view on every page,
+# and each further `filter()` copied the query built so far.
 
 
 def _view_tickets(
     user: AbstractBaseUser, slug: str, visible: Q, now: datetime, teams: UserTeams | None = None
 ) -> QuerySet[Ticket]:
-    tickets = _view_base(user, slug, visible, teams)
+    where = _view_where(user, slug, visible, teams)
     state = QUEUE_VIEW_BY_SLUG[slug].sla_state
-    return sla_adapter.sla_filter(tickets, state, now) if state else tickets
+    return Ticket.objects.filter(where & sla_adapter.sla_state_q(state, now) if state else where)
 
 
 def _view_count_arms(
@@ -160,8 +164,8 @@ def _view_count_arms(
     state = QUEUE_VIEW_BY_SLUG[slug].sla_state
     if not state:
         return _view_tickets(user, slug, visible, now, teams)
-    tickets = _view_base(user, slug, visible, teams)
-    return tuple(tickets.filter(arm) for arm in sla_adapter.sla_state_arms(state, now))
+    where = _view_where(user, slug, visible, teams)
+    return tuple(Ticket.objects.filter(where & arm) for arm in sla_adapter.sla_state_arms(state, now))
 
 
 def queue_tickets(

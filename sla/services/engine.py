@@ -30,6 +30,7 @@ from sla.models import (
 )
 from sla.selectors import TicketFacts
 from sla.services.notify import Transition, _iso, announce
+from sla.stored_state import ticket_sla_state_of
 from tickets import services as ticket_services
 from tickets import transitions
 from tickets.config_cache import cached
@@ -462,7 +463,7 @@ def _run_engine(
     )
     engine.run(messages)
     if store_state:
-        sla_tickets_store_state([facts.pk])
+        Ticket.objects.filter(pk=facts.pk).update(**ticket_sla_state_of(engine.clocks))
 
 
 def sla_ticket_changed(

@@ -55,9 +55,11 @@ def clocks_say(ticket: Ticket, now: datetime) -> tuple[bool, bool]:
 
 def filters_say(ticket: Ticket, now: datetime) -> tuple[bool, bool]:
     one = Ticket.objects.filter(pk=ticket.pk)
-    return one.filter(selectors.breached_q(now)).exists(), one.filter(
-        selectors.breaching_soon_q(now)
-    ).exists()
+    soon = one.filter(selectors.breaching_soon_q(now)).exists()
+    # The desk's counts add up the arms of Breaching soon: together they are the filter, and disjoint.
+    arms = [one.filter(arm).exists() for arm in selectors.breaching_soon_arms(now)]
+    assert (sum(arms), any(arms)) == (int(soon), soon), (now, arms)
+    return one.filter(selectors.breached_q(now)).exists(), soon
 
 
 def assert_stored_state_holds(ticket: Ticket, since: datetime) -> None:
@@ -136,3 +138,34 @@ def test_pinning_a_due_instant_stores_the_new_state(policy, team):
     sla_services.sla_clock_pin_due(clock=resolution, due_at=at(55), now=at(10))
     assert_stored_state_holds(ticket, at(10))
     assert Ticket.objects.get(pk=ticket.pk).sla_breach_at == at(55)
+
+
+def test_the_engine_derives_the_same_state_as_the_sql_for_breached_gapped_and_no_windows():
+    """The engine's in-memory twin of `selectors.ticket_sla_state` on cases the scenario above does not
+    reach: a breached clock without its breach instant, a paused clock, no warning window at all."""
+    from sla.stored_state import ticket_sla_state_of
+
+    def clock(state, **instants):
+        return SlaClock(state=state, started_at=at(0), **instants)
+
+    breached_without_instant = clock(ClockState.BREACHED, due_at=at(60))
+    paused = clock(ClockState.PAUSED, due_at=at(10), warn_at=at(5))
+    assert ticket_sla_state_of([breached_without_instant, paused]) == {
+        "next_sla_due_at": at(60),
+        "sla_breach_at": at(0),
+        "sla_warn_from": None,
+        "sla_warn_until": None,
+        "sla_warn_one_window": True,
+    }
+    gapped = [
+        clock(ClockState.RUNNING, warn_at=at(48), due_at=at(60)),
+        clock(ClockState.RUNNING, warn_at=at(384), due_at=at(480)),
+        clock(ClockState.RUNNING, warn_at=at(500), due_at=at(490)),  # an empty window counts for nothing
+    ]
+    assert ticket_sla_state_of(gapped) == {
+        "next_sla_due_at": at(60),
+        "sla_breach_at": at(60),
+        "sla_warn_from": at(48),
+        "sla_warn_until": at(480),
+        "sla_warn_one_window": False,
+    }

@@ -1,14 +1,17 @@
 """Similar solved tickets: known answers, visibility, drafts, macros, API, panel and precision@5."""
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from surveys.models import SurveyInvitation, SurveyResponse
 from tests import factories
 from tickets import services
-from tickets.models import Macro, Message, Status
+from tickets.models import Macro, Message, Status, Ticket
 from tickets.similar import corpus, scoring
 from tickets.similar import selectors as similar
 
@@ -125,6 +128,24 @@ def test_an_admin_also_sees_other_teams_solved_tickets(team, history):
     assert {history["double"], history["hidden"]} <= {s.ticket for s in found}
 
 
+def test_an_agent_also_sees_another_teams_ticket_assigned_to_them_and_nobody_sees_without_a_login(
+    team, agent_user, history
+):
+    theirs = solved(
+        factories.TeamFactory(),
+        "Charged twice for invoice 555",
+        "Two charges for invoice 555 on my card.",
+        "Refunded.",
+        agent=agent_user,
+    )
+    Ticket.objects.filter(pk=theirs.pk).update(assignee=agent_user)
+    Ticket.objects.filter(pk=history["hidden"].pk).update(assignee=None)
+    found = {s.ticket for s in similar.similar_tickets(user=agent_user, ticket=new_ticket(team), now=NOW)}
+    assert theirs in found and history["double"] in found
+    assert history["hidden"] not in found
+    assert similar.similar_tickets(user=AnonymousUser(), ticket=new_ticket(team), now=NOW) == []
+
+
 def test_a_good_csat_lifts_an_otherwise_equal_ticket(team, agent_user):
     plain = solved(team, "Password reset mail missing", "No reset email arrives.", "Sent.", agent=agent_user)
     liked = solved(
@@ -163,8 +184,13 @@ def test_the_api_lists_similar_tickets_with_drafts_and_hides_invisible_tickets(
 ):
     ticket = new_ticket(team)
     client = as_user(agent_user)
-    response = client.get(f"/api/v1/tickets/{ticket.pk}/similar/")
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(f"/api/v1/tickets/{ticket.pk}/similar/")
     assert response.status_code == 200
+    # The ticket is read once (visible, else 404); the rest is the similar tickets' and the macros'.
+    reads = [q["sql"] for q in captured if q["sql"].startswith('SELECT "tickets_ticket"."id"')]
+    by_id = re.compile(rf'(?<!NOT \()"tickets_ticket"\."id" = {ticket.pk}\b')  # not "all but this one"
+    assert sum(bool(by_id.search(sql)) for sql in reads) == 1
     first = response.json()["results"][0]
     assert first["ticket"] == history["double"].pk
     assert first["draft"].startswith("Hi Dana")
@@ -276,3 +302,30 @@ def test_each_process_reads_the_term_statistics_once_and_each_terms_lexemes_once
     monkeypatch.setattr(similar, "STATS_SECONDS", 0)  # the statistics are read again once they are old
     with django_assert_num_queries(1):
         similar.term_frequencies(["firmware", "scanner"])
+
+
+@pytest.mark.postgres
+def test_the_candidates_come_from_one_statement_that_reads_the_matched_tickets_once(
+    team, agent_user, history, monkeypatch
+):
+    monkeypatch.setattr(similar, "SUBJECT_FALLBACK_BELOW", 1)  # the words found enough: no subject look-up
+    ticket = new_ticket(team)
+    similar.similar_tickets(user=agent_user, ticket=ticket, now=NOW)  # reads the statistics and lexemes
+    with CaptureQueriesContext(connection) as captured:
+        found = similar.similar_tickets(user=agent_user, ticket=ticket, now=NOW)
+    assert found[0].ticket == history["double"]
+    statements = [q["sql"] for q in captured.captured_queries]
+    # The query ticket's first message, the agent's teams, the candidates, their CSAT, the shown tickets,
+    # and their messages (first customer message, solving reply).
+    assert len(statements) == 6
+    candidates = [sql for sql in statements if "ts_rank" in sql]
+    assert len(candidates) == 1
+    with connection.cursor() as cursor:
+        # The test tables are tiny, where a sequential scan is cheapest; forbid it to see the plan a big
+        # table gets.
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN " + candidates[0])
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "Bitmap Index Scan on ticket_search_vector" in plan
+    # The matched rows are read once: the visibility rule is not checked by a second look-up.
+    assert len(re.findall(r"(?:Seq|Heap|Index|Only) Scan (?:using \S+ )?on tickets_ticket ", plan)) == 1, plan

@@ -117,6 +117,35 @@ def test_my_open_tickets_lists_only_tickets_assigned_to_me(agent_client, agent_u
     assert response.context["counts"]["unassigned"] == 1
 
 
+def test_a_queue_row_shows_the_ticket_its_tags_labels_customer_assignee_and_sla(
+    agent_client, agent_user, team
+):
+    factories.sla_policy(
+        calendar=sla_services.calendar_create_always_open(),
+        targets={(Priority.HIGH, Metric.FIRST_RESPONSE): (3600, False)},
+        teams=[team],
+    )
+    customer = factories.CustomerFactory(name="Ada Lovelace", is_vip=True)
+    now = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
+    ticket = factories.ticket(
+        team=team, customer=customer, priority=Priority.HIGH, tags=["vpn", "billing"], now=now
+    )
+    services.ticket_change_status(ticket=ticket, status=Status.OPEN, now=now)
+    services.ticket_assign(ticket=ticket, assignee=agent_user, now=now)
+    ws_services.desk_profile_update(user=agent_user, time_zone="Europe/Lisbon")
+    page = agent_client.get(_url("queue"), {"view": "mine"}).content.decode()
+    url = _url("ticket", ticket.pk)
+    assert f'data-id="{ticket.pk}" data-href="{url}">' in page
+    assert f'<td class="col-ref"><a href="{url}" tabindex="-1">{ticket.reference}</a></td>' in page
+    assert '<span class="tag">billing</span><span class="tag">vpn</span></td>' in page  # in name order
+    assert 'Ada Lovelace <span class="vip" title="VIP customer">VIP</span>' in page
+    assert '<span class="pill priority priority-high">High</span>' in page
+    assert '<span class="pill status status-open">Open</span>' in page
+    assert f'<td class="col-assignee">{agent_user.get_full_name() or agent_user.get_username()}</td>' in page
+    assert 'title="First response due Wed 1 Jul 2026, 14:00 WEST"' in page
+    assert 'title="Wed 1 Jul 2026, 13:00 WEST">' in page  # the last update, in the agent's zone
+
+
 def test_queue_never_shows_another_teams_ticket_in_any_view_or_search(agent_client, foreign_ticket):
     for view in ("mine", "unassigned", "breaching", "breached", "pending", "open"):
         response = agent_client.get(_url("queue"), {"view": view, "q": "problem"})

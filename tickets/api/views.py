@@ -469,7 +469,7 @@ class TicketSimilarViewSet(TicketChildMixin, viewsets.GenericViewSet):
         responses={200: s.SimilarTicketsSerializer},
     )
     def list(self, request: Request, ticket_pk: str) -> Response:
-        ticket = selectors.ticket_get(user=request.user, pk=self.get_ticket().pk)
+        ticket = self.get_ticket()  # visible, else 404
         answers = similar_selectors.similar_answers(
             user=request.user,
             ticket=ticket,

@@ -8,9 +8,10 @@ Candidates are the solved or closed, not merged tickets the user may see (`ticke
   most `SCAN_CAP` matches (GIN index), at most `MATCH_CAP` visible ones are ranked by `ts_rank` against all
   the terms and the best `CANDIDATES` kept. Only when the words found fewer than `SUBJECT_FALLBACK_BELOW`,
   the best `SUBJECT_CANDIDATES` of at most `MATCH_CAP` subjects similar by trigrams (`subject % …`,
-  trigram GIN index of migration 0018) are added. Each candidate comes measured from the same query: the
-  share of the query terms its document matches (one `@@` per term) and `similarity()` of the subjects;
-  the CSAT and recency boosts then order them.
+  trigram GIN index of migration 0018) are added. Each look-up is one statement that reads the matched
+  rows once, and each candidate comes measured from it: the share of the query terms its document
+  matches (one `@@` per term) and `similarity()` of the subjects; the CSAT and recency boosts then order
+  them, and only the shown tickets are loaded as models.
 - SQLite (the embedded default): the latest `RECENT_SCAN` candidates, measured in Python the same way
   (the share of the terms in the subject and first customer message, pg_trgm's similarity recomputed).
 """
@@ -21,8 +22,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import Case, F, FloatField, QuerySet, Value, When
+from django.db.models import Q, QuerySet
 
 from tickets import transitions
 from tickets.adapters import surveys as survey_adapter
@@ -82,24 +84,32 @@ def first_customer_messages(ticket_ids: list[int]) -> dict[int, str]:
     return first
 
 
-def solving_replies(tickets: list[Ticket]) -> dict[int, Message]:
-    """Each ticket's last public agent reply at or before it was solved (one query)."""
+def _customer_texts_and_solving_replies(tickets: list[Ticket]) -> tuple[dict[int, str], dict[int, Message]]:
+    """Each ticket's first public customer message (`first_customer_messages`) and its last public agent
+    reply at or before it was solved, in one query."""
     solved_at = {t.pk: t.solved_at or t.closed_at or t.updated_at for t in tickets}
-    replies = (
-        Message.objects.filter(
-            ticket_id__in=list(solved_at),
-            author_role=Message.AuthorRole.AGENT,
-            visibility=Message.Visibility.PUBLIC,
-            is_automatic=False,
+    messages = (
+        Message.objects.filter(ticket_id__in=list(solved_at), visibility=Message.Visibility.PUBLIC)
+        .filter(
+            Q(author_role=Message.AuthorRole.CUSTOMER)
+            | Q(author_role=Message.AuthorRole.AGENT, is_automatic=False)
         )
         .select_related("author_user", "macro")
         .order_by("ticket_id", "created_at", "pk")
     )
+    first: dict[int, str] = {}
     last: dict[int, Message] = {}
-    for reply in replies:
-        if reply.created_at <= solved_at[reply.ticket_id]:
-            last[reply.ticket_id] = reply
-    return last
+    for message in messages:
+        if message.author_role == Message.AuthorRole.CUSTOMER:
+            first.setdefault(message.ticket_id, message.body_text)
+        elif message.created_at <= solved_at[message.ticket_id]:
+            last[message.ticket_id] = message
+    return first, last
+
+
+def solving_replies(tickets: list[Ticket]) -> dict[int, Message]:
+    """Each ticket's last public agent reply at or before it was solved (one query)."""
+    return _customer_texts_and_solving_replies(tickets)[1]
 
 
 def ticket_words(ticket: Ticket) -> str:
@@ -114,21 +124,34 @@ def _solved_visible(user: AbstractBaseUser, ticket: Ticket) -> QuerySet[Ticket]:
     )
 
 
-def _recent_candidates(
-    tickets: QuerySet[Ticket], subject: str, terms: list[str]
-) -> list[tuple[Ticket, float, float]]:
-    recent = list(tickets.select_related("customer").order_by("-solved_at", "-pk")[:RECENT_SCAN])
-    texts = first_customer_messages([t.pk for t in recent])
+@dataclass(frozen=True)
+class _Candidate:
+    pk: int
+    solved_at: datetime  # when it was solved (else closed, else last updated): its age
+    text_rank: float
+    subject_similarity: float
+
+
+def _recent_candidates(tickets: QuerySet[Ticket], subject: str, terms: list[str]) -> list[_Candidate]:
+    recent = list(
+        tickets.order_by("-solved_at", "-pk").values_list(
+            "pk", "subject", "solved_at", "closed_at", "updated_at"
+        )[:RECENT_SCAN]
+    )
+    texts = first_customer_messages([pk for pk, *_ in recent])
     scored = []
-    for candidate in recent:
+    for pk, candidate_subject, solved_at, closed_at, updated_at in recent:
         # Message.body_text is already the visible new text (intake strips quoted history), so the
         # candidates skip `extract_reply`, which costs milliseconds per message.
-        words = f"{candidate.subject}\n{texts.get(candidate.pk, '')[: scoring.TEXT_LIMIT]}"
+        words = f"{candidate_subject}\n{texts.get(pk, '')[: scoring.TEXT_LIMIT]}"
         text_rank = scoring.word_overlap(terms, words)
-        subject_similarity = scoring.trigram_similarity(subject, candidate.subject)
+        subject_similarity = scoring.trigram_similarity(subject, candidate_subject)
         if text_rank or subject_similarity >= scoring.TRIGRAM_THRESHOLD:
-            scored.append((candidate, text_rank, subject_similarity))
-    scored.sort(key=lambda row: -(scoring.TEXT_WEIGHT * row[1] + scoring.SUBJECT_WEIGHT * row[2]))
+            solved = solved_at or closed_at or updated_at
+            scored.append(_Candidate(pk, solved, text_rank, subject_similarity))
+    scored.sort(
+        key=lambda c: -(scoring.TEXT_WEIGHT * c.text_rank + scoring.SUBJECT_WEIGHT * c.subject_similarity)
+    )
     return scored[:CANDIDATES]
 
 
@@ -219,57 +242,76 @@ def term_frequencies(terms: list[str]) -> tuple[dict[str, float], float]:
     return frequencies, statistics.rows
 
 
-def _postgres_candidates(
-    tickets: QuerySet[Ticket], subject: str, terms: list[str]
-) -> list[tuple[Ticket, float, float]]:
-    from django.contrib.postgres.lookups import TrigramSimilar
-    from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramSimilarity
+def _where_sql(tickets: QuerySet[Ticket]) -> tuple[str, list]:
+    """The conditions of `tickets` as SQL over the columns of `"tickets_ticket"` (the visibility rule and
+    the status filters need no join)."""
+    sql, params = tickets.query.get_compiler(using=tickets.db).compile(tickets.query.where)
+    return sql, list(params)
 
-    def tsquery(text: str) -> SearchQuery:
-        # Terms are letters only (scoring.WORD), so they are valid to_tsquery operands as they are.
-        return SearchQuery(text, config=SEARCH_CONFIG, search_type="raw")
 
+# Query terms are letters only (scoring.WORD), so they are valid to_tsquery operands as they are.
+TSQUERY = "to_tsquery(%s::regconfig, %s)"
+
+
+def _postgres_candidates(tickets: QuerySet[Ticket], subject: str, terms: list[str]) -> list[_Candidate]:
+    try:
+        visible, visible_params = _where_sql(tickets)
+    except EmptyResultSet:  # the user may see no ticket at all
+        return []
     frequencies, rows = term_frequencies(terms) if terms else ({}, 0.0)
     # The text measure: the share of the terms (those the configuration keeps) each document holds.
-    hits = [
-        Case(When(search_vector=tsquery(term), then=Value(1.0)), default=Value(0.0)) for term in frequencies
-    ]
-    text_rank = sum(hits[1:], hits[0]) / len(hits) if hits else Value(0.0, output_field=FloatField())
+    hits = [f"CASE WHEN search_vector @@ {TSQUERY} THEN 1.0 ELSE 0.0 END" for _ in frequencies]
+    text_rank = f"({' + '.join(hits)}) / {len(hits)}" if hits else "0.0"
+    text_rank_params = [value for term in frequencies for value in (SEARCH_CONFIG, term)]
 
-    def best(matches: QuerySet[Ticket], order, limit: int) -> list[Ticket]:
-        """The best `limit` of at most MATCH_CAP matches by `order`, measured, in one query. Only those
-        `limit` rows are measured (a `@@` per term and `similarity()` cost about as much as the rank)."""
-        ranked = (
-            Ticket.objects.filter(pk__in=matches.values("pk")[:MATCH_CAP])
-            .annotate(order=order)
-            .order_by("-order", "-pk")
-            .values("pk")[:limit]
-        )
-        return list(
-            Ticket.objects.filter(pk__in=ranked)
-            .select_related("customer")
-            .annotate(text_rank=text_rank, subject_similarity=TrigramSimilarity("subject", subject))
-            .order_by()
-        )
+    def best(matches: str, params: list, order: str, order_params: list, limit: int) -> list[_Candidate]:
+        """The best `limit` by `order` of at most MATCH_CAP visible tickets among `matches` (a SELECT of
+        ticket rows), measured, in one statement that reads each row once: the visibility rule is
+        checked on the rows `matches` read, under the table's name. Only the `limit` kept rows are
+        measured (a `@@` per term and `similarity()` cost about as much as the rank)."""
+        sql = f"""
+            SELECT id, solved, {text_rank}, similarity(subject, %s)
+            FROM (
+                SELECT * FROM (
+                    SELECT id, subject, search_vector, coalesce(solved_at, closed_at, updated_at) AS solved
+                    FROM ({matches}) AS tickets_ticket
+                    WHERE {visible}
+                    LIMIT %s
+                ) AS visible
+                ORDER BY {order} DESC, id DESC
+                LIMIT %s
+            ) AS kept
+        """
+        with connection.cursor() as cursor:
+            cursor.execute(
+                sql, [*text_rank_params, subject, *params, *visible_params, MATCH_CAP, *order_params, limit]
+            )
+            return [_Candidate(pk, solved, float(rank), float(alike)) for pk, solved, rank, alike in cursor]
 
-    found: list[Ticket] = []
+    found: list[_Candidate] = []
     if frequencies:
-        query = tsquery(scoring.candidate_query(frequencies, rows, scoring.MATCH_BUDGET))
-        rank = SearchRank(F("search_vector"), tsquery(" | ".join(frequencies)))
-        # The index's matches first, capped, then the visibility rule on those rows by primary key: as
-        # one condition, the planner intersects the match bitmap with a bitmap of every visible solved
-        # ticket (~90,000 index entries for a team at 1M tickets), which costs more than it saves.
-        matched = Ticket.objects.filter(search_vector=query).order_by().values("pk")[:SCAN_CAP]
-        found += best(tickets.filter(pk__in=matched), rank, CANDIDATES)
-    if len(found) < SUBJECT_FALLBACK_BELOW and subject.strip():
-        # Subjects alike by trigrams find what the words miss (typos, no shared word), but a common
-        # subject matches a large share of a big table through the trigram index: only when the words
-        # found too few candidates.
-        alike = tickets.filter(TrigramSimilar(F("subject"), Value(subject))).exclude(
-            pk__in=[t.pk for t in found]
+        # At most SCAN_CAP of the index's matches, and the visibility rule checked on those rows (the
+        # LIMIT keeps the planner from merging the two: as one condition, it intersected the matches with
+        # a bitmap of every visible solved ticket, ~90,000 index entries for a team at 1M tickets).
+        found += best(
+            f"SELECT * FROM tickets_ticket WHERE search_vector @@ {TSQUERY} LIMIT %s",
+            [SEARCH_CONFIG, scoring.candidate_query(frequencies, rows, scoring.MATCH_BUDGET), SCAN_CAP],
+            f"ts_rank(search_vector, {TSQUERY})",
+            [SEARCH_CONFIG, " | ".join(frequencies)],
+            CANDIDATES,
         )
-        found += best(alike, TrigramSimilarity("subject", subject), SUBJECT_CANDIDATES)
-    return [(t, float(t.text_rank), float(t.subject_similarity)) for t in found]
+    if len(found) < SUBJECT_FALLBACK_BELOW and subject.strip():
+        # Subjects alike by trigrams (`%`, the trigram GIN index) find what the words miss (typos, no
+        # shared word), but a common subject matches a large share of a big table through the trigram
+        # index: only when the words found too few candidates.
+        found += best(
+            "SELECT * FROM tickets_ticket WHERE subject %% %s AND NOT id = ANY(%s)",
+            [subject, [candidate.pk for candidate in found]],
+            "similarity(subject, %s)",
+            [subject],
+            SUBJECT_CANDIDATES,
+        )
+    return found
 
 
 def similar_tickets(
@@ -285,35 +327,34 @@ def similar_tickets(
         candidates = _recent_candidates(tickets, ticket.subject, terms)
     if not candidates:
         return []
-    ids = [candidate.pk for candidate, _, _ in candidates]
-    csat = survey_adapter.csat_scores(ids)
+    csat = survey_adapter.csat_scores([candidate.pk for candidate in candidates])
     ranked = []
-    for candidate, text_rank, subject_similarity in candidates:
-        solved = candidate.solved_at or candidate.closed_at or candidate.updated_at
-        age_days = max(0, (now - solved).days)
+    for candidate in candidates:
+        age_days = max(0, (now - candidate.solved_at).days)
         rating = csat.get(candidate.pk)
         value = scoring.score(
-            text_rank=text_rank,
-            subject_similarity=subject_similarity,
+            text_rank=candidate.text_rank,
+            subject_similarity=candidate.subject_similarity,
             csat=rating[0] if rating else None,
             csat_scale=(rating[1], rating[2]) if rating else (1, 5),
             age_days=age_days,
         )
-        ranked.append((value, candidate, rating[0] if rating else None, age_days))
-    ranked.sort(key=lambda row: (-row[0], -row[1].pk))
+        ranked.append((value, candidate.pk, rating[0] if rating else None, age_days))
+    ranked.sort(key=lambda row: (-row[0], -row[1]))
     top = ranked[:limit]
-    texts = first_customer_messages([candidate.pk for _, candidate, _, _ in top])
-    replies = solving_replies([candidate for _, candidate, _, _ in top])
+    # Only the shown tickets are loaded as models (with their customer, for the draft).
+    shown = Ticket.objects.select_related("customer").in_bulk([pk for _, pk, _, _ in top])
+    texts, replies = _customer_texts_and_solving_replies(list(shown.values()))
     return [
         SimilarTicket(
-            ticket=candidate,
+            ticket=shown[pk],
             score=round(value, 4),
-            customer_text=scoring.customer_words("", texts.get(candidate.pk, "")),
-            solving_reply=replies.get(candidate.pk),
+            customer_text=scoring.customer_words("", texts.get(pk, "")),
+            solving_reply=replies.get(pk),
             csat=rating,
             age_days=age_days,
         )
-        for value, candidate, rating, age_days in top
+        for value, pk, rating, age_days in top
     ]
 
 

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("tickets", "0027_desk_view_indexes"),
+        ("tickets", "0028_sla_warning_gaps_index"),
     ]
 
     operations = [

@@ -144,6 +144,8 @@ def test_a_queue_row_shows_the_ticket_its_tags_labels_customer_assignee_and_sla(
     assert f'<td class="col-assignee">{agent_user.get_full_name() or agent_user.get_username()}</td>' in page
     assert 'title="First response due Wed 1 Jul 2026, 14:00 WEST"' in page
     assert 'title="Wed 1 Jul 2026, 13:00 WEST">' in page  # the last update, in the agent's zone
+    name = agent_user.get_full_name() or agent_user.get_username()
+    assert f'<option value="{agent_user.pk}">{name}</option>' in page  # the bulk bar's "Assign to"
 
 
 def test_queue_never_shows_another_teams_ticket_in_any_view_or_search(agent_client, foreign_ticket):
@@ -818,6 +820,21 @@ def test_bell_and_notifications_show_relative_times_titled_with_the_full_local_t
         content = agent_client.get(_url(page)).content.decode()
         assert 'datetime="2026-07-01T12:00:00+00:00" title="Wed 1 Jul 2026, 13:00 WEST">' in content, page
         assert " ago</time>" in content
+
+
+def test_relative_times_read_as_djangos_timesince_says_them():
+    """`when` keeps the formatted units per language and number; the text is Django's own."""
+    from django.utils.timesince import timesince, timeuntil
+
+    from tickets.templatetags.workspace_tags import when
+
+    now = timezone.now()
+    for delta in (timedelta(minutes=1), timedelta(minutes=5), timedelta(hours=1), timedelta(days=3, hours=2),
+                  timedelta(days=9), timedelta(days=45), timedelta(days=400)):  # fmt: skip
+        for _ in range(2):  # the second time from what was kept
+            assert f">{timesince(now - delta, now, depth=1)} ago</time>" in when(now - delta)
+            later = now + delta + timedelta(seconds=30)
+            assert f">in {timeuntil(later, now, depth=1)}</time>" in when(later)
 
 
 # --- profile and time zone -------------------------------------------------------------------------

@@ -123,11 +123,6 @@ def live_breaches(tickets: QuerySet[Ticket], now: datetime) -> sla_selectors.Liv
     return sla_selectors.live_breaches(tickets, now)
 
 
-def sla_filter(tickets: QuerySet[Ticket], state: str, now: datetime) -> QuerySet[Ticket]:
-    """Tickets in an SLA view."""
-    return tickets.filter(sla_state_q(state, now))
-
-
 def ticket_sla_explanation(ticket: Ticket, now: datetime, tz: ZoneInfo) -> sla_selectors.TicketSlaExplanation:
     """Why each clock of the ticket is due when it is (the ticket page's explainer panel)."""
     return sla_selectors.ticket_sla_explanation(ticket, now, tz)

@@ -214,11 +214,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         channels=Channel.choices,
         priorities=Priority.choices,
         statuses=Status.choices,
-        agents=Agent.objects.filter(
-            pk__in=Agent.objects.filter(perms.visible_agents_q(request.user, desk.user_teams.ids))
-        )
-        .select_related("user")
-        .order_by("user__username"),
+        agents=ws.assignable_agent_names(user=request.user, team_ids=desk.user_teams.ids),
     )
     is_lead = bool(desk.all) if selectors.user_is_admin(request.user) else bool(desk.user_teams.led)
     return _page(request, "workspace/queue.html", context, is_lead=is_lead)

@@ -97,23 +97,32 @@ class AtLeast(int):
         return f"{int(self):,}+"
 
 
-def capped_counts(querysets: dict[str, QuerySet], cap: int) -> dict[str, int]:
+def capped_counts(querysets: dict[str, QuerySet | tuple[QuerySet, ...]], cap: int) -> dict[str, int]:
     """{name: the exact count of its queryset up to `cap`, else `AtLeast(cap)`}, in one query.
 
     Each count reads at most `cap + 1` rows whatever the table holds, so a page showing many counts
-    costs the same at ten thousand rows and at a million."""
+    costs the same at ten thousand rows and at a million. A name may instead have a tuple of disjoint
+    querysets (arms): their counts are added, each arm stopping at `cap + 1` rows through its own index
+    where one query with their OR would have had to be planned as a whole."""
     if not querysets:
         return {}
     parts, params = [], []
-    for queryset in querysets.values():
-        try:
-            sql, part_params = queryset.order_by().values("pk")[: cap + 1].query.sql_with_params()
-        except EmptyResultSet:  # `.none()`, or a filter that can match nothing
-            parts.append("0")
-            continue
-        parts.append(f"(SELECT COUNT(*) FROM ({sql}) AS capped)")
-        params.extend(part_params)
-    database = next(iter(querysets.values())).db
+    for arms in querysets.values():
+        limited = []
+        for queryset in arms if isinstance(arms, tuple) else (arms,):
+            try:
+                sql, part_params = queryset.order_by().values("pk")[: cap + 1].query.sql_with_params()
+            except EmptyResultSet:  # `.none()`, or a filter that can match nothing
+                continue
+            limited.append(sql)
+            params.extend(part_params)
+        if len(limited) > 1:  # SELECT * FROM each: SQLite allows no LIMIT on a bare member of a UNION
+            union = " UNION ALL ".join(f"SELECT * FROM ({sql}) AS arm{n}" for n, sql in enumerate(limited))
+            parts.append(f"(SELECT COUNT(*) FROM ({union}) AS capped)")
+        else:
+            parts.append(f"(SELECT COUNT(*) FROM ({limited[0]}) AS capped)" if limited else "0")
+    database = next(iter(querysets.values()))
+    database = (database[0] if isinstance(database, tuple) else database).db
     with connections[database].cursor() as cursor:
         cursor.execute("SELECT " + ", ".join(parts), params)
         row = cursor.fetchone()

@@ -4,6 +4,7 @@ import math
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -230,7 +231,30 @@ class SlaStatus:
     stopped_at: datetime | None
 
 
-def _status(clock: SlaClock, now: datetime) -> SlaStatus:
+class _ClockRow(NamedTuple):
+    """The columns of a clock `_status` reads, for lists: a list's hundred clocks as model instances
+    (every column, nine of them instants) cost more Python than the rest of its SLA badges."""
+
+    pk: int
+    ticket_id: int
+    metric: str
+    sequence: int
+    state: str
+    target_seconds: int
+    business_hours: bool
+    running_since: datetime | None
+    due_at: datetime | None
+    warn_at: datetime | None
+    paused_at: datetime | None
+    elapsed_business_seconds: int
+    elapsed_calendar_seconds: int
+    breached_at: datetime | None
+    stopped_at: datetime | None
+    final_business_seconds: int | None
+    final_calendar_seconds: int | None
+
+
+def _status(clock: SlaClock | _ClockRow, now: datetime) -> SlaStatus:
     elapsed = clock.elapsed_business_seconds if clock.business_hours else clock.elapsed_calendar_seconds
     if clock.stopped_at is not None:
         final = clock.final_business_seconds if clock.business_hours else clock.final_calendar_seconds
@@ -255,8 +279,8 @@ def _status(clock: SlaClock, now: datetime) -> SlaStatus:
     )
 
 
-def _latest_per_metric(clocks: Iterable[SlaClock], now: datetime) -> list[SlaStatus]:
-    latest: dict[str, SlaClock] = {}
+def _latest_per_metric(clocks: Iterable[SlaClock | _ClockRow], now: datetime) -> list[SlaStatus]:
+    latest: dict[str, SlaClock | _ClockRow] = {}
     for clock in clocks:
         latest[clock.metric] = clock  # clocks come ordered by sequence, so the last one wins
     return [_status(latest[metric], now) for metric in METRIC_ORDER if metric in latest]
@@ -271,13 +295,15 @@ def ticket_sla_status(ticket: Ticket, now: datetime) -> list[SlaStatus]:
 def sla_status_for_tickets(ticket_ids: Iterable[int], now: datetime) -> dict[int, list[SlaStatus]]:
     """`ticket_sla_status` for many tickets in one query (for lists and the API)."""
     ids = list(ticket_ids)
-    by_ticket: dict[int, list[SlaClock]] = {pk: [] for pk in ids}
+    by_ticket: dict[int, list[_ClockRow]] = {pk: [] for pk in ids}
     clocks = (
         SlaClock.objects.filter(ticket_id__in=ids)
         .exclude(state=ClockState.CANCELLED)
         .order_by("ticket_id", "metric", "sequence")
+        .values_list(*_ClockRow._fields)
     )
-    for clock in clocks:
+    for row in clocks:
+        clock = _ClockRow(*row)
         by_ticket[clock.ticket_id].append(clock)
     return {pk: _latest_per_metric(clocks_of_ticket, now) for pk, clocks_of_ticket in by_ticket.items()}
 
@@ -323,6 +349,19 @@ def breaching_soon_q(now: datetime) -> Q:
     window long before the resolution's), the ticket's clocks decide, for those tickets only."""
     inside = Q(sla_warn_from__lte=now, sla_warn_until__gte=now)
     return inside & (Q(sla_warn_one_window=True) | Q(Exists(_breaching_soon_clocks(now))))
+
+
+def breaching_soon_arms(now: datetime) -> tuple[Q, Q]:
+    """`breaching_soon_q` as two disjoint filters whose union it is, for counts that stop at a cap: the
+    tickets whose windows are exact (nearly all), read from the warning index's own columns, and those whose
+    windows leave gaps, whose clocks decide, found through their own small index (`ticket_sla_warning_gaps`).
+    As one OR, the clock lookup kept PostgreSQL from walking the warning index and stopping at the cap: it
+    took every unsolved ticket of the user's teams as a bitmap instead (41 ms at a million tickets)."""
+    inside = Q(sla_warn_from__lte=now, sla_warn_until__gte=now)
+    return (
+        inside & Q(sla_warn_one_window=True),
+        inside & Q(sla_warn_one_window=False) & Q(Exists(_breaching_soon_clocks(now))),
+    )
 
 
 def tickets_breached(qs: QuerySet[Ticket], now: datetime | None = None) -> QuerySet[Ticket]:

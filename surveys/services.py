@@ -49,6 +49,7 @@ from tickets.models import (
     WebhookEvent,
 )
 from tickets.outbox.services import outbox_email_enqueue
+from tickets.reporting import rollup
 from tickets.webhooks.services import webhooks_emit
 
 logger = logging.getLogger(__name__)
@@ -325,6 +326,9 @@ def _response_save(
     if invitation.responded_at is None:
         invitation.responded_at = now
         SurveyInvitation.objects.filter(pk=invitation.pk, responded_at__isnull=True).update(responded_at=now)
+    # The metrics rollup counts the answer on the day of its first answer and the invitation as answered
+    # on the day it was sent; either can be a day already in the rollup.
+    rollup.rollup_mark_instants([response.created_at, invitation.sent_at], now=now)
     _audit(
         invitation=invitation,
         now=now,

@@ -16,6 +16,8 @@ Rules:
 - Users who are neither agents, team leads nor admins may not use the API at all (403).
 """
 
+from collections.abc import Iterable
+
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Exists, OuterRef, Q
 from rest_framework import permissions
@@ -66,10 +68,11 @@ def visible_organizations_q(user: AbstractBaseUser) -> Q:
     return Q(Exists(customers))
 
 
-def visible_agents_q(user: AbstractBaseUser) -> Q:
+def visible_agents_q(user: AbstractBaseUser, team_ids: Iterable[int] | None = None) -> Q:
+    """`team_ids` is `user_team_ids(user)` when the caller has it already."""
     if user_is_admin(user):
         return Q()
-    return Q(teams__in=user_team_ids(user)) | Q(user=user)
+    return Q(teams__in=user_team_ids(user) if team_ids is None else team_ids) | Q(user=user)
 
 
 def metrics_team_ids(user: AbstractBaseUser) -> list[int] | None:

@@ -55,9 +55,11 @@ def clocks_say(ticket: Ticket, now: datetime) -> tuple[bool, bool]:
 
 def filters_say(ticket: Ticket, now: datetime) -> tuple[bool, bool]:
     one = Ticket.objects.filter(pk=ticket.pk)
-    return one.filter(selectors.breached_q(now)).exists(), one.filter(
-        selectors.breaching_soon_q(now)
-    ).exists()
+    soon = one.filter(selectors.breaching_soon_q(now)).exists()
+    # The desk's counts add up the arms of Breaching soon: together they are the filter, and disjoint.
+    arms = [one.filter(arm).exists() for arm in selectors.breaching_soon_arms(now)]
+    assert (sum(arms), any(arms)) == (int(soon), soon), (now, arms)
+    return one.filter(selectors.breached_q(now)).exists(), soon
 
 
 def assert_stored_state_holds(ticket: Ticket, since: datetime) -> None:

@@ -13,12 +13,14 @@ from hypothesis import strategies as st
 
 from sla import services as sla_services
 from sla.models import Metric
+from surveys import services as survey_services
 from tests import factories
 from tests.tickets.test_metrics_additivity import ADDITIVE, _build
 from tests.tickets.test_metrics_additivity import START as scenario_start
 from tests.tickets.test_metrics_additivity import tickets as scenarios
 from tickets import services
 from tickets.adapters.sla import SlaMetric
+from tickets.adapters.surveys import SCALES, SurveyInvitation
 from tickets.models import Message, Priority, Status, Ticket
 from tickets.reporting import histogram, rollup, stats, sums
 from tickets.reporting.metrics import (
@@ -207,9 +209,14 @@ def month(time_machine):
             now=when + timedelta(minutes=7 * day),
         )
         if day % 3:
-            services.ticket_change_status(
-                ticket=ticket, status=Status.SOLVED, now=when + timedelta(hours=day)
-            )
+            solved_at = when + timedelta(hours=day)
+            services.ticket_change_status(ticket=ticket, status=Status.SOLVED, now=solved_at)
+            # Surveys: sent an hour after the solve, answered (most of them) a day and a half later.
+            invitation = factories.sent_survey(ticket=ticket, now=solved_at + timedelta(hours=1))
+            if day % 4:
+                survey_services.survey_response_record(
+                    invitation=invitation, answers={"csat": day % 5 + 1}, now=solved_at + timedelta(hours=37)
+                )
         factories.phone_call(ticket=ticket, started_at=when, queue_wait_seconds=day, agent=agent)
         tickets.append(ticket)
     rollup.rollup_backfill(since=date(2026, 3, 1), until=date(2026, 3, 31))
@@ -359,6 +366,44 @@ def test_an_old_call_recorded_now_marks_its_day(month):
     )
     assert MetricsRollupDay.objects.filter(day=date(2026, 3, 20), dirty_at__isnull=False).exists()
     _compare_all(group_bys=("week", "agent"))
+
+
+def test_the_rollup_keeps_the_survey_scales():
+    assert dict(SCALES) == sums.SURVEY_SCALES
+
+
+def test_an_admin_reads_surveys_from_the_rollup_and_a_changed_answer_marks_its_days(month):
+    teams, agents, _ = month
+    filters_list = (MetricsFilters(), MetricsFilters(team=teams[1].pk), MetricsFilters(agent=agents[0].pk))
+    _compare_all(filters_list, group_bys=("day", "month", "agent", "channel"))
+    result = ticket_metrics(
+        tickets=Ticket.objects.all(), start=START, end=END, group_by="day", scope_teams=None
+    )
+    assert result["totals"]["csat_responses"] == 5 and result["totals"]["surveys_sent"] == 8
+    # The rollup path reads the rollup's survey sums: a forged row shows (not for a lead: a scope follows
+    # the tickets' current teams, the rollup the invitations' teams at solve time).
+    day = MetricsRollup.objects.filter(grain=Grain.DAY, survey_sent__gt=0).order_by("day").first()
+    MetricsRollup.objects.filter(pk=day.pk).update(survey_sent=F("survey_sent") + 1)
+    forged = ticket_metrics(
+        tickets=Ticket.objects.all(), start=START, end=END, group_by="day", scope_teams=None
+    )
+    assert forged["totals"]["surveys_sent"] == 9
+    MetricsRollup.objects.filter(pk=day.pk).update(survey_sent=F("survey_sent") - 1)
+    # The answer to the survey of 03-01 (sent that day, answered on 03-02) is changed on 03-20: it keeps its
+    # place, so the days of the answer and of the sending are marked.
+    invitation = SurveyInvitation.objects.get(ticket__created_at__date=date(2026, 3, 1))
+    survey_services.survey_response_record(
+        invitation=invitation, answers={"csat": 5}, now=datetime(2026, 3, 20, 9, tzinfo=UTC)
+    )
+    dirty = set(MetricsRollupDay.objects.filter(dirty_at__isnull=False).values_list("day", flat=True))
+    assert dirty == {date(2026, 3, 1), date(2026, 3, 2)}
+    _compare_all(filters_list, group_bys=("day", "month", "agent"))
+    rollup.rollup_sweep(now=NOW)
+    _compare_all(filters_list, group_bys=("day", "month", "agent"))
+    result = ticket_metrics(
+        tickets=Ticket.objects.all(), start=START, end=END, group_by="day", scope_teams=None
+    )
+    assert result["totals"]["csat_responses"] == 5 and result["groups"][1]["csat"] == 100
 
 
 def test_a_mark_that_arrives_while_the_day_is_computed_survives(month, monkeypatch):

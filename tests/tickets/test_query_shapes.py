@@ -22,8 +22,8 @@ from tests import factories
 from tests.conftest import _on_postgres
 from tickets import services
 from tickets.api.filtersets import TicketFilterSet
-from tickets.models import Priority, Status, Ticket
-from tickets.selectors import TICKET_ORDERINGS, ticket_list
+from tickets.models import Notification, Priority, Status, Ticket
+from tickets.selectors import TICKET_ORDERINGS, ticket_list, ticket_visibility_q
 from tickets.workspace import selectors as ws
 
 pytestmark = pytest.mark.django_db
@@ -130,6 +130,50 @@ def test_desk_queue_views_have_a_constant_query_count(
         _queries(client, url, {"view": view})
 
 
+def test_the_desk_queue_page_looks_the_users_teams_up_once(desk_client, team, agent_user, policy):
+    """The visibility rule, the views, the counts, the saved views, the filter form and the top bar share
+    one query for teams (it was five), and the bell's number and latest notifications are one query."""
+    _make(team, agent_user, 3)
+    for n in range(7):  # more than the bell lists: its number counts every unread one
+        services.notification_create(recipient=agent_user, kind="assignment", title=f"Yours {n}")
+    unread = Notification.objects.filter(recipient=agent_user, read_at__isnull=True).count()
+    assert unread > 6
+    for view in DESK_VIEWS:
+        count, statements, response = _queries(
+            desk_client(agent_user), reverse("workspace:queue"), {"view": view}
+        )
+        teams = [sql for sql in statements if 'FROM "tickets_team"' in sql]
+        notifications = [sql for sql in statements if 'FROM "tickets_notification"' in sql]
+        assert (len(teams), len(notifications)) == (1, 1), statements
+        assert count <= 11, (view, statements)
+        assert f'class="bell-count">{unread}<' in response.content.decode()
+
+
+def test_the_visibility_rule_names_only_the_arms_that_can_match(team, agent_user):
+    """An agent who leads no team is never shown team-less tickets, so their rule has no such arm (nor an
+    EXISTS on led teams in every statement); a lead's has it; an agent's own tickets stay visible."""
+    other = factories.TeamFactory()
+    mine = factories.ticket(team=team)
+    moved = factories.ticket(team=other)
+    Ticket.objects.filter(pk=moved.pk).update(assignee=agent_user)  # then moved to a team not theirs
+    lost = factories.ticket(team=None)
+    factories.ticket(team=other)
+
+    def visible(user):
+        tickets = Ticket.objects.filter(ticket_visibility_q(user))
+        return set(tickets.values_list("pk", flat=True)), str(tickets.query)
+
+    pks, sql = visible(agent_user)
+    assert pks == {mine.pk, moved.pk}
+    assert "IS NULL" not in sql and "EXISTS" not in sql, sql
+    team.lead = agent_user
+    team.save()
+    assert visible(agent_user)[0] == {mine.pk, moved.pk, lost.pk}
+    loner = factories.AgentFactory(teams=[]).user
+    Ticket.objects.filter(pk=mine.pk).update(assignee=loner)
+    assert visible(loner)[0] == {mine.pk}
+
+
 def test_queue_counts_equal_the_length_of_each_view(team, agent_user, policy):
     """Below the cap, each view's count is exact: the count's query and the view's list agree."""
     _make(team, agent_user, 12)
@@ -146,10 +190,14 @@ def test_the_desk_queue_counts_in_one_query_that_stops_at_the_cap(desk_client, t
     _make(team, agent_user, 3)
     for params in ({"view": "mine"}, {"view": "all"}, {"view": "open", "priority": "normal"}):
         _, statements, _ = _queries(desk_client(agent_user), reverse("workspace:queue"), params)
-        counts = [sql for sql in statements if "COUNT(" in sql and '"tickets_ticket"' in sql]
+        counts = [sql for sql in statements if "COUNT(" in sql and 'FROM "tickets_ticket"' in sql]
         filtered = "priority" in params  # the page's own count, besides the views'
         assert len(counts) == 1 + filtered, counts
-        assert all(sql.count(f"LIMIT {ws.COUNT_CAP + 1})") == sql.count("COUNT(") for sql in counts), counts
+        # Every read of tickets in a count stops at the cap (an SLA view's count adds up disjoint arms).
+        limited = (
+            sql.count(f"LIMIT {ws.COUNT_CAP + 1})") == sql.count('FROM "tickets_ticket"') for sql in counts
+        )
+        assert all(limited), counts
 
 
 def test_queue_counts_past_the_cap_read_as_at_least(desk_client, team, agent_user, policy, monkeypatch):

@@ -117,6 +117,37 @@ def test_my_open_tickets_lists_only_tickets_assigned_to_me(agent_client, agent_u
     assert response.context["counts"]["unassigned"] == 1
 
 
+def test_a_queue_row_shows_the_ticket_its_tags_labels_customer_assignee_and_sla(
+    agent_client, agent_user, team
+):
+    factories.sla_policy(
+        calendar=sla_services.calendar_create_always_open(),
+        targets={(Priority.HIGH, Metric.FIRST_RESPONSE): (3600, False)},
+        teams=[team],
+    )
+    customer = factories.CustomerFactory(name="Ada Lovelace", is_vip=True)
+    now = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
+    ticket = factories.ticket(
+        team=team, customer=customer, priority=Priority.HIGH, tags=["vpn", "billing"], now=now
+    )
+    services.ticket_change_status(ticket=ticket, status=Status.OPEN, now=now)
+    services.ticket_assign(ticket=ticket, assignee=agent_user, now=now)
+    ws_services.desk_profile_update(user=agent_user, time_zone="Europe/Lisbon")
+    page = agent_client.get(_url("queue"), {"view": "mine"}).content.decode()
+    url = _url("ticket", ticket.pk)
+    assert f'data-id="{ticket.pk}" data-href="{url}">' in page
+    assert f'<td class="col-ref"><a href="{url}" tabindex="-1">{ticket.reference}</a></td>' in page
+    assert '<span class="tag">billing</span><span class="tag">vpn</span></td>' in page  # in name order
+    assert 'Ada Lovelace <span class="vip" title="VIP customer">VIP</span>' in page
+    assert '<span class="pill priority priority-high">High</span>' in page
+    assert '<span class="pill status status-open">Open</span>' in page
+    assert f'<td class="col-assignee">{agent_user.get_full_name() or agent_user.get_username()}</td>' in page
+    assert 'title="First response due Wed 1 Jul 2026, 14:00 WEST"' in page
+    assert 'title="Wed 1 Jul 2026, 13:00 WEST">' in page  # the last update, in the agent's zone
+    name = agent_user.get_full_name() or agent_user.get_username()
+    assert f'<option value="{agent_user.pk}">{name}</option>' in page  # the bulk bar's "Assign to"
+
+
 def test_queue_never_shows_another_teams_ticket_in_any_view_or_search(agent_client, foreign_ticket):
     for view in ("mine", "unassigned", "breaching", "breached", "pending", "open"):
         response = agent_client.get(_url("queue"), {"view": view, "q": "problem"})
@@ -789,6 +820,21 @@ def test_bell_and_notifications_show_relative_times_titled_with_the_full_local_t
         content = agent_client.get(_url(page)).content.decode()
         assert 'datetime="2026-07-01T12:00:00+00:00" title="Wed 1 Jul 2026, 13:00 WEST">' in content, page
         assert " ago</time>" in content
+
+
+def test_relative_times_read_as_djangos_timesince_says_them():
+    """`when` keeps the formatted units per language and number; the text is Django's own."""
+    from django.utils.timesince import timesince, timeuntil
+
+    from tickets.templatetags.workspace_tags import when
+
+    now = timezone.now()
+    for delta in (timedelta(minutes=1), timedelta(minutes=5), timedelta(hours=1), timedelta(days=3, hours=2),
+                  timedelta(days=9), timedelta(days=45), timedelta(days=400)):  # fmt: skip
+        for _ in range(2):  # the second time from what was kept
+            assert f">{timesince(now - delta, now, depth=1)} ago</time>" in when(now - delta)
+            later = now + delta + timedelta(seconds=30)
+            assert f">in {timeuntil(later, now, depth=1)}</time>" in when(later)
 
 
 # --- profile and time zone -------------------------------------------------------------------------

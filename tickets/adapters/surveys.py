@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from surveys import scoring
-from surveys.models import SurveyResponse
+from surveys.models import SurveyInvitation, SurveyResponse
 from surveys.scoring import KINDS as SURVEY_KINDS
 from surveys.scoring import SCALES
 from surveys.selectors import (
@@ -21,8 +21,10 @@ from tickets.models import Ticket
 # What the rest of `tickets` uses of the surveys app as it is (the function below adapts the rest).
 __all__ = [
     "HEADLINE",
+    "SCALES",
     "SURVEY_KINDS",
     "SurveyFilters",
+    "SurveyInvitation",
     "SurveyResponse",
     "scoring",
     "survey_invitation_summary_for_ticket",

@@ -63,6 +63,8 @@ from tickets.adapters.sla import ClockState, SlaClock, SlaMetric
 from tickets.adapters.surveys import (
     HEADLINE,
     SurveyFilters,
+    SurveyInvitation,
+    SurveyResponse,
     scoring,
     survey_response_rate,
     survey_score_counts,
@@ -470,10 +472,35 @@ def family_querysets(
         (calls, _keys(grouping, "phone", "started_at", tz), _phone_aggregates()),
         (clocks, _keys(grouping, "sla", "outcome_at", tz, prefix="ticket__"), _sla_aggregates()),
     ]
+    if grouping == ROLLUP:
+        families += _survey_families(ranges, tz)
     return [
         (queryset.annotate(**keys).values(*keys).annotate(**aggregates), tuple(aggregates))
         for queryset, keys, aggregates in families
     ]
+
+
+def _survey_families(ranges: Ranges, tz: ZoneInfo) -> list[tuple[QuerySet, dict, dict]]:
+    """The rollup's survey sums (`sums.SURVEY`): scored answers by first answer, invitations by sending,
+    each in the group of the invitation's snapshot, as `surveys.selectors` groups them."""
+
+    def keys(instant: str, prefix: str) -> dict:
+        day = Trunc(instant, "day", output_field=DateField(), tzinfo=tz)
+        dimensions = {f"k_{dim}": F(prefix + dim) for dim in DIMENSION_GROUPS}
+        return {"k_day": day, **dimensions}
+
+    answers = SurveyResponse.objects.filter(_in_ranges("created_at", ranges), score__isnull=False).order_by()
+    scores = {
+        sums.survey_score(kind, score): Count("pk", filter=Q(kind=kind, score=score))
+        for kind, (low, high) in sums.SURVEY_SCALES.items()
+        for score in range(low, high + 1)
+    }
+    invitations = SurveyInvitation.objects.filter(_in_ranges("sent_at", ranges)).order_by()
+    sent = {
+        "survey_sent": Count("pk"),
+        "survey_responded": Count("pk", filter=Q(responded_at__isnull=False)),
+    }
+    return [(answers, keys("created_at", "invitation__"), scores), (invitations, keys("sent_at", ""), sent)]
 
 
 def family_sums(*, ranges: Ranges, grouping: str, **kwargs) -> dict:
@@ -721,8 +748,16 @@ def ticket_metrics(
         sums_by_group=sums_by_group,
         tz=tz,
     )
-    # A reader who sees every ticket (the rollup path's scope None) needs no tickets filter on surveys.
+    # A reader who sees every ticket (the rollup path's scope None) needs no tickets filter on surveys, and
+    # reads them from the rollup for the clean days the range starts with. A scope follows the tickets'
+    # current teams, which the rollup's survey sums (by the invitations' teams at solve time) cannot.
     survey_tickets = None if use_rollup and scope is None else tickets
+    rolled_surveys = []
+    if survey_tickets is None and filters.agent != UNASSIGNED_FILTER:
+        for offset, day in enumerate(in_range):
+            if day != start + timedelta(days=offset):
+                break
+            rolled_surveys.append(day)
     _add_surveys(
         groups,
         tickets=survey_tickets,
@@ -731,6 +766,7 @@ def ticket_metrics(
         start_at=start_at,
         end_at=end_at,
         tz=tz,
+        rolled=rolled_surveys,
     )
 
     if group_by in TIME_GROUPS:
@@ -881,7 +917,7 @@ def _rollup_sums(days: list[date], filters: MetricsFilters, scope, group_by: str
         MetricsRollup.objects.filter(_days_q(days), _rollup_q(filters, scope, group_by))
         .annotate(key=_rollup_key(group_by))
         .values("key")
-        .annotate(**{name: Sum(name) for name in sums.SUM_COLUMNS})
+        .annotate(**{name: Sum(name) for name in sums.FAMILY_COLUMNS})
         .order_by()
     )
     return {row.pop("key"): {name: value or 0 for name, value in row.items()} for row in rows}
@@ -1143,36 +1179,70 @@ def _fill_scores(group: dict, kind: str, counts: dict[int, int]) -> None:
         group["ces_percent_easy"] = round(scoring.ces_percent_easy(counts), 2)
 
 
-def _add_surveys(groups: dict, *, tickets, group_by, filters, start_at, end_at, tz) -> None:
+def _add_surveys(
+    groups: dict, *, tickets, group_by, filters, start_at, end_at, tz, rolled: list[date]
+) -> None:
     """Score counts per group (one query per kind) and the response rate (one query). `tickets` None:
-    every ticket's surveys (no semi-join with the tickets table)."""
-    if filters.agent == UNASSIGNED_FILTER:
-        # The invitation's agent is who solved the ticket, as metrics.solved_by records it.
-        tickets = Ticket.objects.all() if tickets is None else tickets
-        tickets = tickets.filter(metrics__solved_by__isnull=True)
-    survey_filters = SurveyFilters(
-        start=start_at,
-        end=end_at,
-        team_id=filters.team,
-        agent_id=None if filters.agent == UNASSIGNED_FILTER else filters.agent,
-        channel=filters.channel or None,
-        priority=filters.priority or None,
-        tz=str(tz),
-        tickets=tickets,
-    )
+    every ticket's surveys (no semi-join with the tickets table). `rolled`: the first days of the range,
+    whose surveys are read from the rollup (one query; an admin's report), the rest from the surveys."""
+    counts: dict = {kind: defaultdict(lambda: defaultdict(int)) for kind in SURVEY_KINDS}
+    rates: dict = defaultdict(lambda: [0, 0])
+    if rolled:
+        rows = (
+            MetricsRollup.objects.filter(_days_q(rolled), _rollup_q(filters, None, group_by))
+            .annotate(key=_rollup_key(group_by))
+            .values("key")
+            .annotate(**{name: Sum(name) for name in sums.SURVEY})
+            .order_by()
+        )
+        for row in rows:
+            key = row["key"]
+            for kind, (low, high) in sums.SURVEY_SCALES.items():
+                for score in range(low, high + 1):
+                    if row[sums.survey_score(kind, score)]:
+                        counts[kind][key][score] += row[sums.survey_score(kind, score)]
+            rates[key][0] += row["survey_sent"] or 0
+            rates[key][1] += row["survey_responded"] or 0
+        start_at = range_bounds(rolled[-1] + timedelta(days=1), rolled[-1] + timedelta(days=1), tz)[0]
+    if start_at < end_at:
+        if filters.agent == UNASSIGNED_FILTER:
+            # The invitation's agent is who solved the ticket, as metrics.solved_by records it.
+            tickets = Ticket.objects.all() if tickets is None else tickets
+            tickets = tickets.filter(metrics__solved_by__isnull=True)
+        survey_filters = SurveyFilters(
+            start=start_at,
+            end=end_at,
+            team_id=filters.team,
+            agent_id=None if filters.agent == UNASSIGNED_FILTER else filters.agent,
+            channel=filters.channel or None,
+            priority=filters.priority or None,
+            tz=str(tz),
+            tickets=tickets,
+        )
+        for kind in SURVEY_KINDS:
+            for key, scores in survey_score_counts(
+                kind=kind, group_by=group_by, filters=survey_filters
+            ).items():
+                for score, n in scores.items():
+                    counts[kind][key][score] += n
+        for row in survey_response_rate(group_by=group_by, filters=survey_filters):
+            rates[row.group][0] += row.sent
+            rates[row.group][1] += row.responded
     for kind in SURVEY_KINDS:
         total: dict[int, int] = defaultdict(int)
-        for key, counts in survey_score_counts(kind=kind, group_by=group_by, filters=survey_filters).items():
-            _fill_scores(groups[key], kind, counts)
-            for score, n in counts.items():
+        for key, scores in counts[kind].items():
+            _fill_scores(groups[key], kind, scores)
+            for score, n in scores.items():
                 total[score] += n
         _fill_scores(groups[TOTAL], kind, dict(total))
     sent = responded = 0
-    for row in survey_response_rate(group_by=group_by, filters=survey_filters):
-        group = groups[row.group]
-        group["surveys_sent"], group["surveys_responded"] = row.sent, row.responded
-        group["survey_response_rate"] = _rate(row.responded, row.sent)
-        sent, responded = sent + row.sent, responded + row.responded
+    for key, (key_sent, key_responded) in rates.items():
+        if not key_sent:
+            continue
+        group = groups[key]
+        group["surveys_sent"], group["surveys_responded"] = key_sent, key_responded
+        group["survey_response_rate"] = _rate(key_responded, key_sent)
+        sent, responded = sent + key_sent, responded + key_responded
     totals = groups[TOTAL]
     totals["surveys_sent"], totals["surveys_responded"] = sent, responded
     totals["survey_response_rate"] = _rate(responded, sent)

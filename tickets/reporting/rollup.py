@@ -5,7 +5,8 @@ Days are local days of the installation's time zone (`TIME_ZONE`). Only today is
 
 - `rollup_mark_ticket` / `rollup_mark_days`: the ticket services mark the computed days a change moves
   (the days of the ticket's creation, first reply, solve, close, calls and SLA outcomes; the old solve
-  day on a reopen; the solve days of the customer's tickets that a new ticket makes repeat contacts).
+  day on a reopen; the solve days of the customer's tickets that a new ticket makes repeat contacts);
+  `rollup_mark_instants`: the survey services mark the days of an answer and of its invitation's sending.
 - `rollup_sweep` (beat task `tickets_rollup_metrics`): recomputes the days that are marked, or over and
   never computed, oldest first, each claimed with a lease so two workers never compute one day and
   a crashed worker's day is taken again once the lease ran out. The recent days (`metrics.recent_days()`
@@ -68,6 +69,12 @@ def rollup_mark_days(days: Iterable[date], *, now: datetime) -> int:
     if not stale:
         return 0
     return MetricsRollupDay.objects.filter(_markable(), day__in=stale).update(dirty_at=now)
+
+
+def rollup_mark_instants(instants: Iterable[datetime | None], *, now: datetime) -> int:
+    """Mark the computed days of these instants as changed (a survey answer marks the day of its first
+    answer and the day its invitation was sent); returns how many."""
+    return rollup_mark_days([_local_day(instant) for instant in instants if instant is not None], now=now)
 
 
 def rollup_mark_ticket(ticket: Ticket, *, now: datetime, also: Iterable[datetime | None] = ()) -> int:

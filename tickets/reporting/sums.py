@@ -56,10 +56,34 @@ PHONE = (
 SLA = tuple(f"sla_{metric}_{outcome}" for metric in SLA_METRICS for outcome in ("achieved", "breached"))
 
 
+#: Survey scales (`surveys.scoring.SCALES`; a test keeps the two equal). The rollup counts scored answers
+#: per kind and score, placed by their first answer, and invitations sent and answered, placed by sending;
+#: both in the group of the invitation's snapshot (team, agent, channel, priority at solve time).
+SURVEY_SCALES = {"csat": (1, 5), "nps": (0, 10), "ces": (1, 7)}
+
+
+def survey_score(kind: str, score: int) -> str:
+    """The sum that counts the answers of one kind with one score."""
+    return f"survey_{kind}_{score}"
+
+
+SURVEY = (
+    *(
+        survey_score(kind, score)
+        for kind, (low, high) in SURVEY_SCALES.items()
+        for score in range(low, high + 1)
+    ),
+    "survey_sent",
+    "survey_responded",
+)
+
+
 def duration_sums(column: str) -> tuple[str, str]:
     """The count and total of one duration column."""
     return f"{column}_n", f"{column}_sum"
 
 
 DURATION_SUMS = tuple(name for column in DURATION_COLUMNS for name in duration_sums(column))
-SUM_COLUMNS = CREATED + RESOLVED + SOLVED + DURATION_SUMS + PHONE + SLA
+#: The sums of the ticket families (the reports' measures but surveys), then every rollup column.
+FAMILY_COLUMNS = CREATED + RESOLVED + SOLVED + DURATION_SUMS + PHONE + SLA
+SUM_COLUMNS = FAMILY_COLUMNS + SURVEY

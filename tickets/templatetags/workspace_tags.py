@@ -1,13 +1,14 @@
+import functools
 from datetime import datetime
 
 from django import template
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.dateparse import parse_datetime
 from django.utils.dates import MONTHS_3, WEEKDAYS_ABBR
 from django.utils.html import escape, format_html, format_html_join, linebreaks
 from django.utils.safestring import mark_safe
-from django.utils.timesince import timesince, timeuntil
+from django.utils.timesince import TIME_STRINGS, timesince, timeuntil
 
 from tickets import transitions
 from tickets.adapters.sla import ClockState, SlaMetric, SlaSummary
@@ -34,6 +35,7 @@ CHANNEL_ICONS = {
 
 
 @register.simple_tag
+@functools.lru_cache(maxsize=64)  # the same few icons on every row: built once per channel
 def channel_icon(channel: str) -> str:
     label, path = CHANNEL_ICONS.get(channel, (channel, "M12 12h.01"))
     return format_html(
@@ -46,10 +48,13 @@ def channel_icon(channel: str) -> str:
     )
 
 
+SLA_METRIC_LABELS = dict(SlaMetric.choices)
+
+
 @register.filter
 def sla_metric_label(metric: str) -> str:
     """ "First response", not "First_response": the SLA app's own label for a metric."""
-    return str(dict(SlaMetric.choices).get(metric, metric))
+    return str(SLA_METRIC_LABELS.get(metric, metric))
 
 
 @register.filter
@@ -109,12 +114,38 @@ def get_item(mapping: dict, key: str):
 FULL_TIME = "D j M Y, H:i T"
 
 
+@functools.lru_cache(maxsize=16)
+def _date_names(language: str | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(weekday abbreviations Monday first, month abbreviations January first) in `language`, the active
+    one: Django's are lazy translations, each resolved on every use (two a row of the queue)."""
+    weekdays = tuple(str(WEEKDAYS_ABBR[day]) for day in range(7))
+    return weekdays, tuple(str(MONTHS_3[month]).title() for month in range(1, 13))
+
+
 def local_full(value: datetime) -> str:
     """`value` in the active zone as `FULL_TIME` formats it; written out rather than through
     `dateformat.format`, which took most of a millisecond a call and the queue shows two a row."""
     local = timezone.localtime(value)
-    weekday, month = WEEKDAYS_ABBR[local.weekday()], MONTHS_3[local.month].title()
+    weekdays, months = _date_names(translation.get_language())
+    weekday, month = weekdays[local.weekday()], months[local.month - 1]
     return f"{weekday} {local.day} {month} {local.year}, {local:%H:%M} {local.tzname() or ''}"
+
+
+class _KeptUnit:
+    """One of Django's `TIME_STRINGS` ("%(num)d minutes"), its text kept per language and number: the
+    lazy plural's lookup on every relative time cost more than the rest of `when` (two a queue row)."""
+
+    def __init__(self, text) -> None:
+        self.text, self.kept = text, {}
+
+    def __mod__(self, params: dict) -> str:
+        key = (translation.get_language(), params["num"])
+        if key not in self.kept:
+            self.kept[key] = self.text % params
+        return self.kept[key]
+
+
+KEPT_TIME_STRINGS = {name: _KeptUnit(text) for name, text in TIME_STRINGS.items()}
 
 
 @register.simple_tag
@@ -126,9 +157,9 @@ def when(value: datetime | None) -> str:
     if abs((now - value).total_seconds()) < 60:
         relative = "just now"
     elif value <= now:
-        relative = f"{timesince(value, now, depth=1)} ago"
+        relative = f"{timesince(value, now, depth=1, time_strings=KEPT_TIME_STRINGS)} ago"
     else:
-        relative = f"in {timeuntil(value, now, depth=1)}"
+        relative = f"in {timeuntil(value, now, depth=1, time_strings=KEPT_TIME_STRINGS)}"
     return format_html(
         '<time datetime="{}" title="{}">{}</time>', value.isoformat(), local_full(value), relative
     )
@@ -206,16 +237,25 @@ def sla_badge_html(sla: SlaSummary) -> str:
     return ""
 
 
-@register.simple_tag
-def queue_row(ticket: Ticket, sla: SlaSummary) -> str:
-    """One row of the queue table (`workspace/_queue_rows.html`) for a ticket of `queue_tickets`."""
-    url = reverse("workspace:ticket", args=[ticket.pk])
+PRIORITY_LABELS = dict(Priority.choices)
+# A ticket id no real ticket has, replaced in the reversed URL by each row's (one reverse per table).
+_URL_PK = 987654321987654321
+
+
+@register.simple_tag(takes_context=True)
+def queue_row(context: template.Context, ticket: Ticket, sla: SlaSummary) -> str:
+    """One row of the queue table (`workspace/_queue_rows.html`) for a ticket of `queue_tickets` with its
+    `tag_names` set, and its SLA summary."""
+    pattern = context.render_context.get("queue_row_url")
+    if pattern is None:
+        pattern = context.render_context["queue_row_url"] = reverse("workspace:ticket", args=[_URL_PK])
+    url = pattern.replace(str(_URL_PK), str(ticket.pk))
     customer = ticket.customer
     vip = mark_safe(' <span class="vip" title="VIP customer">VIP</span>') if customer.is_vip else ""
     hit = ""
     if getattr(ticket, "search_highlight", ""):
         hit = format_html('<div class="search-hit">{}</div>', ticket.search_highlight)
-    tags = format_html_join("", '<span class="tag">{}</span>', ((tag.name,) for tag in ticket.tags.all()))
+    tags = format_html_join("", '<span class="tag">{}</span>', ((name,) for name in ticket.tag_names))
     if ticket.assignee is not None:
         assignee = ticket.assignee.get_full_name() or ticket.assignee.get_username()
     else:
@@ -245,9 +285,9 @@ def queue_row(ticket: Ticket, sla: SlaSummary) -> str:
         customer=customer.name or customer.email,
         vip=vip,
         channel=channel_icon(ticket.channel),
-        priority_label=ticket.get_priority_display(),
+        priority_label=PRIORITY_LABELS.get(ticket.priority, ticket.priority),
         status=ticket.status,
-        status_label=ticket.get_status_display(),
+        status_label=transitions.LABELS.get(ticket.status, ticket.status),
         assignee=assignee,
         badge=sla_badge_html(sla),
         updated=when(ticket.updated_at),

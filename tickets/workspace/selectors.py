@@ -1,12 +1,13 @@
 """Reads for the agent workspace, built on `tickets.selectors` so the UI sees exactly what the API sees."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, DateTimeField, Q, QuerySet, Value
+from django.db.models import Count, DateTimeField, Exists, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 
 from helpdesk.pagination import CappedCountPaginator, capped_counts
@@ -28,8 +29,15 @@ from tickets.models import (
     Ticket,
     TicketPresence,
 )
-from tickets.permissions import led_team_ids
-from tickets.selectors import ticket_list, ticket_rows, ticket_visibility_q, user_is_admin
+from tickets.permissions import led_team_ids, visible_agents_q
+from tickets.selectors import (
+    UserTeams,
+    ticket_list,
+    ticket_visibility_q,
+    ticket_with_priority_rank,
+    user_is_admin,
+    user_teams,
+)
 from tickets.workspace.macro_text import render_macro
 
 PRESENCE_TTL = timedelta(seconds=30)
@@ -70,9 +78,35 @@ def desk_time_zone(user: AbstractBaseUser) -> ZoneInfo:
         return ZoneInfo(settings.TIME_ZONE)
 
 
-def queue_views(user: AbstractBaseUser) -> list[QueueView]:
-    """The views the user has: Unrouted only for team leads and admins, who are the ones to route."""
-    is_lead = user_is_admin(user) or bool(led_team_ids(user))
+@dataclass(frozen=True)
+class DeskTeams:
+    """What the queue page needs to know of teams, from one query: every team (the team filter's
+    choices), the user's own among them (member or lead: whom a saved view may be shared with), and the
+    user's `UserTeams` for the visibility rule."""
+
+    all: list[Team]
+    mine: list[Team]
+    user_teams: UserTeams
+
+
+def desk_teams(user: AbstractBaseUser) -> DeskTeams:
+    member = Agent.teams.through.objects.filter(team_id=OuterRef("pk"), agent__user_id=user.pk)
+    teams = list(Team.objects.annotate(is_member=Exists(member)).order_by("name", "pk"))
+    mine = [team for team in teams if team.is_member or team.lead_id == user.pk]
+    led = [team.pk for team in teams if team.lead_id == user.pk]
+    return DeskTeams(
+        all=teams,
+        mine=mine,
+        user_teams=UserTeams(ids=tuple(sorted(t.pk for t in mine)), led=tuple(sorted(led))),
+    )
+
+
+def queue_views(user: AbstractBaseUser, teams: UserTeams | None = None) -> list[QueueView]:
+    """The views the user has: Unrouted only for team leads and admins, who are the ones to route.
+
+    `teams` is `user_teams(user)` when the caller has it already."""
+    led = led_team_ids(user) if teams is None else teams.led
+    is_lead = user_is_admin(user) or bool(led)
     return [view for view in QUEUE_VIEWS if is_lead or not view.leads_only]
 
 
@@ -81,13 +115,16 @@ def _my_team_ids(user: AbstractBaseUser) -> QuerySet[Team]:
     return Team.objects.filter(Q(agents__user=user) | Q(lead=user)).values("pk")
 
 
-def _view_q(user: AbstractBaseUser, slug: str) -> Q:
+def _view_q(user: AbstractBaseUser, slug: str, teams: UserTeams | None) -> Q:
     unsolved = Q(status__in=transitions.UNSOLVED)
     if slug == "mine":
         return unsolved & Q(assignee=user)
     if slug == "unassigned":
-        teams = Q() if user_is_admin(user) else Q(team_id__in=_my_team_ids(user))
-        return unsolved & Q(assignee__isnull=True) & teams
+        if user_is_admin(user):
+            mine = Q()
+        else:
+            mine = Q(team_id__in=_my_team_ids(user) if teams is None else teams.ids)
+        return unsolved & Q(assignee__isnull=True) & mine
     if slug == "unrouted":
         return unsolved & Q(team__isnull=True)
     if slug in ("pending", "solved", "closed"):
@@ -103,46 +140,75 @@ def _view_q(user: AbstractBaseUser, slug: str) -> Q:
 SELF_VISIBLE_VIEWS = frozenset({"mine", "unassigned"})
 
 
-def _view_tickets(user: AbstractBaseUser, slug: str, visible: Q, now: datetime) -> QuerySet[Ticket]:
-    queue_view = QUEUE_VIEW_BY_SLUG[slug]
-    tickets = Ticket.objects.filter(_view_q(user, slug))
-    if slug not in SELF_VISIBLE_VIEWS:
-        tickets = tickets.filter(visible)
-    if queue_view.sla_state:
-        tickets = sla_adapter.sla_filter(tickets, queue_view.sla_state, now)
-    return tickets
+def _view_where(user: AbstractBaseUser, slug: str, visible: Q, teams: UserTeams | None) -> Q:
+    where = _view_q(user, slug, teams)
+    return where if slug in SELF_VISIBLE_VIEWS else where & visible
+
+
+# Each view's tickets are one `filter()` of one Q: the counts build a queryset per view on every page,
+# and each further `filter()` copied the query built so far.
+
+
+def _view_tickets(
+    user: AbstractBaseUser, slug: str, visible: Q, now: datetime, teams: UserTeams | None = None
+) -> QuerySet[Ticket]:
+    where = _view_where(user, slug, visible, teams)
+    state = QUEUE_VIEW_BY_SLUG[slug].sla_state
+    return Ticket.objects.filter(where & sla_adapter.sla_state_q(state, now) if state else where)
+
+
+def _view_count_arms(
+    user: AbstractBaseUser, slug: str, visible: Q, now: datetime, teams: UserTeams
+) -> QuerySet[Ticket] | tuple[QuerySet[Ticket], ...]:
+    """The view's tickets for its count; an SLA view's as disjoint arms (`sla_adapter.sla_state_arms`)."""
+    state = QUEUE_VIEW_BY_SLUG[slug].sla_state
+    if not state:
+        return _view_tickets(user, slug, visible, now, teams)
+    where = _view_where(user, slug, visible, teams)
+    return tuple(Ticket.objects.filter(where & arm) for arm in sla_adapter.sla_state_arms(state, now))
 
 
 def queue_tickets(
-    *, user: AbstractBaseUser, view: str, now: datetime, visible: Q | None = None
+    *, user: AbstractBaseUser, view: str, now: datetime, teams: UserTeams | None = None
 ) -> QuerySet[Ticket]:
-    """The tickets of one queue view, visible to the user, with everything a row shows preloaded.
+    """The tickets of one queue view, visible to the user, with everything a row shows but its tags
+    (`tickets.selectors.ticket_tag_names`) preloaded.
 
-    `visible` is `ticket_visibility_q(user)` when the caller has it already (it costs two queries)."""
-    visible = ticket_visibility_q(user) if visible is None else visible
-    return ticket_rows(_view_tickets(user, view, visible, now))
+    `teams` is `user_teams(user)` when the caller has it already (else it costs a query)."""
+    teams = user_teams(user) if teams is None else teams
+    tickets = _view_tickets(user, view, ticket_visibility_q(user, teams), now, teams)
+    # A row shows no team, and its tags come from `ticket_tag_names` (the ORM's prefetch of tag
+    # instances cost more Python than the page's list query).
+    return ticket_with_priority_rank(tickets.select_related("customer", "customer__organization", "assignee"))
 
 
 def queue_counts(
-    *, user: AbstractBaseUser, now: datetime, visible: Q | None = None, views: list[QueueView] | None = None
+    *,
+    user: AbstractBaseUser,
+    now: datetime,
+    teams: UserTeams | None = None,
+    views: list[QueueView] | None = None,
 ) -> dict[str, int]:
     """{view slug: count} of the user's views in one query, each counted up to `COUNT_CAP` ("1,000+").
 
     Exact counts would read every unsolved ticket of the user's teams, and for the views of solved and
     closed tickets a year of them, on every page view; capped, each reads at most `COUNT_CAP` + 1 rows
-    through the indexes of its view, whatever the data size. `visible` and `views` are
-    `ticket_visibility_q(user)` and `queue_views(user)` when the caller has them already."""
-    visible = ticket_visibility_q(user) if visible is None else visible
-    views = queue_views(user) if views is None else views
-    querysets = {view.slug: _view_tickets(user, view.slug, visible, now) for view in views}
+    through the indexes of its view, whatever the data size. `teams` and `views` are `user_teams(user)`
+    and `queue_views(user)` when the caller has them already."""
+    teams = user_teams(user) if teams is None else teams
+    visible = ticket_visibility_q(user, teams)
+    views = queue_views(user, teams) if views is None else views
+    querysets = {view.slug: _view_count_arms(user, view.slug, visible, now, teams) for view in views}
     return capped_counts(querysets, COUNT_CAP)
 
 
-def saved_view_list_q(*, user: AbstractBaseUser) -> QuerySet[SavedView]:
-    """Saved views the user sees: their own and those shared with their teams."""
-    return SavedView.objects.filter(Q(owner=user) | Q(team_id__in=_my_team_ids(user))).select_related(
-        "team", "owner"
-    )
+def saved_view_list_q(
+    *, user: AbstractBaseUser, team_ids: Iterable[int] | None = None
+) -> QuerySet[SavedView]:
+    """Saved views the user sees: their own and those shared with their teams (`team_ids` when the caller
+    has them already)."""
+    teams = _my_team_ids(user) if team_ids is None else team_ids
+    return SavedView.objects.filter(Q(owner=user) | Q(team_id__in=teams)).select_related("team", "owner")
 
 
 def my_teams(user: AbstractBaseUser) -> QuerySet[Team]:
@@ -150,9 +216,9 @@ def my_teams(user: AbstractBaseUser) -> QuerySet[Team]:
     return Team.objects.filter(pk__in=_my_team_ids(user))
 
 
-def saved_view_list(*, user: AbstractBaseUser) -> list[SavedView]:
+def saved_view_list(*, user: AbstractBaseUser, team_ids: Iterable[int] | None = None) -> list[SavedView]:
     """`saved_view_list_q`, own views first, then by name."""
-    views = saved_view_list_q(user=user)
+    views = saved_view_list_q(user=user, team_ids=team_ids)
     return sorted(views, key=lambda view: (view.owner_id != user.pk, view.name.lower(), view.pk))
 
 
@@ -243,6 +309,17 @@ def customer_other_tickets(*, user: AbstractBaseUser, ticket: Ticket, limit: int
         .exclude(pk=ticket.pk)
         .order_by("-created_at", "-pk")[:limit]
     )
+
+
+def assignable_agent_names(*, user: AbstractBaseUser, team_ids: Iterable[int]) -> list[tuple[int, str]]:
+    """(user id, name as `Agent.__str__` gives it) of the agents the user sees, by username: the queue's
+    bulk "Assign to" choices, read as values (forty agents as model instances cost more than their query).
+    `team_ids` are the user's teams."""
+    agents = Agent.objects.filter(pk__in=Agent.objects.filter(visible_agents_q(user, team_ids))).order_by(
+        "user__username"
+    )
+    names = agents.values_list("user_id", "user__first_name", "user__last_name", "user__username")
+    return [(pk, f"{first} {last}".strip() or username) for pk, first, last, username in names]
 
 
 def assignable_agents(*, team_id: int | None) -> QuerySet[Agent]:

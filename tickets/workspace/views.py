@@ -114,17 +114,21 @@ def _is_htmx(request: HttpRequest) -> bool:
     return request.headers.get("HX-Request") == "true"
 
 
-def _nav(request: HttpRequest) -> dict:
-    unread = selectors.notification_list(user=request.user, unread_only=True)
+def _nav(request: HttpRequest, is_lead: bool | None = None) -> dict:
+    """The top bar's: unread notifications (their number and the latest) and whether the user leads a team
+    (`is_lead` when the caller knows it already)."""
+    unread_count, latest = selectors.notification_unread_latest(user=request.user, limit=6)
     return {
-        "unread_count": unread.count(),
-        "latest": list(unread[:6]),
-        "is_lead": bool(ws.board_team_ids(request.user)),
+        "unread_count": unread_count,
+        "latest": latest,
+        "is_lead": bool(ws.board_team_ids(request.user)) if is_lead is None else is_lead,
     }
 
 
-def _page(request: HttpRequest, template: str, context: dict, status: int = 200) -> HttpResponse:
-    return render(request, template, {"nav": _nav(request), **context}, status=status)
+def _page(
+    request: HttpRequest, template: str, context: dict, status: int = 200, is_lead: bool | None = None
+) -> HttpResponse:
+    return render(request, template, {"nav": _nav(request, is_lead), **context}, status=status)
 
 
 def _safe_next(request: HttpRequest, default: str) -> str:
@@ -144,15 +148,15 @@ def _visible_ticket(request: HttpRequest, pk: int) -> Ticket:
 # --- queue ---------------------------------------------------------------------------------------
 
 
-def _queue_context(request: HttpRequest) -> dict:
+def _queue_context(request: HttpRequest, desk: ws.DeskTeams) -> dict:
     now = timezone.now()
     view = request.GET.get("view") or ws.DEFAULT_QUEUE_VIEW
-    views = ws.queue_views(request.user)
+    teams = desk.user_teams  # once for the views, the list, the counts and the saved views
+    views = ws.queue_views(request.user, teams)
     if view not in {v.slug for v in views}:
         raise Http404(f"There is no view {view!r}; pick one of the views on the left.")
     queue_view = ws.QUEUE_VIEW_BY_SLUG[view]
-    visible = selectors.ticket_visibility_q(request.user)  # once for the list and the counts
-    tickets = ws.queue_tickets(user=request.user, view=view, now=now, visible=visible)
+    tickets = ws.queue_tickets(user=request.user, view=view, now=now, teams=teams)
     # The filter form sends its empty choices ("Any channel" is `channel=`): they mean no filter.
     params = request.GET.copy()
     for key in params:
@@ -165,7 +169,7 @@ def _queue_context(request: HttpRequest) -> dict:
         filterset.form.cleaned_data.get("ordering") if valid else None, search_text
     )
     tickets = tickets.order_by(*selectors.TICKET_ORDERINGS[ordering])
-    counts = ws.queue_counts(user=request.user, now=now, visible=visible, views=views)
+    counts = ws.queue_counts(user=request.user, now=now, teams=teams, views=views)
     filters = {key: params.getlist(key) for key in QUEUE_FILTER_KEYS if params.getlist(key)}
     # Unfiltered, the view's count is already known; filtered, it is counted up to a cap.
     filtered = {key for key in params if params.getlist(key)} - UNFILTERED_KEYS
@@ -177,14 +181,17 @@ def _queue_context(request: HttpRequest) -> dict:
         for ticket in rows:
             ticket.search_highlight = highlights.get(ticket.pk, "")  # shown under the subject
     summaries = sla_adapter.ticket_sla_summaries(rows, now)
+    tags = selectors.ticket_tag_names([ticket.pk for ticket in rows])
+    for ticket in rows:
+        ticket.tag_names = tags.get(ticket.pk, ())  # shown under the subject
     base_query = urlencode({"view": view, **filters}, doseq=True)
     saved = request.GET.get("saved", "")
     return {
         "view": queue_view,
         "views": views,
-        "saved_views": ws.saved_view_list(user=request.user),
+        "saved_views": ws.saved_view_list(user=request.user, team_ids=teams.ids),
         "active_saved": int(saved) if saved.isdigit() else None,
-        "my_teams": ws.my_teams(request.user),
+        "my_teams": desk.mine,
         "counts": counts,
         "rows": [(ticket, summaries[ticket.pk]) for ticket in rows],
         "page": page,
@@ -200,24 +207,24 @@ def _queue_context(request: HttpRequest) -> dict:
 @require_GET
 @staff_required
 def queue(request: HttpRequest) -> HttpResponse:
-    context = _queue_context(request)
+    desk = ws.desk_teams(request.user)
+    context = _queue_context(request, desk)
     context.update(
-        teams=Team.objects.all(),
+        teams=desk.all,
         channels=Channel.choices,
         priorities=Priority.choices,
         statuses=Status.choices,
-        agents=Agent.objects.filter(pk__in=Agent.objects.filter(perms.visible_agents_q(request.user)))
-        .select_related("user")
-        .order_by("user__username"),
+        agents=ws.assignable_agent_names(user=request.user, team_ids=desk.user_teams.ids),
     )
-    return _page(request, "workspace/queue.html", context)
+    is_lead = bool(desk.all) if selectors.user_is_admin(request.user) else bool(desk.user_teams.led)
+    return _page(request, "workspace/queue.html", context, is_lead=is_lead)
 
 
 @require_GET
 @staff_required
 def queue_rows(request: HttpRequest) -> HttpResponse:
     """The table body alone, for the 20-second refresh."""
-    return render(request, "workspace/_queue_rows.html", _queue_context(request))
+    return render(request, "workspace/_queue_rows.html", _queue_context(request, ws.desk_teams(request.user)))
 
 
 @require_POST

@@ -145,7 +145,9 @@ def test_the_desk_queue_page_looks_the_users_teams_up_once(desk_client, team, ag
         teams = [sql for sql in statements if 'FROM "tickets_team"' in sql]
         notifications = [sql for sql in statements if 'FROM "tickets_notification"' in sql]
         assert (len(teams), len(notifications)) == (1, 1), statements
-        assert count <= 11, (view, statements)
+        # Without Redis (make test on a laptop) sessions are read from the database: not the page's work.
+        sessions = [sql for sql in statements if 'FROM "django_session"' in sql]
+        assert count - len(sessions) <= 11, (view, statements)
         assert f'class="bell-count">{unread}<' in response.content.decode()
 
 

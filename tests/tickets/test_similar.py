@@ -146,6 +146,18 @@ def test_an_agent_also_sees_another_teams_ticket_assigned_to_them_and_nobody_see
     assert similar.similar_tickets(user=AnonymousUser(), ticket=new_ticket(team), now=NOW) == []
 
 
+def test_a_candidate_deleted_while_the_others_are_ranked_is_left_out(team, agent_user, history, monkeypatch):
+    csat_scores = similar.survey_adapter.csat_scores
+
+    def scores_then_delete(ids):
+        Ticket.objects.filter(pk=history["double"].pk).delete()
+        return csat_scores(ids)
+
+    monkeypatch.setattr(similar.survey_adapter, "csat_scores", scores_then_delete)
+    found = similar.similar_tickets(user=agent_user, ticket=new_ticket(team), now=NOW)
+    assert found and history["double"].pk not in [s.ticket.pk for s in found]
+
+
 def test_a_good_csat_lifts_an_otherwise_equal_ticket(team, agent_user):
     plain = solved(team, "Password reset mail missing", "No reset email arrives.", "Sent.", agent=agent_user)
     liked = solved(

@@ -355,6 +355,7 @@ def similar_tickets(
             age_days=age_days,
         )
         for value, pk, rating, age_days in top
+        if pk in shown  # not deleted since the candidates were read
     ]
 
 

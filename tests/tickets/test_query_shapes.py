@@ -310,10 +310,14 @@ def test_next_sla_due_ordering_walks_its_index(admin_user, team, policy):
 
 
 @postgres_only
-def test_status_and_team_filter_uses_the_composite_index(admin_user, team):
+def test_status_and_team_filter_is_served_by_a_ticket_index(admin_user, team):
     factories.desk_for_the_planner(teams=[team, *factories.TeamFactory.create_batch(7)])
     plan = _plan(_api_queryset(admin_user, {"status": ["open"], "team": str(team.pk)}))
-    assert "ticket_team_status_created" in plan, plan
+    # The composite (team, status, created) index, or a walk of an unsolved partial index in the page's
+    # order filtered by team, whichever the run's statistics favour: both stop at the page; naming the
+    # composite index failed once the partial ones existed.
+    assert TICKET_INDEX_SCAN.search(plan), plan
+    assert "Seq Scan on tickets_ticket" not in plan, plan
 
 
 def _page_plan(user, view: str, now) -> str:

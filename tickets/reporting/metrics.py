@@ -912,12 +912,15 @@ def _rollup_key(group_by: str):
     return F({"team": "team_id", "agent": "agent_id"}.get(group_by, group_by))
 
 
-def _rollup_sums(days: list[date], filters: MetricsFilters, scope, group_by: str) -> dict:
+def _rollup_sums(
+    days: list[date], filters: MetricsFilters, scope, group_by: str, columns=sums.FAMILY_COLUMNS
+) -> dict:
+    """{group key: {column: its sum over the days}} of the rollup rows the filters and scope select."""
     rows = (
         MetricsRollup.objects.filter(_days_q(days), _rollup_q(filters, scope, group_by))
         .annotate(key=_rollup_key(group_by))
         .values("key")
-        .annotate(**{name: Sum(name) for name in sums.FAMILY_COLUMNS})
+        .annotate(**{name: Sum(name) for name in columns})
         .order_by()
     )
     return {row.pop("key"): {name: value or 0 for name, value in row.items()} for row in rows}
@@ -1188,21 +1191,13 @@ def _add_surveys(
     counts: dict = {kind: defaultdict(lambda: defaultdict(int)) for kind in SURVEY_KINDS}
     rates: dict = defaultdict(lambda: [0, 0])
     if rolled:
-        rows = (
-            MetricsRollup.objects.filter(_days_q(rolled), _rollup_q(filters, None, group_by))
-            .annotate(key=_rollup_key(group_by))
-            .values("key")
-            .annotate(**{name: Sum(name) for name in sums.SURVEY})
-            .order_by()
-        )
-        for row in rows:
-            key = row["key"]
+        for key, row in _rollup_sums(rolled, filters, None, group_by, columns=sums.SURVEY).items():
             for kind, (low, high) in sums.SURVEY_SCALES.items():
                 for score in range(low, high + 1):
                     if row[sums.survey_score(kind, score)]:
                         counts[kind][key][score] += row[sums.survey_score(kind, score)]
-            rates[key][0] += row["survey_sent"] or 0
-            rates[key][1] += row["survey_responded"] or 0
+            rates[key][0] += row["survey_sent"]
+            rates[key][1] += row["survey_responded"]
         start_at = range_bounds(rolled[-1] + timedelta(days=1), rolled[-1] + timedelta(days=1), tz)[0]
     if start_at < end_at:
         if filters.agent == UNASSIGNED_FILTER:

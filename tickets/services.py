@@ -135,6 +135,32 @@ def audit_entry(
     )
 
 
+def field_change_entry(
+    *,
+    ticket: Ticket,
+    field: str,
+    old: object,
+    new: object,
+    now: datetime,
+    actor: AbstractBaseUser | None = None,
+    actor_label: str = "",
+    details: dict | None = None,
+) -> AuditEntry:
+    """The (unsaved) audit row for one field of a ticket changing from `old` to `new` (None is stored
+    as '')."""
+    return audit_entry(
+        ticket=ticket,
+        action=AuditEntry.Action.FIELD_CHANGED,
+        now=now,
+        actor=actor,
+        actor_label=actor_label,
+        field=field,
+        old_value=old,
+        new_value=new,
+        details=details,
+    )
+
+
 def audit_field_change(
     *,
     ticket: Ticket,
@@ -146,17 +172,33 @@ def audit_field_change(
     actor_label: str = "",
     details: dict | None = None,
 ) -> AuditEntry:
-    """The audit row for one field of a ticket changing from `old` to `new` (None is stored as '')."""
-    return audit_record(
+    """Save the audit row of `field_change_entry`."""
+    entry = field_change_entry(
         ticket=ticket,
-        action=AuditEntry.Action.FIELD_CHANGED,
+        field=field,
+        old=old,
+        new=new,
         now=now,
         actor=actor,
         actor_label=actor_label,
-        field=field,
-        old_value=old,
-        new_value=new,
         details=details,
+    )
+    entry.save()
+    return entry
+
+
+def tag_added_entry(
+    *, ticket: Ticket, name: str, now: datetime, actor: AbstractBaseUser | None = None, actor_label: str = ""
+) -> AuditEntry:
+    """The (unsaved) audit row for a tag added to a ticket."""
+    return audit_entry(
+        ticket=ticket,
+        action=AuditEntry.Action.TAG_ADDED,
+        now=now,
+        actor=actor,
+        actor_label=actor_label,
+        field="tags",
+        new_value=name,
     )
 
 
@@ -823,15 +865,7 @@ def _tags_add(
             continue
         tag, _ = Tag.objects.get_or_create(name=name)
         ticket.tags.add(tag)
-        audit_record(
-            ticket=ticket,
-            action=AuditEntry.Action.TAG_ADDED,
-            now=now,
-            actor=actor,
-            actor_label=actor_label,
-            field="tags",
-            new_value=name,
-        )
+        tag_added_entry(ticket=ticket, name=name, now=now, actor=actor, actor_label=actor_label).save()
     return ticket
 
 

@@ -155,14 +155,8 @@ def email_ticket_open(
         )
         if audited is not None:
             audit.append(
-                services.audit_entry(
-                    ticket=ticket,
-                    action=AuditEntry.Action.FIELD_CHANGED,
-                    now=now,
-                    actor_label=label,
-                    field=field,
-                    old_value=audited[0],
-                    new_value=audited[1],
+                services.field_change_entry(
+                    ticket=ticket, field=field, old=audited[0], new=audited[1], now=now, actor_label=label
                 )
             )
 
@@ -172,28 +166,15 @@ def email_ticket_open(
         tags = [Tag.objects.get_or_create(name=name)[0] for name in tag_names]
         ticket.tags.add(*tags)
         audit += [
-            services.audit_entry(
-                ticket=ticket,
-                action=AuditEntry.Action.TAG_ADDED,
-                now=now,
-                actor_label=label,
-                field="tags",
-                new_value=name,
-            )
+            services.tag_added_entry(ticket=ticket, name=name, now=now, actor_label=label)
             for name in tag_names
         ]
         changed("tags", [], sorted(tag_names))
     if skills:
         ticket.required_skills.add(*skills)
         audit += [
-            services.audit_entry(
-                ticket=ticket,
-                action=AuditEntry.Action.FIELD_CHANGED,
-                now=now,
-                actor_label=label,
-                field="required_skills",
-                old_value="",
-                new_value=skill.name,
+            services.field_change_entry(
+                ticket=ticket, field="required_skills", old="", new=skill.name, now=now, actor_label=label
             )
             for skill in skills
         ]

@@ -89,29 +89,29 @@ def matching_customers(terms: SearchTerms) -> QuerySet[Customer] | None:
     """
     if len(terms.text) < MIN_SUBSTRING_LENGTH:
         return None
-    direct = Q(name__icontains=terms.text) | Q(email__icontains=terms.text)
-    if terms.phone_digits:
-        direct |= Q(phone__icontains=terms.phone_digits)
     # A union rather than one OR: each branch can use its own index (an OR across the join cannot).
     # The organizations are found first (a small table), then their customers by organization.
     organizations = Organization.objects.filter(name__icontains=terms.text).values("pk")
     by_organization = Customer.objects.filter(organization__in=organizations).order_by().values("pk")
-    by_person = Customer.objects.filter(direct).order_by().values("pk")
+    by_person = Customer.objects.filter(_person_matches(terms)).order_by().values("pk")
     if connection.features.supports_slicing_ordering_in_compound:  # not SQLite
         by_person, by_organization = by_person[:CUSTOMER_MATCH_LIMIT], by_organization[:CUSTOMER_MATCH_LIMIT]
     return by_person.union(by_organization)[:CUSTOMER_MATCH_LIMIT]
 
 
+def _person_matches(terms: SearchTerms, customer: str = "") -> Q:
+    """A customer (reached through the `customer` path, e.g. "customer__") whose name, email or phone
+    contains the text."""
+    matches = Q(**{f"{customer}name__icontains": terms.text})
+    matches |= Q(**{f"{customer}email__icontains": terms.text})
+    if terms.phone_digits:
+        matches |= Q(**{f"{customer}phone__icontains": terms.phone_digits})
+    return matches
+
+
 def _customer_matches(terms: SearchTerms) -> Q:
     """A ticket whose customer `matching_customers` would find (without its limit)."""
-    matches = (
-        Q(customer__name__icontains=terms.text)
-        | Q(customer__email__icontains=terms.text)
-        | Q(customer__organization__name__icontains=terms.text)
-    )
-    if terms.phone_digits:
-        matches |= Q(customer__phone__icontains=terms.phone_digits)
-    return matches
+    return _person_matches(terms, "customer__") | Q(customer__organization__name__icontains=terms.text)
 
 
 def matching_customer_ids(terms: SearchTerms) -> list[int]:

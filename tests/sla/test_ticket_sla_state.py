@@ -13,6 +13,7 @@ from django.db.models import OuterRef
 from sla import selectors
 from sla import services as sla_services
 from sla.models import ClockState, Metric, SlaClock
+from sla.stored_state import ticket_sla_state_of
 from tests import factories
 from tickets import services
 from tickets.models import Message, Priority, Status, Ticket
@@ -143,7 +144,6 @@ def test_pinning_a_due_instant_stores_the_new_state(policy, team):
 def test_the_engine_derives_the_same_state_as_the_sql_for_breached_gapped_and_no_windows():
     """The engine's in-memory twin of `selectors.ticket_sla_state` on cases the scenario above does not
     reach: a breached clock without its breach instant, a paused clock, no warning window at all."""
-    from sla.stored_state import ticket_sla_state_of
 
     def clock(state, **instants):
         return SlaClock(state=state, started_at=at(0), **instants)
